@@ -1,0 +1,22 @@
+/**
+ * pgoutput sends values in their text form, produced by the walsender session's output
+ * functions, so the text depends on session settings. Tributary fixes them on every connection
+ * whose text it parses, so decoding never depends on the server's defaults:
+ * timestamps with zone in UTC, ISO dates, Postgres interval style, floats with shortest-exact
+ * (round-trip) output, bytea as hex.
+ */
+export const SESSION_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  TimeZone: 'UTC',
+  DateStyle: 'ISO, YMD',
+  IntervalStyle: 'postgres',
+  extra_float_digits: '3',
+  bytea_output: 'hex',
+  client_encoding: 'UTF8',
+});
+
+/** The same settings as a libpq `options` string (`-c name=value ...`). */
+export function sessionOptions(): string {
+  return Object.entries(SESSION_SETTINGS)
+    .map(([name, value]) => `-c ${name}=${value.replaceAll(' ', '\\ ').replaceAll(',', '\\,')}`)
+    .join(' ');
+}
