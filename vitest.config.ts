@@ -9,7 +9,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration tests each start their own Postgres clusters; two cores do not take more.
     maxWorkers: 2,
-    minWorkers: 1,
     reporters: process.env.CI ? ['default'] : ['default'],
   },
 });
