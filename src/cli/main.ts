@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * The `tributary` command line: thin commands over the library. Exit codes: 0 success, 1 a
+ * check or verify found a problem (or the job failed), 2 bad usage or configuration, with a
+ * message that says what to change.
+ */
+import { Command, CommanderError } from 'commander';
+import { exitCodeFor, TributaryError } from '../core/errors.js';
+import { tailCommand } from './commands/tail.js';
+import { teardownCommand } from './commands/teardown.js';
+
+export function program(): Command {
+  const root = new Command('tributary')
+    .description('Keep a column-store copy of a PostgreSQL database fresh from its write-ahead log')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  root.addCommand(tailCommand());
+  root.addCommand(teardownCommand());
+  for (const command of root.commands) command.exitOverride();
+  return root;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program().parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+      )
+        return 0;
+      return 2;
+    }
+    if (error instanceof TributaryError) {
+      process.stderr.write(`tributary: ${error.describe()}\n`);
+    } else {
+      process.stderr.write(
+        `tributary: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    }
+    return exitCodeFor(error);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

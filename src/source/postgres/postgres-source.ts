@@ -1,0 +1,485 @@
+/**
+ * The Postgres change source: snapshot-free streaming of committed changes from a logical
+ * replication slot (pgoutput), with durable acknowledgement and reconnects.
+ *
+ * Contract (DESIGN.md):
+ * - `run(target, signal)` writes stream items to `target` in commit order, in batches, and
+ *   waits for each write (backpressure: while the target is busy the socket is paused).
+ * - The slot is acknowledged only up to what `acknowledge(position)` reports as durably
+ *   committed downstream (see FlushTracker). Keepalives that ask for a reply are answered at
+ *   once, from the socket handler, even while processing is behind.
+ * - A lost connection (server restart, terminated walsender, network) is retried with capped
+ *   exponential backoff and jitter; streaming resumes from the slot and nothing already emitted
+ *   is emitted again in this process. Configuration problems are not retried.
+ * - On abort it applies what it received: queued messages are processed, the target flushed,
+ *   the final durable position acknowledged, and the connection closed.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
+import type { StreamItem } from '../../core/change-event.js';
+import { isRetryable, TributaryError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { formatLsn, type Lsn, maxLsn } from '../../core/lsn.js';
+import { formatPosition, type Position } from '../../core/position.js';
+import type { TableRef } from '../../core/table-ref.js';
+import { decodePgoutput } from './pgoutput/decode.js';
+import { FlushTracker } from './replication/flush-tracker.js';
+import { encodeStatusUpdate, parseFrame, pgClock } from './replication/frames.js';
+import { ReplicationConnection } from './replication/replication-connection.js';
+import { sessionOptions } from './session-settings.js';
+import { connectClient } from './setup/connect.js';
+import { describeTarget, type SourceConfig } from './setup/connection-config.js';
+import { preflight } from './setup/preflight.js';
+import { ensurePublication } from './setup/publication.js';
+import { checkSlotUsable, inspectSlot } from './setup/slot.js';
+import { CatalogConnection } from './stream/catalog-connection.js';
+import { CatalogResolver } from './stream/catalog-resolver.js';
+import { ChangeAssembler } from './stream/change-assembler.js';
+import { StreamSpool } from './stream/stream-spool.js';
+import { TypeRegistry } from './values/type-registry.js';
+
+export interface StreamTarget {
+  /** Accepts a batch in stream order; resolves when it may take the next one. */
+  write(items: readonly StreamItem[]): Promise<void>;
+  /** Resolves once everything written is durable and has been acknowledged to the source. */
+  flush(): Promise<void>;
+}
+
+export interface PostgresSourceOptions {
+  readonly connection: SourceConfig;
+  readonly slot: string;
+  readonly publication: string;
+  readonly tables: readonly TableRef[] | 'all';
+  readonly logger: Logger;
+  /** pgoutput protocol version; default: 4 on Postgres ≥ 16, else 2 (both stream large transactions). */
+  readonly protocolVersion?: number;
+  /** Emit a non-transactional heartbeat message this often (0: never). Default 0. */
+  readonly heartbeatIntervalMs?: number;
+  /** How often a standby status update is sent even when nothing changed. Default 10 s. */
+  readonly statusIntervalMs?: number;
+  readonly maxBatchItems?: number;
+  /** Frames queued before the socket is paused. */
+  readonly maxQueuedFrames?: number;
+  readonly spoolDir?: string;
+  readonly reconnectInitialDelayMs?: number;
+  readonly reconnectMaxDelayMs?: number;
+  /** The downstream's checkpoint: nothing at or before it is emitted. */
+  readonly resumeAfter?: Position | null;
+  /** Unix milliseconds; injectable for tests. */
+  readonly now?: () => number;
+}
+
+export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
+const DATA_TAGS = new Set([0x52, 0x59, 0x49, 0x55, 0x44, 0x54, 0x4d]); // R Y I U D T M
+
+type QueuedFrame = { readonly walEnd: Lsn; readonly payload: Buffer | null };
+
+export interface SourceStatus {
+  readonly connected: boolean;
+  readonly flushLsn: string;
+  readonly receivedLsn: string;
+  readonly lastEmitted: string | null;
+  readonly reconnects: number;
+}
+
+export class PostgresSource {
+  readonly #options: PostgresSourceOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #tracker = new FlushTracker();
+  #assembler: ChangeAssembler | null = null;
+  #connection: ReplicationConnection | null = null;
+  #received: Lsn = 0n;
+  #lastSentFlush: Lsn = -1n;
+  #lastStatusAt = 0;
+  #reconnects = 0;
+
+  constructor(options: PostgresSourceOptions) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  status(): SourceStatus {
+    const lastEmitted = this.#assembler?.lastEmitted ?? null;
+    return {
+      connected: this.#connection !== null,
+      flushLsn: formatLsn(this.#tracker.flushLsn),
+      receivedLsn: formatLsn(this.#received),
+      lastEmitted: lastEmitted ? formatPosition(lastEmitted) : null,
+      reconnects: this.#reconnects,
+    };
+  }
+
+  /** Downstream made everything up to `position` durable. */
+  acknowledge(position: Position): void {
+    this.#tracker.acknowledge(position);
+  }
+
+  /**
+   * Pre-flight checks, publication and slot. Creates what is missing; refuses what would lose
+   * data or harm production. Returns the slot's confirmed flush position.
+   */
+  async prepare(): Promise<{ slotCreated: boolean; confirmedFlush: Lsn }> {
+    const o = this.#options;
+    const client = await connectClient(o.connection, { applicationName: 'tributary' });
+    try {
+      await preflight(client, {
+        slotName: o.slot,
+        publicationName: o.publication,
+        tables: o.tables === 'all' ? 'all' : [...o.tables],
+      });
+      await ensurePublication(client, o.publication, o.tables === 'all' ? 'all' : [...o.tables]);
+      const existing = await inspectSlot(client, o.slot);
+      if (existing) {
+        checkSlotUsable(existing, { database: String(o.connection.database ?? '') });
+        this.#log.info(
+          {
+            slot: o.slot,
+            confirmedFlush:
+              existing.confirmedFlushLsn === null ? null : formatLsn(existing.confirmedFlushLsn),
+          },
+          'reusing replication slot',
+        );
+        return { slotCreated: false, confirmedFlush: existing.confirmedFlushLsn ?? 0n };
+      }
+    } finally {
+      await client.end();
+    }
+    const replication = await this.#openReplication();
+    try {
+      const created = await replication.createSlot(o.slot, 'nothing');
+      this.#log.info(
+        { slot: o.slot, consistentPoint: formatLsn(created.consistentPoint) },
+        'created replication slot',
+      );
+      return { slotCreated: true, confirmedFlush: created.consistentPoint };
+    } finally {
+      await replication.close();
+    }
+  }
+
+  async #openReplication(): Promise<ReplicationConnection> {
+    const client = await connectClient(
+      { ...this.#options.connection, replication: 'database', options: sessionOptions() } as SourceConfig,
+      { applicationName: 'tributary' },
+    );
+    return new ReplicationConnection(client);
+  }
+
+  /** Streams into `target` until `signal` aborts; reconnects after transient failures. */
+  async run(target: StreamTarget, signal: AbortSignal): Promise<void> {
+    const o = this.#options;
+    const spool = new StreamSpool(o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tributary-spool-')));
+    const catalog = new CatalogConnection(o.connection, this.#log);
+    const resolver = new CatalogResolver(catalog, new TypeRegistry());
+    this.#tracker = new FlushTracker();
+    const batch: StreamItem[] = [];
+    this.#assembler = new ChangeAssembler(
+      resolver,
+      this.#tracker,
+      (item) => batch.push(item),
+      { heartbeatPrefix: HEARTBEAT_PREFIX },
+      o.resumeAfter ?? null,
+    );
+    const heartbeat = o.heartbeatIntervalMs
+      ? setInterval(() => {
+          catalog
+            .query('SELECT pg_logical_emit_message(false, $1, $2)', [HEARTBEAT_PREFIX, ''])
+            .catch((error: Error) => this.#log.warn({ err: error.message }, 'heartbeat failed'));
+        }, o.heartbeatIntervalMs)
+      : null;
+    try {
+      let attempt = 0;
+      for (;;) {
+        try {
+          await this.#session(target, batch, spool, signal, () => (attempt = 0));
+          return;
+        } catch (error) {
+          if (signal.aborted || !isRetryable(error)) throw error;
+          const delay = this.#backoff(attempt++);
+          this.#reconnects++;
+          this.#log.warn(
+            { err: (error as Error).message, retryInMs: delay },
+            'replication connection lost; reconnecting',
+          );
+          await sleep(delay, signal);
+          if (signal.aborted) {
+            await this.#drain(target, batch);
+            return;
+          }
+        }
+      }
+    } finally {
+      if (heartbeat) clearInterval(heartbeat);
+      spool.close();
+      await catalog.close();
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const initial = this.#options.reconnectInitialDelayMs ?? 200;
+    const max = this.#options.reconnectMaxDelayMs ?? 30_000;
+    const capped = Math.min(max, initial * 2 ** attempt);
+    return Math.round(capped / 2 + Math.random() * (capped / 2));
+  }
+
+  async #session(
+    target: StreamTarget,
+    batch: StreamItem[],
+    spool: StreamSpool,
+    signal: AbortSignal,
+    connected: () => void,
+  ): Promise<void> {
+    const o = this.#options;
+    let connection: ReplicationConnection;
+    try {
+      connection = await this.#openReplication();
+    } catch (error) {
+      throw asConnectionLost(error);
+    }
+    this.#connection = connection;
+    const assembler = this.#assembler!;
+    assembler.newSession();
+    spool.reset();
+    const tracker = this.#tracker;
+    const highWater = o.maxQueuedFrames ?? 20_000;
+    const maxBatch = o.maxBatchItems ?? 5_000;
+    const queue: QueuedFrame[] = [];
+    let head = 0;
+    let paused = false;
+    let failure: unknown = null;
+    let ended = false;
+    let wake: (() => void) | null = null;
+    const notify = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+
+    const onFrame = (chunk: Buffer) => {
+      try {
+        const frame = parseFrame(chunk);
+        this.#received = maxLsn(this.#received, frame.walEnd);
+        if (frame.kind === 'keepalive') {
+          if (frame.replyRequested) this.#sendStatus(connection, false);
+          queue.push({ walEnd: frame.walEnd, payload: null });
+        } else {
+          queue.push({ walEnd: frame.walEnd, payload: Buffer.from(frame.payload) });
+        }
+        if (!paused && queue.length - head >= highWater) {
+          paused = true;
+          connection.pause();
+        }
+      } catch (error) {
+        failure ??= error;
+      }
+      notify();
+    };
+    const onAbort = () => notify();
+    signal.addEventListener('abort', onAbort);
+    const statusTimer = setInterval(() => this.#maybeSendStatus(connection), 1000);
+    const streamEnd = connection
+      .startReplication({
+        slot: o.slot,
+        startLsn: 0n,
+        pluginOptions: await this.#pluginOptions(connection),
+        onFrame,
+      })
+      .then(
+        () => {
+          ended = true;
+          notify();
+        },
+        (error: unknown) => {
+          failure ??= error;
+          notify();
+        },
+      );
+    let streamXid: number | null = null;
+    let everReceived = false;
+
+    const flushBatch = async () => {
+      if (batch.length === 0) return;
+      const items = batch.splice(0, batch.length);
+      await target.write(items);
+    };
+
+    const replayStream = async (message: {
+      xid: number;
+      commitLsn: Lsn;
+      endLsn: Lsn;
+      commitTime: bigint;
+    }) => {
+      assembler.begin(message.commitLsn, message.xid, message.commitTime);
+      for (const spooled of spool.replay(message.xid)) {
+        const pending = assembler.handle(decodePgoutput(spooled, { inStream: true }));
+        if (pending) await pending;
+        if (batch.length >= maxBatch) await flushBatch();
+      }
+      assembler.commit(message.commitLsn, message.endLsn);
+    };
+
+    /** Handles one frame; returns a promise only when it has to wait. */
+    const process = (frame: QueuedFrame): void | Promise<void> => {
+      const payload = frame.payload;
+      if (payload === null) {
+        tracker.keepalive(frame.walEnd);
+        return;
+      }
+      const tag = payload[0]!;
+      if (streamXid !== null && DATA_TAGS.has(tag)) {
+        if (payload.length < 5) throw new TributaryError('PROTOCOL', 'streamed message without an xid');
+        spool.append(streamXid, payload.readUInt32BE(1), payload);
+        return;
+      }
+      const message = decodePgoutput(payload, { inStream: streamXid !== null });
+      switch (message.tag) {
+        case 'streamStart':
+          streamXid = message.xid;
+          return;
+        case 'streamStop':
+          streamXid = null;
+          return;
+        case 'streamAbort':
+          spool.abort(message.xid, message.subXid);
+          return;
+        case 'streamCommit':
+          return replayStream(message);
+        default:
+          return assembler.handle(message);
+      }
+    };
+
+    try {
+      for (;;) {
+        if (failure) throw failure;
+        if (head < queue.length) {
+          if (!everReceived) {
+            everReceived = true;
+            connected();
+          }
+          const frame = queue[head]!;
+          queue[head++] = undefined as unknown as QueuedFrame;
+          const pending = process(frame);
+          if (pending) await pending;
+          if (batch.length >= maxBatch) await flushBatch();
+          if (head > 4096 && head * 2 > queue.length) {
+            queue.splice(0, head);
+            head = 0;
+          }
+          continue;
+        }
+        // caught up with what arrived: hand over what we have, then wait for more
+        await flushBatch();
+        if (paused) {
+          paused = false;
+          connection.resume();
+        }
+        if (signal.aborted || ended) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (failure || signal.aborted || ended || head < queue.length) notify();
+        });
+      }
+      connection.pause();
+      await this.#drain(target, batch);
+      this.#sendStatus(connection, false);
+      if (ended && !signal.aborted)
+        throw new TributaryError('CONNECTION_LOST', 'the server ended replication');
+    } catch (error) {
+      throw asConnectionLost(error);
+    } finally {
+      clearInterval(statusTimer);
+      signal.removeEventListener('abort', onAbort);
+      this.#connection = null;
+      await connection.close();
+      await streamEnd;
+    }
+  }
+
+  /** Hands over what is batched, waits until downstream made it durable, and acknowledges it. */
+  async #drain(target: StreamTarget, batch: StreamItem[]): Promise<void> {
+    if (batch.length > 0) await target.write(batch.splice(0, batch.length));
+    await target.flush();
+  }
+
+  async #pluginOptions(connection: ReplicationConnection): Promise<Record<string, string>> {
+    const version = await connection.serverVersionNum();
+    const proto = this.#options.protocolVersion ?? (version >= 160000 ? 4 : 2);
+    const options: Record<string, string> = {
+      proto_version: String(proto),
+      publication_names: `"${this.#options.publication.replaceAll('"', '""')}"`,
+      messages: 'true',
+    };
+    if (proto >= 2) options.streaming = 'on';
+    return options;
+  }
+
+  #maybeSendStatus(connection: ReplicationConnection): void {
+    const interval = this.#options.statusIntervalMs ?? 10_000;
+    const changed = this.#tracker.flushLsn !== this.#lastSentFlush;
+    if (changed || this.#now() - this.#lastStatusAt >= interval) this.#sendStatus(connection, false);
+  }
+
+  #sendStatus(connection: ReplicationConnection, replyRequested: boolean): void {
+    const flushed = this.#tracker.flushLsn;
+    connection.send(
+      encodeStatusUpdate({
+        written: maxLsn(this.#received, flushed),
+        flushed,
+        applied: flushed,
+        clock: pgClock(this.#now()),
+        replyRequested,
+      }),
+    );
+    this.#lastSentFlush = flushed;
+    this.#lastStatusAt = this.#now();
+  }
+}
+
+/** SQLSTATEs after which reconnecting can succeed: shutdown, restart, terminated walsender, slot still held. */
+const TRANSIENT_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08003',
+  '08001',
+  '08004',
+  '55006',
+  '53300',
+]);
+
+function asConnectionLost(error: unknown): unknown {
+  if (error instanceof TributaryError) {
+    return error.code === 'CONNECT_FAILED'
+      ? new TributaryError('CONNECTION_LOST', error.message, { cause: error })
+      : error;
+  }
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (
+    (code && TRANSIENT_SQLSTATES.has(code)) ||
+    /ECONNRESET|ECONNREFUSED|EPIPE|terminat|Connection terminated|socket/i.test(`${code ?? ''} ${message}`)
+  ) {
+    return new TributaryError('CONNECTION_LOST', `replication connection lost: ${message}`, { cause: error });
+  }
+  return error;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export { describeTarget };
