@@ -17,8 +17,10 @@
  * | arrays                           | nested JS arrays (multi-dimensional, null elements)    |
  * | everything else (text, uuid, enums, inet, money, extension types, ...) | `string` (exact text) |
  *
- * Domains are decoded as their base type. Infinite timestamps use Postgres' own sentinels
- * (the extreme int64 values), as DuckDB does.
+ * Domains are decoded as their base type. Infinite timestamps use the extreme int64 values,
+ * as DuckDB does. Postgres counts from 2000, so its last ~30 years of finite timestamps
+ * (≥ 294247-01-10 04:00:54.775807 UTC) decode to micros at or beyond INFINITY_MICROS: exact
+ * here (bigint), but a sink that cannot hold them (DuckDB cannot) must reject them, not clamp.
  */
 
 export const INFINITY_MICROS = 0x7fff_ffff_ffff_ffffn;
