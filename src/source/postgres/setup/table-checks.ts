@@ -1,0 +1,159 @@
+/**
+ * Checks the tables to replicate before anything is created: each must exist
+ * (TABLE_NOT_FOUND, with "did you mean" suggestions), be something logical replication can carry
+ * — an ordinary or partitioned, permanent table, not a view, materialized view, foreign or
+ * unlogged table (TABLE_NOT_REPLICABLE) — and be fully readable by the role, since the initial
+ * copy reads it with SELECT: schema USAGE, table SELECT, and no row-level security policy hiding
+ * rows from the role, which would silently shorten the copy (TABLE_PRIVILEGE).
+ *
+ * Every problem of a kind is reported in one error. A partition asked for together with its root
+ * is dropped from the set: the root publishes its changes (publish_via_partition_root).
+ */
+import type pg from 'pg';
+import { TributaryError } from '../../../core/errors.js';
+import { displayName, quoteIdentifier, type TableRef } from '../../../core/table-ref.js';
+import { closeMatches } from './close-matches.js';
+import { tableListSql } from './sql-text.js';
+
+export interface ResolvedTables {
+  /** The tables to publish, in the order asked, partitions under a listed root removed. */
+  readonly tables: readonly TableRef[];
+  readonly coveredPartitions: readonly { readonly partition: TableRef; readonly root: TableRef }[];
+}
+
+interface Row {
+  relkind: string | null;
+  relpersistence: string | null;
+  root_schema: string | null;
+  root_name: string | null;
+  schema_usage: boolean | null;
+  can_select: boolean | null;
+  rls_active: boolean | null;
+  role: string;
+  database: string;
+}
+
+const KINDS: Readonly<Record<string, string>> = {
+  v: 'a view',
+  m: 'a materialized view',
+  f: 'a foreign table',
+  S: 'a sequence',
+  c: 'a composite type',
+  i: 'an index',
+  I: 'an index',
+  t: 'a TOAST table',
+};
+
+export async function resolveTables(client: pg.Client, wanted: readonly TableRef[]): Promise<ResolvedTables> {
+  const { rows } = await client.query<Row>(
+    `SELECT c.relkind, c.relpersistence, rn.nspname AS root_schema, rc.relname AS root_name,
+            has_schema_privilege(n.oid, 'USAGE') AS schema_usage,
+            has_table_privilege(c.oid, 'SELECT') AS can_select,
+            row_security_active(c.oid) AS rls_active,
+            current_user::text AS role, current_database()::text AS database
+     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(schema, name, i)
+     LEFT JOIN pg_namespace n ON n.nspname = w.schema
+     LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.name
+     LEFT JOIN pg_class rc ON c.relispartition AND rc.oid = pg_partition_root(c.oid)
+     LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+     ORDER BY w.i`,
+    [wanted.map((t) => t.schema), wanted.map((t) => t.name)],
+  );
+  const found = wanted.map((table, i) => ({ table, row: rows[i]! }));
+  const role = rows[0]?.role ?? '';
+  const database = rows[0]?.database ?? '';
+
+  const missing = found.filter((f) => f.row.relkind === null).map((f) => f.table);
+  if (missing.length > 0) throw await notFoundError(client, missing, database);
+
+  const unfit = found.filter((f) => f.row.relkind !== 'r' && f.row.relkind !== 'p');
+  const unlogged = found.filter((f) => !unfit.includes(f) && f.row.relpersistence !== 'p');
+  if (unfit.length + unlogged.length > 0) {
+    const what = [
+      ...unfit.map(
+        (f) => `${displayName(f.table)} is ${KINDS[f.row.relkind!] ?? `of kind ${f.row.relkind}`}`,
+      ),
+      ...unlogged.map(
+        (f) => `${displayName(f.table)} is ${f.row.relpersistence === 't' ? 'temporary' : 'UNLOGGED'}`,
+      ),
+    ];
+    const hints = [
+      'logical replication carries only ordinary and partitioned tables whose changes are logged',
+    ];
+    if (unfit.length > 0)
+      hints.push('leave the others out of --tables (for a view, list the tables it reads)');
+    for (const f of unlogged.filter((u) => u.row.relpersistence === 'u'))
+      hints.push(`ALTER TABLE ${tableListSql([f.table])} SET LOGGED;`);
+    throw new TributaryError('TABLE_NOT_REPLICABLE', `cannot replicate ${what.join('; ')}`, {
+      hint: hints.join('\n'),
+    });
+  }
+
+  const unreadable = found.filter((f) => !f.row.schema_usage || !f.row.can_select);
+  if (unreadable.length > 0) {
+    const schemas = [...new Set(unreadable.filter((f) => !f.row.schema_usage).map((f) => f.table.schema))];
+    const grants = [
+      ...schemas.map((s) => `GRANT USAGE ON SCHEMA ${quoteIdentifier(s)} TO ${quoteIdentifier(role)};`),
+      `GRANT SELECT ON ${tableListSql(unreadable.map((f) => f.table))} TO ${quoteIdentifier(role)};`,
+    ];
+    throw new TributaryError(
+      'TABLE_PRIVILEGE',
+      `role ${JSON.stringify(role)} may not read ${unreadable.map((f) => displayName(f.table)).join(', ')}; Tributary reads each table for its initial copy`,
+      { hint: `as the tables' owner or a superuser run:\n${grants.join('\n')}` },
+    );
+  }
+
+  const hidden = found.filter((f) => f.row.rls_active);
+  if (hidden.length > 0)
+    throw new TributaryError(
+      'TABLE_PRIVILEGE',
+      `row-level security hides rows of ${hidden.map((f) => displayName(f.table)).join(', ')} from role ${JSON.stringify(role)}, so the initial copy would silently miss them (the WAL carries every row)`,
+      { hint: `as a superuser run: ALTER ROLE ${quoteIdentifier(role)} BYPASSRLS;` },
+    );
+
+  const isWanted = (schema: string | null, name: string | null) =>
+    wanted.some((t) => t.schema === schema && t.name === name);
+  const covered = found.filter(
+    (f) => f.row.root_name !== null && isWanted(f.row.root_schema, f.row.root_name),
+  );
+  return {
+    tables: found.filter((f) => !covered.includes(f)).map((f) => f.table),
+    coveredPartitions: covered.map((f) => ({
+      partition: f.table,
+      root: { schema: f.row.root_schema!, name: f.row.root_name! },
+    })),
+  };
+}
+
+async function notFoundError(
+  client: pg.Client,
+  missing: TableRef[],
+  database: string,
+): Promise<TributaryError> {
+  const { rows: existing } = await client.query<TableRef>(
+    `SELECT n.nspname AS schema, c.relname AS name
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'`,
+  );
+  const hints = missing.map((table) => {
+    const [best, ...others] = closeMatches(table, existing);
+    if (!best) return `${displayName(table)}: no similar table; \\dt *.* in psql lists them`;
+    const alternatives = others.length > 0 ? ` (or ${others.map(displayName).join(', ')})` : '';
+    let why = '';
+    if (best.name.toLowerCase() === table.name.toLowerCase() && best.name !== table.name)
+      why =
+        best.name === best.name.toLowerCase()
+          ? ' A quoted name keeps its case: write it without quotes.'
+          : ` Unquoted names fold to lower case, so quote it: ${displayName(best)}.`;
+    return `${displayName(table)}: did you mean ${displayName(best)}${alternatives}?${why}`;
+  });
+  const names = missing.map(displayName).join(', ');
+  return new TributaryError(
+    'TABLE_NOT_FOUND',
+    missing.length === 1
+      ? `table ${names} does not exist in database ${JSON.stringify(database)}`
+      : `${missing.length} tables do not exist in database ${JSON.stringify(database)}: ${names}`,
+    { hint: `fix --tables:\n${hints.join('\n')}` },
+  );
+}
