@@ -29,8 +29,14 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       const dir = mkdtempSync(join(tmpdir(), 'tributary-crash-'));
       const out = join(dir, 'events.ndjson');
       const args = ['tail', '--source', cluster.url(), '--tables', 'public.items', '--out', out];
+      const setup = startCli(args);
+      await waitFor('the slot', () => /created replication slot/.test(setup.stderr()) || undefined, 30_000);
+      setup.child.kill('SIGKILL');
+      await setup.exited;
       const writer = await cluster.connect();
-      const written = writeItems(writer, { transactions: 1500, seed: 7 });
+      // the writer keeps committing through every kill, so each one lands mid-stream
+      const stopWriting = new AbortController();
+      const written = writeItems(writer, { transactions: 1_000_000, seed: 7, signal: stopWriting.signal });
       let seed = 42;
       const random = () => {
         seed = (seed * 48_271) % 2_147_483_647;
@@ -40,7 +46,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
         const cli = startCli(args);
         await waitFor(
           'the consumer to start streaming',
-          () => /starting/.test(cli.stderr()) || undefined,
+          () => /replication slot/.test(cli.stderr()) || undefined,
           30_000,
         );
         await new Promise((r) => setTimeout(r, 200 + random() * 1200));
@@ -48,9 +54,12 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
         const result = await cli.exited;
         expect(result.signal).toBe('SIGKILL');
       }
+      stopWriting.abort();
       const ops = await written;
+      expect(ops.length).toBeGreaterThan(1000);
       await writer.end();
       const cli = startCli(args);
+      await waitFor('the last consumer to stream', () => /replication slot/.test(cli.stderr()) || undefined);
       await waitFor(
         'every change in the file',
         () => opsFromChanges(readChanges(out)).length >= ops.length || undefined,

@@ -57,6 +57,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
           ...extra,
         ]);
         await waitFor('the slot', async () => (await confirmedFlush(slot)) > 0n || undefined);
+        await cluster.sql('TRUNCATE unpublished');
         for (let i = 0; i < 20; i++) {
           await cluster.sql(
             "INSERT INTO noise (pad) SELECT repeat('x', 1000) FROM generate_series(1, 200)",

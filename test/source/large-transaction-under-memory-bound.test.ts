@@ -79,7 +79,7 @@ describe('2M-row transaction under the memory bound', () => {
   it(`streams ${ROWS} rows in one transaction with peak RSS < 300 MB`, async () => {
     const out = join(dir, 'events.ndjson');
     const cli = startCli(['tail', '--source', cluster.url(), '--tables', 'public.big', '--out', out]);
-    await waitFor('the consumer to start', () => /starting/.test(cli.stderr()) || undefined);
+    await waitFor('the slot', () => /created replication slot/.test(cli.stderr()) || undefined);
     await waitFor(
       'the slot',
       async () => (await cluster.sql('SELECT 1 FROM pg_replication_slots')).length > 0 || undefined,

@@ -28,6 +28,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
     it('resumes after fast restart, crash restart and a terminated walsender with nothing lost or twice', async () => {
       const out = join(mkdtempSync(join(tmpdir(), 'tributary-restart-')), 'events.ndjson');
       const cli = startCli(['tail', '--source', cluster.url(), '--tables', 'public.items', '--out', out]);
+      await waitFor('the slot', () => /created replication slot/.test(cli.stderr()) || undefined);
       const ops: Op[] = [];
       let firstId = 1;
       const writeSome = async (transactions: number) => {

@@ -28,6 +28,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       const args = ['tail', '--source', cluster.url(), '--out', out];
       const writer = await cluster.connect();
       const first = startCli(args);
+      await waitFor('the slot', () => /created replication slot/.test(first.stderr()) || undefined);
       const ops = await writeItems(writer, { transactions: 200, seed: 3 });
       await waitFor(
         'the first changes',

@@ -35,35 +35,39 @@ export function tailCommand(): Command {
     )
     .action(async (flags: TailFlags) => {
       const config = sourceConfig(flags);
-      const log = createLogger();
-      const file = flags.out ? NdjsonFileSink.open(flags.out) : null;
-      const source = new PostgresSource({
-        ...config,
-        logger: log,
-        resumeAfter: file?.lastPosition ?? null,
-        heartbeatIntervalMs: flags.heartbeat ? parseDuration(flags.heartbeat) : 0,
-      });
-      log.info(
-        { source: describeTarget(config.connection), slot: config.slot, out: flags.out ?? 'stdout' },
-        'starting',
-      );
-      await source.prepare();
-      let durable: Position | null = null;
-      const write = async (items: readonly StreamItem[]) => {
-        if (file) {
-          durable = await file.write(items);
-        } else {
-          const text = items.map((item) => JSON.stringify(itemToJson(item))).join('\n');
-          if (text) await writeStdout(`${text}\n`);
-          for (const item of items) durable = itemPosition(item) ?? durable;
+      const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
+      await runUntilSignal(async (signal) => {
+        const log = createLogger();
+        const file = flags.out ? NdjsonFileSink.open(flags.out) : null;
+        try {
+          const source = new PostgresSource({
+            ...config,
+            logger: log,
+            resumeAfter: file?.lastPosition ?? null,
+            heartbeatIntervalMs,
+          });
+          log.info(
+            { target: describeTarget(config.connection), slot: config.slot, out: flags.out ?? 'stdout' },
+            'starting',
+          );
+          await source.prepare();
+          if (signal.aborted) return;
+          let durable: Position | null = null;
+          const write = async (items: readonly StreamItem[]) => {
+            if (file) {
+              durable = await file.write(items);
+            } else {
+              const text = items.map((item) => JSON.stringify(itemToJson(item))).join('\n');
+              if (text) await writeStdout(`${text}\n`);
+              for (const item of items) durable = itemPosition(item) ?? durable;
+            }
+            if (durable && flags.ack) source.acknowledge(durable);
+          };
+          await source.run({ write, flush: async () => {} }, signal);
+        } finally {
+          file?.close();
         }
-        if (durable && flags.ack) source.acknowledge(durable);
-      };
-      try {
-        await runUntilSignal((signal) => source.run({ write, flush: async () => {} }, signal));
-      } finally {
-        file?.close();
-      }
+      });
     });
 }
 
