@@ -163,7 +163,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       );
       expect(e.table).toEqual({ schema: 'Sales Data', name: 'Order Items' });
       expect(Object.keys(e.row!)).toEqual(['Item ID', '__proto__', 'select']);
-      expect(e.row!.__proto__).toBe('proto');
+      expect(Object.getOwnPropertyDescriptor(e.row!, '__proto__')?.value).toBe('proto');
       expect(e.pk).toEqual(Object.assign(Object.create(null), { 'Item ID': 7 }));
     });
 

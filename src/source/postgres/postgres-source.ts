@@ -17,7 +17,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type pg from 'pg';
 import type { StreamItem } from '../../core/change-event.js';
 import { isRetryable, TributaryError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -59,9 +58,12 @@ export interface PostgresSourceOptions {
   readonly heartbeatIntervalMs?: number;
   /** How often a standby status update is sent even when nothing changed. Default 10 s. */
   readonly statusIntervalMs?: number;
+  /** A batch is handed to the target at this many items or bytes of pgoutput data, or when caught up. */
   readonly maxBatchItems?: number;
-  /** Frames queued before the socket is paused. */
+  readonly maxBatchBytes?: number;
+  /** Received frames (or bytes) queued before the socket is paused. */
   readonly maxQueuedFrames?: number;
+  readonly maxQueuedBytes?: number;
   readonly spoolDir?: string;
   readonly reconnectInitialDelayMs?: number;
   readonly reconnectMaxDelayMs?: number;
@@ -145,6 +147,7 @@ export class PostgresSource {
         );
         return { slotCreated: false, confirmedFlush: existing.confirmedFlushLsn ?? 0n };
       }
+      if (o.resumeAfter) throw slotMissingError(o.slot, o.resumeAfter);
     } finally {
       await client.end();
     }
@@ -198,7 +201,8 @@ export class PostgresSource {
           await this.#session(target, batch, spool, signal, () => (attempt = 0));
           return;
         } catch (error) {
-          if (signal.aborted || !isRetryable(error)) throw error;
+          if (signal.aborted) throw error;
+          if (!isRetryable(error)) throw await this.#diagnose(error, catalog);
           const delay = this.#backoff(attempt++);
           this.#reconnects++;
           this.#log.warn(
@@ -217,6 +221,26 @@ export class PostgresSource {
       spool.close();
       await catalog.close();
     }
+  }
+
+  /**
+   * A slot dropped or invalidated while streaming fails START_REPLICATION with a bare server
+   * error; look at the slot and report it as what it is.
+   */
+  async #diagnose(error: unknown, catalog: CatalogConnection): Promise<unknown> {
+    if (error instanceof TributaryError) return error;
+    try {
+      const slot = await catalog.use((client) => inspectSlot(client, this.#options.slot));
+      if (!slot) {
+        const last = this.#assembler?.lastEmitted ??
+          this.#options.resumeAfter ?? { commitLsn: 0n, ordinal: -1 };
+        return slotMissingError(this.#options.slot, last);
+      }
+      checkSlotUsable(slot, { database: String(this.#options.connection.database ?? '') });
+    } catch (diagnosis) {
+      if (diagnosis instanceof TributaryError && diagnosis.code !== 'CONNECTION_LOST') return diagnosis;
+    }
+    return error;
   }
 
   #backoff(attempt: number): number {
@@ -246,7 +270,11 @@ export class PostgresSource {
     spool.reset();
     const tracker = this.#tracker;
     const highWater = o.maxQueuedFrames ?? 20_000;
+    const highWaterBytes = o.maxQueuedBytes ?? 32 * 1024 * 1024;
     const maxBatch = o.maxBatchItems ?? 5_000;
+    const maxBatchBytes = o.maxBatchBytes ?? 16 * 1024 * 1024;
+    let queuedBytes = 0;
+    let batchBytes = 0;
     const queue: QueuedFrame[] = [];
     let head = 0;
     let paused = false;
@@ -268,8 +296,9 @@ export class PostgresSource {
           queue.push({ walEnd: frame.walEnd, payload: null });
         } else {
           queue.push({ walEnd: frame.walEnd, payload: Buffer.from(frame.payload) });
+          queuedBytes += frame.payload.length;
         }
-        if (!paused && queue.length - head >= highWater) {
+        if (!paused && (queue.length - head >= highWater || queuedBytes >= highWaterBytes)) {
           paused = true;
           connection.pause();
         }
@@ -301,7 +330,9 @@ export class PostgresSource {
     let streamXid: number | null = null;
     let everReceived = false;
 
+    const batchFull = () => batch.length >= maxBatch || batchBytes >= maxBatchBytes;
     const flushBatch = async () => {
+      batchBytes = 0;
       if (batch.length === 0) return;
       const items = batch.splice(0, batch.length);
       await target.write(items);
@@ -315,9 +346,10 @@ export class PostgresSource {
     }) => {
       assembler.begin(message.commitLsn, message.xid, message.commitTime);
       for (const spooled of spool.replay(message.xid)) {
+        batchBytes += spooled.length;
         const pending = assembler.handle(decodePgoutput(spooled, { inStream: true }));
         if (pending) await pending;
-        if (batch.length >= maxBatch) await flushBatch();
+        if (batchFull()) await flushBatch();
       }
       assembler.commit(message.commitLsn, message.endLsn);
     };
@@ -363,9 +395,13 @@ export class PostgresSource {
           }
           const frame = queue[head]!;
           queue[head++] = undefined as unknown as QueuedFrame;
+          if (frame.payload) {
+            queuedBytes -= frame.payload.length;
+            batchBytes += frame.payload.length;
+          }
           const pending = process(frame);
           if (pending) await pending;
-          if (batch.length >= maxBatch) await flushBatch();
+          if (batchFull()) await flushBatch();
           if (head > 4096 && head * 2 > queue.length) {
             queue.splice(0, head);
             head = 0;
@@ -468,6 +504,19 @@ function asConnectionLost(error: unknown): unknown {
     return new TributaryError('CONNECTION_LOST', `replication connection lost: ${message}`, { cause: error });
   }
   return error;
+}
+
+function slotMissingError(slot: string, downstream: Position): TributaryError {
+  return new TributaryError(
+    'SLOT_MISSING',
+    `replication slot "${slot}" does not exist, but the downstream already holds changes up to ${formatPosition(downstream)}: ` +
+      'the slot was dropped, so changes made since then may be gone from the WAL',
+    {
+      hint:
+        'Tributary does not create a new slot silently, because that would hide the gap. Start the downstream afresh ' +
+        '(for `tail --out`, move the file away) so a new slot and snapshot begin a complete copy.',
+    },
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
