@@ -37,6 +37,7 @@ import { CatalogConnection } from './stream/catalog-connection.js';
 import { CatalogResolver } from './stream/catalog-resolver.js';
 import { ChangeAssembler } from './stream/change-assembler.js';
 import { StreamSpool } from './stream/stream-spool.js';
+import { TableWatcher } from './stream/table-watcher.js';
 import { TypeRegistry } from './values/type-registry.js';
 
 export interface StreamTarget {
@@ -67,6 +68,8 @@ export interface PostgresSourceOptions {
   readonly spoolDir?: string;
   readonly reconnectInitialDelayMs?: number;
   readonly reconnectMaxDelayMs?: number;
+  /** Without a table list: how often to look for new tables to publish. Default 10 s. */
+  readonly tableWatchIntervalMs?: number;
   /** The downstream's checkpoint: nothing at or before it is emitted. */
   readonly resumeAfter?: Position | null;
   /** Unix milliseconds; injectable for tests. */
@@ -194,6 +197,14 @@ export class PostgresSource {
             .catch((error: Error) => this.#log.warn({ err: error.message }, 'heartbeat failed'));
         }, o.heartbeatIntervalMs)
       : null;
+    const watcher = o.tables === 'all' ? new TableWatcher(catalog, o.publication, this.#log) : null;
+    const watch = watcher
+      ? setInterval(() => {
+          watcher
+            .check()
+            .catch((error: Error) => this.#log.warn({ err: error.message }, 'new-table check failed'));
+        }, o.tableWatchIntervalMs ?? 10_000)
+      : null;
     try {
       let attempt = 0;
       for (;;) {
@@ -218,6 +229,7 @@ export class PostgresSource {
       }
     } finally {
       if (heartbeat) clearInterval(heartbeat);
+      if (watch) clearInterval(watch);
       spool.close();
       await catalog.close();
     }
