@@ -1,8 +1,8 @@
 /**
  * The JSON form of stream items, for `tributary tail` and any consumer that reads lines.
  * Values keep their exactness as text: bigint and numeric as strings, timestamps as ISO 8601
- * with microseconds (UTC for timestamptz), bytea as `\x` hex, json as its own text, NaN and
- * ±Infinity as strings. Positions are `LSN#ordinal`.
+ * with microseconds (UTC for timestamptz), bytea as `\x` hex, json as its own text, NaN,
+ * ±Infinity and -0 as strings. Positions are `LSN#ordinal`.
  */
 import type { Row, StreamItem } from './change-event.js';
 import { formatLsn } from './lsn.js';
@@ -14,7 +14,10 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 export function valueToJson(value: Value): JsonValue {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'number') {
+    if (Object.is(value, -0)) return '-0'; // JSON numbers cannot carry the sign of zero
+    return Number.isFinite(value) ? value : String(value);
+  }
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array)
     return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;

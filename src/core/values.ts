@@ -17,14 +17,26 @@
  * | arrays                           | nested JS arrays (multi-dimensional, null elements)    |
  * | everything else (text, uuid, enums, inet, money, extension types, ...) | `string` (exact text) |
  *
- * Domains are decoded as their base type. Infinite timestamps use the extreme int64 values,
- * as DuckDB does. Postgres counts from 2000, so its last ~30 years of finite timestamps
- * (≥ 294247-01-10 04:00:54.775807 UTC) decode to micros at or beyond INFINITY_MICROS: exact
- * here (bigint), but a sink that cannot hold them (DuckDB cannot) must reject them, not clamp.
+ * Domains are decoded as their base type. Timestamp micros are bigints counted from 1970;
+ * ±infinity are Postgres' own sentinels moved to that epoch (`INFINITY_MICROS`), beyond every
+ * finite value. Postgres' last ~30 years of finite timestamps (≥ 294247-01-10 04:00:54.775807
+ * UTC) exceed int64 micros from 1970: exact here, but a sink that cannot hold them (DuckDB
+ * cannot) must reject them, not clamp them.
  */
 
-export const INFINITY_MICROS = 0x7fff_ffff_ffff_ffffn;
-export const NEG_INFINITY_MICROS = -0x8000_0000_0000_0000n;
+/** The int64 extremes, as Postgres uses them for infinite intervals (PG 17+). */
+export const INT64_MAX = 0x7fff_ffff_ffff_ffffn;
+export const INT64_MIN = -0x8000_0000_0000_0000n;
+const INT32_MAX = 2_147_483_647;
+const INT32_MIN = -2_147_483_648;
+/** Microseconds between 1970-01-01 and 2000-01-01, where Postgres counts from. */
+export const PG_EPOCH_MICROS = 946_684_800_000_000n;
+/**
+ * ±infinity for timestamps: Postgres' own sentinels (int64 extremes counted from 2000) moved
+ * to our 1970 epoch, so they lie beyond every finite timestamp Postgres can hold.
+ */
+export const INFINITY_MICROS = INT64_MAX + PG_EPOCH_MICROS;
+export const NEG_INFINITY_MICROS = INT64_MIN + PG_EPOCH_MICROS;
 
 /** An exact decimal: the canonical text Postgres printed, e.g. `-12.3400`, `NaN`, `Infinity`. */
 export class Decimal {
@@ -126,6 +138,8 @@ export class PgInterval {
     this.micros = micros;
   }
   toJSON(): string {
+    if (this.months === INT32_MAX && this.days === INT32_MAX && this.micros === INT64_MAX) return 'infinity';
+    if (this.months === INT32_MIN && this.days === INT32_MIN && this.micros === INT64_MIN) return '-infinity';
     return `P${this.months}M${this.days}DT${formatMicrosAsSeconds(this.micros)}S`;
   }
   toString(): string {

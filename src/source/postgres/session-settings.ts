@@ -3,7 +3,7 @@
  * functions, so the text depends on session settings. Tributary fixes them on every connection
  * whose text it parses, so decoding never depends on the server's defaults:
  * timestamps with zone in UTC, ISO dates, Postgres interval style, floats with shortest-exact
- * (round-trip) output, bytea as hex.
+ * (round-trip) output, bytea as hex, money in the C locale.
  */
 export const SESSION_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   TimeZone: 'UTC',
@@ -11,6 +11,8 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = Object.freeze(
   IntervalStyle: 'postgres',
   extra_float_digits: '3',
   bytea_output: 'hex',
+  // money's text follows the locale; C makes it the same on every server
+  lc_monetary: 'C',
   client_encoding: 'UTF8',
 });
 

@@ -7,7 +7,7 @@
  * Years and months fold into months (years * 12 + months). PG17+ 'infinity' / '-infinity'
  * become the values Postgres uses internally: every field at its int32 / int64 extreme.
  */
-import { INFINITY_MICROS, NEG_INFINITY_MICROS, PgInterval } from '../../../core/values.js';
+import { INT64_MAX, INT64_MIN, PgInterval } from '../../../core/values.js';
 import { decodeError } from './decode-error.js';
 import { digitsAt, endOfDigits, fractionMicros } from './scan.js';
 
@@ -15,8 +15,8 @@ const INT32_MAX = 2_147_483_647;
 const INT32_MIN = -2_147_483_648;
 const TYPE = 'interval';
 
-export const INTERVAL_INFINITY = new PgInterval(INT32_MAX, INT32_MAX, INFINITY_MICROS);
-export const INTERVAL_NEG_INFINITY = new PgInterval(INT32_MIN, INT32_MIN, NEG_INFINITY_MICROS);
+export const INTERVAL_INFINITY = new PgInterval(INT32_MAX, INT32_MAX, INT64_MAX);
+export const INTERVAL_NEG_INFINITY = new PgInterval(INT32_MIN, INT32_MIN, INT64_MIN);
 
 export function decodeInterval(text: string): PgInterval {
   const len = text.length;
@@ -100,6 +100,6 @@ function timePart(text: string, negative: boolean, start: number, hoursEnd: numb
   }
   const magnitude = BigInt(hours) * 3_600_000_000n + BigInt(rest);
   const micros = negative ? -magnitude : magnitude;
-  if (micros > INFINITY_MICROS || micros < NEG_INFINITY_MICROS) throw decodeError(TYPE, text, 'out of range');
+  if (micros > INT64_MAX || micros < INT64_MIN) throw decodeError(TYPE, text, 'out of range');
   return micros;
 }

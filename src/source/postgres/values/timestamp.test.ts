@@ -116,9 +116,13 @@ describe('decodeTimestampTz', () => {
 });
 
 describe('the int64 edge of µs since 1970', () => {
-  it('decodes the instant whose count equals INFINITY_MICROS, and later ones, exactly', () => {
-    // A representation caveat, documented: finite, yet equal to / past the sentinel.
-    expect(decodeTimestamp('294247-01-10 04:00:54.775807').micros).toBe(INFINITY_MICROS);
-    expect(decodeTimestamp('294247-01-10 04:00:54.775808').micros).toBe(INFINITY_MICROS + 1n);
+  it('decodes finite instants past int64 µs exactly, and keeps them apart from infinity', () => {
+    const edge = decodeTimestamp('294247-01-10 04:00:54.775807').micros;
+    expect(edge).toBe(2n ** 63n - 1n);
+    expect(decodeTimestamp('294247-01-10 04:00:54.775808').micros).toBe(2n ** 63n);
+    const last = decodeTimestampTz('294276-12-31 23:59:59.999999+00').micros;
+    expect(last).toBeLessThan(INFINITY_MICROS);
+    expect(new PgTimestamp(edge).toJSON()).not.toBe('infinity');
+    expect(decodeTimestamp('4714-11-24 00:00:00 BC').micros).toBeGreaterThan(NEG_INFINITY_MICROS);
   });
 });

@@ -7,10 +7,9 @@
  * NEG_INFINITY_MICROS. Parsing is index arithmetic on that layout; within ±284 years of 1970
  * the arithmetic is exact in doubles, beyond it bigint takes over.
  *
- * Caveat of the representation, not of the parsing: Postgres counts from 2000, so its latest
- * timestamps (from 294247-01-10 04:00:54.775807 to 294276-12-31 23:59:59.999999) count past
- * int64 from 1970. They decode exactly (bigint has no limit), but the first of them equals
- * INFINITY_MICROS and the rest exceed it.
+ * Postgres counts from 2000, so its latest timestamps (294247-01-10 04:00:54.775807 to
+ * 294276-12-31 23:59:59.999999) count past int64 from 1970; they decode exactly (bigint), and
+ * still below INFINITY_MICROS, which is Postgres' own sentinel moved to 1970.
  */
 import { INFINITY_MICROS, NEG_INFINITY_MICROS, PgTimestamp, PgTimestampTz } from '../../../core/values.js';
 import { daysAt, endsWithBc } from './date.js';
