@@ -9,7 +9,7 @@
  * user (created if missing).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -154,6 +154,7 @@ function templateFor(binaries: PostgresBinaries, owner: RunAs | null): Promise<s
   if (!template) {
     template = (async () => {
       const base = await mkdtemp(join(tmpdir(), `tributary-pgtemplate-${binaries.label}-`));
+      templateBases.push(base);
       await chmod(base, 0o755);
       const pwfile = join(base, 'pw');
       await writeFile(pwfile, `${SUPERUSER_PASSWORD}\n`);
@@ -184,8 +185,10 @@ function templateFor(binaries: PostgresBinaries, owner: RunAs | null): Promise<s
 }
 
 const liveClusters = new Set<PostgresCluster>();
+const templateBases: string[] = [];
 process.once('exit', () => {
   for (const cluster of liveClusters) cluster.killNow();
+  for (const base of templateBases) rmSync(base, { recursive: true, force: true });
 });
 
 export class PostgresCluster {

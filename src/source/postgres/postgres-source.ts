@@ -14,7 +14,7 @@
  * - On abort it applies what it received: queued messages are processed, the target flushed,
  *   the final durable position acknowledged, and the connection closed.
  */
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StreamItem } from '../../core/change-event.js';
@@ -178,7 +178,7 @@ export class PostgresSource {
   /** Streams into `target` until `signal` aborts; reconnects after transient failures. */
   async run(target: StreamTarget, signal: AbortSignal): Promise<void> {
     const o = this.#options;
-    const spool = new StreamSpool(o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tributary-spool-')));
+    const spool = new StreamSpool(o.spoolDir ?? defaultSpoolDir(o));
     const catalog = new CatalogConnection(o.connection, this.#log);
     const resolver = new CatalogResolver(catalog, new TypeRegistry());
     this.#tracker = new FlushTracker();
@@ -516,6 +516,15 @@ function asConnectionLost(error: unknown): unknown {
     return new TributaryError('CONNECTION_LOST', `replication connection lost: ${message}`, { cause: error });
   }
   return error;
+}
+
+/**
+ * One spool directory per source database and slot: only one process can stream a slot, so a
+ * directory left by a killed process is safely emptied by the next one.
+ */
+function defaultSpoolDir(o: PostgresSourceOptions): string {
+  const key = `${o.connection.host ?? ''}:${o.connection.port ?? ''}/${o.connection.database ?? ''}/${o.slot}`;
+  return join(tmpdir(), `tributary-spool-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
 }
 
 function slotMissingError(slot: string, downstream: Position): TributaryError {

@@ -32,8 +32,10 @@ export class StreamSpool {
   readonly #dir: string;
   readonly #files = new Map<number, SpoolFile>();
 
+  /** Empties `dir` first: whatever a previous (killed) process left there is stale. */
   constructor(dir: string) {
     this.#dir = dir;
+    rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
