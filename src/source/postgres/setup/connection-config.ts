@@ -107,7 +107,11 @@ export function parseSourceUrl(url: string, env: NodeJS.ProcessEnv = process.env
       `give the source database as ${URL_FORM} (or set TRIBUTARY_SOURCE)`,
     );
   const parts = splitUrl(text);
-  if (!parts || !/^postgres(ql)?$/i.test(parts.scheme))
+  if (!parts)
+    throw configError(
+      '--source must be a postgres:// or postgresql:// URL (the value is not shown: it may hold a password)',
+    );
+  if (!/^postgres(ql)?$/i.test(parts.scheme))
     throw configError(`--source must be a postgres:// or postgresql:// URL, not ${redactUrl(text)}`);
 
   const params = new Map<string, string>();
@@ -186,12 +190,15 @@ export function parseSourceUrl(url: string, env: NodeJS.ProcessEnv = process.env
 /**
  * The URL with its password (in the user part or a `password=` parameter) replaced by `***`.
  * Deliberately wider than the parser: everything between the first `:` after the scheme and the
- * last `@` goes, so a password holding an unencoded `/`, `?` or `@` is still hidden.
+ * last `@` goes, so a password holding an unencoded `/`, `?` or `@` is still hidden. A value
+ * that cannot be split into URL parts is hidden whole.
  */
 export function redactUrl(url: string): string {
   let out = url;
   const parts = splitUrl(url);
-  if (parts) {
+  // a value that is not a URL at all gives no reliable place for the password: show none of it
+  if (!parts) return '(the value given, hidden because it may hold a password)';
+  {
     const start = parts.userinfoStart;
     const at = url.lastIndexOf('@');
     const colon = url.indexOf(':', start);
