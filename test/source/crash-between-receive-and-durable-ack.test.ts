@@ -7,33 +7,26 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableBinaries, PostgresCluster } from '../harness/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
 import { startCli } from '../helpers/cli.js';
 import { readChanges, waitFor } from '../helpers/events.js';
 import { ITEMS_DDL, opsFromChanges, writeItems } from '../helpers/workload.js';
 
-describe.each(availableBinaries().map((b) => [b.label, b] as const))(
+describe.each(EACH_MAJOR)(
   'crash of the consumer between receive and durable ack (%s)',
   (_label, binaries) => {
-    let cluster: PostgresCluster;
-    beforeAll(async () => {
-      cluster = await PostgresCluster.start({ binaries });
-      await cluster.sql(ITEMS_DDL);
-    });
-    afterAll(async () => {
-      await cluster?.stop();
-    });
+    const cluster = useCluster({ binaries, setup: (c) => c.sql(ITEMS_DDL) });
 
     it('loses nothing and applies nothing twice across repeated kill -9', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tributary-crash-'));
       const out = join(dir, 'events.ndjson');
-      const args = ['tail', '--source', cluster.url(), '--tables', 'public.items', '--out', out];
+      const args = ['tail', '--source', cluster().url(), '--tables', 'public.items', '--out', out];
       const setup = startCli(args);
       await waitFor('the slot', () => /created replication slot/.test(setup.stderr()) || undefined, 30_000);
       setup.child.kill('SIGKILL');
       await setup.exited;
-      const writer = await cluster.connect();
+      const writer = await cluster().connect();
       // the writer keeps committing through every kill, so each one lands mid-stream
       const stopWriting = new AbortController();
       const written = writeItems(writer, { transactions: 1_000_000, seed: 7, signal: stopWriting.signal });
