@@ -14,7 +14,12 @@ export function program(): Command {
     .description('Keep a column-store copy of a PostgreSQL database fresh from its write-ahead log')
     .version('0.1.0')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success; 1 a check found a problem, or the job failed; 2 bad usage or configuration\n' +
+        '(the message says what to change). TRIBUTARY_SOURCE may stand in for --source.',
+    );
   root.addCommand(tailCommand());
   root.addCommand(teardownCommand());
   for (const command of root.commands) command.exitOverride();
@@ -47,5 +52,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
+  // every command awaits its own output; exit now rather than wait on a stray handle
+  process.exit(code);
 });

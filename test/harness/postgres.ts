@@ -9,7 +9,7 @@
  * user (created if missing).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -272,7 +272,7 @@ export class PostgresCluster {
     }
   }
 
-  async #launch(): Promise<void> {
+  async #launch(wait = true): Promise<void> {
     const settings: Record<string, string | number> = {
       listen_addresses: '127.0.0.1',
       wal_level: 'logical',
@@ -304,6 +304,7 @@ export class PostgresCluster {
       child.once('exit', (code) => reject(new Error(`postgres exited ${code} during start:\n${this.#log}`))),
     );
     exited.catch(() => {});
+    if (!wait) return;
     const deadline = Date.now() + 60_000;
     for (;;) {
       try {
@@ -328,8 +329,21 @@ export class PostgresCluster {
     await this.#halt(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
   }
 
-  async startAgain(): Promise<void> {
-    await this.#launch();
+  /** Starts a halted server again; with `wait: false`, returns without waiting for it to accept connections. */
+  async startAgain(options: { wait?: boolean } = {}): Promise<void> {
+    await this.#launch(options.wait ?? true);
+  }
+
+  /** Writes a file into the data directory, owned by the server's user. */
+  writeDataFile(name: string, content: string): void {
+    const path = join(this.dataDir, name);
+    writeFileSync(path, content);
+    if (this.#owner) chownSync(path, this.#owner.uid, this.#owner.gid);
+  }
+
+  /** Signals the postmaster (e.g. SIGUSR1 after writing `promote`, as pg_ctl promote does). */
+  signalServer(signal: NodeJS.Signals): void {
+    this.#process?.kill(signal);
   }
 
   async #halt(signal: NodeJS.Signals): Promise<void> {

@@ -68,6 +68,8 @@ export interface PostgresSourceOptions {
   readonly spoolDir?: string;
   readonly reconnectInitialDelayMs?: number;
   readonly reconnectMaxDelayMs?: number;
+  /** How long a start waits for a server that is still starting up. Default 60 s. */
+  readonly startupWaitMs?: number;
   /** Without a table list: how often to look for new tables to publish. Default 10 s. */
   readonly tableWatchIntervalMs?: number;
   /** The downstream's checkpoint: nothing at or before it is emitted. */
@@ -129,7 +131,9 @@ export class PostgresSource {
    */
   async prepare(): Promise<{ slotCreated: boolean; confirmedFlush: Lsn }> {
     const o = this.#options;
-    const client = await connectClient(o.connection, { applicationName: 'tributary' });
+    const client = await this.#waitForStartup(() =>
+      connectClient(o.connection, { applicationName: 'tributary' }),
+    );
     try {
       await preflight(client, {
         slotName: o.slot,
@@ -154,7 +158,7 @@ export class PostgresSource {
     } finally {
       await client.end();
     }
-    const replication = await this.#openReplication();
+    const replication = await this.#waitForStartup(() => this.#openReplication());
     try {
       const created = await replication.createSlot(o.slot, 'nothing');
       this.#log.info(
@@ -164,6 +168,27 @@ export class PostgresSource {
       return { slotCreated: true, confirmedFlush: created.consistentPoint };
     } finally {
       await replication.close();
+    }
+  }
+
+  /**
+   * A server that is still starting up (or in recovery) says so (57P03): wait for it, up to
+   * `startupWaitMs`, instead of failing a start that coincides with a restart. Any other
+   * connection failure (a wrong host or port, bad credentials) fails at once.
+   */
+  async #waitForStartup<T>(connect: () => Promise<T>): Promise<T> {
+    const deadline = this.#now() + (this.#options.startupWaitMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await connect();
+      } catch (error) {
+        const code =
+          error instanceof TributaryError ? (error.cause as { code?: string } | undefined)?.code : undefined;
+        if (code !== '57P03' || this.#now() >= deadline) throw error;
+        const delay = this.#backoff(attempt);
+        this.#log.warn({ retryInMs: delay }, 'Postgres is starting up; waiting');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
   }
 
