@@ -68,6 +68,8 @@ export interface PostgresSourceOptions {
   readonly spoolDir?: string;
   readonly reconnectInitialDelayMs?: number;
   readonly reconnectMaxDelayMs?: number;
+  /** The registry the source fills with the source's types; share it to read them elsewhere. */
+  readonly types?: TypeRegistry;
   /** How long a start waits for a server that is still starting up. Default 60 s. */
   readonly startupWaitMs?: number;
   /** Without a table list: how often to look for new tables to publish. Default 10 s. */
@@ -205,7 +207,7 @@ export class PostgresSource {
     const o = this.#options;
     const spool = new StreamSpool(o.spoolDir ?? defaultSpoolDir(o));
     const catalog = new CatalogConnection(o.connection, this.#log);
-    const resolver = new CatalogResolver(catalog, new TypeRegistry());
+    const resolver = new CatalogResolver(catalog, o.types ?? new TypeRegistry());
     this.#tracker = new FlushTracker();
     const batch: StreamItem[] = [];
     this.#assembler = new ChangeAssembler(
