@@ -1,0 +1,175 @@
+/**
+ * The embedded default warehouse (DESIGN.md, "Warehouse layout"; contract in warehouse.ts).
+ * `apply` runs one DuckDB transaction per batch: schema items evolve tables in stream order,
+ * each table's changes are folded per key (fold.ts) and merged in bulk (merge.ts), and the
+ * checkpoint is written before COMMIT. Items at or before the checkpoint are skipped. A failed
+ * batch rolls back whole and the in-memory table states are reloaded from the database.
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { ChangeEvent, StreamItem } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import { comparePositions, type Position } from '../../core/position.js';
+import { displayName } from '../../core/table-ref.js';
+import { itemPosition } from '../../sinks/ndjson-sink.js';
+import { foldTable } from '../fold.js';
+import type { QueryResult, Warehouse } from '../warehouse.js';
+import { Db } from './db.js';
+import { mergeTable } from './merge.js';
+import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
+import { evolveTable, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
+import type { TypeLookup } from './type-mapping.js';
+
+export interface DuckDBWarehouseOptions {
+  /** Type info for OIDs that are not built in (domains, arrays of them, enums): the source's `TypeRegistry.info`. */
+  readonly typeInfo?: TypeLookup;
+  /** Opens the file read-only (for queries while another process writes; `apply` then fails). */
+  readonly readOnly?: boolean;
+}
+
+export class DuckDBWarehouse implements Warehouse {
+  readonly #instance: DuckDBInstance;
+  readonly #db: Db;
+  readonly #typeInfo: TypeLookup | undefined;
+  readonly #tables = new Map<string, TableState>();
+  #checkpoint: Position | null = null;
+
+  private constructor(instance: DuckDBInstance, db: Db, typeInfo: TypeLookup | undefined) {
+    this.#instance = instance;
+    this.#db = db;
+    this.#typeInfo = typeInfo;
+  }
+
+  static async open(path: string, options: DuckDBWarehouseOptions = {}): Promise<DuckDBWarehouse> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+    } catch (error) {
+      throw new TributaryError(
+        'CONFIG',
+        `cannot open the DuckDB warehouse ${path}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: 'check the path, and that no other process has the file open',
+        },
+      );
+    }
+    const warehouse = new DuckDBWarehouse(instance, new Db(await instance.connect()), options.typeInfo);
+    try {
+      if (!options.readOnly) await bootstrap(warehouse.#db);
+      if (!options.readOnly || (await hasState(warehouse.#db))) await warehouse.#reload();
+    } catch (error) {
+      await warehouse.close();
+      throw error;
+    }
+    return warehouse;
+  }
+
+  async #reload(): Promise<void> {
+    this.#tables.clear();
+    for (const schema of await readSchemas(this.#db)) {
+      this.#tables.set(tableId(schema.table), await loadTableState(this.#db, schema));
+    }
+    this.#checkpoint = await readCheckpoint(this.#db);
+  }
+
+  async checkpoint(): Promise<Position | null> {
+    return this.#checkpoint;
+  }
+
+  async apply(items: readonly StreamItem[]): Promise<Position | null> {
+    const start = this.#checkpoint;
+    const fresh = items.filter((item) => {
+      const p = itemPosition(item);
+      return !p || !start || comparePositions(p, start) > 0;
+    });
+    if (!fresh.some((item) => itemPosition(item) !== null || item.kind === 'schema')) return start;
+    await this.#db.run('BEGIN TRANSACTION');
+    try {
+      const last = await this.#applyItems(fresh);
+      if (last) await writeCheckpoint(this.#db, last);
+      await this.#db.run('COMMIT');
+      if (last) this.#checkpoint = last;
+      return this.#checkpoint;
+    } catch (error) {
+      try {
+        await this.#db.run('ROLLBACK');
+      } finally {
+        await this.#reload();
+      }
+      throw error;
+    }
+  }
+
+  async #applyItems(items: readonly StreamItem[]): Promise<Position | null> {
+    let pending = new Map<string, ChangeEvent[]>();
+    let last: Position | null = null;
+    const flush = async (): Promise<void> => {
+      for (const [id, events] of pending) {
+        const table = this.#tables.get(id);
+        const first = events[0];
+        if (!table || !first) {
+          throw new TributaryError(
+            'SINK',
+            `changes for ${first ? displayName(first.table) : id} arrived before its schema`,
+          );
+        }
+        await mergeTable(this.#db, table, foldTable(events, table.keyColumns));
+      }
+      pending = new Map();
+    };
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as StreamItem;
+      if (item.kind === 'schema') {
+        await flush();
+        const id = tableId(item.schema.table);
+        const current = this.#tables.get(id);
+        if (current?.schema.version === item.schema.version) continue;
+        await evolveTable(this.#db, current, item.schema, this.#typeInfo);
+        await recordVersion(this.#db, item.schema, nextPosition(items, i));
+        this.#tables.set(id, await loadTableState(this.#db, item.schema));
+        continue;
+      }
+      if (item.kind === 'change') {
+        const id = tableId(item.event.table);
+        const list = pending.get(id) ?? [];
+        if (list.length === 0) pending.set(id, list);
+        list.push(item.event);
+      }
+      last = itemPosition(item) ?? last;
+    }
+    await flush();
+    return last;
+  }
+
+  async query(sql: string): Promise<QueryResult> {
+    const result = await this.#db.read(sql);
+    try {
+      const reader = result;
+      return { columns: reader.columnNames(), rows: await reader.getRowsJson() };
+    } catch (error) {
+      throw new TributaryError(
+        'SINK',
+        `DuckDB failed reading the result of ${sql}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.#db.connection.closeSync();
+    } finally {
+      this.#instance.closeSync();
+    }
+  }
+}
+
+function nextPosition(items: readonly StreamItem[], from: number): Position | null {
+  for (let j = from + 1; j < items.length; j++) {
+    const p = itemPosition(items[j] as StreamItem);
+    if (p) return p;
+  }
+  return null;
+}

@@ -1,0 +1,134 @@
+/**
+ * Applies one table's folded changes (fold.ts) with DuckDB's bulk paths, inside the caller's
+ * transaction: an optional DELETE of every row (truncate), then the deleted keys through a
+ * staging table (`DELETE ... USING`), then the upserts, grouped by their set of unchanged
+ * columns and appended to a staging table: full rows with `INSERT ... ON CONFLICT DO UPDATE`
+ * (or a plain INSERT for a table without a key), partial rows with `UPDATE ... FROM` over only
+ * the columns that were sent, after checking that every one of those rows is stored.
+ */
+import type { DuckDBAppender } from '@duckdb/node-api';
+import type { Row } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
+import { describeKey, type FoldedTable, type NetDelete, type NetUpsert } from '../fold.js';
+import type { Db } from './db.js';
+import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
+
+const STAGE = '_tributary_stage';
+const STAGE_SQL = `temp.main.${q(STAGE)}`;
+
+export async function mergeTable(db: Db, table: TableState, folded: FoldedTable): Promise<void> {
+  if (folded.truncated) await db.run(`DELETE FROM ${table.sql}`);
+  const deletes: NetDelete[] = [];
+  const groups = new Map<string, NetUpsert[]>();
+  for (const change of folded.changes.values()) {
+    if (change.kind === 'delete') {
+      deletes.push(change);
+      continue;
+    }
+    if (change.copyFrom) {
+      throw new TributaryError(
+        'SINK',
+        `${displayName(table.schema.table)}: key ${describeKey(change.copyFrom)} moved to a new key keeping unchanged TOASTed column(s) ${change.unchanged.join(', ')}, which the warehouse cannot carry over yet`,
+        { hint: 'set REPLICA IDENTITY FULL on the table, or backfill it' },
+      );
+    }
+    const group = [...change.unchanged].sort().join('\u0000');
+    const list = groups.get(group) ?? [];
+    if (list.length === 0) groups.set(group, list);
+    list.push(change);
+  }
+  if (deletes.length > 0) await applyDeletes(db, table, deletes);
+  for (const list of groups.values()) await applyUpserts(db, table, list);
+}
+
+const keyMatch = (table: TableState, stage: string): string =>
+  table.keyColumns.map((c) => `${table.sql}.${q(c)} IS NOT DISTINCT FROM ${stage}.${q(c)}`).join(' AND ');
+
+async function withStage(
+  db: Db,
+  columnsSql: string,
+  table: TableState,
+  body: () => Promise<void>,
+): Promise<void> {
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${q(STAGE)} AS SELECT ${columnsSql} FROM ${table.sql} LIMIT 0`);
+  try {
+    await body();
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${STAGE_SQL}`);
+  }
+}
+
+async function applyDeletes(db: Db, table: TableState, deletes: readonly NetDelete[]): Promise<void> {
+  const index = new Map(table.schema.columns.map((c, i) => [c.name, i]));
+  const writers = table.keyColumns.map((c) => table.writers[index.get(c) ?? -1]);
+  await withStage(db, table.keyColumns.map(q).join(', '), table, async () => {
+    await db.append('main', STAGE, 'temp', (a) => {
+      for (const d of deletes) {
+        for (const [i, c] of table.keyColumns.entries()) writers[i]?.append(a, d.key[c] ?? null);
+        a.endRow();
+      }
+    });
+    await db.run(`DELETE FROM ${table.sql} USING ${STAGE_SQL} WHERE ${keyMatch(table, STAGE_SQL)}`);
+  });
+}
+
+async function applyUpserts(db: Db, table: TableState, rows: readonly NetUpsert[]): Promise<void> {
+  const unchanged = new Set(rows[0]?.unchanged ?? []);
+  const columns = table.schema.columns.map((c) => c.name);
+  const all = [...columns, LSN_COLUMN];
+  await withStage(db, all.map(q).join(', '), table, async () => {
+    await db.append('main', STAGE, 'temp', (a) => fill(a, table, rows));
+    if (unchanged.size === 0) {
+      const list = all.map(q).join(', ');
+      let sql = `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${STAGE_SQL}`;
+      if (table.hasPrimaryKey) {
+        const keys = new Set(table.keyColumns);
+        const set = [...columns.filter((c) => !keys.has(c)), LSN_COLUMN, SYNCED_COLUMN].map(
+          (c) => `${q(c)} = excluded.${q(c)}`,
+        );
+        sql += ` ON CONFLICT (${table.keyColumns.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`;
+      }
+      await db.run(sql);
+      return;
+    }
+    await ensureStored(db, table, [...unchanged]);
+    const set = [...columns.filter((c) => !unchanged.has(c)), LSN_COLUMN].map(
+      (c) => `${q(c)} = ${STAGE_SQL}.${q(c)}`,
+    );
+    set.push(`${q(SYNCED_COLUMN)} = now()`);
+    await db.run(
+      `UPDATE ${table.sql} SET ${set.join(', ')} FROM ${STAGE_SQL} WHERE ${keyMatch(table, STAGE_SQL)}`,
+    );
+  });
+}
+
+function fill(a: DuckDBAppender, table: TableState, rows: readonly NetUpsert[]): void {
+  const columns = table.schema.columns;
+  for (const r of rows) {
+    const row: Row = r.row;
+    for (let i = 0; i < columns.length; i++) {
+      const name = (columns[i] as { name: string }).name;
+      const value = Object.hasOwn(row, name) ? (row[name] ?? null) : null;
+      (table.writers[i] as (typeof table.writers)[number]).append(a, value);
+    }
+    a.appendUBigInt(r.position.commitLsn);
+    a.endRow();
+  }
+}
+
+/** Partial rows need their stored row: one that is missing must not get nulls silently. */
+async function ensureStored(db: Db, table: TableState, unchanged: readonly string[]): Promise<void> {
+  const keys = table.keyColumns.map((c) => `${STAGE_SQL}.${q(c)}`).join(', ');
+  const missing = await db.rows(
+    `SELECT ${keys} FROM ${STAGE_SQL} WHERE NOT EXISTS (SELECT 1 FROM ${table.sql} WHERE ${keyMatch(table, STAGE_SQL)}) LIMIT 1`,
+  );
+  const first = missing[0];
+  if (!first) return;
+  const key = table.keyColumns.map((c, i) => `${c}=${String(first[i])}`).join(', ');
+  throw new TributaryError(
+    'SINK',
+    `${displayName(table.schema.table)}: an update of key (${key}) left TOASTed column(s) ${unchanged.join(', ')} unchanged, but the warehouse does not hold that row, so their values are unknown`,
+    { hint: `backfill ${displayName(table.schema.table)} to reload its rows` },
+  );
+}

@@ -1,0 +1,138 @@
+/**
+ * Current-state tables and the schema versions that describe them (DESIGN.md, "Warehouse
+ * layout"): creates a table on its first schema, evolves it on later ones (add, drop, retype
+ * columns), records each version in `_tributary.schema_versions`, and keeps, per table, the
+ * writers that turn values into the column's actual DuckDB type.
+ */
+import type { TableSchema } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import { formatPosition, type Position } from '../../core/position.js';
+import { displayName, quoteIdentifier as q, type TableRef } from '../../core/table-ref.js';
+import type { Db } from './db.js';
+import { duckTypeFor, type TypeLookup } from './type-mapping.js';
+import { type ColumnWriter, columnWriter } from './value-writer.js';
+
+export const LSN_COLUMN = '_tributary_lsn';
+export const SYNCED_COLUMN = '_tributary_synced_at';
+
+export interface TableState {
+  readonly schema: TableSchema;
+  /** `"schema"."name"` in DuckDB. */
+  readonly sql: string;
+  /** The columns that identify a row: the schema's key, else every column. */
+  readonly keyColumns: readonly string[];
+  /** Whether the DuckDB table has a PRIMARY KEY (ON CONFLICT works). */
+  readonly hasPrimaryKey: boolean;
+  /** One writer per source column, in `schema.columns` order. */
+  readonly writers: readonly ColumnWriter[];
+}
+
+export function duckSchemaOf(table: TableRef): string {
+  return table.schema === 'public' ? 'main' : table.schema;
+}
+
+export function tableSql(table: TableRef): string {
+  return `${q(duckSchemaOf(table))}.${q(table.name)}`;
+}
+
+export function tableId(table: TableRef): string {
+  return `${table.schema}\u0000${table.name}`;
+}
+
+function hasPrimaryKey(schema: TableSchema): boolean {
+  return (
+    schema.key.length > 0 &&
+    !(schema.replicaIdentity === 'full' && schema.key.length === schema.columns.length)
+  );
+}
+
+export async function loadTableState(db: Db, schema: TableSchema): Promise<TableState> {
+  const sql = tableSql(schema.table);
+  const names = schema.columns.map((c) => q(c.name)).join(', ');
+  const result = await db.read(`SELECT ${names} FROM ${sql} LIMIT 0`);
+  const types = result.columnTypes();
+  const writers = schema.columns.map((c, i) => {
+    const type = types[i];
+    if (!type)
+      throw new TributaryError('INTERNAL', `${displayName(schema.table)}: no DuckDB type for ${c.name}`);
+    return columnWriter(type, `${displayName(schema.table)}.${c.name}`);
+  });
+  const keyColumns = schema.key.length > 0 ? schema.key : schema.columns.map((c) => c.name);
+  return { schema, sql, keyColumns, hasPrimaryKey: hasPrimaryKey(schema), writers };
+}
+
+/** Creates or evolves the table for `schema`; a no-op when the version is already current. */
+export async function evolveTable(
+  db: Db,
+  current: TableState | undefined,
+  schema: TableSchema,
+  lookup: TypeLookup | undefined,
+): Promise<void> {
+  if (current && current.schema.version === schema.version) return;
+  const sql = tableSql(schema.table);
+  if (!current) {
+    await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(duckSchemaOf(schema.table))}`);
+    const columns = schema.columns.map((c) => `${q(c.name)} ${duckTypeFor(c, lookup)}`);
+    columns.push(`${q(LSN_COLUMN)} UBIGINT NOT NULL`, `${q(SYNCED_COLUMN)} TIMESTAMPTZ NOT NULL`);
+    if (hasPrimaryKey(schema)) columns.push(`PRIMARY KEY (${schema.key.map(q).join(', ')})`);
+    await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
+    return;
+  }
+  const old = current.schema;
+  if (
+    hasPrimaryKey(old) !== hasPrimaryKey(schema) ||
+    (hasPrimaryKey(schema) && old.key.join('\u0000') !== schema.key.join('\u0000'))
+  ) {
+    throw new TributaryError(
+      'SINK',
+      `${displayName(schema.table)}: its key changed from (${old.key.join(', ')}) to (${schema.key.join(', ')}), which the warehouse cannot apply in place`,
+      { hint: `drop ${sql} in the warehouse and backfill the table` },
+    );
+  }
+  const oldByName = new Map(old.columns.map((c) => [c.name, c]));
+  const newNames = new Set(schema.columns.map((c) => c.name));
+  for (const c of old.columns) {
+    if (!newNames.has(c.name)) await db.run(`ALTER TABLE ${sql} DROP COLUMN ${q(c.name)}`);
+  }
+  for (const c of schema.columns) {
+    const before = oldByName.get(c.name);
+    const type = duckTypeFor(c, lookup);
+    if (!before) {
+      await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(c.name)} ${type}`);
+    } else if (duckTypeFor(before, lookup) !== type) {
+      await retype(db, schema, c.name, duckTypeFor(before, lookup), type);
+    }
+  }
+}
+
+async function retype(db: Db, schema: TableSchema, column: string, from: string, to: string): Promise<void> {
+  const sql = tableSql(schema.table);
+  const col = q(column);
+  const rows = await db.rows(
+    `SELECT count(*) FROM ${sql} WHERE ${col} IS NOT NULL AND (TRY_CAST(${col} AS ${to}) IS NULL OR TRY_CAST(TRY_CAST(${col} AS ${to}) AS ${from}) IS DISTINCT FROM ${col})`,
+  );
+  const inexact = Number(rows[0]?.[0] ?? 0);
+  if (inexact > 0) {
+    throw new TributaryError(
+      'SINK',
+      `${displayName(schema.table)}.${column}: its type changed from ${from} to ${to}, but ${inexact} stored value(s) do not convert exactly`,
+      { hint: `drop ${sql} in the warehouse and backfill the table` },
+    );
+  }
+  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
+}
+
+export async function recordVersion(db: Db, schema: TableSchema, first: Position | null): Promise<void> {
+  await db.run(`INSERT INTO _tributary.schema_versions VALUES ($1, $2, $3, $4::JSON, $5, now())`, [
+    schema.table.schema,
+    schema.table.name,
+    schema.version,
+    JSON.stringify({
+      columns: schema.columns,
+      key: schema.key,
+      replicaIdentity: schema.replicaIdentity,
+      relationOid: schema.relationOid,
+    }),
+    first ? formatPosition(first) : null,
+  ]);
+}

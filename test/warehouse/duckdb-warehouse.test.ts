@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StreamItem } from '../../src/core/change-event.js';
+import { Decimal } from '../../src/core/values.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { change, col, commit, schemaItem } from './items.js';
+
+const V1 = [col('id', 23, true), col('v', 25), col('big', 25)];
+
+describe('DuckDBWarehouse', () => {
+  let dir: string;
+  let wh: DuckDBWarehouse;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-wh-'));
+    wh = await DuckDBWarehouse.open(join(dir, 'w.duckdb'));
+  });
+  afterEach(async () => {
+    await wh.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const rows = async (sql = 'SELECT id, v, big FROM main.items ORDER BY id') => (await wh.query(sql)).rows;
+
+  it('applies two changes of one key in a batch as their net effect', async () => {
+    const cp = await wh.apply([
+      schemaItem(V1, 'v1'),
+      change('insert', 10n, 0, { row: { id: 1, v: 'a', big: 'B' } }),
+      change('update', 10n, 1, { row: { id: 1, v: 'b', big: 'B' } }),
+      commit(10n),
+    ]);
+    expect(cp).toEqual({ commitLsn: 10n, ordinal: Number.MAX_SAFE_INTEGER });
+    expect(await rows()).toEqual([[1, 'b', 'B']]);
+    expect(await rows('SELECT _tributary_lsn FROM items')).toEqual([['10']]);
+  });
+
+  it('skips a replayed batch (checkpoint) and keeps the checkpoint across reopen', async () => {
+    const batch: StreamItem[] = [
+      schemaItem(V1, 'v1'),
+      change('insert', 10n, 0, { row: { id: 1, v: 'a', big: 'B' } }),
+      commit(10n),
+    ];
+    await wh.apply(batch);
+    await wh.apply([change('update', 20n, 0, { row: { id: 1, v: 'later', big: 'B' } }), commit(20n)]);
+    await wh.apply(batch);
+    expect(await rows()).toEqual([[1, 'later', 'B']]);
+    await wh.close();
+    wh = await DuckDBWarehouse.open(join(dir, 'w.duckdb'));
+    expect(await wh.checkpoint()).toEqual({ commitLsn: 20n, ordinal: Number.MAX_SAFE_INTEGER });
+    await wh.apply(batch);
+    expect(await rows()).toEqual([[1, 'later', 'B']]);
+  });
+
+  it('keeps an unchanged TOAST column across 100 updates of other columns', async () => {
+    await wh.apply([
+      schemaItem(V1, 'v1'),
+      change('insert', 1n, 0, { row: { id: 1, v: 'a', big: 'x'.repeat(5000) } }),
+    ]);
+    for (let i = 0; i < 100; i++) {
+      await wh.apply([
+        change('update', BigInt(2 + i), 0, { row: { id: 1, v: `v${i}` }, unchanged: ['big'] }),
+      ]);
+    }
+    expect(await rows('SELECT v, length(big) FROM items')).toEqual([['v99', '5000']]);
+  });
+
+  it('refuses an unchanged TOAST column for a row it does not hold, and rolls back', async () => {
+    await wh.apply([schemaItem(V1, 'v1'), change('insert', 1n, 0, { row: { id: 1, v: 'a', big: 'B' } })]);
+    await expect(
+      wh.apply([
+        change('insert', 2n, 0, { row: { id: 5, v: 'kept?', big: 'B' } }),
+        change('update', 2n, 1, { row: { id: 2, v: 'x' }, unchanged: ['big'] }),
+      ]),
+    ).rejects.toThrow(/big.*does not hold|does not hold.*big/);
+    expect(await rows()).toEqual([[1, 'a', 'B']]);
+    expect(await wh.checkpoint()).toEqual({ commitLsn: 1n, ordinal: 0 });
+  });
+
+  it('empties a table at a truncate in the middle of a batch', async () => {
+    await wh.apply([schemaItem(V1, 'v1'), change('insert', 1n, 0, { row: { id: 1, v: 'a', big: 'B' } })]);
+    await wh.apply([
+      change('insert', 2n, 0, { row: { id: 2, v: 'b', big: 'B' } }),
+      change('truncate', 2n, 1, {}),
+      change('insert', 2n, 2, { row: { id: 1, v: 'after', big: 'C' } }),
+    ]);
+    expect(await rows()).toEqual([[1, 'after', 'C']]);
+  });
+
+  it('moves a row whose key changed, and deletes', async () => {
+    await wh.apply([
+      schemaItem(V1, 'v1'),
+      change('insert', 1n, 0, { row: { id: 1, v: 'a', big: 'B' } }),
+      change('insert', 1n, 1, { row: { id: 2, v: 'b', big: 'B' } }),
+    ]);
+    await wh.apply([
+      change('update', 2n, 0, { row: { id: 3, v: 'moved', big: 'B' }, before: { id: 1 } }),
+      change('delete', 2n, 1, { pk: { id: 2 } }),
+    ]);
+    expect(await rows()).toEqual([[3, 'moved', 'B']]);
+  });
+
+  it('adds and drops columns mid-stream, recording each schema version', async () => {
+    await wh.apply([schemaItem(V1, 'v1'), change('insert', 1n, 0, { row: { id: 1, v: 'a', big: 'B' } })]);
+    await wh.apply([
+      schemaItem([...V1, col('n', 1700, false, ((10 << 16) | 2) + 4)], 'v2'),
+      change('insert', 2n, 0, { row: { id: 2, v: 'b', big: 'B', n: new Decimal('12.50') } }),
+      schemaItem([col('id', 23, true), col('v', 25), col('n', 1700, false, ((10 << 16) | 2) + 4)], 'v3'),
+      change('update', 3n, 0, { row: { id: 1, v: 'c', n: null } }),
+    ]);
+    const result = await wh.query(
+      'SELECT * EXCLUDE (_tributary_lsn, _tributary_synced_at) FROM items ORDER BY id',
+    );
+    expect(result.columns).toEqual(['id', 'v', 'n']);
+    expect(result.rows).toEqual([
+      [1, 'c', null],
+      [2, 'b', '12.50'],
+    ]);
+    expect(await rows('SELECT version FROM _tributary.schema_versions ORDER BY recorded_at, rowid')).toEqual([
+      ['v1'],
+      ['v2'],
+      ['v3'],
+    ]);
+  });
+
+  it('retypes a column when every value converts exactly, and refuses otherwise', async () => {
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('n', 21)], 'a'),
+      change('insert', 1n, 0, { row: { id: 1, n: 7 } }),
+    ]);
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('n', 20)], 'b'),
+      change('insert', 2n, 0, { row: { id: 2, n: 2n ** 40n } }),
+    ]);
+    expect(await rows('SELECT id, n FROM items ORDER BY id')).toEqual([
+      [1, '7'],
+      [2, '1099511627776'],
+    ]);
+    await expect(wh.apply([schemaItem([col('id', 23, true), col('n', 21)], 'c')])).rejects.toThrow(
+      /n: its type changed/,
+    );
+  });
+
+  it('maps public to main and other schemas to their own name, names kept as they are', async () => {
+    const odd = { schema: 'Sales Dept', name: 'Order "Items"' };
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('Weird Col', 25)], 'o', odd),
+      change('insert', 1n, 0, { row: { id: 1, 'Weird Col': 'ok' } }, odd),
+    ]);
+    expect(await rows('SELECT "Weird Col" FROM "Sales Dept"."Order ""Items"""')).toEqual([['ok']]);
+  });
+});

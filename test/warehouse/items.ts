@@ -1,0 +1,67 @@
+/** Hand-built stream items for warehouse tests. */
+import type { ChangeEvent, ColumnSchema, Row, StreamItem, TableSchema } from '../../src/core/change-event.js';
+import type { TableRef } from '../../src/core/table-ref.js';
+import type { Value } from '../../src/core/values.js';
+import { PgTimestampTz } from '../../src/core/values.js';
+
+export const T: TableRef = { schema: 'public', name: 'items' };
+
+export function col(name: string, typeOid: number, isKey = false, typeModifier = -1): ColumnSchema {
+  return { name, typeOid, typeModifier, isKey };
+}
+
+export function schemaItem(columns: readonly ColumnSchema[], version: string, table = T): StreamItem {
+  const schema: TableSchema = {
+    table,
+    relationOid: 1,
+    version,
+    columns,
+    key: columns.filter((c) => c.isKey).map((c) => c.name),
+    replicaIdentity: 'default',
+  };
+  return { kind: 'schema', schema };
+}
+
+function row(values: Record<string, Value>): Row {
+  return Object.assign(Object.create(null), values);
+}
+
+export function change(
+  op: ChangeEvent['op'],
+  lsn: bigint,
+  ordinal: number,
+  values: {
+    row?: Record<string, Value>;
+    pk?: Record<string, Value>;
+    before?: Record<string, Value>;
+    unchanged?: string[];
+  },
+  table = T,
+): StreamItem {
+  return {
+    kind: 'change',
+    event: {
+      op,
+      table,
+      pk: values.pk ? row(values.pk) : values.row ? row({ id: values.row.id ?? null }) : null,
+      row: values.row ? row(values.row) : null,
+      before: values.before ? row(values.before) : null,
+      unchanged: values.unchanged ?? [],
+      position: { commitLsn: lsn, ordinal },
+      xid: 1,
+      commitTime: new PgTimestampTz(0n),
+      schemaVersion: 'v',
+    },
+  };
+}
+
+export function commit(lsn: bigint, changes = 1): StreamItem {
+  return {
+    kind: 'commit',
+    commitLsn: lsn,
+    endLsn: lsn + 1n,
+    xid: 1,
+    commitTime: new PgTimestampTz(0n),
+    changes,
+  };
+}
