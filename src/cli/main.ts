@@ -6,6 +6,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, TributaryError } from '../core/errors.js';
+import { demoCommand } from './commands/demo.js';
+import { queryCommand } from './commands/query.js';
+import { runCommand } from './commands/run.js';
 import { tailCommand } from './commands/tail.js';
 import { teardownCommand } from './commands/teardown.js';
 
@@ -20,6 +23,9 @@ export function program(): Command {
       '\nExit codes: 0 success; 1 a check found a problem, or the job failed; 2 bad usage or configuration\n' +
         '(the message says what to change). TRIBUTARY_SOURCE may stand in for --source.',
     );
+  root.addCommand(runCommand());
+  root.addCommand(demoCommand());
+  root.addCommand(queryCommand());
   root.addCommand(tailCommand());
   root.addCommand(teardownCommand());
   for (const command of root.commands) command.exitOverride();

@@ -5,6 +5,7 @@
  * resends the rest. It stops on `signal` after applying what it received, or on the first
  * failure of either side.
  */
+import type { StreamItem } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition, type Position } from '../core/position.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
@@ -18,6 +19,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   readonly batch?: Partial<BatchLimits>;
   readonly stats?: PipelineStats;
+  /** Sees every batch the source hands over, before it is applied (the demo prints them). */
+  readonly observe?: (items: readonly StreamItem[]) => void;
 }
 
 export async function runPipeline(options: PipelineOptions, signal: AbortSignal): Promise<void> {
@@ -45,8 +48,18 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
     },
     options.batch,
   );
+  const observe = options.observe;
+  const target = observe
+    ? {
+        write: (items: readonly StreamItem[]) => {
+          observe(items);
+          return loader.write(items);
+        },
+        flush: () => loader.flush(),
+      }
+    : loader;
   try {
-    await source.run(loader, stop.signal);
+    await source.run(target, stop.signal);
   } catch (error) {
     failure ??= error;
   } finally {

@@ -12,6 +12,7 @@ import type { Position } from '../../core/position.js';
 import { itemPosition, NdjsonFileSink } from '../../sinks/ndjson-sink.js';
 import { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
+import { writeStdout } from '../output.js';
 import { parseDuration, runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
 
@@ -69,10 +70,4 @@ export function tailCommand(): Command {
         }
       });
     });
-}
-
-function writeStdout(text: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    process.stdout.write(text, (error) => (error ? reject(error) : resolve())),
-  );
 }

@@ -1,0 +1,77 @@
+/**
+ * `tributary query "<sql>"`: runs SQL on the warehouse and prints the result as a table, JSON
+ * or CSV. It opens the warehouse read-only; while `tributary run` holds the file, DuckDB admits
+ * no second process, and the error says so.
+ */
+import { Command } from 'commander';
+import { TributaryError } from '../../core/errors.js';
+import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
+import type { QueryResult } from '../../warehouse/warehouse.js';
+import { writeStdout } from '../output.js';
+import { DEFAULT_WAREHOUSE } from './run.js';
+
+interface QueryFlags {
+  readonly warehouse: string;
+  readonly json?: boolean;
+  readonly csv?: boolean;
+}
+
+export function queryCommand(): Command {
+  return new Command('query')
+    .description('run SQL on the warehouse')
+    .argument('<sql>', 'the query, e.g. "SELECT country, SUM(total) FROM orders GROUP BY country"')
+    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option('--json', 'print rows as JSON objects, one per line')
+    .option('--csv', 'print CSV with a header line')
+    .action(async (sql: string, flags: QueryFlags) => {
+      if (flags.json && flags.csv) throw new TributaryError('USAGE', 'choose one of --json and --csv');
+      const warehouse = await DuckDBWarehouse.open(flags.warehouse, { readOnly: true });
+      try {
+        const result = await warehouse.query(sql);
+        await writeStdout(flags.json ? asJsonLines(result) : flags.csv ? asCsv(result) : asTable(result));
+      } finally {
+        await warehouse.close();
+      }
+    });
+}
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export function asTable(result: QueryResult): string {
+  const cells = [result.columns.map(String), ...result.rows.map((row) => row.map(text))];
+  const widths = result.columns.map((_, i) => Math.max(...cells.map((r) => [...(r[i] ?? '')].length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - [...c].length)))
+      .join(' │ ')
+      .trimEnd();
+  const rule = widths.map((w) => '─'.repeat(w)).join('─┼─');
+  const count = `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`;
+  return `${[line(cells[0]!), rule, ...cells.slice(1).map(line)].join('\n')}\n${count}\n`;
+}
+
+function asJsonLines(result: QueryResult): string {
+  return result.rows
+    .map((row) => {
+      const object: Record<string, unknown> = {};
+      for (const [i, name] of result.columns.entries()) {
+        Object.defineProperty(object, name, { value: row[i], enumerable: true });
+      }
+      return `${JSON.stringify(object)}\n`;
+    })
+    .join('');
+}
+
+function asCsv(result: QueryResult): string {
+  const field = (value: unknown) => {
+    const t = text(value);
+    return /[",\n\r]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;
+  };
+  return (
+    [result.columns.map(field).join(','), ...result.rows.map((row) => row.map(field).join(','))].join('\n') +
+    '\n'
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * `tributary run`: snapshot-free streaming from the source into the warehouse until SIGINT or
+ * SIGTERM; then it applies what it received, acknowledges, and exits 0. Resumes from the
+ * warehouse's checkpoint after any stop, kill -9 included.
+ */
+import { Command } from 'commander';
+import { TributaryError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { formatPosition } from '../../core/position.js';
+import { runPipeline } from '../../pipeline/pipeline.js';
+import { PipelineStats } from '../../pipeline/pipeline-stats.js';
+import { describeTarget } from '../../source/postgres/setup/connection-config.js';
+import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
+import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
+import { parseDuration, runUntilSignal } from '../run-until-signal.js';
+import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
+
+interface RunFlags extends SourceFlags {
+  readonly warehouse: string;
+  readonly batchSize?: string;
+  readonly batchDelay?: string;
+  readonly heartbeat?: string;
+  readonly statusEvery: string;
+}
+
+export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
+
+export function runCommand(): Command {
+  return addSourceOptions(new Command('run'))
+    .description('stream committed changes from the source into the warehouse until stopped')
+    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option('--batch-size <n>', 'most changes applied in one warehouse transaction (default 50000)')
+    .option('--batch-delay <duration>', 'longest a change waits for its batch (default 100ms)')
+    .option(
+      '--heartbeat <duration>',
+      'emit a heartbeat message this often so the slot advances on a quiet database',
+    )
+    .option('--status-every <duration>', 'log a status line this often', '10s')
+    .action(async (flags: RunFlags) => {
+      const config = sourceConfig(flags);
+      const batch = {
+        ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
+        ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),
+      };
+      const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
+      const statusEveryMs = parseDuration(flags.statusEvery);
+      await runUntilSignal(async (signal) => {
+        const log = createLogger();
+        const types = new TypeRegistry();
+        const warehouse = await DuckDBWarehouse.open(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
+        const stats = new PipelineStats();
+        const status = setInterval(() => {
+          const s = stats.snapshot();
+          log.info(
+            {
+              changes: s.changes,
+              changesPerSecond: s.changesPerSecond,
+              lagMs: s.lagMs,
+              checkpoint: s.checkpoint ? formatPosition(s.checkpoint) : null,
+            },
+            'status',
+          );
+        }, statusEveryMs);
+        try {
+          log.info(
+            { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
+            'starting',
+          );
+          await runPipeline(
+            { source: { ...config, types, heartbeatIntervalMs }, warehouse, logger: log, batch, stats },
+            signal,
+          );
+          log.info({ changes: stats.snapshot().changes }, 'stopped');
+        } finally {
+          clearInterval(status);
+          await warehouse.close();
+        }
+      });
+    });
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new TributaryError('USAGE', `${flag} must be a positive whole number, not ${JSON.stringify(text)}`);
+  }
+  return n;
+}
