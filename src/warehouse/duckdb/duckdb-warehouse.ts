@@ -5,7 +5,7 @@
  * checkpoint is written before COMMIT. Items at or before the checkpoint are skipped. A failed
  * batch rolls back whole and the in-memory table states are reloaded from the database.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ChangeEvent, StreamItem } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
 import { comparePositions, type Position } from '../../core/position.js';
@@ -15,6 +15,7 @@ import { foldTable } from '../fold.js';
 import type { QueryResult, Warehouse } from '../warehouse.js';
 import { Db } from './db.js';
 import { mergeTable } from './merge.js';
+import { readQuery } from './read-query.js';
 import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
 import { evolveTable, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
@@ -27,6 +28,7 @@ export interface DuckDBWarehouseOptions {
 }
 
 export class DuckDBWarehouse implements Warehouse {
+  #queryConnection: DuckDBConnection | null = null;
   readonly #instance: DuckDBInstance;
   readonly #db: Db;
   readonly #typeInfo: TypeLookup | undefined;
@@ -141,24 +143,15 @@ export class DuckDBWarehouse implements Warehouse {
     return last;
   }
 
+  /** Runs an analyst's read-only query on a connection of its own (see read-query.ts). */
   async query(sql: string): Promise<QueryResult> {
-    const result = await this.#db.read(sql);
-    try {
-      const reader = result;
-      return { columns: reader.columnNames(), rows: await reader.getRowsJson() };
-    } catch (error) {
-      throw new TributaryError(
-        'SINK',
-        `DuckDB failed reading the result of ${sql}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
+    if (!this.#queryConnection) this.#queryConnection = await this.#instance.connect();
+    return readQuery(this.#queryConnection, sql);
   }
 
   async close(): Promise<void> {
     try {
+      this.#queryConnection?.closeSync();
       this.#db.connection.closeSync();
     } finally {
       this.#instance.closeSync();
