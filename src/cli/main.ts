@@ -9,6 +9,7 @@ import { exitCodeFor, TributaryError } from '../core/errors.js';
 import { demoCommand } from './commands/demo.js';
 import { queryCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
+import { statusCommand } from './commands/status.js';
 import { tailCommand } from './commands/tail.js';
 import { teardownCommand } from './commands/teardown.js';
 
@@ -26,6 +27,7 @@ export function program(): Command {
   root.addCommand(runCommand());
   root.addCommand(demoCommand());
   root.addCommand(queryCommand());
+  root.addCommand(statusCommand());
   root.addCommand(tailCommand());
   root.addCommand(teardownCommand());
   for (const command of root.commands) command.exitOverride();

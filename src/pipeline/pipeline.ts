@@ -19,6 +19,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   readonly batch?: Partial<BatchLimits>;
   readonly stats?: PipelineStats;
+  /** Called with the source once it exists, for status reporting. */
+  readonly onSource?: (source: PostgresSource) => void;
   /** Sees every batch the source hands over, before it is applied (the demo prints them). */
   readonly observe?: (items: readonly StreamItem[]) => void;
 }
@@ -28,6 +30,7 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
   const checkpoint: Position | null = await options.warehouse.checkpoint();
   log.info({ checkpoint: checkpoint ? formatPosition(checkpoint) : null }, 'warehouse checkpoint');
   const source = new PostgresSource({ ...options.source, logger: log, resumeAfter: checkpoint });
+  options.onSource?.(source);
   await source.prepare();
   if (signal.aborted) return;
 

@@ -1,13 +1,14 @@
 /**
- * `tributary query "<sql>"`: runs SQL on the warehouse and prints the result as a table, JSON
- * or CSV. It opens the warehouse read-only; while `tributary run` holds the file, DuckDB admits
- * no second process, and the error says so.
+ * `tributary query "<sql>"`: runs a read-only query on the warehouse and prints the result as
+ * a table, JSON or CSV. While `tributary run` holds the warehouse (DuckDB admits one process
+ * per file) the query is sent to that process; otherwise the file is opened read-only.
  */
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
-import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
+import { remoteQuery } from '../../server/control-client.js';
 import type { QueryResult } from '../../warehouse/warehouse.js';
 import { writeStdout } from '../output.js';
+import { withWarehouse } from '../with-warehouse.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
 
 interface QueryFlags {
@@ -25,13 +26,12 @@ export function queryCommand(): Command {
     .option('--csv', 'print CSV with a header line')
     .action(async (sql: string, flags: QueryFlags) => {
       if (flags.json && flags.csv) throw new TributaryError('USAGE', 'choose one of --json and --csv');
-      const warehouse = await DuckDBWarehouse.open(flags.warehouse, { readOnly: true });
-      try {
-        const result = await warehouse.query(sql);
-        await writeStdout(flags.json ? asJsonLines(result) : flags.csv ? asCsv(result) : asTable(result));
-      } finally {
-        await warehouse.close();
-      }
+      const result = await withWarehouse(
+        flags.warehouse,
+        (running) => (running ? remoteQuery(running, sql) : null),
+        (warehouse) => warehouse.query(sql),
+      );
+      await writeStdout(flags.json ? asJsonLines(result) : flags.csv ? asCsv(result) : asTable(result));
     });
 }
 

@@ -9,6 +9,9 @@ import { createLogger } from '../../core/logger.js';
 import { formatPosition } from '../../core/position.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
+import { statusReport } from '../../pipeline/status-report.js';
+import { ControlServer } from '../../server/control-server.js';
+import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
@@ -49,6 +52,11 @@ export function runCommand(): Command {
         const types = new TypeRegistry();
         const warehouse = await DuckDBWarehouse.open(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
         const stats = new PipelineStats();
+        let source: PostgresSource | null = null;
+        const control = await ControlServer.start(flags.warehouse, {
+          query: (sql) => warehouse.query(sql),
+          status: () => statusReport(warehouse, stats, source?.status() ?? null),
+        });
         const status = setInterval(() => {
           const s = stats.snapshot();
           log.info(
@@ -67,12 +75,22 @@ export function runCommand(): Command {
             'starting',
           );
           await runPipeline(
-            { source: { ...config, types, heartbeatIntervalMs }, warehouse, logger: log, batch, stats },
+            {
+              source: { ...config, types, heartbeatIntervalMs },
+              warehouse,
+              logger: log,
+              batch,
+              stats,
+              onSource: (s) => {
+                source = s;
+              },
+            },
             signal,
           );
           log.info({ changes: stats.snapshot().changes }, 'stopped');
         } finally {
           clearInterval(status);
+          await control.close();
           await warehouse.close();
         }
       });

@@ -1,0 +1,66 @@
+/**
+ * What `tributary status` shows: the pipeline's position and rates, the slot's lag, and per
+ * table the row count and the last time a change was applied — read from the warehouse.
+ */
+import { parseLsn } from '../core/lsn.js';
+import { formatPosition, type Position } from '../core/position.js';
+import { quoteIdentifier } from '../core/table-ref.js';
+import type { SourceStatus } from '../source/postgres/postgres-source.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import type { PipelineStats } from './pipeline-stats.js';
+
+export interface TableStatus {
+  readonly table: string;
+  readonly rows: number;
+  readonly lastChange: string | null;
+}
+
+export async function tableStatus(warehouse: Warehouse): Promise<TableStatus[]> {
+  const tables = await warehouse.query(
+    `SELECT table_schema, table_name FROM information_schema.tables
+      WHERE table_schema NOT IN ('_tributary', 'information_schema', 'pg_catalog') AND table_type = 'BASE TABLE'
+      ORDER BY 1, 2`,
+  );
+  const out: TableStatus[] = [];
+  for (const [schema, name] of tables.rows as [string, string][]) {
+    const result = await warehouse.query(
+      `SELECT count(*)::BIGINT, max(_tributary_synced_at)::VARCHAR FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}`,
+    );
+    const [rows, last] = (result.rows[0] ?? [0, null]) as [string | number, string | null];
+    out.push({
+      table: `${schema === 'main' ? 'public' : schema}.${name}`,
+      rows: Number(rows),
+      lastChange: last,
+    });
+  }
+  return out;
+}
+
+export async function statusReport(
+  warehouse: Warehouse,
+  stats: PipelineStats | null,
+  source: SourceStatus | null,
+): Promise<Record<string, unknown>> {
+  const checkpoint: Position | null = await warehouse.checkpoint();
+  const s = stats?.snapshot();
+  return {
+    running: stats !== null,
+    checkpoint: checkpoint ? formatPosition(checkpoint) : null,
+    ...(s
+      ? {
+          changesApplied: s.changes,
+          changesPerSecond: s.changesPerSecond,
+          endToEndLagSeconds: s.lagMs === null ? null : s.lagMs / 1000,
+        }
+      : {}),
+    ...(source
+      ? {
+          connected: source.connected,
+          slotLagBytes: Number(parseLsn(source.receivedLsn) - parseLsn(source.flushLsn)),
+          acknowledgedLsn: source.flushLsn,
+          reconnects: source.reconnects,
+        }
+      : {}),
+    tables: await tableStatus(warehouse),
+  };
+}

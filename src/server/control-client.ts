@@ -1,0 +1,63 @@
+/**
+ * Finds a running `tributary run` for a warehouse file (its control file, and a live pid) and
+ * talks to it. A control file left by a killed process is ignored.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { TributaryError } from '../core/errors.js';
+import type { QueryResult } from '../warehouse/warehouse.js';
+import { type ControlFile, controlFilePath } from './control-server.js';
+
+export function findRunning(warehousePath: string): ControlFile | null {
+  const path = controlFilePath(warehousePath);
+  if (!existsSync(path)) return null;
+  let control: ControlFile;
+  try {
+    control = JSON.parse(readFileSync(path, 'utf8')) as ControlFile;
+  } catch {
+    return null;
+  }
+  try {
+    process.kill(control.pid, 0);
+    return control;
+  } catch {
+    return null; // the process is gone (killed); its file is stale
+  }
+}
+
+async function call<T>(
+  control: ControlFile,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`http://127.0.0.1:${control.port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${control.token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }).catch((error: unknown) => {
+    throw new TributaryError(
+      'CONNECT_FAILED',
+      `cannot reach the running tributary run (pid ${control.pid})`,
+      { cause: error },
+    );
+  });
+  const json = (await response.json()) as { error?: string; code?: string; hint?: string | null };
+  if (!response.ok) {
+    throw new TributaryError(
+      json.code === 'USAGE' ? 'USAGE' : 'SINK',
+      json.error ?? `HTTP ${response.status}`,
+      {
+        ...(json.hint ? { hint: json.hint } : {}),
+      },
+    );
+  }
+  return json as T;
+}
+
+export function remoteQuery(control: ControlFile, sql: string): Promise<QueryResult> {
+  return call<QueryResult>(control, 'POST', '/query', { sql });
+}
+
+export function remoteStatus(control: ControlFile): Promise<Record<string, unknown>> {
+  return call<Record<string, unknown>>(control, 'GET', '/status');
+}

@@ -1,0 +1,130 @@
+/**
+ * The running `tributary run`'s local control endpoint. DuckDB admits one process per file,
+ * so `tributary query` and `tributary status` reach the running process instead of the file.
+ *
+ * Secure by default: it binds to 127.0.0.1 on a free port, every request needs the bearer
+ * token, and the port and token are written to `<warehouse>.control.json`, readable only by
+ * the user who started `run` (mode 0600). Errors return a message and code, never internals.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { TributaryError } from '../core/errors.js';
+import type { QueryResult } from '../warehouse/warehouse.js';
+
+export interface ControlHandlers {
+  query(sql: string): Promise<QueryResult>;
+  status(): Promise<unknown>;
+}
+
+export interface ControlFile {
+  readonly pid: number;
+  readonly port: number;
+  readonly token: string;
+}
+
+export function controlFilePath(warehousePath: string): string {
+  return `${warehousePath}.control.json`;
+}
+
+const MAX_BODY = 1 << 20;
+
+export class ControlServer {
+  readonly #server: Server;
+  readonly #token: Buffer;
+  readonly #file: string;
+
+  private constructor(server: Server, token: Buffer, file: string) {
+    this.#server = server;
+    this.#token = token;
+    this.#file = file;
+  }
+
+  static async start(warehousePath: string, handlers: ControlHandlers): Promise<ControlServer> {
+    const token = randomBytes(24);
+    const file = controlFilePath(warehousePath);
+    let control: ControlServer | null = null;
+    const server = createServer((request, response) => {
+      if (!control) return respond(response, 503, { error: 'starting' });
+      control
+        .#handle(request, response, handlers)
+        .catch(() => respond(response, 500, { error: 'internal error' }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    if (typeof address !== 'object' || address === null)
+      throw new TributaryError('INTERNAL', 'control server has no port');
+    control = new ControlServer(server, token, file);
+    const content: ControlFile = { pid: process.pid, port: address.port, token: token.toString('hex') };
+    writeFileSync(file, JSON.stringify(content), { mode: 0o600 });
+    return control;
+  }
+
+  async close(): Promise<void> {
+    rmSync(this.#file, { force: true });
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    handlers: ControlHandlers,
+  ): Promise<void> {
+    if (!this.#authorized(request.headers.authorization))
+      return respond(response, 401, { error: 'token required' });
+    try {
+      if (request.method === 'POST' && request.url === '/query') {
+        const body = JSON.parse(await readBody(request)) as { sql?: unknown };
+        if (typeof body.sql !== 'string')
+          return respond(response, 400, { error: 'a JSON body {"sql": "..."} is required' });
+        return respond(response, 200, await handlers.query(body.sql));
+      }
+      if (request.method === 'GET' && request.url === '/status')
+        return respond(response, 200, await handlers.status());
+      return respond(response, 404, { error: 'not found' });
+    } catch (error) {
+      if (error instanceof TributaryError) {
+        return respond(response, 400, { error: error.message, code: error.code, hint: error.hint ?? null });
+      }
+      return respond(response, 400, {
+        error: error instanceof SyntaxError ? 'the body is not JSON' : 'request failed',
+      });
+    }
+  }
+
+  #authorized(header: string | undefined): boolean {
+    const given = /^Bearer ([0-9a-f]+)$/.exec(header ?? '')?.[1];
+    if (!given) return false;
+    const buffer = Buffer.from(given, 'hex');
+    return buffer.length === this.#token.length && timingSafeEqual(buffer, this.#token);
+  }
+}
+
+function respond(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(text);
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new TributaryError('USAGE', 'the request body is larger than 1 MiB'));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
