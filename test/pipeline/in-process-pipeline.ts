@@ -1,0 +1,147 @@
+/**
+ * Runs the real pipeline (PostgresSource → Loader → DuckDBWarehouse on a temp file) inside the
+ * test process, for tests that need to see batches or the warehouse while it runs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StreamItem } from '../../src/core/change-event.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { TableRef } from '../../src/core/table-ref.js';
+import type { BatchLimits } from '../../src/pipeline/loader.js';
+import { runPipeline } from '../../src/pipeline/pipeline.js';
+import { PipelineStats } from '../../src/pipeline/pipeline-stats.js';
+import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
+import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import type { PostgresCluster } from '../harness/postgres.js';
+import { waitFor } from '../helpers/events.js';
+import { waitForWarehouse } from '../helpers/warehouse.js';
+
+export interface InProcessPipeline {
+  readonly warehouse: DuckDBWarehouse;
+  readonly stats: PipelineStats;
+  /** Every batch handed to `warehouse.apply` (one transaction each), in order. */
+  readonly batches: StreamItem[][];
+  /** Settles when the run ends (by `stop`, or by its first failure). */
+  readonly done: Promise<{ error: unknown } | { error: null }>;
+  /** Waits until the slot is acknowledged past the current WAL (so the warehouse holds it all). */
+  caughtUp(): Promise<void>;
+  /** Warehouse rows as text (NULL stays null). */
+  rows(sql: string): Promise<(string | null)[][]>;
+  /** Aborts the run, waits for it, closes the warehouse; rethrows the run's failure. */
+  stop(): Promise<void>;
+}
+
+export interface PipelineSettings {
+  readonly slot?: string;
+  readonly tables?: readonly TableRef[] | 'all';
+  readonly batch?: Partial<BatchLimits>;
+  readonly tableWatchIntervalMs?: number;
+}
+
+export async function startPipeline(
+  cluster: PostgresCluster,
+  settings: PipelineSettings = {},
+): Promise<InProcessPipeline> {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-pipeline-'));
+  const slot = settings.slot ?? 'tributary';
+  const types = new TypeRegistry();
+  const warehouse = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), {
+    typeInfo: (oid) => types.info(oid),
+  });
+  const stats = new PipelineStats();
+  const batches: StreamItem[][] = [];
+  const controller = new AbortController();
+  const running = runPipeline(
+    {
+      source: {
+        connection: parseSourceUrl(cluster.url()),
+        slot,
+        publication: slot,
+        tables: settings.tables ?? 'all',
+        types,
+        statusIntervalMs: 200,
+        ...(settings.tableWatchIntervalMs !== undefined
+          ? { tableWatchIntervalMs: settings.tableWatchIntervalMs }
+          : {}),
+      },
+      warehouse: {
+        checkpoint: () => warehouse.checkpoint(),
+        apply: (items) => {
+          batches.push([...items]);
+          return warehouse.apply(items);
+        },
+        query: (sql) => warehouse.query(sql),
+        close: () => warehouse.close(),
+      },
+      logger: silentLogger(),
+      batch: { maxDelayMs: 20, ...settings.batch },
+      stats,
+    },
+    controller.signal,
+  );
+  const done = running.then(
+    () => ({ error: null }),
+    (error: unknown) => ({ error }),
+  );
+  // changes made before the slot exists are not streamed: wait for the walsender to attach
+  await Promise.race([
+    waitFor('the replication slot', async () => {
+      const rows = await cluster.sql<{ active: boolean }>(
+        'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      );
+      return rows[0]?.active === true || undefined;
+    }),
+    done.then((r) => {
+      throw r.error ?? new Error('the pipeline stopped before its slot was active');
+    }),
+  ]);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await warehouse.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return {
+    warehouse,
+    stats,
+    batches,
+    done,
+    caughtUp: async () => {
+      // fail fast if the run stopped instead of waiting for the timeout
+      const stopped = Promise.race([done, new Promise<null>((r) => setTimeout(() => r(null), 0))]);
+      const early = await stopped;
+      if (early?.error) throw early.error;
+      await Promise.race([
+        waitForWarehouse(cluster, slot),
+        done.then((r) => {
+          throw r.error ?? new Error('the pipeline stopped before catching up');
+        }),
+      ]);
+    },
+    rows: async (sql) => {
+      const result = await warehouse.query(sql);
+      return result.rows.map((r) => r.map((v) => (v === null ? null : String(v))));
+    },
+    stop: async () => {
+      controller.abort();
+      const result = await done;
+      await close();
+      if (result.error) throw result.error;
+    },
+  };
+}
+
+/** Source rows as text (NULL stays null), in column order. */
+export async function sourceRows(cluster: PostgresCluster, sql: string): Promise<(string | null)[][]> {
+  const client = await cluster.connect();
+  try {
+    const result = await client.query({ text: sql, rowMode: 'array' });
+    return (result.rows as unknown[][]).map((r) => r.map((v) => (v === null ? null : String(v))));
+  } finally {
+    await client.end();
+  }
+}
