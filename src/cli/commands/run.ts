@@ -15,10 +15,12 @@ import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
+import { loadConfigFile } from '../config-file.js';
 import { parseDuration, runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
 
 interface RunFlags extends SourceFlags {
+  readonly config?: string;
   readonly warehouse: string;
   readonly batchSize?: string;
   readonly batchDelay?: string;
@@ -39,7 +41,9 @@ export function runCommand(): Command {
       'emit a heartbeat message this often so the slot advances on a quiet database',
     )
     .option('--status-every <duration>', 'log a status line this often', '10s')
-    .action(async (flags: RunFlags) => {
+    .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
+    .action(async (given: RunFlags, command: Command) => {
+      const flags = withConfigFile(given, command);
       const config = sourceConfig(flags);
       const batch = {
         ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
@@ -95,6 +99,33 @@ export function runCommand(): Command {
         }
       });
     });
+}
+
+/** Settings from `--config`, under the flags the user actually typed. */
+function withConfigFile(flags: RunFlags, command: Command): RunFlags {
+  if (!flags.config) return flags;
+  const file = loadConfigFile(flags.config);
+  const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
+  const pick = <T>(name: string, flag: T, fromFile: T | undefined): T =>
+    typed(name) || fromFile === undefined ? flag : fromFile;
+  const tables = Array.isArray(file.tables) ? file.tables.join(',') : file.tables;
+  const merged: Record<string, unknown> = {
+    ...flags,
+    source: pick('source', flags.source, file.source),
+    tables: pick('tables', flags.tables, tables),
+    slot: pick('slot', flags.slot, file.slot),
+    publication: pick('publication', flags.publication, file.publication),
+    warehouse: pick('warehouse', flags.warehouse, file.warehouse),
+    batchSize: pick(
+      'batchSize',
+      flags.batchSize,
+      file.batch?.size === undefined ? undefined : String(file.batch.size),
+    ),
+    batchDelay: pick('batchDelay', flags.batchDelay, file.batch?.delay),
+    heartbeat: pick('heartbeat', flags.heartbeat, file.heartbeat),
+  };
+  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
+  return merged as unknown as RunFlags;
 }
 
 function positiveInteger(text: string, flag: string): number {

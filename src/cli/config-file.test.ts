@@ -1,0 +1,48 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from './config-file.js';
+
+function file(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'tributary-config-')), 'tributary.yml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('loadConfigFile', () => {
+  it('reads YAML with environment substitution', () => {
+    const path = file(`
+source: \${SHOP_DB}
+warehouse: shop.duckdb
+tables: [public.orders, 'public."Order Items"']
+batch: { size: 1000, delay: 50ms }
+heartbeat: 30s
+`);
+    expect(loadConfigFile(path, { SHOP_DB: 'postgres://app@db/shop' })).toEqual({
+      source: 'postgres://app@db/shop',
+      warehouse: 'shop.duckdb',
+      tables: ['public.orders', 'public."Order Items"'],
+      batch: { size: 1000, delay: '50ms' },
+      heartbeat: '30s',
+    });
+  });
+
+  it('names every bad key and what was expected', () => {
+    const path = file('warehous: x.duckdb\nbatch: { size: -1, delay: soon }\n');
+    expect(() => loadConfigFile(path, {})).toThrow(/warehous|Unrecognized key/);
+    try {
+      loadConfigFile(path, {});
+    } catch (error) {
+      expect((error as { code: string }).code).toBe('CONFIG');
+      expect(String(error)).toMatch(/batch\.size/);
+      expect(String(error)).toMatch(/batch\.delay: a duration/);
+    }
+  });
+
+  it('refuses unset variables, unreadable files and non-YAML', () => {
+    expect(() => loadConfigFile(file('source: ${NOPE}\n'), {})).toThrow(/NOPE is not set/);
+    expect(() => loadConfigFile('/nonexistent/tributary.yml')).toThrow(/cannot read the config file/);
+    expect(() => loadConfigFile(file('source: [unclosed\n'), {})).toThrow(/not valid YAML/);
+  });
+});

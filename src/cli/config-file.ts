@@ -1,0 +1,86 @@
+/**
+ * The config file (`--config tributary.yml`, YAML or JSON): the same settings as the flags,
+ * for deployments that keep them in a file. Flags given on the command line win over the file;
+ * `${NAME}` in a string is replaced from the environment, so secrets can stay out of it.
+ * A malformed file is a CONFIG error (exit 2) naming the key and what was expected.
+ *
+ *   source: ${TRIBUTARY_SOURCE}
+ *   warehouse: shop.duckdb
+ *   tables: [public.orders, 'public."Order Items"']
+ *   slot: tributary
+ *   publication: tributary
+ *   batch: { size: 50000, delay: 100ms }
+ *   heartbeat: 30s
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { TributaryError } from '../core/errors.js';
+
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 500ms, 30s or 5m');
+
+const ConfigSchema = z
+  .object({
+    source: z.string().min(1).optional(),
+    warehouse: z.string().min(1).optional(),
+    tables: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]).optional(),
+    slot: z.string().min(1).optional(),
+    publication: z.string().min(1).optional(),
+    batch: z
+      .object({ size: z.number().int().positive().optional(), delay: duration.optional() })
+      .strict()
+      .optional(),
+    heartbeat: duration.optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof ConfigSchema>;
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new TributaryError('CONFIG', `cannot read the config file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    throw new TributaryError('CONFIG', `${path} is not valid YAML or JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const result = ConfigSchema.safeParse(substitute(raw ?? {}, env, path));
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+    );
+    throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat',
+    });
+  }
+  return result.data;
+}
+
+function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+      const found = env[name];
+      if (found === undefined) {
+        throw new TributaryError(
+          'CONFIG',
+          `${path} uses \${${name}}, but ${name} is not set in the environment`,
+        );
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => substitute(v, env, path));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, env, path)]));
+  }
+  return value;
+}
