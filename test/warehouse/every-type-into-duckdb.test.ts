@@ -1,0 +1,583 @@
+/**
+ * Every type round-trips Postgres → DuckDB exactly: for each available Postgres major, the
+ * every-type table (test/values/every-type.columns.ts, edge rows included) streams through the
+ * real `PostgresSource` into a MemoryTarget, its items are applied to a `DuckDBWarehouse` on a
+ * temp file, and every column of every row is compared with the facts Postgres computes for it
+ * (every-type.facts.ts) through a canonical form that is exact on both sides: integers and
+ * decimals as text, floats by their bits, dates as day numbers, times and timestamps as
+ * microseconds (infinities by name), timetz with its offset, intervals as months/days/micros,
+ * bytea as hex, lists element by element, and every VARCHAR-mapped type as Postgres's text.
+ * Then an update (edge values, a NULL, an unchanged out-of-line value) and a delete, and again;
+ * and once more after closing (a checkpoint) and reopening the warehouse. Assertions that fail
+ * because of a warehouse bug are `it.fails`, named after the bug (`knownBug`, LOWER_BOUND_BUG).
+ *
+ * The values the warehouse documents as refused (type-mapping.ts: multi-dimensional array
+ * values, NaN in numeric(p,s), finite timestamps beyond DuckDB's range) are left out of that
+ * table; the last tests check that each is refused with a TributaryError naming the table and
+ * column, and that nothing of the batch was applied or checkpointed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StreamItem } from '../../src/core/change-event.js';
+import { TributaryError } from '../../src/core/errors.js';
+import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
+import { waitFor } from '../helpers/events.js';
+import { type RunningSource, startSource } from '../helpers/in-process-source.js';
+import { ALL_BYTES, type Check, type Column, columnsFor, DIGITS_1000 } from '../values/every-type.columns.js';
+import {
+  applySessionSettings,
+  createEveryTypeTable,
+  type Facts,
+  insertEveryTypeRows,
+  readFacts,
+  rowCount,
+  shownFacts,
+  TABLE,
+} from '../values/every-type.facts.js';
+
+/** The DuckDB type each column lands as (type-mapping.ts); a new column needs its line here. */
+const DUCK_TYPES: Readonly<Record<string, string>> = {
+  c_int2: 'SMALLINT',
+  c_int4: 'INTEGER',
+  c_int8: 'BIGINT',
+  c_oid: 'UINTEGER',
+  c_xid: 'UINTEGER',
+  c_xid8: 'UBIGINT',
+  c_float4: 'FLOAT',
+  c_float8: 'DOUBLE',
+  c_numeric: 'VARCHAR',
+  c_numeric_scaled: 'DECIMAL(12,4)',
+  c_bool: 'BOOLEAN',
+  c_bytea: 'BLOB',
+  c_uuid: 'UUID',
+  c_text: 'VARCHAR',
+  c_varchar: 'VARCHAR',
+  c_bpchar: 'VARCHAR',
+  c_name: 'VARCHAR',
+  c_char: 'VARCHAR',
+  c_inet: 'VARCHAR',
+  c_cidr: 'VARCHAR',
+  c_macaddr: 'VARCHAR',
+  c_macaddr8: 'VARCHAR',
+  c_money: 'VARCHAR',
+  c_xml: 'VARCHAR',
+  c_bit: 'VARCHAR',
+  c_varbit: 'VARCHAR',
+  c_tsvector: 'VARCHAR',
+  c_tsquery: 'VARCHAR',
+  c_pg_lsn: 'VARCHAR',
+  c_point: 'VARCHAR',
+  c_box: 'VARCHAR',
+  c_path: 'VARCHAR',
+  c_circle: 'VARCHAR',
+  c_int4range: 'VARCHAR',
+  c_int4multirange: 'VARCHAR',
+  c_floatrange: 'VARCHAR',
+  c_pair: 'VARCHAR',
+  c_enum: 'VARCHAR',
+  c_json: 'JSON',
+  c_jsonb: 'JSON',
+  c_date: 'DATE',
+  c_time: 'TIME',
+  c_timetz: 'TIME WITH TIME ZONE',
+  c_timestamp: 'TIMESTAMP',
+  c_timestamptz: 'TIMESTAMP WITH TIME ZONE',
+  c_interval: 'INTERVAL',
+  c_price: 'VARCHAR',
+  c_cheap: 'VARCHAR',
+  a_int4: 'INTEGER[]',
+  a_int2: 'SMALLINT[]',
+  a_int8: 'BIGINT[]',
+  a_numeric: 'VARCHAR[]',
+  a_float4: 'FLOAT[]',
+  a_float8: 'DOUBLE[]',
+  a_bool: 'BOOLEAN[]',
+  a_bytea: 'BLOB[]',
+  a_text: 'VARCHAR[]',
+  a_bpchar: 'VARCHAR[]',
+  a_varchar: 'VARCHAR[]',
+  a_char: 'VARCHAR[]',
+  a_uuid: 'UUID[]',
+  a_json: 'JSON[]',
+  a_jsonb: 'JSON[]',
+  a_date: 'DATE[]',
+  a_time: 'TIME[]',
+  a_timetz: 'TIME WITH TIME ZONE[]',
+  a_timestamp: 'TIMESTAMP[]',
+  a_timestamptz: 'TIMESTAMP WITH TIME ZONE[]',
+  a_interval: 'INTERVAL[]',
+  a_oid: 'UINTEGER[]',
+  a_xid8: 'UBIGINT[]',
+  a_money: 'VARCHAR[]',
+  a_pg_lsn: 'VARCHAR[]',
+  a_xml: 'VARCHAR[]',
+  a_tsvector: 'VARCHAR[]',
+  a_inet: 'VARCHAR[]',
+  a_box: 'VARCHAR[]',
+  a_int4range: 'VARCHAR[]',
+  a_pair: 'VARCHAR[]',
+  a_enum: 'VARCHAR[]',
+  a_price: 'VARCHAR[]',
+  a_frame: 'VARCHAR[]',
+  c_int_list: 'INTEGER[]',
+  a_int_list: 'INTEGER[][]',
+};
+
+// ---------------------------------------------------------------------------------------------
+// What the warehouse documents as refused, and the rows without it
+
+/** The first finite timestamp DuckDB cannot hold (type-mapping.ts). */
+const DUCK_TIMESTAMP_LIMIT_YEAR = 294247;
+
+function elementCheck(check: Check): Check {
+  return typeof check === 'object' ? elementCheck(check.array) : check;
+}
+
+/** Why the warehouse refuses this input value of the column by design; null when it takes it. */
+function documentedRefusal(column: Column, value: string): string | null {
+  if (typeof column.check === 'object' && /\{\s*\{|\]\[/.test(value)) return 'multi-dimensional array';
+  if (/^numeric\(/.test(column.type) && /nan/i.test(value)) return 'NaN in numeric(p,s)';
+  if (elementCheck(column.check) === 'timestamp') {
+    const dates = [...value.matchAll(/(?<![\d.])(\d+)-\d\d-\d\d([^",}]*)/g)];
+    if (dates.some((m) => Number(m[1]) >= DUCK_TIMESTAMP_LIMIT_YEAR && !m[2]?.includes('BC'))) {
+      return 'timestamp beyond DuckDB range';
+    }
+  }
+  return null;
+}
+
+/**
+ * BUG (reported; see the `it.fails` below): a one-dimensional array whose lower bound is not 1
+ * (`[0:1]={1,2}`, which the source carries as its exact text) is refused as "does not fit",
+ * though the mapping documents only multi-dimensional values as refused.
+ */
+function lowerBoundBug(column: Column, value: string): boolean {
+  return typeof column.check === 'object' && /^\[-?\d+:-?\d+\]=/.test(value);
+}
+
+/** Values that replace a column's refused ones, so it still has non-NULL rows to compare. */
+const STAND_INS: Readonly<Record<string, readonly string[]>> = {
+  a_int_list: ['{"{1,2}","{3}",NULL,"{}"}'],
+  a_timestamp: ['{"4713-11-24 00:00:00 BC",infinity,"294247-01-10 04:00:54.775806",NULL}'],
+};
+
+function acceptedColumns(major: number): Column[] {
+  return columnsFor(major).map((c) => ({
+    ...c,
+    values: [
+      ...c.values.filter((v) => v === null || !(documentedRefusal(c, v) || lowerBoundBug(c, v))),
+      ...(STAND_INS[c.name] ?? []),
+    ],
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The canonical form, DuckDB side: per value a list of text facts (null for NULL); per list
+// value, a list of those per element.
+
+function duckFactsSql(check: Check, x: string, depth = 0): string {
+  if (typeof check === 'object') {
+    const e = `e${depth}`;
+    return `list_transform(${x}, lambda ${e}: ${duckFactsSql(check.array, e, depth + 1)})`;
+  }
+  const text = (expr: string) => `CAST(${expr} AS VARCHAR)`;
+  const facts = (...exprs: string[]) => `CASE WHEN ${x} IS NULL THEN NULL ELSE [${exprs.join(', ')}] END`;
+  const finiteOr = (expr: string) => `CASE WHEN isinf(${x}) THEN ${text(x)} ELSE ${text(expr)} END`;
+  switch (check) {
+    case 'int':
+    case 'bigint':
+    case 'text':
+    case 'json':
+    case 'numeric':
+      return facts(text(x));
+    case 'float4':
+    case 'float8':
+      // Shortest round-trip text of the double (a float widens exactly); JS parses it exactly.
+      return facts(text(`CAST(${x} AS DOUBLE)`));
+    case 'bool':
+      return facts(text(`CAST(${x} AS INTEGER)`));
+    case 'bytea':
+      return facts(`lower(hex(${x}))`);
+    case 'date':
+      return facts(finiteOr(`${x} - DATE '1970-01-01'`));
+    case 'time':
+      return facts(text(`epoch_us(${x})`));
+    case 'timetz':
+      return facts(text(`epoch_us(CAST(${x} AS TIME))`), text(`datepart('timezone', ${x})`));
+    case 'timestamp':
+      return facts(finiteOr(`epoch_us(${x})`));
+    case 'interval': {
+      const part = (p: string) => `datepart('${p}', ${x})`;
+      return facts(
+        text(`${part('year')} * 12 + ${part('month')}`),
+        text(part('day')),
+        text(`${part('hour')} * 3600000000 + ${part('minute')} * 60000000 + ${part('microseconds')}`),
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The comparison with Postgres's facts
+
+const integralText = (s: string | null | undefined) => s?.replace(/\.0+$/, '') ?? null;
+
+function floatBits(value: number, bytes: 4 | 8): string {
+  const view = new DataView(new ArrayBuffer(bytes));
+  if (bytes === 4) view.setFloat32(0, value);
+  else view.setFloat64(0, value);
+  return Buffer.from(view.buffer).toString('hex');
+}
+
+function isNaNBits(hex: string, bytes: 4 | 8): boolean {
+  const bits = BigInt(`0x${hex}`);
+  const [exponentBits, mantissaBits] = bytes === 4 ? [8n, 23n] : [11n, 52n];
+  const exponent = (bits >> mantissaBits) & ((1n << exponentBits) - 1n);
+  return exponent === (1n << exponentBits) - 1n && (bits & ((1n << mantissaBits) - 1n)) !== 0n;
+}
+
+function parseDuckDouble(text: string): number {
+  const special: Record<string, number> = {
+    nan: Number.NaN,
+    '-nan': Number.NaN,
+    inf: Infinity,
+    '-inf': -Infinity,
+  };
+  return special[text] ?? Number(text);
+}
+
+const INFINITE_INTERVAL = {
+  infinity: ['2147483647', '2147483647', '9223372036854775807'],
+  '-infinity': ['-2147483648', '-2147483648', '-9223372036854775808'],
+} as const;
+
+/** What DuckDB's facts must be for a non-NULL scalar with these Postgres facts. */
+function expectedScalar(check: Exclude<Check, object>, pgFacts: readonly (string | null)[]): unknown[] {
+  const [f0, f1, f2] = pgFacts;
+  switch (check) {
+    case 'numeric':
+      return [f0]; // the text carries the scale
+    case 'time':
+    case 'timestamp':
+      return [integralText(f0)];
+    case 'interval':
+      if (f0 === 'infinity' || f0 === '-infinity') return [...INFINITE_INTERVAL[f0]];
+      return [integralText(f0), integralText(f1), integralText(f2)];
+    default:
+      return [...pgFacts];
+  }
+}
+
+/** Asserts DuckDB's canonical form of one value equals what Postgres's facts say. */
+function expectSame(check: Check, pg: Facts, duck: unknown): void {
+  if (pg.isNull) {
+    expect(duck).toBeNull();
+    return;
+  }
+  expect(duck).not.toBeNull();
+  if (typeof check === 'object') {
+    const [dims, cardinality, elementsJson] = pg.values;
+    expect(Array.isArray(duck), 'a list').toBe(true);
+    const list = duck as unknown[];
+    if (dims === null) {
+      expect(list).toEqual([]);
+      return;
+    }
+    expect(dims).toBe(`[1:${cardinality}]`); // other shapes are refused, and left out
+    const elements = JSON.parse(elementsJson as string) as [boolean, ...(string | null)[]][];
+    expect(list).toHaveLength(elements.length);
+    elements.forEach(([isNull, ...values], i) => {
+      try {
+        expectSame(check.array, { isNull, values }, list[i]);
+      } catch (error) {
+        throw new Error(`element ${i + 1}: ${(error as Error).message}`);
+      }
+    });
+    return;
+  }
+  if (check === 'float4' || check === 'float8') {
+    const bytes = check === 'float4' ? 4 : 8;
+    const sent = pg.values[0] as string;
+    const [text] = duck as [string];
+    const value = parseDuckDouble(text);
+    if (isNaNBits(sent, bytes)) expect(value).toBeNaN();
+    else expect(`${text} = ${floatBits(value, bytes)}`).toBe(`${text} = ${sent}`);
+    return;
+  }
+  expect(duck).toEqual(expectedScalar(check, pg.values));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Row 1 gets these (none of them refused): edge values, one set to NULL, NULLs given values. */
+const UPDATED_ROW = 1;
+const UPDATE: Readonly<Record<string, string | null>> = {
+  c_int2: null,
+  c_int8: '-9223372036854775808',
+  c_float4: '-1e-45',
+  c_float8: '-0',
+  c_numeric: `-${DIGITS_1000}.5`,
+  c_numeric_scaled: '-0.0001',
+  c_bytea: `\\x${Buffer.from(ALL_BYTES.slice(2), 'hex').reverse().toString('hex')}`,
+  c_text: 'after\nthe "update" \\ ü😀',
+  c_macaddr: '08:00:2b:01:02:03',
+  c_enum: 'ü{}"\\',
+  c_json: '{"updated": [1e400, "😀"]}',
+  c_jsonb: '{"z": [], "a": {"nested": true}}',
+  c_date: '4713-11-24 BC',
+  c_time: '12:34:56.789012',
+  c_timetz: '24:00:00-15:59:59',
+  c_timestamp: 'infinity',
+  c_timestamptz: '0044-03-15 12:00:00.000001+05:53:28 BC',
+  c_interval: '-1 year +2 mons -3 days +04:05:06.000001',
+  c_price: '-Infinity',
+  c_pair: '(-1,"")',
+  a_text: '{"a b","NULL",NULL,"{x}"}',
+  a_float8: '{-0,NULL,4.9e-324,NaN}',
+  a_timestamp: '{-infinity,"294246-12-31 23:59:59.999999"}',
+  c_int_list: '{7,NULL}',
+};
+/** The row whose c_text is stored out of line (STORAGE EXTERNAL), then updated elsewhere. */
+const BIG_TEXT = 'x'.repeat(3000);
+const DELETED_ROW = 2;
+
+/** The refused values (column of the `refused` table, SQL input text). */
+const REFUSED_COLUMNS = {
+  a_int4: 'int4[]',
+  a_text: 'text[]',
+  a_int_list: 'int_list[]',
+  c_numeric_scaled: 'numeric(12,4)',
+  c_timestamp: 'timestamp',
+  c_timestamptz: 'timestamptz',
+  a_timestamp: 'timestamp[]',
+};
+const REFUSED_DDL = Object.entries(REFUSED_COLUMNS)
+  .map(([name, type]) => `${name} ${type}`)
+  .join(', ');
+const REFUSED: readonly (readonly [string, string])[] = [
+  ['a_int4', '{{1,2},{3,4}}'],
+  ['a_int4', '{{{1}},{{2}}}'],
+  ['a_text', '{{a,b},{c,NULL}}'],
+  ['a_int_list', '{"{1,2}","{{1},{2}}"}'],
+  ['c_numeric_scaled', 'NaN'],
+  ['c_timestamp', '294276-12-31 23:59:59.999999'],
+  ['c_timestamptz', '294276-12-31 23:59:59.999999+00'],
+  ['a_timestamp', '{2000-01-01,"294247-01-10 04:00:54.775807"}'],
+];
+
+const EACH_COLUMN = Object.keys(DUCK_TYPES);
+
+const STAGES = ['after the inserts', 'after the update and delete', 'after reopening the warehouse'] as const;
+type Stage = (typeof STAGES)[number];
+
+/**
+ * Warehouse bugs this suite finds (reported), by column and stage: their assertions are
+ * `it.fails`, so the suite turns red when they are fixed. Root cause in DuckDB 1.x storage:
+ * -0.0 compares equal to 0.0, and (a) `INSERT ... ON CONFLICT DO UPDATE`, the warehouse's upsert,
+ * stores a -0.0 list element as +0.0; (b) the checkpoint on close compresses a FLOAT column's
+ * -0.0 next to a 0.0 into 0.0. The mapping promises "-0 kept".
+ */
+const NEGATIVE_ZERO_IN_LIST = 'negative zero in a float list stored as +0';
+const NEGATIVE_ZERO_AFTER_CHECKPOINT =
+  'negative zero next to +0 in a float column reads +0 after a checkpoint';
+function knownBug(column: string, stage: Stage): string | null {
+  if (column === 'a_float4' || column === 'a_float8') return NEGATIVE_ZERO_IN_LIST;
+  if (column === 'c_float4' && stage === 'after reopening the warehouse')
+    return NEGATIVE_ZERO_AFTER_CHECKPOINT;
+  return null;
+}
+const LOWER_BOUND_BUG = 'a 1-D array with a lower bound other than 1 is refused, undocumented';
+
+type FactsById = Map<number, Map<string, Facts>>;
+type DuckById = Map<number, Map<string, unknown>>;
+
+/** A Postgres table and the warehouse's copy of it, compared. */
+interface Snapshot {
+  readonly pg: FactsById;
+  readonly duck: DuckById;
+}
+
+describe.each(EACH_MAJOR)('every type into DuckDB on %s', (_label, binaries) => {
+  const cluster = useCluster({ binaries });
+  let client: pg.Client;
+  let running: RunningSource | undefined;
+  let dir: string;
+  let warehouse: DuckDBWarehouse;
+  let columns: Column[] = [];
+  let bigRow = -1;
+  let consumed = 0;
+  let afterInserts: Snapshot;
+  let afterChanges: Snapshot;
+  let afterReopen: Snapshot;
+
+  /** Waits for the next `n` transactions from the source; returns their items. */
+  async function nextTransactions(n: number): Promise<StreamItem[]> {
+    const end = await waitFor(`${n} more transactions`, () => {
+      let seen = 0;
+      for (let i = consumed; i < running!.target.items.length; i++) {
+        if (running!.target.items[i]!.kind === 'commit' && ++seen === n) return i + 1;
+      }
+      return undefined;
+    });
+    const items = running!.target.items.slice(consumed, end);
+    consumed = end;
+    return items;
+  }
+
+  async function snapshot(): Promise<Snapshot> {
+    const pgFacts = await readFacts(client, [{ name: 'id', check: 'int' }, ...columns]);
+    const select = columns.map((c) => `${duckFactsSql(c.check, `"${c.name}"`)} AS "${c.name}"`).join(', ');
+    const { rows } = await warehouse.query(`SELECT id, ${select} FROM main.${TABLE} ORDER BY id`);
+    const duck: DuckById = new Map(
+      rows.map((row) => [Number(row[0]), new Map(columns.map((c, i) => [c.name, row[i + 1]] as const))]),
+    );
+    return { pg: pgFacts, duck };
+  }
+
+  beforeAll(async () => {
+    client = await cluster().connect();
+    await applySessionSettings(client);
+    columns = acceptedColumns(binaries.major);
+    for (const c of columns)
+      expect(
+        c.values.some((v) => v !== null),
+        `${c.name} keeps values`,
+      ).toBe(true);
+    bigRow = columns.find((c) => c.name === 'c_text')!.values.indexOf(BIG_TEXT);
+    expect(bigRow).toBeGreaterThan(DELETED_ROW);
+    await createEveryTypeTable(client, columns);
+    await client.query(`ALTER TABLE ${TABLE} ALTER COLUMN c_text SET STORAGE EXTERNAL`);
+    await client.query(`CREATE TABLE refused (id int PRIMARY KEY, ${REFUSED_DDL})`);
+    await client.query('CREATE TABLE lower_bound (id int PRIMARY KEY, a_int4 int4[], c_int_list int_list)');
+
+    const types = new TypeRegistry();
+    running = await startSource(cluster(), { slot: 'every_type_duck', types });
+    dir = mkdtempSync(join(tmpdir(), 'tributary-every-type-'));
+    warehouse = await DuckDBWarehouse.open(join(dir, 'w.duckdb'), { typeInfo: (oid) => types.info(oid) });
+
+    await client.query('BEGIN');
+    await insertEveryTypeRows(client, columns);
+    await client.query('COMMIT');
+    await warehouse.apply(await nextTransactions(1));
+    afterInserts = await snapshot();
+
+    const names = Object.keys(UPDATE);
+    await client.query(
+      `UPDATE ${TABLE} SET ${names.map((n, i) => `${n} = $${i + 2}`).join(', ')} WHERE id = $1`,
+      [UPDATED_ROW, ...Object.values(UPDATE)],
+    );
+    await client.query(`UPDATE ${TABLE} SET c_int4 = -7 WHERE id = $1`, [bigRow]);
+    await client.query(`DELETE FROM ${TABLE} WHERE id = $1`, [DELETED_ROW]);
+    await warehouse.apply(await nextTransactions(3));
+    afterChanges = await snapshot();
+
+    // Closing checkpoints the file: the values must survive DuckDB's storage compression too.
+    await warehouse.close();
+    warehouse = await DuckDBWarehouse.open(join(dir, 'w.duckdb'), { typeInfo: (oid) => types.info(oid) });
+    afterReopen = await snapshot();
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+    await warehouse?.close();
+    await client?.end();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates every column with the DuckDB type the mapping documents', async () => {
+    const { rows } = await warehouse.query(
+      `SELECT column_name, data_type FROM information_schema.columns
+        WHERE table_schema = 'main' AND table_name = '${TABLE}' AND column_name NOT LIKE '\\_tributary%' ESCAPE '\\'
+        ORDER BY ordinal_position`,
+    );
+    expect(Object.fromEntries(rows.map(([name, type]) => [name, type]))).toEqual({
+      id: 'INTEGER',
+      ...DUCK_TYPES,
+    });
+  });
+
+  it('holds exactly the rows Postgres holds, after the inserts and after the update and delete', () => {
+    expect([...afterInserts.duck.keys()]).toEqual([...afterInserts.pg.keys()]);
+    expect([...afterInserts.pg.keys()]).toEqual(Array.from({ length: rowCount(columns) }, (_, i) => i));
+    expect([...afterChanges.duck.keys()]).toEqual([...afterChanges.pg.keys()]);
+    expect(afterChanges.duck.has(DELETED_ROW)).toBe(false);
+  });
+
+  function expectColumn(name: string, stage: Stage): void {
+    const { pg: pgFacts, duck } = {
+      [STAGES[0]]: afterInserts,
+      [STAGES[1]]: afterChanges,
+      [STAGES[2]]: afterReopen,
+    }[stage];
+    const column = columns.find((c) => c.name === name)!;
+    for (const [id, facts] of pgFacts) {
+      const pgValue = facts.get(name)!;
+      const duckValue = duck.get(id)?.get(name);
+      try {
+        expect(duck.has(id), 'the row is in DuckDB').toBe(true);
+        expectSame(column.check, pgValue, duckValue);
+      } catch (error) {
+        throw new Error(
+          `${name} of row ${id}: Postgres facts ${shownFacts(pgValue)}, DuckDB ${JSON.stringify(duckValue).slice(0, 300)}: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+
+  const cases = EACH_COLUMN.flatMap((name) =>
+    STAGES.map((stage) => ({ name, stage, bug: knownBug(name, stage) })),
+  );
+  it.each(cases.filter((c) => !c.bug))(
+    '$name holds exactly what Postgres holds in every row $stage',
+    ({ name, stage }) => expectColumn(name, stage),
+  );
+  it.fails.each(cases.filter((c) => c.bug))(
+    'BUG $bug: $name holds exactly what Postgres holds in every row $stage',
+    ({ name, stage }) => expectColumn(name, stage),
+  );
+
+  it.fails(`BUG ${LOWER_BOUND_BUG}: [0:1]={1,2} lands as the list [1,2]`, async () => {
+    await client.query(`INSERT INTO lower_bound VALUES (1, '[0:1]={1,2}', '[0:1]={1,2}')`);
+    await warehouse.apply(await nextTransactions(1));
+    const { rows } = await warehouse.query(
+      'SELECT CAST(a_int4 AS VARCHAR), CAST(c_int_list AS VARCHAR) FROM main.lower_bound',
+    );
+    expect(rows).toEqual([['[1, 2]', '[1, 2]']]);
+  });
+
+  it('keeps the out-of-line value the update left unchanged', () => {
+    expect(afterChanges.duck.get(bigRow)?.get('c_text')).toEqual([BIG_TEXT]);
+    expect(afterChanges.duck.get(bigRow)?.get('c_int4')).toEqual(['-7']);
+  });
+
+  describe('refuses what it documents as refused, naming the table and column, applying nothing', () => {
+    let nextId = 1;
+    beforeAll(async () => {
+      await client.query('INSERT INTO refused (id) VALUES (0)'); // creates the table in DuckDB
+      await warehouse.apply(await nextTransactions(1));
+    });
+
+    it.each(REFUSED)('%s: %s', async (column, value) => {
+      const id = nextId++;
+      const before = await warehouse.checkpoint();
+      await client.query(`INSERT INTO refused (id, ${column}) VALUES ($1, $2)`, [id, value]);
+      const batch = await nextTransactions(1);
+      const failure = await warehouse.apply(batch).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(TributaryError);
+      expect((failure as TributaryError).message).toContain(`public.refused.${column}:`);
+      expect(await warehouse.checkpoint()).toEqual(before);
+      expect((await warehouse.query(`SELECT id FROM main.refused ORDER BY id`)).rows).toEqual([[0]]);
+      // The warehouse is still usable: the same transaction without the refused value applies.
+      await client.query(`DELETE FROM refused WHERE id = $1`, [id]);
+      expect(await warehouse.apply(await nextTransactions(1))).not.toEqual(before);
+    });
+  });
+});
