@@ -41,7 +41,7 @@ heartbeat: 30s
   });
 
   it('refuses unset variables, unreadable files and non-YAML', () => {
-    expect(() => loadConfigFile(file('source: ${NOPE}\n'), {})).toThrow(/NOPE is not set/);
+    expect(() => loadConfigFile(file(`source: \${NOPE}\n`), {})).toThrow(/NOPE is not set/);
     expect(() => loadConfigFile('/nonexistent/tributary.yml')).toThrow(/cannot read the config file/);
     expect(() => loadConfigFile(file('source: [unclosed\n'), {})).toThrow(/not valid YAML/);
   });
