@@ -5,7 +5,8 @@
  *   together with the checkpoint (the position of the last item applied). Delivery is at least
  *   once: items at or before the checkpoint are skipped, so a replayed batch changes nothing.
  *   It resolves once the transaction is durable and returns the new checkpoint, which is what
- *   the source may acknowledge.
+ *   the source may acknowledge. (A store may split a batch into consecutive transactions, each
+ *   with the checkpoint of what it holds, where it cannot do otherwise: DuckDB before an ALTER.)
  * - Per batch, each key's changes fold in position order: inserts and updates upsert, deletes
  *   remove the row, a truncate empties its table at its place in the order, an update that
  *   changes the key moves the row, and unchanged TOASTed columns keep the stored value.

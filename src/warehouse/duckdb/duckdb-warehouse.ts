@@ -3,7 +3,10 @@
  * `apply` runs one DuckDB transaction per batch: schema items evolve tables in stream order,
  * each table's changes are folded per key (fold.ts) and merged in bulk (merge.ts), and the
  * checkpoint is written before COMMIT. Items at or before the checkpoint are skipped. A failed
- * batch rolls back whole and the in-memory table states are reloaded from the database.
+ * batch rolls back and the in-memory table states are reloaded from the database. One
+ * exception to one-transaction-per-batch: DuckDB cannot commit an ALTER of a table after
+ * updating or deleting its rows in the same transaction, so a schema change that follows
+ * writes first commits them with their own checkpoint (still exactly once on replay).
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ChangeEvent, StreamItem } from '../../core/change-event.js';
@@ -95,9 +98,10 @@ export class DuckDBWarehouse implements Warehouse {
     } catch (error) {
       try {
         await this.#db.run('ROLLBACK');
-      } finally {
-        await this.#reload();
+      } catch {
+        // DuckDB already ended the transaction (a failed COMMIT does): report the first error
       }
+      await this.#reload();
       throw error;
     }
   }
@@ -105,6 +109,7 @@ export class DuckDBWarehouse implements Warehouse {
   async #applyItems(items: readonly StreamItem[]): Promise<Position | null> {
     let pending = new Map<string, ChangeEvent[]>();
     let last: Position | null = null;
+    let wrote = false;
     const flush = async (): Promise<void> => {
       for (const [id, events] of pending) {
         const table = this.#tables.get(id);
@@ -116,6 +121,7 @@ export class DuckDBWarehouse implements Warehouse {
           );
         }
         await mergeTable(this.#db, table, foldTable(events, table.keyColumns));
+        wrote = true;
       }
       pending = new Map();
     };
@@ -126,6 +132,16 @@ export class DuckDBWarehouse implements Warehouse {
         const id = tableId(item.schema.table);
         const current = this.#tables.get(id);
         if (current?.schema.version === item.schema.version) continue;
+        if (current && wrote && last) {
+          // DuckDB cannot COMMIT a transaction that updated or deleted rows of a table and then
+          // altered it ("another transaction has altered this table"): commit what came before
+          // the schema change, with its checkpoint, and go on in a new transaction
+          await writeCheckpoint(this.#db, last);
+          await this.#db.run('COMMIT');
+          this.#checkpoint = last;
+          await this.#db.run('BEGIN TRANSACTION');
+          wrote = false;
+        }
         await evolveTable(this.#db, current, item.schema, this.#typeInfo);
         await recordVersion(this.#db, item.schema, nextPosition(items, i));
         this.#tables.set(id, await loadTableState(this.#db, item.schema));
