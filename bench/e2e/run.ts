@@ -198,6 +198,8 @@ function findRecvLogical(): { path: string; version: string } | null {
  */
 class ProbeStats extends PipelineStats {
   appliedChanges = 0;
+  /** Sum of the warehouse's apply times (the loader's `millis`). */
+  applyMillis = 0;
   lastCheckpoint: Position | null = null;
   onBatch: ((items: readonly StreamItem[], at: number) => void) | null = null;
   #waiters: { count: number; resolve: () => void }[] = [];
@@ -205,6 +207,7 @@ class ProbeStats extends PipelineStats {
   override applied(checkpoint: Position | null, items: readonly StreamItem[], millis: number): void {
     const at = now();
     super.applied(checkpoint, items, millis);
+    this.applyMillis += millis;
     for (const item of items) if (item.kind === 'change') this.appliedChanges++;
     if (checkpoint) this.lastCheckpoint = checkpoint;
     this.onBatch?.(items, at);
@@ -400,6 +403,7 @@ async function pipelineDrain(
   expected: { count: string; qty: string },
 ): Promise<DrainRun> {
   const path = join(workDir, `${slot}.duckdb`);
+  const cpuBefore = process.cpuUsage();
   const start = now();
   const pipeline = await startPipeline(
     cluster,
@@ -412,6 +416,7 @@ async function pipelineDrain(
   try {
     await withTimeout(Promise.race([pipeline.stats.reach(changes), pipeline.done]), 'the pipeline drain');
     const seconds = elapsedSince(start);
+    const cpu = process.cpuUsage(cpuBefore);
     if (pipeline.stats.appliedChanges < changes)
       throw new Error(`the pipeline stopped after ${pipeline.stats.appliedChanges} of ${changes} changes`);
     const stopStart = now();
@@ -430,7 +435,9 @@ async function pipelineDrain(
       seconds,
       changesPerSecond: changes / seconds,
       note:
-        `checkpoint ${cp ? formatLsn(cp.commitLsn) : '-'}, ${int(pipeline.stats.snapshot().batches)} batches, ` +
+        `checkpoint ${cp ? formatLsn(cp.commitLsn) : '-'}, ${int(pipeline.stats.snapshot().batches)} batches ` +
+        `(DuckDB apply ${(pipeline.stats.applyMillis / 1000).toFixed(1)} s in all), ` +
+        `process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (JS and DuckDB threads), ` +
         `stop ${stopSeconds.toFixed(2)} s, rows match Postgres, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
     };
   } finally {
@@ -622,7 +629,8 @@ async function partSteady(
     const snap = pipeline.stats.snapshot();
     console.log(
       `  wrote ${int(written)} changes in ${int(written / CHANGES_PER_TXN)} transactions over ${writeSeconds.toFixed(1)} s: ` +
-        `${rate(result.achievedRate)}; pipeline applied them in ${int(snap.batches)} batches; ${int(lags.length)} lags measured`,
+        `${rate(result.achievedRate)}; pipeline applied them in ${int(snap.batches)} batches ` +
+        `(DuckDB apply ${(pipeline.stats.applyMillis / snap.batches).toFixed(0)} ms per batch on average); ${int(lags.length)} lags measured`,
     );
     console.log(
       `  end-to-end lag (warehouse commit − source commit): p50 ${result.p50.toFixed(0)} ms, ` +
