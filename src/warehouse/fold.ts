@@ -57,6 +57,16 @@ function valueKey(value: Value): string {
   return `${typeof value}:${String(value)}`;
 }
 
+/** The key columns' values, from the new row where it has them, else from the event's key. */
+function keyFrom(row: Row, pk: Row | null, columns: readonly string[]): Row {
+  const out: Record<string, Value> = Object.create(null);
+  for (const c of columns) {
+    if (Object.hasOwn(row, c)) out[c] = row[c] ?? null;
+    else if (pk && Object.hasOwn(pk, c)) out[c] = pk[c] ?? null;
+  }
+  return out;
+}
+
 function pick(row: Row, columns: readonly string[]): Row {
   const out: Record<string, Value> = Object.create(null);
   for (const c of columns) if (Object.hasOwn(row, c)) out[c] = row[c] ?? null;
@@ -94,7 +104,7 @@ export function foldTable(events: readonly ChangeEvent[], keyColumns: readonly s
 
 function upsert(changes: Map<string, NetChange>, event: ChangeEvent, keyColumns: readonly string[]): void {
   const row = event.row ?? Object.create(null);
-  const newKeyRow = pick(Object.assign(Object.create(null), event.pk, row), keyColumns);
+  const newKeyRow = keyFrom(row, event.pk, keyColumns);
   const newKey = keyString(newKeyRow, keyColumns);
   let oldKeyRow: Row | null = null;
   let oldKey = newKey;
