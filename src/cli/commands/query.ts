@@ -19,7 +19,7 @@ interface QueryFlags {
 
 export function queryCommand(): Command {
   return new Command('query')
-    .description('run SQL on the warehouse')
+    .description('run a read-only query on the warehouse (also while tributary run runs)')
     .argument('<sql>', 'the query, e.g. "SELECT country, SUM(total) FROM orders GROUP BY country"')
     .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
     .option('--json', 'print rows as JSON objects, one per line')
