@@ -22,8 +22,8 @@
  * --only tributary|recv (for profiling one side), --no-warmup.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StreamItem } from '../../src/core/change-event.js';
@@ -38,9 +38,10 @@ import {
   SUPERUSER,
   SUPERUSER_PASSWORD,
 } from '../../test/harness/postgres.js';
+import { backlogSql, CHANGES_PER_ROUND } from '../common/backlog.js';
+import { findRecvLogical, loadText, median } from '../common/tools.js';
 
 const TARGET_RATIO = 0.8;
-const CHANGES_PER_ROUND = 1000;
 const PUBLICATION = 'bench';
 /** A run that takes longer than this is stuck: it fails the bench instead of hanging it. */
 const RUN_TIMEOUT_MS = 20 * 60_000;
@@ -76,82 +77,6 @@ function readOptions(): Options {
   return { rounds, runs, transport: values.transport, only, warmup: !values['no-warmup'] };
 }
 
-/** The newest pg_recvlogical on this machine: the Postgres packages' bin dirs, then PATH. */
-function findRecvLogical(): { path: string; version: string } | null {
-  const candidates: string[] = [];
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    const majors = readdirSync(root)
-      .filter((v) => /^\d+$/.test(v))
-      .sort((a, b) => Number(b) - Number(a));
-    for (const major of majors) candidates.push(join(root, major, 'bin', 'pg_recvlogical'));
-  }
-  for (const dir of (process.env.PATH ?? '').split(':'))
-    if (dir) candidates.push(join(dir, 'pg_recvlogical'));
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    try {
-      const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
-      return { path, version };
-    } catch {
-      // not runnable; try the next
-    }
-  }
-  return null;
-}
-
-const SETUP_SQL = `
-CREATE TABLE bench (
-  id         bigint PRIMARY KEY,
-  qty        integer NOT NULL,
-  price      numeric(12,2) NOT NULL,
-  label      text NOT NULL,
-  created_at timestamptz NOT NULL,
-  active     boolean NOT NULL,
-  attrs      jsonb NOT NULL,
-  ref        uuid NOT NULL
-);
-CREATE PUBLICATION ${PUBLICATION} FOR TABLE bench;
-
--- Per round of ${CHANGES_PER_ROUND} changes: 6 transactions of 100 inserts, 3 of 100 updates
--- (of rows inserted in the round), 1 of 100 deletes (of other rows inserted in the round).
-CREATE PROCEDURE bench_backlog(rounds integer) LANGUAGE plpgsql AS $$
-DECLARE
-  base bigint;
-BEGIN
-  FOR r IN 0 .. rounds - 1 LOOP
-    base := r::bigint * 600;
-    FOR k IN 0 .. 5 LOOP
-      INSERT INTO bench
-      SELECT g,
-             (g % 1000)::integer,
-             round((g % 100000) * 1.37, 2),
-             'item ' || g || ' of batch ' || r || ' / warehouse ' || (g % 17),
-             timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',
-             g % 3 = 0,
-             jsonb_build_object('color', (ARRAY['red','green','blue'])[1 + g % 3], 'size', g % 40,
-                                'tags', jsonb_build_array('a', 'b', g % 7)),
-             md5(g::text)::uuid
-        FROM generate_series(base + k * 100 + 1, base + k * 100 + 100) AS g;
-      COMMIT;
-    END LOOP;
-    FOR k IN 0 .. 2 LOOP
-      UPDATE bench
-         SET qty = qty + 1,
-             price = price + 0.25,
-             label = label || ' (updated)',
-             active = NOT active,
-             attrs = attrs || '{"updated": true}'
-       WHERE id BETWEEN base + k * 100 + 1 AND base + k * 100 + 100;
-      COMMIT;
-    END LOOP;
-    DELETE FROM bench WHERE id BETWEEN base + 501 AND base + 600;
-    COMMIT;
-  END LOOP;
-END
-$$;
-`;
-
 interface RunResult {
   readonly consumer: 'pg_recvlogical' | 'tributary';
   readonly slot: string;
@@ -169,12 +94,6 @@ interface RunResult {
 
 function seconds(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
@@ -401,12 +320,6 @@ function rate(value: number): string {
   return `${Math.round(value / 1000).toLocaleString('en-US')}k/s`;
 }
 
-function loadText(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-}
-
 function cpuText(value: number | null): string {
   return value === null ? 'n/a' : `${value.toFixed(2)} s`;
 }
@@ -483,7 +396,7 @@ async function main(): Promise<number> {
       `  server: PostgreSQL ${version} (${binaries.binDir}), pgoutput proto_version ${protoVersion}`,
     );
 
-    await cluster.sql(SETUP_SQL);
+    await cluster.sql(backlogSql(PUBLICATION));
     const order: { consumer: 'recv' | 'tributary'; slot: string }[] = [];
     if (options.warmup && options.only !== 'tributary') order.push({ consumer: 'recv', slot: 'recv_warmup' });
     for (let i = 1; i <= options.runs; i++) {

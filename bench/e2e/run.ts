@@ -19,9 +19,9 @@
  * Options: --changes N, --runs N (drain runs per consumer), --seconds N, --rate N,
  * --connections N, --orders N, --query-runs N, --parts drain,steady,query.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -41,12 +41,13 @@ import { PipelineStats } from '../../src/pipeline/pipeline-stats.js';
 import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { backlogSql, CHANGES_PER_ROUND } from '../common/backlog.js';
+import { findRecvLogical, loadText, median } from '../common/tools.js';
 
 const DRAIN_TARGET = 0.5;
 const LAG_P99_TARGET_MS = 1000;
 const QUERY_TARGET = 30;
 const STAGE_TIMEOUT_MS = 30 * 60_000;
-const CHANGES_PER_ROUND = 1000;
 const ORDERS_PER_TRANSACTION = 10_000;
 const ANALYST_QUERY = 'SELECT country, SUM(total) FROM orders GROUP BY country';
 
@@ -117,12 +118,6 @@ function elapsedSince(startMs: number): number {
   return (now() - startMs) / 1000;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -138,12 +133,6 @@ function rate(perSecond: number): string {
 
 function int(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-function loadText(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 }
 
 function verdict(pass: boolean): string {
@@ -167,29 +156,6 @@ function fileBytes(path: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The newest pg_recvlogical on this machine: the Postgres packages' bin dirs, then PATH. */
-function findRecvLogical(): { path: string; version: string } | null {
-  const candidates: string[] = [];
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    for (const major of readdirSync(root)
-      .filter((v) => /^\d+$/.test(v))
-      .sort((a, b) => Number(b) - Number(a)))
-      candidates.push(join(root, major, 'bin', 'pg_recvlogical'));
-  }
-  for (const dir of (process.env.PATH ?? '').split(':'))
-    if (dir) candidates.push(join(dir, 'pg_recvlogical'));
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    try {
-      return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
-    } catch {
-      // not runnable; try the next
-    }
-  }
-  return null;
 }
 
 /**
@@ -303,53 +269,6 @@ async function dropSlots(cluster: PostgresCluster, slots: readonly string[]): Pr
 
 // ---------------------------------------------------------------------------------------------
 // part 1: drain
-
-const DRAIN_SQL = `
-CREATE TABLE bench (
-  id         bigint PRIMARY KEY,
-  qty        integer NOT NULL,
-  price      numeric(12,2) NOT NULL,
-  label      text NOT NULL,
-  created_at timestamptz NOT NULL,
-  active     boolean NOT NULL,
-  attrs      jsonb NOT NULL,
-  ref        uuid NOT NULL
-);
-CREATE PUBLICATION bench_pub FOR TABLE bench;
-
--- per round of ${CHANGES_PER_ROUND} changes: 6 transactions of 100 inserts, 3 of 100 updates,
--- 1 of 100 deletes, all on rows inserted in the same round
-CREATE PROCEDURE e2e_backlog(rounds integer) LANGUAGE plpgsql AS $$
-DECLARE
-  first bigint;
-BEGIN
-  FOR r IN 0 .. rounds - 1 LOOP
-    first := r::bigint * 600;
-    FOR t IN 0 .. 5 LOOP
-      INSERT INTO bench
-      SELECT n, (n % 1000)::integer, round((n % 100000) * 1.37, 2),
-             'item ' || n || ' of round ' || r || ' / warehouse ' || (n % 17),
-             timestamptz '2024-01-01 00:00:00+00' + n * interval '1 second',
-             n % 3 = 0,
-             jsonb_build_object('color', (ARRAY['red','green','blue'])[1 + n % 3], 'size', n % 40,
-                                'tags', jsonb_build_array('a', 'b', n % 7)),
-             md5(n::text)::uuid
-        FROM generate_series(first + t * 100 + 1, first + t * 100 + 100) AS n;
-      COMMIT;
-    END LOOP;
-    FOR t IN 0 .. 2 LOOP
-      UPDATE bench
-         SET qty = qty + 1, price = price + 0.25, label = label || ' (updated)',
-             active = NOT active, attrs = attrs || '{"updated": true}'
-       WHERE id BETWEEN first + t * 100 + 1 AND first + t * 100 + 100;
-      COMMIT;
-    END LOOP;
-    DELETE FROM bench WHERE id BETWEEN first + 501 AND first + 600;
-    COMMIT;
-  END LOOP;
-END
-$$;
-`;
 
 interface DrainRun {
   readonly consumer: 'pg_recvlogical' | 'pipeline';
@@ -465,7 +384,7 @@ async function partDrain(
   console.log(
     `part 1 — drain: ${int(options.changes)} changes, pipeline → DuckDB vs pg_recvlogical → /dev/null`,
   );
-  await cluster.sql(DRAIN_SQL);
+  await cluster.sql(backlogSql('bench_pub'));
   const order: { consumer: 'recv' | 'pipeline'; slot: string }[] = [];
   for (let i = 1; i <= options.runs; i++) {
     order.push({ consumer: 'recv', slot: `recv_${i}` });
@@ -474,7 +393,7 @@ async function partDrain(
   for (const { slot } of order)
     await cluster.sql("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
   const loadStart = now();
-  await callProcedure(cluster, `CALL e2e_backlog(${options.changes / CHANGES_PER_ROUND})`);
+  await callProcedure(cluster, `CALL bench_backlog(${options.changes / CHANGES_PER_ROUND})`);
   const [backlog] = await cluster.sql<{ lsn: string; wal: string }>(
     `SELECT pg_current_wal_insert_lsn()::text AS lsn,
             pg_size_pretty(pg_current_wal_insert_lsn() - restart_lsn) AS wal
