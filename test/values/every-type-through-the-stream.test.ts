@@ -19,7 +19,16 @@ import { parseSourceUrl } from '../../src/source/postgres/setup/connection-confi
 import { availableBinaries, PostgresCluster } from '../harness/postgres.js';
 import { waitFor } from '../helpers/events.js';
 import { MemoryTarget } from '../helpers/memory-target.js';
-import { ALL_BYTES, COLUMNS, type Column, columnsFor, DIGITS_1000 } from './every-type.columns.js';
+import {
+  ALL_BYTES,
+  BIG_TEXT,
+  COLUMNS,
+  type Column,
+  columnsFor,
+  DELETED_ROW,
+  EDGE_UPDATE,
+  UPDATED_ROW,
+} from './every-type.columns.js';
 import {
   applySessionSettings,
   createEveryTypeTable,
@@ -35,35 +44,6 @@ import {
 const ID = { name: 'id', check: 'int' } as const;
 
 /** Row 1 gets these: edge values, a value set to NULL (c_int2) and NULLs given values (c_macaddr). */
-const UPDATED_ROW = 1;
-const UPDATE: Readonly<Record<string, string | null>> = {
-  c_int2: null,
-  c_int8: '-9223372036854775808',
-  c_float4: '-1e-45',
-  c_float8: '-0',
-  c_numeric: `-${DIGITS_1000}.5`,
-  c_bytea: `\\x${Buffer.from(ALL_BYTES.slice(2), 'hex').reverse().toString('hex')}`,
-  c_text: 'after\nthe "update" \\ ü😀',
-  c_macaddr: '08:00:2b:01:02:03',
-  c_enum: 'ü{}"\\',
-  c_json: '{"updated": [1e400, "😀"]}',
-  c_jsonb: '{"z": [], "a": {"nested": true}}',
-  c_date: '4713-11-24 BC',
-  c_time: '12:34:56.789012',
-  c_timetz: '24:00:00-15:59:59',
-  c_timestamp: 'infinity',
-  c_timestamptz: '0044-03-15 12:00:00.000001+05:53:28 BC',
-  c_interval: '-1 year +2 mons -3 days +04:05:06.000001',
-  c_price: '-Infinity',
-  c_pair: '(-1,"")',
-  a_text: '{{"a b","NULL"},{"{x}",NULL}}',
-  a_enum: '{{"so so","NULL"},{NULL,happy}}',
-  a_float8: '{{-0,NULL},{4.9e-324,NaN}}',
-  c_int_list: '{{1,NULL},{3,4}}',
-};
-/** The row whose c_text is big enough to be stored out of line (c_text has STORAGE EXTERNAL). */
-const BIG_TEXT = 'x'.repeat(3000);
-const DELETED_ROW = 2;
 
 type FactsById = Map<number, Map<string, Facts>>;
 
@@ -120,10 +100,10 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       const factColumns = [ID, ...columns];
       inserted = await readFacts(client, factColumns);
 
-      const names = Object.keys(UPDATE);
+      const names = Object.keys(EDGE_UPDATE);
       await client.query(
         `UPDATE ${TABLE} SET ${names.map((n, i) => `${n} = $${i + 2}`).join(', ')} WHERE id = $1`,
-        [UPDATED_ROW, ...Object.values(UPDATE)],
+        [UPDATED_ROW, ...Object.values(EDGE_UPDATE)],
       );
       await client.query(`UPDATE ${TABLE} SET c_int4 = -7 WHERE id = $1`, [bigRow]);
       updated = await readFacts(client, factColumns, `id IN (${UPDATED_ROW}, ${bigRow})`);
@@ -172,7 +152,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
             // Not sent: the value is the one the row had, and the update did not set it.
             expect(Object.hasOwn(row, name), `${name} of row ${id} is absent`).toBe(false);
             expect(event.op).toBe('update');
-            expect(id === UPDATED_ROW && Object.hasOwn(UPDATE, name)).toBe(false);
+            expect(id === UPDATED_ROW && Object.hasOwn(EDGE_UPDATE, name)).toBe(false);
             expect(facts).toEqual(inserted.get(id)!.get(name));
             continue;
           }
@@ -206,7 +186,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
     it('carries the set columns of the first update, including the one set to NULL', () => {
       const update = changes.find((e) => e.op === 'update' && idOf(e) === UPDATED_ROW)!;
       expect(update.before).toBeNull();
-      for (const name of Object.keys(UPDATE)) expect(Object.hasOwn(update.row!, name), name).toBe(true);
+      for (const name of Object.keys(EDGE_UPDATE)) expect(Object.hasOwn(update.row!, name), name).toBe(true);
       expect(update.row!.c_int2).toBeNull();
       expect(update.row!.c_macaddr).toBe('08:00:2b:01:02:03');
     });

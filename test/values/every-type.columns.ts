@@ -88,6 +88,37 @@ export const NASTY_STRINGS = [
   'x'.repeat(3000),
 ];
 
+/** The update both every-type tests apply to row UPDATED_ROW: edge values, a NULL set and a NULL filled. */
+export const UPDATED_ROW = 1;
+export const EDGE_UPDATE: Readonly<Record<string, string | null>> = {
+  c_int2: null,
+  c_int8: '-9223372036854775808',
+  c_float4: '-1e-45',
+  c_float8: '-0',
+  c_numeric: `-${DIGITS_1000}.5`,
+  c_bytea: `\\x${Buffer.from(ALL_BYTES.slice(2), 'hex').reverse().toString('hex')}`,
+  c_text: 'after\nthe "update" \\ ü😀',
+  c_macaddr: '08:00:2b:01:02:03',
+  c_enum: 'ü{}"\\',
+  c_json: '{"updated": [1e400, "😀"]}',
+  c_jsonb: '{"z": [], "a": {"nested": true}}',
+  c_date: '4713-11-24 BC',
+  c_time: '12:34:56.789012',
+  c_timetz: '24:00:00-15:59:59',
+  c_timestamp: 'infinity',
+  c_timestamptz: '0044-03-15 12:00:00.000001+05:53:28 BC',
+  c_interval: '-1 year +2 mons -3 days +04:05:06.000001',
+  c_price: '-Infinity',
+  c_pair: '(-1,"")',
+  a_text: '{{"a b","NULL"},{"{x}",NULL}}',
+  a_enum: '{{"so so","NULL"},{NULL,happy}}',
+  a_float8: '{{-0,NULL},{4.9e-324,NaN}}',
+  c_int_list: '{{1,NULL},{3,4}}',
+};
+/** The row whose c_text is big enough to be stored out of line (c_text has STORAGE EXTERNAL). */
+export const BIG_TEXT = 'x'.repeat(3000);
+export const DELETED_ROW = 2;
+
 export const COLUMNS: readonly Column[] = [
   { name: 'c_int2', type: 'int2', check: 'int', values: ['-32768', '32767', '0', '-1'] },
   { name: 'c_int4', type: 'int4', check: 'int', values: ['-2147483648', '2147483647', '0'] },
