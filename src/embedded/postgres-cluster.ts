@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
+import { quoteIdentifier } from '../core/table-ref.js';
 
 export const SUPERUSER = 'postgres';
 export const SUPERUSER_PASSWORD = 'tributary-test-secret';
@@ -269,6 +270,12 @@ export class PostgresCluster {
     } finally {
       await client.end();
     }
+  }
+
+  /** Creates a database and runs `statements` in it, so a test sees only what it made. */
+  async createDatabase(name: string, ...statements: readonly string[]): Promise<void> {
+    await this.sql(`CREATE DATABASE ${quoteIdentifier(name)}`);
+    for (const sql of statements) await this.sql(sql, [], name);
   }
 
   async #launch(wait = true): Promise<void> {

@@ -23,14 +23,10 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       await cluster?.stop();
     });
 
-    /** A fresh database per test, so `tables: 'all'` sees only what the test made. */
-    async function database(name: string, ...statements: string[]): Promise<void> {
-      await cluster.sql(`CREATE DATABASE ${name}`);
-      for (const sql of statements) await cluster.sql(sql, [], name);
-    }
+    // a fresh database per test (cluster.createDatabase), so `tables: 'all'` sees only what the test made
 
     it('passes on a ready database and resolves the tables', async () => {
-      await database(
+      await cluster.createDatabase(
         'ready',
         'CREATE TABLE orders (id int PRIMARY KEY)',
         'CREATE TABLE "Order Items" (order_id int, line int, PRIMARY KEY (order_id, line))',
@@ -80,7 +76,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
     });
 
     it('table without primary key and default identity: names the table and the fix, and FULL then passes', async () => {
-      await database(
+      await cluster.createDatabase(
         'nokey',
         'CREATE TABLE orders (id int PRIMARY KEY)',
         'CREATE TABLE events (at timestamptz, payload text)',
@@ -115,7 +111,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
     });
 
     it('partitions need their own replica identity: FULL on the parent is not inherited', async () => {
-      await database(
+      await cluster.createDatabase(
         'parts',
         'CREATE TABLE readings (sensor int, at date, value float8) PARTITION BY RANGE (at)',
         'ALTER TABLE readings REPLICA IDENTITY FULL',
@@ -137,7 +133,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
     });
 
     it('table that does not exist: suggests the name with the other case, and how to quote it', async () => {
-      await database(
+      await cluster.createDatabase(
         'names',
         'CREATE TABLE "Orders" (id int PRIMARY KEY)',
         'CREATE TABLE customers (id int PRIMARY KEY)',
@@ -159,7 +155,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
     });
 
     it('a view, a materialized view or an unlogged table cannot be replicated', async () => {
-      await database(
+      await cluster.createDatabase(
         'kinds',
         'CREATE TABLE orders (id int PRIMARY KEY)',
         'CREATE VIEW big_orders AS SELECT * FROM orders',
@@ -181,7 +177,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
     });
 
     it('a role that cannot SELECT a table (or its schema) is told what to GRANT', async () => {
-      await database(
+      await cluster.createDatabase(
         'grants',
         'CREATE SCHEMA private',
         'CREATE TABLE private.salaries (id int PRIMARY KEY)',
