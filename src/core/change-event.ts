@@ -80,3 +80,23 @@ export type StreamItem =
       readonly commitTime: PgTimestampTz;
       readonly changes: number;
     };
+
+/**
+ * Where an item sits in the stream: its change's or message's position; a commit right after
+ * every item of its transaction, at `(commitLsn, COMMIT_ORDINAL)`; a schema item nowhere.
+ * Checkpoints and dedup (the warehouse, `tail --out`) compare these.
+ */
+export const COMMIT_ORDINAL = Number.MAX_SAFE_INTEGER;
+
+export function itemPosition(item: StreamItem): Position | null {
+  switch (item.kind) {
+    case 'change':
+      return item.event.position;
+    case 'message':
+      return item.message.position;
+    case 'commit':
+      return { commitLsn: item.commitLsn, ordinal: COMMIT_ORDINAL };
+    case 'schema':
+      return null;
+  }
+}

@@ -8,25 +8,10 @@
  * A commit line sits at `(commitLsn, MAX)`, after every item of its transaction.
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import type { StreamItem } from '../core/change-event.js';
+import { itemPosition, type StreamItem } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
 import { itemToJson } from '../core/event-json.js';
 import { comparePositions, formatPosition, type Position, parsePosition } from '../core/position.js';
-
-export const COMMIT_ORDINAL = Number.MAX_SAFE_INTEGER;
-
-export function itemPosition(item: StreamItem): Position | null {
-  switch (item.kind) {
-    case 'change':
-      return item.event.position;
-    case 'message':
-      return item.message.position;
-    case 'commit':
-      return { commitLsn: item.commitLsn, ordinal: COMMIT_ORDINAL };
-    case 'schema':
-      return null;
-  }
-}
 
 export interface LineWriter {
   /** Writes lines; resolves when they are as durable as this writer makes them. */

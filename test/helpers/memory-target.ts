@@ -1,7 +1,6 @@
 /** An in-process StreamTarget for tests: keeps every item and acknowledges at once. */
-import type { StreamItem } from '../../src/core/change-event.js';
+import { itemPosition, type StreamItem } from '../../src/core/change-event.js';
 import type { Position } from '../../src/core/position.js';
-import { itemPosition } from '../../src/sinks/ndjson-sink.js';
 import type { PostgresSource, StreamTarget } from '../../src/source/postgres/postgres-source.js';
 
 export class MemoryTarget implements StreamTarget {

@@ -5,11 +5,11 @@
  * (`--no-ack` leaves the slot where it is, to peek).
  */
 import { Command } from 'commander';
-import type { StreamItem } from '../../core/change-event.js';
+import { itemPosition, type StreamItem } from '../../core/change-event.js';
 import { itemToJson } from '../../core/event-json.js';
 import { createLogger } from '../../core/logger.js';
 import type { Position } from '../../core/position.js';
-import { itemPosition, NdjsonFileSink } from '../../sinks/ndjson-sink.js';
+import { NdjsonFileSink } from '../../sinks/ndjson-sink.js';
 import { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { writeStdout } from '../output.js';

@@ -29,7 +29,7 @@ import { encodeStatusUpdate, parseFrame, pgClock } from './replication/frames.js
 import { ReplicationConnection } from './replication/replication-connection.js';
 import { sessionOptions } from './session-settings.js';
 import { connectClient } from './setup/connect.js';
-import { describeTarget, type SourceConfig } from './setup/connection-config.js';
+import type { SourceConfig } from './setup/connection-config.js';
 import { preflight } from './setup/preflight.js';
 import { ensurePublication } from './setup/publication.js';
 import { checkSlotUsable, inspectSlot } from './setup/slot.js';
@@ -578,5 +578,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
-
-export { describeTarget };

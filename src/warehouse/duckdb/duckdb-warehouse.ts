@@ -9,11 +9,10 @@
  * writes first commits them with their own checkpoint (still exactly once on replay).
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { ChangeEvent, StreamItem } from '../../core/change-event.js';
+import { type ChangeEvent, itemPosition, type StreamItem } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
 import { comparePositions, type Position } from '../../core/position.js';
 import { displayName } from '../../core/table-ref.js';
-import { itemPosition } from '../../sinks/ndjson-sink.js';
 import { foldTable } from '../fold.js';
 import type { QueryResult, Warehouse } from '../warehouse.js';
 import { Db } from './db.js';
