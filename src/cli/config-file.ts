@@ -16,8 +16,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { TributaryError } from '../core/errors.js';
+import { DURATION_PATTERN } from './duration.js';
 
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 500ms, 30s or 5m');
+const duration = z.string().regex(DURATION_PATTERN, 'a duration such as 500ms, 30s or 5m');
 
 const ConfigSchema = z
   .object({

@@ -16,7 +16,8 @@ import { describeTarget } from '../../source/postgres/setup/connection-config.js
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { loadConfigFile } from '../config-file.js';
-import { parseDuration, runUntilSignal } from '../run-until-signal.js';
+import { parseDuration } from '../duration.js';
+import { runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
 
 interface RunFlags extends SourceFlags {

@@ -12,8 +12,9 @@ import type { Position } from '../../core/position.js';
 import { NdjsonFileSink } from '../../sinks/ndjson-sink.js';
 import { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
+import { parseDuration } from '../duration.js';
 import { writeStdout } from '../output.js';
-import { parseDuration, runUntilSignal } from '../run-until-signal.js';
+import { runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
 
 interface TailFlags extends SourceFlags {
