@@ -45,6 +45,8 @@ export interface FoldedTable {
 }
 
 /** A string that is equal for equal key values (type-tagged, so 1 and '1' differ). */
+const NONE: readonly string[] = [];
+
 export function keyString(row: Row, keyColumns: readonly string[]): string {
   return keyColumns.map((c) => valueKey(row[c] ?? null)).join('\u0000');
 }
@@ -116,9 +118,10 @@ function upsert(changes: Map<string, NetChange>, event: ChangeEvent, keyColumns:
     }
   }
   const previous = changes.get(oldKey);
-  let merged: Record<string, Value> = Object.create(null);
-  Object.assign(merged, row);
-  let unchanged = event.unchanged.filter((c) => !Object.hasOwn(row, c));
+  // the event's row is used as it is unless an earlier change of the key must be merged in:
+  // copying every row costs more than the rest of the fold
+  let merged: Row = row;
+  let unchanged = event.unchanged.length === 0 ? NONE : event.unchanged.filter((c) => !Object.hasOwn(row, c));
   let copyFrom: Row | undefined;
   if (unchanged.length > 0 && previous) {
     if (previous.kind === 'delete') {

@@ -6,16 +6,17 @@
  * (or a plain INSERT for a table without a key), partial rows with `UPDATE ... FROM` over only
  * the columns that were sent, after checking that every one of those rows is stored.
  */
-import type { DuckDBAppender } from '@duckdb/node-api';
-import type { Row } from '../../core/change-event.js';
+import { UBIGINT } from '@duckdb/node-api';
 import { TributaryError } from '../../core/errors.js';
 import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
 import { describeKey, type FoldedTable, type NetDelete, type NetUpsert } from '../fold.js';
 import type { Db } from './db.js';
 import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
+import type { ColumnWriter } from './value-writer.js';
 
 const STAGE = '_tributary_stage';
 const STAGE_SQL = `temp.main.${q(STAGE)}`;
+const STAGE_TARGET = { schema: 'main', table: STAGE, catalog: 'temp' } as const;
 
 export async function mergeTable(db: Db, table: TableState, folded: FoldedTable): Promise<void> {
   if (folded.truncated) await db.run(`DELETE FROM ${table.sql}`);
@@ -61,14 +62,18 @@ async function withStage(
 
 async function applyDeletes(db: Db, table: TableState, deletes: readonly NetDelete[]): Promise<void> {
   const index = new Map(table.schema.columns.map((c, i) => [c.name, i]));
-  const writers = table.keyColumns.map((c) => table.writers[index.get(c) ?? -1]);
-  await withStage(db, table.keyColumns.map(q).join(', '), table, async () => {
-    await db.append('main', STAGE, 'temp', (a) => {
-      for (const d of deletes) {
-        for (const [i, c] of table.keyColumns.entries()) writers[i]?.append(a, d.key[c] ?? null);
-        a.endRow();
-      }
-    });
+  const writers = table.keyColumns.map((c) => table.writers[index.get(c) ?? -1] as ColumnWriter);
+  const keys = table.keyColumns;
+  await withStage(db, keys.map(q).join(', '), table, async () => {
+    await db.appendRows(
+      STAGE_TARGET,
+      writers.map((w) => w.type),
+      deletes.length,
+      (r, c) => {
+        const value = (deletes[r] as NetDelete).key[keys[c] as string] ?? null;
+        return value === null ? null : (writers[c] as ColumnWriter).toDuck(value);
+      },
+    );
     await db.run(`DELETE FROM ${table.sql} USING ${STAGE_SQL} WHERE ${keyMatch(table, STAGE_SQL)}`);
   });
 }
@@ -78,7 +83,7 @@ async function applyUpserts(db: Db, table: TableState, rows: readonly NetUpsert[
   const columns = table.schema.columns.map((c) => c.name);
   const all = [...columns, LSN_COLUMN];
   await withStage(db, all.map(q).join(', '), table, async () => {
-    await db.append('main', STAGE, 'temp', (a) => fill(a, table, rows));
+    await fill(db, table, rows);
     if (unchanged.size === 0) {
       const list = all.map(q).join(', ');
       let sql = `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${STAGE_SQL}`;
@@ -103,18 +108,17 @@ async function applyUpserts(db: Db, table: TableState, rows: readonly NetUpsert[
   });
 }
 
-function fill(a: DuckDBAppender, table: TableState, rows: readonly NetUpsert[]): void {
-  const columns = table.schema.columns;
-  for (const r of rows) {
-    const row: Row = r.row;
-    for (let i = 0; i < columns.length; i++) {
-      const name = (columns[i] as { name: string }).name;
-      const value = Object.hasOwn(row, name) ? (row[name] ?? null) : null;
-      (table.writers[i] as (typeof table.writers)[number]).append(a, value);
-    }
-    a.appendUBigInt(r.position.commitLsn);
-    a.endRow();
-  }
+/** Appends the upserts' rows (every source column, then the commit LSN) to the staging table. */
+async function fill(db: Db, table: TableState, rows: readonly NetUpsert[]): Promise<void> {
+  const names = table.schema.columns.map((c) => c.name);
+  const writers = table.writers;
+  const lsnColumn = names.length;
+  await db.appendRows(STAGE_TARGET, [...writers.map((w) => w.type), UBIGINT], rows.length, (r, c) => {
+    const upsert = rows[r] as NetUpsert;
+    if (c === lsnColumn) return upsert.position.commitLsn;
+    const value = upsert.row[names[c] as string] ?? null;
+    return value === null ? null : (writers[c] as ColumnWriter).toDuck(value);
+  });
 }
 
 /** Partial rows need their stored row: one that is missing must not get nulls silently. */

@@ -6,7 +6,6 @@
  */
 import {
   blobValue,
-  type DuckDBAppender,
   DuckDBDateValue,
   type DuckDBDecimalType,
   type DuckDBListType,
@@ -45,7 +44,8 @@ export type ToDuck = (value: Value) => DuckDBValue;
 
 export interface ColumnWriter {
   readonly type: DuckDBType;
-  append(appender: DuckDBAppender, value: Value): void;
+  /** Converts one non-null value, or throws a TributaryError naming table, column and value. */
+  readonly toDuck: ToDuck;
 }
 
 const MAX_FINITE_MICROS = 2n ** 63n - 2n;
@@ -166,27 +166,7 @@ export function scaleDecimal(text: string, scale: number): bigint | null {
   return match[1] ? -digits : digits;
 }
 
-/** A writer that appends with the typed appender calls for common scalars. */
+/** How one column's values become DuckDB values: its actual type and the exact conversion. */
 export function columnWriter(type: DuckDBType, where: string): ColumnWriter {
-  const toDuck = toDuckFor(type, where);
-  const wrap = (fn: (a: DuckDBAppender, v: Value) => void): ColumnWriter => ({
-    type,
-    append: (a, v) => (v === null ? a.appendNull() : fn(a, v)),
-  });
-  switch (type.typeId) {
-    case DuckDBTypeId.INTEGER:
-      return wrap((a, v) => a.appendInteger(toDuck(v) as number));
-    case DuckDBTypeId.SMALLINT:
-      return wrap((a, v) => a.appendSmallInt(toDuck(v) as number));
-    case DuckDBTypeId.BIGINT:
-      return wrap((a, v) => a.appendBigInt(toDuck(v) as bigint));
-    case DuckDBTypeId.DOUBLE:
-      return wrap((a, v) => a.appendDouble(toDuck(v) as number));
-    case DuckDBTypeId.BOOLEAN:
-      return wrap((a, v) => a.appendBoolean(toDuck(v) as boolean));
-    case DuckDBTypeId.VARCHAR:
-      return wrap((a, v) => a.appendVarchar(toDuck(v) as string));
-    default:
-      return wrap((a, v) => a.appendValue(toDuck(v), type));
-  }
+  return { type, toDuck: toDuckFor(type, where) };
 }
