@@ -41,6 +41,14 @@ export interface ColumnSchema {
   readonly typeModifier: number;
   /** Part of the key that identifies a row (see `TableSchema.key`). */
   readonly isKey: boolean;
+  /**
+   * For a column added by `ALTER TABLE … ADD COLUMN … DEFAULT <constant>`: the value every row
+   * that existed before the column has. Postgres keeps it in the catalog
+   * (`pg_attribute.attmissingval`) and writes nothing to the WAL for those rows, so a consumer
+   * that already holds them fills it in. Absent when the column has none (no default, a volatile
+   * default that rewrote the table, or a table rewritten since), or when it was not read.
+   */
+  readonly missingValue?: Value;
 }
 
 /**

@@ -88,6 +88,7 @@ export function itemToJson(item: StreamItem): { [key: string]: JsonValue } {
           name: c.name,
           typeOid: c.typeOid,
           typeModifier: c.typeModifier,
+          ...(c.missingValue === undefined ? {} : { missingValue: valueToJson(c.missingValue) }),
         })),
       };
   }

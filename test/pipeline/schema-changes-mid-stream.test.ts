@@ -5,11 +5,12 @@
  * new shape is a new row of `_tributary.schema_versions`.
  *
  * What the warehouse does, and the known gaps (left for the backfill issue):
- * - Postgres sends no change for existing rows when a column is added, whatever its DEFAULT
- *   (the default lives in the catalog; logical decoding has nothing to send). So rows the
- *   warehouse already held get NULL in the new column until they change again or the table is
- *   backfilled; new and changed rows carry the column. The test asserts that difference
- *   explicitly rather than hiding it.
+ * - Postgres sends no change for existing rows when a column is added, whatever its DEFAULT.
+ *   A constant default lives in the catalog (pg_attribute.attmissingval): the source reads it
+ *   with the Relation message and the warehouse fills it into the rows it already held. A
+ *   volatile default (gen_random_uuid(), a sequence) rewrites the table with a value per row
+ *   that neither the WAL nor the catalog carries: those rows stay NULL until they change or the
+ *   table is backfilled. The tests assert both explicitly.
  * - A retype is applied in place (ALTER COLUMN ... TYPE) only when every stored value converts
  *   exactly and back; otherwise the batch fails, naming the column and the recovery (drop the
  *   warehouse table and backfill), the pipeline stops, and nothing at or past the failing change
@@ -37,7 +38,8 @@ describe.each(EACH_MAJOR)('schema changes while the pipeline runs (%s)', (_label
     setup: (c) =>
       c.sql(
         `CREATE TABLE evolving (id int PRIMARY KEY, a int, v varchar(10), amount numeric(10,2), t text, gone text);
-         CREATE TABLE retyped (id int PRIMARY KEY, t text)`,
+         CREATE TABLE retyped (id int PRIMARY KEY, t text);
+         CREATE TABLE defaults (id int PRIMARY KEY)`,
       ),
   });
 
@@ -110,7 +112,74 @@ describe.each(EACH_MAJOR)('schema changes while the pipeline runs (%s)', (_label
     }
   });
 
-  it('known gaps: rows untouched since ADD COLUMN ... DEFAULT stay NULL; a USING rewrite is not seen', async () => {
+  it('fills rows stored before ADD COLUMN with its constant default, whatever its type', async () => {
+    const pipeline = await startPipeline(cluster(), {
+      slot: 'defaults',
+      tables: [{ schema: 'public', name: 'defaults' }],
+    });
+    const added = [
+      `n int NOT NULL DEFAULT 42`,
+      `quoted text DEFAULT 'he said "hi", {x}'`,
+      `null_word text DEFAULT 'NULL'`,
+      `empty text DEFAULT ''`,
+      `amount numeric(5,2) DEFAULT 12.5`,
+      `nan numeric DEFAULT 'NaN'`,
+      `at_time timestamptz DEFAULT '2024-02-29 12:34:56.789012+05:30'`,
+      `doc jsonb DEFAULT '{"a": [1, 2], "b": "x"}'`,
+      `ints int[] DEFAULT '{1,NULL,3}'`,
+      `day date DEFAULT now()`, // stable, not volatile: evaluated once, kept in the catalog
+      `nothing text DEFAULT NULL`,
+      `later_default text`,
+    ];
+    try {
+      await cluster().sql(`INSERT INTO defaults VALUES (1), (2)`);
+      await pipeline.caughtUp();
+      await cluster().sql(`ALTER TABLE defaults ${added.map((a) => `ADD COLUMN ${a}`).join(', ')}`);
+      await cluster().sql(`ALTER TABLE defaults ALTER COLUMN later_default SET DEFAULT 'not for old rows'`);
+      await cluster().sql(`INSERT INTO defaults (id, n, quoted) VALUES (3, 7, 'new')`);
+      await pipeline.caughtUp();
+      const expected = await sourceRows(
+        cluster(),
+        `SELECT id::text, n::text, quoted, null_word, empty, amount::text, nan::text,
+                to_char(at_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), doc::text,
+                array_to_json(ints)::text, day::text, nothing, later_default FROM defaults ORDER BY id`,
+      );
+      expect(expected[0]?.slice(1)).toEqual([
+        '42',
+        'he said "hi", {x}',
+        'NULL',
+        '',
+        '12.50',
+        'NaN',
+        '2024-02-29 07:04:56.789012',
+        '{"a": [1, 2], "b": "x"}',
+        '[1,null,3]',
+        expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+        null,
+        null,
+      ]);
+      expect(
+        await pipeline.rows(
+          `SELECT id::VARCHAR, n::VARCHAR, quoted, null_word, empty, amount::VARCHAR, nan,
+                  strftime(at_time AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f'), doc, to_json(ints)::VARCHAR,
+                  day::VARCHAR, nothing, later_default FROM main.defaults ORDER BY id`,
+        ),
+      ).toEqual(expected);
+      const [version] = await pipeline.rows(
+        `SELECT json_extract(columns, '$.missingValues')::VARCHAR FROM _tributary.schema_versions
+          WHERE table_name = 'defaults' ORDER BY recorded_at DESC, rowid DESC LIMIT 1`,
+      );
+      expect(JSON.parse(version?.[0] ?? '{}')).toMatchObject({
+        n: 42,
+        quoted: 'he said "hi", {x}',
+        nan: 'NaN',
+      });
+    } finally {
+      await pipeline.stop();
+    }
+  });
+
+  it('known gaps: a volatile ADD COLUMN default is not seen for old rows; nor is a USING rewrite', async () => {
     const pipeline = await startPipeline(cluster(), {
       slot: 'gap',
       tables: [{ schema: 'public', name: 'retyped' }],
@@ -118,14 +187,12 @@ describe.each(EACH_MAJOR)('schema changes while the pipeline runs (%s)', (_label
     try {
       await cluster().sql(`INSERT INTO retyped VALUES (1, '1'), (2, '2')`);
       await pipeline.caughtUp();
-      await cluster().sql(`ALTER TABLE retyped ADD COLUMN flag text NOT NULL DEFAULT 'on'`);
+      // volatile: Postgres rewrites the table with a value per row; the WAL has no change for it
+      await cluster().sql(`ALTER TABLE retyped ADD COLUMN flag text NOT NULL DEFAULT md5(random()::text)`);
       await cluster().sql(`INSERT INTO retyped VALUES (3, '3', 'off')`);
       await pipeline.caughtUp();
-      expect(await sourceRows(cluster(), 'SELECT id::text, flag FROM retyped ORDER BY retyped.id')).toEqual([
-        ['1', 'on'],
-        ['2', 'on'],
-        ['3', 'off'],
-      ]);
+      const flags = await sourceRows(cluster(), 'SELECT id::text, flag FROM retyped ORDER BY retyped.id');
+      expect(flags.map((r) => r[1] !== null)).toEqual([true, true, true]);
       // the warehouse differs from the source for rows 1 and 2 until a backfill
       expect(await pipeline.rows('SELECT id::VARCHAR, flag FROM main.retyped ORDER BY retyped.id')).toEqual([
         ['1', null],
@@ -135,7 +202,7 @@ describe.each(EACH_MAJOR)('schema changes while the pipeline runs (%s)', (_label
       await cluster().sql(`UPDATE retyped SET t = t WHERE id = 1`);
       await pipeline.caughtUp();
       expect(await pipeline.rows('SELECT id::VARCHAR, flag FROM main.retyped ORDER BY retyped.id')).toEqual([
-        ['1', 'on'],
+        ['1', flags[0]?.[1]],
         ['2', null],
         ['3', 'off'],
       ]);

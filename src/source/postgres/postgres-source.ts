@@ -27,7 +27,7 @@ import { decodePgoutput } from './pgoutput/decode.js';
 import { FlushTracker } from './replication/flush-tracker.js';
 import { encodeStatusUpdate, parseFrame, pgClock } from './replication/frames.js';
 import { ReplicationConnection } from './replication/replication-connection.js';
-import { sessionOptions } from './session-settings.js';
+import { withSessionSettings } from './session-settings.js';
 import { connectClient } from './setup/connect.js';
 import type { SourceConfig } from './setup/connection-config.js';
 import { preflight } from './setup/preflight.js';
@@ -196,7 +196,7 @@ export class PostgresSource {
 
   async #openReplication(): Promise<ReplicationConnection> {
     const client = await connectClient(
-      { ...this.#options.connection, replication: 'database', options: sessionOptions() } as SourceConfig,
+      { ...withSessionSettings(this.#options.connection), replication: 'database' } as SourceConfig,
       { applicationName: 'tributary' },
     );
     return new ReplicationConnection(client);

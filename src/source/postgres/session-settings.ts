@@ -22,3 +22,12 @@ export function sessionOptions(): string {
     .map(([name, value]) => `-c ${name}=${value.replaceAll(' ', '\\ ').replaceAll(',', '\\,')}`)
     .join(' ');
 }
+
+/**
+ * `config` with the session settings added to its `options`, after any the user's URL gives
+ * (libpq applies `-c` in order, so the user's other settings stay and these win).
+ */
+export function withSessionSettings<T extends { readonly options?: string | undefined }>(config: T): T {
+  const user = config.options?.trim();
+  return { ...config, options: user ? `${user} ${sessionOptions()}` : sessionOptions() };
+}

@@ -131,17 +131,18 @@ export class DuckDBWarehouse implements Warehouse {
         const id = tableId(item.schema.table);
         const current = this.#tables.get(id);
         if (current?.schema.version === item.schema.version) continue;
-        if (current && wrote && last) {
+        if (current && wrote) {
           // DuckDB cannot COMMIT a transaction that updated or deleted rows of a table and then
           // altered it ("another transaction has altered this table"): commit what came before
-          // the schema change, with its checkpoint, and go on in a new transaction
-          await writeCheckpoint(this.#db, last);
+          // the schema change, with its checkpoint, and go on in a new transaction (a schema
+          // change alone needs no checkpoint: replayed, its version is already current)
+          if (last) await writeCheckpoint(this.#db, last);
           await this.#db.run('COMMIT');
-          this.#checkpoint = last;
+          if (last) this.#checkpoint = last;
           await this.#db.run('BEGIN TRANSACTION');
           wrote = false;
         }
-        await evolveTable(this.#db, current, item.schema, this.#typeInfo);
+        if (await evolveTable(this.#db, current, item.schema, this.#typeInfo)) wrote = true;
         await recordVersion(this.#db, item.schema, nextPosition(items, i));
         this.#tables.set(id, await loadTableState(this.#db, item.schema));
         continue;

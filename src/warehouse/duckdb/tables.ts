@@ -4,8 +4,9 @@
  * columns), records each version in `_tributary.schema_versions`, and keeps, per table, the
  * writers that turn values into the column's actual DuckDB type.
  */
-import type { TableSchema } from '../../core/change-event.js';
+import type { ColumnSchema, TableSchema } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
+import { valueToJson } from '../../core/event-json.js';
 import { formatPosition, type Position } from '../../core/position.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../../core/table-ref.js';
 import type { Db } from './db.js';
@@ -61,14 +62,17 @@ export async function loadTableState(db: Db, schema: TableSchema): Promise<Table
   return { schema, sql, keyColumns, hasPrimaryKey: hasPrimaryKey(schema), writers };
 }
 
-/** Creates or evolves the table for `schema`; a no-op when the version is already current. */
+/**
+ * Creates or evolves the table for `schema`; a no-op when the version is already current.
+ * Returns whether it wrote rows (an added column filled in), which DuckDB counts like an UPDATE.
+ */
 export async function evolveTable(
   db: Db,
   current: TableState | undefined,
   schema: TableSchema,
   lookup: TypeLookup | undefined,
-): Promise<void> {
-  if (current && current.schema.version === schema.version) return;
+): Promise<boolean> {
+  if (current && current.schema.version === schema.version) return false;
   const sql = tableSql(schema.table);
   if (!current) {
     await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(duckSchemaOf(schema.table))}`);
@@ -76,7 +80,7 @@ export async function evolveTable(
     columns.push(`${q(LSN_COLUMN)} UBIGINT NOT NULL`, `${q(SYNCED_COLUMN)} TIMESTAMPTZ NOT NULL`);
     if (hasPrimaryKey(schema)) columns.push(`PRIMARY KEY (${schema.key.map(q).join(', ')})`);
     await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
-    return;
+    return false;
   }
   const old = current.schema;
   if (
@@ -94,15 +98,38 @@ export async function evolveTable(
   for (const c of old.columns) {
     if (!newNames.has(c.name)) await db.run(`ALTER TABLE ${sql} DROP COLUMN ${q(c.name)}`);
   }
+  const added: ColumnSchema[] = [];
   for (const c of schema.columns) {
     const before = oldByName.get(c.name);
     const type = duckTypeFor(c, lookup);
     if (!before) {
       await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(c.name)} ${type}`);
+      added.push(c);
     } else if (duckTypeFor(before, lookup) !== type) {
       await retype(db, schema, c.name, duckTypeFor(before, lookup), type);
     }
   }
+  // after every ALTER: DuckDB refuses to commit an ALTER that follows an UPDATE of the table
+  let wrote = false;
+  for (const c of added) wrote = (await fillMissing(db, schema, c)) || wrote;
+  return wrote;
+}
+
+/**
+ * Rows stored before a column was added get the value Postgres gives them (its constant
+ * DEFAULT, `ColumnSchema.missingValue`): the WAL carries nothing for them.
+ */
+async function fillMissing(db: Db, schema: TableSchema, column: ColumnSchema): Promise<boolean> {
+  const value = column.missingValue;
+  if (value === undefined || value === null) return false;
+  const sql = tableSql(schema.table);
+  const types = (await db.read(`SELECT ${q(column.name)} FROM ${sql} LIMIT 0`)).columnTypes();
+  const type = types[0];
+  if (!type)
+    throw new TributaryError('INTERNAL', `${displayName(schema.table)}: no DuckDB type for ${column.name}`);
+  const writer = columnWriter(type, `${displayName(schema.table)}.${column.name}`);
+  await db.run(`UPDATE ${sql} SET ${q(column.name)} = $1::${type.toString()}`, [writer.toDuck(value)]);
+  return true;
 }
 
 async function retype(db: Db, schema: TableSchema, column: string, from: string, to: string): Promise<void> {
@@ -128,7 +155,12 @@ export async function recordVersion(db: Db, schema: TableSchema, first: Position
     schema.table.name,
     schema.version,
     JSON.stringify({
-      columns: schema.columns,
+      columns: schema.columns.map(({ missingValue: _, ...column }) => column),
+      missingValues: Object.fromEntries(
+        schema.columns.flatMap((c) =>
+          c.missingValue === undefined ? [] : [[c.name, valueToJson(c.missingValue)]],
+        ),
+      ),
       key: schema.key,
       replicaIdentity: schema.replicaIdentity,
       relationOid: schema.relationOid,

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { TributaryError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
+import { withSessionSettings } from '../session-settings.js';
 import { connectClient } from '../setup/connect.js';
 import type { SourceConfig } from '../setup/connection-config.js';
 
@@ -55,7 +56,10 @@ export class CatalogConnection {
   }
 
   async #open(): Promise<pg.Client> {
-    const client = await connectClient(this.#config, { applicationName: 'tributary-catalog' });
+    // the session settings of the replication connection: values read here (missing values of
+    // added columns) are decoded like the ones pgoutput sends
+    const config = withSessionSettings(this.#config);
+    const client = await connectClient(config, { applicationName: 'tributary-catalog' });
     const pending = this.#client;
     client.on('error', (error) => {
       this.#log.debug({ err: error.message }, 'catalog connection error');

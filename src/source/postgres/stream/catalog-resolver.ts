@@ -4,10 +4,18 @@
  * domains, arrays of them, extension types) and the table's primary key. Relation messages are
  * rare (one per table per session, and after schema changes), so this is off the hot path.
  *
+ * It also reads the value rows that predate an added column have (`ColumnSchema.missingValue`,
+ * from `pg_attribute.attmissingval`, decoded with the column's decoder under the session
+ * settings every decoded text uses).
+ *
  * The catalog is read as it is now, not as it was when the change was written: a type's kind
- * and a table's primary key are stable enough for decoding; a dropped type decodes as text.
+ * and a table's primary key are stable enough for decoding; a dropped type decodes as text. For
+ * missing values this means: a table rewritten since the ADD COLUMN (VACUUM FULL, a rewriting
+ * ALTER) no longer has one, and a column dropped and added again under the same name has the
+ * newer one.
  */
 
+import type { Value } from '../../../core/values.js';
 import { loadTypeInfo } from '../values/type-catalog.js';
 import type { TypeRegistry } from '../values/type-registry.js';
 import type { CatalogConnection } from './catalog-connection.js';
@@ -21,6 +29,12 @@ const PRIMARY_KEY_SQL = `
     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
    WHERE i.indrelid = $1 AND i.indisprimary
    ORDER BY k.n`;
+
+// `attmissingval` is an anyarray of one element; through text[] its element's own text comes out
+const MISSING_VALUES_SQL = `
+  SELECT attname AS name, (attmissingval::text::text[])[1] AS text
+    FROM pg_attribute
+   WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND atthasmissing`;
 
 export class CatalogResolver implements RelationResolver {
   readonly #catalog: CatalogConnection;
@@ -38,7 +52,20 @@ export class CatalogResolver implements RelationResolver {
       for (const info of infos) this.#types.register(info);
     }
     const pk = await this.#catalog.query<{ name: string }>(PRIMARY_KEY_SQL, [message.relationOid]);
-    const schema = relationSchema(message, pk.rows.length > 0 ? pk.rows.map((r) => r.name) : null);
+    const missing = await this.#catalog.query<{ name: string; text: string | null }>(MISSING_VALUES_SQL, [
+      message.relationOid,
+    ]);
+    const missingValues = new Map<string, Value>();
+    for (const row of missing.rows) {
+      const column = message.columns.find((c) => c.name === row.name);
+      if (column && row.text !== null)
+        missingValues.set(row.name, this.#types.decoderFor(column.typeOid)(row.text));
+    }
+    const schema = relationSchema(
+      message,
+      pk.rows.length > 0 ? pk.rows.map((r) => r.name) : null,
+      missingValues,
+    );
     return { schema, decoders: message.columns.map((c) => this.#types.decoderFor(c.typeOid)) };
   }
 }

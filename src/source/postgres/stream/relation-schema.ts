@@ -8,16 +8,23 @@
  *   all of them), else every column;
  * - USING INDEX: the index's columns (flagged);
  * - NOTHING: no key (such tables are refused at setup; one altered later streams inserts only).
+ *
+ * The version fingerprints the shape only (names, types, key, identity), not `missingValue`.
  */
 import { createHash } from 'node:crypto';
 import type { ColumnSchema, TableSchema } from '../../../core/change-event.js';
+import type { Value } from '../../../core/values.js';
 import type { PgoutputMessage } from '../pgoutput/messages.js';
 
 export type RelationMessage = Extract<PgoutputMessage, { tag: 'relation' }>;
 
 const IDENTITY = { d: 'default', n: 'nothing', f: 'full', i: 'index' } as const;
 
-export function relationSchema(message: RelationMessage, primaryKey: readonly string[] | null): TableSchema {
+export function relationSchema(
+  message: RelationMessage,
+  primaryKey: readonly string[] | null,
+  missingValues: ReadonlyMap<string, Value> = new Map(),
+): TableSchema {
   const identity = IDENTITY[message.replicaIdentity];
   const names = new Set(message.columns.map((c) => c.name));
   const pkUsable = primaryKey !== null && primaryKey.length > 0 && primaryKey.every((n) => names.has(n));
@@ -30,12 +37,16 @@ export function relationSchema(message: RelationMessage, primaryKey: readonly st
     key = message.columns.filter((c) => c.isKey).map((c) => c.name);
   }
   const keySet = new Set(key);
-  const columns: ColumnSchema[] = message.columns.map((c) => ({
-    name: c.name,
-    typeOid: c.typeOid,
-    typeModifier: c.typeModifier,
-    isKey: keySet.has(c.name),
-  }));
+  const columns: ColumnSchema[] = message.columns.map((c) => {
+    const column = {
+      name: c.name,
+      typeOid: c.typeOid,
+      typeModifier: c.typeModifier,
+      isKey: keySet.has(c.name),
+    };
+    const missing = missingValues.get(c.name);
+    return missing === undefined ? column : { ...column, missingValue: missing };
+  });
   const table = { schema: message.schema, name: message.name };
   const fingerprint = createHash('sha256')
     .update(
