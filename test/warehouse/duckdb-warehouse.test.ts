@@ -140,6 +140,30 @@ describe('DuckDBWarehouse', () => {
     );
   });
 
+  it('widens DECIMAL to VARCHAR on NaN, and keeps it widened when the source retypes the column', async () => {
+    const numeric = (p: number, sc: number) => (p << 16) + sc + 4;
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('x', 1700, false, numeric(6, 2))], 'a'),
+      change('insert', 1n, 0, { row: { id: 1, x: new Decimal('12.50') } }),
+      change('insert', 1n, 1, { row: { id: 2, x: new Decimal('NaN') } }),
+      commit(1n, 2),
+    ]);
+    expect(await rows("SELECT data_type FROM information_schema.columns WHERE column_name = 'x'")).toEqual([
+      ['VARCHAR'],
+    ]);
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('x', 1700, false, numeric(8, 2))], 'b'),
+      change('insert', 2n, 0, { row: { id: 3, x: new Decimal('123456.78') } }),
+      commit(2n),
+    ]);
+    expect(await rows('SELECT id, x FROM items ORDER BY id')).toEqual([
+      [1, '12.50'],
+      [2, 'NaN'],
+      [3, '123456.78'],
+    ]);
+    expect(await wh.checkpoint()).toEqual({ commitLsn: 2n, ordinal: Number.MAX_SAFE_INTEGER });
+  });
+
   it('maps public to main and other schemas to their own name, names kept as they are', async () => {
     const odd = { schema: 'Sales Dept', name: 'Order "Items"' };
     await wh.apply([

@@ -9,12 +9,15 @@
  * bytea as hex, lists element by element, and every VARCHAR-mapped type as Postgres's text.
  * Then an update (edge values, a NULL, an unchanged out-of-line value) and a delete, and again;
  * and once more after closing (a checkpoint) and reopening the warehouse. Assertions that fail
- * because of a warehouse bug are `it.fails`, named after the bug (`knownBug`, LOWER_BOUND_BUG).
+ * because of a warehouse bug are `it.fails`, named after the bug (`knownBug`).
  *
- * The values the warehouse documents as refused (type-mapping.ts: multi-dimensional array
- * values, NaN in numeric(p,s), finite timestamps beyond DuckDB's range) are left out of that
- * table; the last tests check that each is refused with a TributaryError naming the table and
- * column, and that nothing of the batch was applied or checkpointed.
+ * Values a column's first DuckDB type cannot hold (type-mapping.ts, widen.ts) are left out of
+ * that table, so its columns keep their types: multi-dimensional array values and arrays with
+ * lower bounds other than 1 (their LIST column widens to JSON), NaN in numeric(p,s) (DECIMAL
+ * widens to VARCHAR), finite timestamps beyond DuckDB's range (a timestamp[] widens to JSON; a
+ * timestamp column cannot, and the batch is refused). The last tests check each of those on a
+ * table of its own: the widening converts the stored values and records itself, the refusal
+ * names the table and column and applies nothing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,7 +140,7 @@ const DUCK_TYPES: Readonly<Record<string, string>> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// What the warehouse documents as refused, and the rows without it
+// What does not fit a column's first type (widened or refused), and the rows without it
 
 /** The first finite timestamp DuckDB cannot hold (type-mapping.ts). */
 const DUCK_TIMESTAMP_LIMIT_YEAR = 294247;
@@ -146,7 +149,7 @@ function elementCheck(check: Check): Check {
   return typeof check === 'object' ? elementCheck(check.array) : check;
 }
 
-/** Why the warehouse refuses this input value of the column by design; null when it takes it. */
+/** Why this input value does not fit the column's first DuckDB type; null when it does. */
 function documentedRefusal(column: Column, value: string): string | null {
   if (typeof column.check === 'object' && /\{\s*\{|\]\[/.test(value)) return 'multi-dimensional array';
   if (/^numeric\(/.test(column.type) && /nan/i.test(value)) return 'NaN in numeric(p,s)';
@@ -159,11 +162,7 @@ function documentedRefusal(column: Column, value: string): string | null {
   return null;
 }
 
-/**
- * BUG (reported; see the `it.fails` below): a one-dimensional array whose lower bound is not 1
- * (`[0:1]={1,2}`, which the source carries as its exact text) is refused as "does not fit",
- * though the mapping documents only multi-dimensional values as refused.
- */
+/** A 1-D array with a lower bound other than 1 (`[0:1]={1,2}`): it widens its column to JSON. */
 function lowerBoundBug(column: Column, value: string): boolean {
   return typeof column.check === 'object' && /^\[-?\d+:-?\d+\]=/.test(value);
 }
@@ -337,7 +336,7 @@ const UPDATE: Readonly<Record<string, string | null>> = {
   c_int_list: '{7,NULL}',
 };
 
-/** The refused values (column of the `refused` table, SQL input text). */
+/** Columns of the `refused` table: values that do not fit widen them, or are refused. */
 const REFUSED_COLUMNS = {
   a_int4: 'int4[]',
   a_text: 'text[]',
@@ -346,19 +345,79 @@ const REFUSED_COLUMNS = {
   c_timestamp: 'timestamp',
   c_timestamptz: 'timestamptz',
   a_timestamp: 'timestamp[]',
+  a_bounds: 'int4[]',
 };
 const REFUSED_DDL = Object.entries(REFUSED_COLUMNS)
   .map(([name, type]) => `${name} ${type}`)
   .join(', ');
+
+interface Widening {
+  readonly column: string;
+  /** A value that fits the column's first type, stored before: converted by the widening. */
+  readonly fits: string;
+  readonly fitsAfter: string;
+  /** The value that does not fit, and what the widened column holds for it. */
+  readonly unfit: string;
+  readonly unfitAfter: string;
+  readonly type: string;
+}
+
+/** Values that widen their column (widen.ts), as SQL input text and the widened text. */
+const WIDENINGS: readonly Widening[] = [
+  {
+    column: 'a_int4',
+    fits: '{1,NULL,-3}',
+    fitsAfter: '[1,null,-3]',
+    unfit: '{{1,2},{3,4}}',
+    unfitAfter: '[[1,2],[3,4]]',
+    type: 'JSON',
+  },
+  {
+    column: 'a_text',
+    fits: '{"a \\"b\\"",NULL,"NULL"}',
+    fitsAfter: '["a \\"b\\"",null,"NULL"]',
+    unfit: '{{a,b},{c,NULL}}',
+    unfitAfter: '[["a","b"],["c",null]]',
+    type: 'JSON',
+  },
+  {
+    column: 'a_int_list',
+    fits: '{"{1,2}",NULL}',
+    fitsAfter: '[[1,2],null]',
+    unfit: '{"{1,2}","{{1},{2}}"}',
+    unfitAfter: '[[1,2],[[1],[2]]]',
+    type: 'JSON',
+  },
+  {
+    column: 'c_numeric_scaled',
+    fits: '-12.5',
+    fitsAfter: '-12.5000',
+    unfit: 'NaN',
+    unfitAfter: 'NaN',
+    type: 'VARCHAR',
+  },
+  {
+    column: 'a_timestamp',
+    fits: '{"2000-01-01 12:34:56.5",infinity}',
+    fitsAfter: '["2000-01-01T12:34:56.500000","infinity"]',
+    unfit: '{2000-01-01,"294247-01-10 04:00:54.775807"}',
+    unfitAfter: '["2000-01-01T00:00:00.000000","+294247-01-10T04:00:54.775807"]',
+    type: 'JSON',
+  },
+  {
+    column: 'a_bounds',
+    fits: '{5}',
+    fitsAfter: '[5]',
+    unfit: '[0:1]={1,2}',
+    unfitAfter: '"[0:1]={1,2}"',
+    type: 'JSON',
+  },
+];
+
+/** Values no type of the warehouse holds exactly: the batch is refused. */
 const REFUSED: readonly (readonly [string, string])[] = [
-  ['a_int4', '{{1,2},{3,4}}'],
-  ['a_int4', '{{{1}},{{2}}}'],
-  ['a_text', '{{a,b},{c,NULL}}'],
-  ['a_int_list', '{"{1,2}","{{1},{2}}"}'],
-  ['c_numeric_scaled', 'NaN'],
   ['c_timestamp', '294276-12-31 23:59:59.999999'],
   ['c_timestamptz', '294276-12-31 23:59:59.999999+00'],
-  ['a_timestamp', '{2000-01-01,"294247-01-10 04:00:54.775807"}'],
 ];
 
 const EACH_COLUMN = Object.keys(DUCK_TYPES);
@@ -382,7 +441,6 @@ function knownBug(column: string, stage: Stage): string | null {
     return NEGATIVE_ZERO_AFTER_CHECKPOINT;
   return null;
 }
-const LOWER_BOUND_BUG = 'a 1-D array with a lower bound other than 1 is refused, undocumented';
 
 type FactsById = Map<number, Map<string, Facts>>;
 type DuckById = Map<number, Map<string, unknown>>;
@@ -444,7 +502,6 @@ describe.each(EACH_MAJOR)('every type into DuckDB on %s', (_label, binaries) => 
     await createEveryTypeTable(client, columns);
     await client.query(`ALTER TABLE ${TABLE} ALTER COLUMN c_text SET STORAGE EXTERNAL`);
     await client.query(`CREATE TABLE refused (id int PRIMARY KEY, ${REFUSED_DDL})`);
-    await client.query('CREATE TABLE lower_bound (id int PRIMARY KEY, a_int4 int4[], c_int_list int_list)');
 
     const types = new TypeRegistry();
     running = await startSource(cluster(), { slot: 'every_type_duck', types });
@@ -532,30 +589,58 @@ describe.each(EACH_MAJOR)('every type into DuckDB on %s', (_label, binaries) => 
     ({ name, stage }) => expectColumn(name, stage),
   );
 
-  it.fails(`BUG ${LOWER_BOUND_BUG}: [0:1]={1,2} lands as the list [1,2]`, async () => {
-    await client.query(`INSERT INTO lower_bound VALUES (1, '[0:1]={1,2}', '[0:1]={1,2}')`);
-    await warehouse.apply(await nextTransactions(1));
-    const { rows } = await warehouse.query(
-      'SELECT CAST(a_int4 AS VARCHAR), CAST(c_int_list AS VARCHAR) FROM main.lower_bound',
-    );
-    expect(rows).toEqual([['[1, 2]', '[1, 2]']]);
-  });
-
   it('keeps the out-of-line value the update left unchanged', () => {
     expect(afterChanges.duck.get(bigRow)?.get('c_text')).toEqual([BIG_TEXT]);
     expect(afterChanges.duck.get(bigRow)?.get('c_int4')).toEqual(['-7']);
   });
 
-  describe('refuses what it documents as refused, naming the table and column, applying nothing', () => {
-    let nextId = 1;
+  describe('widens a column for a value its type cannot hold, converting what it stored', () => {
+    let nextId = 100;
     beforeAll(async () => {
       await client.query('INSERT INTO refused (id) VALUES (0)'); // creates the table in DuckDB
       await warehouse.apply(await nextTransactions(1));
     });
 
+    it.each(WIDENINGS)('$column: $unfit', async (w) => {
+      const typeOf = async () =>
+        (
+          await warehouse.query(
+            `SELECT data_type FROM information_schema.columns WHERE table_name = 'refused' AND column_name = '${w.column}'`,
+          )
+        ).rows[0]?.[0];
+      const [stored, unfit, later] = [nextId++, nextId++, nextId++];
+      await client.query(`INSERT INTO refused (id, ${w.column}) VALUES ($1, $2)`, [stored, w.fits]);
+      await warehouse.apply(await nextTransactions(1));
+      const before = await typeOf();
+      expect(before).not.toBe(w.type);
+      await client.query(`INSERT INTO refused (id, ${w.column}) VALUES ($1, $2)`, [unfit, w.unfit]);
+      await client.query(`INSERT INTO refused (id, ${w.column}) VALUES ($1, $2)`, [later, w.fits]);
+      const checkpoint = await warehouse.apply(await nextTransactions(2));
+      expect(checkpoint).toEqual(await warehouse.checkpoint());
+      expect(await typeOf()).toBe(w.type);
+      const { rows } = await warehouse.query(
+        `SELECT id, CAST(${w.column} AS VARCHAR) FROM main.refused WHERE id IN (${stored}, ${unfit}, ${later}) ORDER BY id`,
+      );
+      expect(rows).toEqual([
+        [stored, w.fitsAfter],
+        [unfit, w.unfitAfter],
+        [later, w.fitsAfter],
+      ]);
+      const notes = await warehouse.query(
+        `SELECT json_extract_string(columns, '$.widened.from'), json_extract_string(columns, '$.widened.because')
+           FROM _tributary.schema_versions WHERE table_name = 'refused' AND json_extract_string(columns, '$.widened.column') = '${w.column}'`,
+      );
+      expect(notes.rows).toEqual([[before, expect.stringContaining(`public.refused.${w.column}:`)]]);
+    });
+  });
+
+  describe('refuses a value no warehouse type holds, naming the table and column, applying nothing', () => {
+    let nextId = 1;
+
     it.each(REFUSED)('%s: %s', async (column, value) => {
       const id = nextId++;
       const before = await warehouse.checkpoint();
+      const rowsBefore = (await warehouse.query(`SELECT id FROM main.refused ORDER BY id`)).rows;
       await client.query(`INSERT INTO refused (id, ${column}) VALUES ($1, $2)`, [id, value]);
       const batch = await nextTransactions(1);
       const failure = await warehouse.apply(batch).then(
@@ -565,7 +650,7 @@ describe.each(EACH_MAJOR)('every type into DuckDB on %s', (_label, binaries) => 
       expect(failure).toBeInstanceOf(TributaryError);
       expect((failure as TributaryError).message).toContain(`public.refused.${column}:`);
       expect(await warehouse.checkpoint()).toEqual(before);
-      expect((await warehouse.query(`SELECT id FROM main.refused ORDER BY id`)).rows).toEqual([[0]]);
+      expect((await warehouse.query(`SELECT id FROM main.refused ORDER BY id`)).rows).toEqual(rowsBefore);
       // The warehouse is still usable: the same transaction without the refused value applies.
       await client.query(`DELETE FROM refused WHERE id = $1`, [id]);
       expect(await warehouse.apply(await nextTransactions(1))).not.toEqual(before);

@@ -21,6 +21,8 @@ import { readQuery } from './read-query.js';
 import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
 import { evolveTable, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
+import { UnfitValue } from './value-writer.js';
+import { widenColumn, widenedType } from './widen.js';
 
 export interface DuckDBWarehouseOptions {
   /** Type info for OIDs that are not built in (domains, arrays of them, enums): the source's `TypeRegistry.info`. */
@@ -35,6 +37,8 @@ export class DuckDBWarehouse implements Warehouse {
   readonly #db: Db;
   readonly #typeInfo: TypeLookup | undefined;
   readonly #tables = new Map<string, TableState>();
+  /** Columns to create widened, by table id: found unfit in a batch that also created them. */
+  readonly #createWidened = new Map<string, Map<string, string>>();
   #checkpoint: Position | null = null;
 
   private constructor(instance: DuckDBInstance, db: Db, typeInfo: TypeLookup | undefined) {
@@ -81,6 +85,31 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async apply(items: readonly StreamItem[]): Promise<Position | null> {
+    const widened = new Set<string>();
+    for (;;) {
+      try {
+        return await this.#applyOnce(items);
+      } catch (error) {
+        // a value its column cannot hold: widen the column (widen.ts) and apply the batch again
+        if (!(error instanceof UnfitValue)) throw error;
+        const id = `${tableId(error.table)}\u0000${error.column}`;
+        const to = widenedType(error.type);
+        if (widened.has(id) || !to) throw error;
+        widened.add(id);
+        const table = this.#tables.get(tableId(error.table));
+        if (table && (await widenColumn(this.#db, table, error))) {
+          this.#tables.set(tableId(error.table), await loadTableState(this.#db, table.schema));
+        } else {
+          // the column is created by this batch (rolled back with it): create it widened
+          const columns = this.#createWidened.get(tableId(error.table)) ?? new Map<string, string>();
+          columns.set(error.column, to);
+          this.#createWidened.set(tableId(error.table), columns);
+        }
+      }
+    }
+  }
+
+  async #applyOnce(items: readonly StreamItem[]): Promise<Position | null> {
     const start = this.#checkpoint;
     const fresh = items.filter((item) => {
       const p = itemPosition(item);
@@ -142,8 +171,14 @@ export class DuckDBWarehouse implements Warehouse {
           await this.#db.run('BEGIN TRANSACTION');
           wrote = false;
         }
-        if (await evolveTable(this.#db, current, item.schema, this.#typeInfo)) wrote = true;
-        await recordVersion(this.#db, item.schema, nextPosition(items, i));
+        const widened = this.#createWidened.get(id);
+        if (await evolveTable(this.#db, current, item.schema, this.#typeInfo, widened)) wrote = true;
+        await recordVersion(
+          this.#db,
+          item.schema,
+          nextPosition(items, i),
+          widened ? { createdWidened: Object.fromEntries(widened) } : {},
+        );
         this.#tables.set(id, await loadTableState(this.#db, item.schema));
         continue;
       }

@@ -56,7 +56,7 @@ export async function loadTableState(db: Db, schema: TableSchema): Promise<Table
     const type = types[i];
     if (!type)
       throw new TributaryError('INTERNAL', `${displayName(schema.table)}: no DuckDB type for ${c.name}`);
-    return columnWriter(type, `${displayName(schema.table)}.${c.name}`);
+    return columnWriter(type, { table: schema.table, column: c.name });
   });
   const keyColumns = schema.key.length > 0 ? schema.key : schema.columns.map((c) => c.name);
   return { schema, sql, keyColumns, hasPrimaryKey: hasPrimaryKey(schema), writers };
@@ -64,6 +64,7 @@ export async function loadTableState(db: Db, schema: TableSchema): Promise<Table
 
 /**
  * Creates or evolves the table for `schema`; a no-op when the version is already current.
+ * `widened` gives the types of columns to create already widened (widen.ts), by name.
  * Returns whether it wrote rows (an added column filled in), which DuckDB counts like an UPDATE.
  */
 export async function evolveTable(
@@ -71,12 +72,14 @@ export async function evolveTable(
   current: TableState | undefined,
   schema: TableSchema,
   lookup: TypeLookup | undefined,
+  widened: ReadonlyMap<string, string> = new Map(),
 ): Promise<boolean> {
   if (current && current.schema.version === schema.version) return false;
+  const typeOf = (c: ColumnSchema): string => widened.get(c.name) ?? duckTypeFor(c, lookup);
   const sql = tableSql(schema.table);
   if (!current) {
     await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(duckSchemaOf(schema.table))}`);
-    const columns = schema.columns.map((c) => `${q(c.name)} ${duckTypeFor(c, lookup)}`);
+    const columns = schema.columns.map((c) => `${q(c.name)} ${typeOf(c)}`);
     columns.push(`${q(LSN_COLUMN)} UBIGINT NOT NULL`, `${q(SYNCED_COLUMN)} TIMESTAMPTZ NOT NULL`);
     if (hasPrimaryKey(schema)) columns.push(`PRIMARY KEY (${schema.key.map(q).join(', ')})`);
     await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
@@ -101,11 +104,11 @@ export async function evolveTable(
   const added: ColumnSchema[] = [];
   for (const c of schema.columns) {
     const before = oldByName.get(c.name);
-    const type = duckTypeFor(c, lookup);
+    const type = before ? duckTypeFor(c, lookup) : typeOf(c);
     if (!before) {
       await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(c.name)} ${type}`);
       added.push(c);
-    } else if (duckTypeFor(before, lookup) !== type) {
+    } else if (duckTypeFor(before, lookup) !== type && !keepsWidening(current, c.name, type, lookup)) {
       await retype(db, schema, c.name, duckTypeFor(before, lookup), type);
     }
   }
@@ -113,6 +116,23 @@ export async function evolveTable(
   let wrote = false;
   for (const c of added) wrote = (await fillMissing(db, schema, c)) || wrote;
   return wrote;
+}
+
+/**
+ * A column the warehouse widened (widen.ts: DECIMAL → VARCHAR, LIST → JSON) stays widened when
+ * the source retypes it to another type of the same kind: its stored values may not fit again.
+ */
+function keepsWidening(
+  current: TableState,
+  column: string,
+  to: string,
+  lookup: TypeLookup | undefined,
+): boolean {
+  const index = current.schema.columns.findIndex((c) => c.name === column);
+  const actual = current.writers[index]?.type.toString();
+  const mapped = duckTypeFor(current.schema.columns[index] as ColumnSchema, lookup);
+  if (actual === undefined || actual === mapped) return false;
+  return (actual === 'VARCHAR' && to.startsWith('DECIMAL(')) || (actual === 'JSON' && to.endsWith('[]'));
 }
 
 /**
@@ -127,7 +147,7 @@ async function fillMissing(db: Db, schema: TableSchema, column: ColumnSchema): P
   const type = types[0];
   if (!type)
     throw new TributaryError('INTERNAL', `${displayName(schema.table)}: no DuckDB type for ${column.name}`);
-  const writer = columnWriter(type, `${displayName(schema.table)}.${column.name}`);
+  const writer = columnWriter(type, { table: schema.table, column: column.name });
   await db.run(`UPDATE ${sql} SET ${q(column.name)} = $1::${type.toString()}`, [writer.toDuck(value)]);
   return true;
 }
@@ -149,7 +169,16 @@ async function retype(db: Db, schema: TableSchema, column: string, from: string,
   await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
 }
 
-export async function recordVersion(db: Db, schema: TableSchema, first: Position | null): Promise<void> {
+/**
+ * Records `schema` as a row of `_tributary.schema_versions`; `note` adds what the warehouse
+ * changed on its own (a widened column, widen.ts) under the source's unchanged version.
+ */
+export async function recordVersion(
+  db: Db,
+  schema: TableSchema,
+  first: Position | null,
+  note: Readonly<Record<string, unknown>> = {},
+): Promise<void> {
   await db.run(`INSERT INTO _tributary.schema_versions VALUES ($1, $2, $3, $4::JSON, $5, now())`, [
     schema.table.schema,
     schema.table.name,
@@ -164,6 +193,7 @@ export async function recordVersion(db: Db, schema: TableSchema, first: Position
       key: schema.key,
       replicaIdentity: schema.replicaIdentity,
       relationOid: schema.relationOid,
+      ...note,
     }),
     first ? formatPosition(first) : null,
   ]);

@@ -7,7 +7,7 @@
  * | int2 / int4 / int8                     | SMALLINT / INTEGER / BIGINT                   |
  * | oid, xid, cid                          | UINTEGER                                      |
  * | xid8                                   | UBIGINT                                       |
- * | numeric(p,s), 0 ≤ s ≤ p ≤ 38           | DECIMAL(p,s) (a NaN value is refused, naming the column) |
+ * | numeric(p,s), 0 ≤ s ≤ p ≤ 38           | DECIMAL(p,s); a NaN value widens the column to VARCHAR |
  * | numeric, numeric(p,s) with p > 38      | VARCHAR: the exact text, NaN/±Infinity kept   |
  * | real / double precision                | FLOAT / DOUBLE (NaN, ±Infinity, -0 kept)      |
  * | bool                                   | BOOLEAN                                       |
@@ -18,10 +18,11 @@
  * | timestamp / timestamptz                | TIMESTAMP / TIMESTAMPTZ, microseconds, ±infinity kept; finite values beyond DuckDB's range (≥ 294247-01-10 04:00:54.775807) are refused, never clamped |
  * | interval                               | INTERVAL (months, days, micros kept apart)    |
  * | json / jsonb                           | JSON (the text Postgres sent)                 |
- * | arrays                                 | LIST of the element's type (a multi-dimensional value is refused: a LIST has one depth) |
+ * | arrays                                 | LIST of the element's type; a value a LIST cannot hold (more dimensions, lower bounds ≠ 1, an unfit element) widens the column to JSON |
  * | domains                                | as their base type (needs `typeInfo`)         |
  * | enums, and everything else             | VARCHAR: the exact text Postgres printed      |
  *
+ * Widening (widen.ts) converts the stored values and is recorded as a schema version.
  * A domain column's OID is the domain's, so base types come from a `TypeLookup` (the source's
  * TypeRegistry `info`); without one, an unknown OID maps to VARCHAR.
  */

@@ -25,6 +25,8 @@ import {
   uuidValue,
 } from '@duckdb/node-api';
 import { TributaryError } from '../../core/errors.js';
+import { valueToJson } from '../../core/event-json.js';
+import { displayName, type TableRef } from '../../core/table-ref.js';
 import {
   Decimal,
   INFINITY_MICROS,
@@ -39,7 +41,7 @@ import {
   type Value,
 } from '../../core/values.js';
 
-/** Converts one non-null value; `where` names the table and column for errors. */
+/** Converts one non-null value, or throws an UnfitValue naming table, column and value. */
 export type ToDuck = (value: Value) => DuckDBValue;
 
 export interface ColumnWriter {
@@ -50,22 +52,52 @@ export interface ColumnWriter {
 
 const MAX_FINITE_MICROS = 2n ** 63n - 2n;
 
-function refuse(where: string, type: DuckDBType, value: Value, why = 'does not fit'): never {
-  const shown = typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
-  throw new TributaryError('SINK', `${where}: the value ${shown} ${why} in DuckDB type ${type.toString()}`, {
-    hint: 'the warehouse never clamps or rounds; change the column type or exclude the table',
-  });
+/** A value the column's DuckDB type cannot hold exactly (the warehouse may widen the column). */
+export class UnfitValue extends TributaryError {
+  readonly table: TableRef;
+  readonly column: string;
+  /** The column's DuckDB type, which refused the value. */
+  readonly type: DuckDBType;
+  constructor(table: TableRef, column: string, type: DuckDBType, message: string) {
+    super('SINK', message, {
+      hint: 'the warehouse never clamps or rounds; change the column type or exclude the table',
+    });
+    this.table = table;
+    this.column = column;
+    this.type = type;
+  }
+}
+
+function refuse(where: ColumnRef, type: DuckDBType, value: Value, why = 'does not fit'): never {
+  const shown = JSON.stringify(valueToJson(value));
+  throw new UnfitValue(
+    where.table,
+    where.column,
+    type,
+    `${displayName(where.table)}.${where.column}: the value ${shown} ${why} in DuckDB type ${type.toString()}`,
+  );
 }
 
 /** Exact text of any value, for VARCHAR columns (unknown types, unconstrained numeric, ...). */
 export function exactText(value: Value): string {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
-  if (Array.isArray(value)) return JSON.stringify(value);
+  if (Array.isArray(value)) return valueJson(value);
   return String(value);
 }
 
-export function toDuckFor(type: DuckDBType, where: string): ToDuck {
+/** A value as JSON text, in the JSON form of change events (event-json.ts). */
+export function valueJson(value: Value): string {
+  return value instanceof PgJson ? value.text : JSON.stringify(valueToJson(value));
+}
+
+/** Which table and column a writer fills (named in errors). */
+export interface ColumnRef {
+  readonly table: TableRef;
+  readonly column: string;
+}
+
+export function toDuckFor(type: DuckDBType, where: ColumnRef): ToDuck {
   const bad = (v: Value, why?: string): never => refuse(where, type, v, why);
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
@@ -89,6 +121,8 @@ export function toDuckFor(type: DuckDBType, where: string): ToDuck {
       };
     }
     case DuckDBTypeId.VARCHAR:
+      // a JSON column holds arrays widened to JSON (widen.ts) besides json/jsonb
+      if (type.alias === 'JSON') return (v) => valueJson(v);
       return (v) => (v instanceof PgJson ? v.text : exactText(v));
     case DuckDBTypeId.BLOB:
       return (v) => (v instanceof Uint8Array ? blobValue(v) : bad(v));
@@ -167,6 +201,20 @@ export function scaleDecimal(text: string, scale: number): bigint | null {
 }
 
 /** How one column's values become DuckDB values: its actual type and the exact conversion. */
-export function columnWriter(type: DuckDBType, where: string): ColumnWriter {
-  return { type, toDuck: toDuckFor(type, where) };
+export function columnWriter(type: DuckDBType, where: ColumnRef): ColumnWriter {
+  const toDuck = toDuckFor(type, where);
+  if (type.typeId !== DuckDBTypeId.LIST) return { type, toDuck };
+  // an element refused deep inside a list makes the column's type the unfit one
+  return {
+    type,
+    toDuck: (v) => {
+      try {
+        return toDuck(v);
+      } catch (error) {
+        if (error instanceof UnfitValue && error.type !== type)
+          throw new UnfitValue(error.table, error.column, type, error.message);
+        throw error;
+      }
+    },
+  };
 }
