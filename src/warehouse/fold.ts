@@ -1,6 +1,7 @@
 /**
- * Folds one table's changes of a batch, in position order, into their net effect per key
- * (Warehouse contract: "each key's changes fold in position order"). Pure: no I/O.
+ * Folds one keyed table's changes of a batch, in position order, into their net effect per key
+ * (Warehouse contract: "each key's changes fold in position order"). Pure: no I/O. A table
+ * without a primary key has no key to fold by: fold-counts.ts counts its whole rows instead.
  *
  * - The net effect of a key is an upsert (a full row, or a partial one whose `unchanged`
  *   columns keep the stored value) or a delete. Two changes of one key never reach the store.
@@ -44,9 +45,9 @@ export interface FoldedTable {
   readonly changes: ReadonlyMap<string, NetChange>;
 }
 
-/** A string that is equal for equal key values (type-tagged, so 1 and '1' differ). */
 const NONE: readonly string[] = [];
 
+/** A string that is equal for equal key values (type-tagged, so 1 and '1' differ). */
 export function keyString(row: Row, keyColumns: readonly string[]): string {
   return keyColumns.map((c) => valueKey(row[c] ?? null)).join('\u0000');
 }
@@ -75,10 +76,7 @@ function pick(row: Row, columns: readonly string[]): Row {
   return out;
 }
 
-/**
- * Folds `events` (one table's changes, in position order). `keyColumns` is the warehouse's key:
- * the schema's key, or every column for a table without one.
- */
+/** Folds `events` (one keyed table's changes, in position order) by `keyColumns`, its key. */
 export function foldTable(events: readonly ChangeEvent[], keyColumns: readonly string[]): FoldedTable {
   const changes = new Map<string, NetChange>();
   let truncated = false;

@@ -10,6 +10,9 @@
  * - Per batch, each key's changes fold in position order: inserts and updates upsert, deletes
  *   remove the row, a truncate empties its table at its place in the order, an update that
  *   changes the key moves the row, and unchanged TOASTed columns keep the stored value.
+ * - A table without a primary key is a multiset: identical rows are kept as copies, a delete
+ *   removes one copy and an update changes one copy. A delete of a copy the store does not hold
+ *   fails the batch (the store no longer matches the source), never passes silently.
  * - `schema` items create tables and evolve them (add, drop, retype columns); each new shape is
  *   recorded as a schema version.
  * - Current-state tables hold exactly the live source rows, the source's columns plus

@@ -22,6 +22,38 @@ export function schemaItem(columns: readonly ColumnSchema[], version: string, ta
   return { kind: 'schema', schema };
 }
 
+/**
+ * A table without a primary key under REPLICA IDENTITY FULL, as the source describes it: every
+ * column is the key (relation-schema.ts), so the warehouse keeps it as a multiset.
+ */
+export function keylessSchemaItem(columns: readonly ColumnSchema[], version: string, table = T): StreamItem {
+  const all = columns.map((c) => ({ ...c, isKey: true }));
+  const schema: TableSchema = {
+    table,
+    relationOid: 1,
+    version,
+    columns: all,
+    key: all.map((c) => c.name),
+    replicaIdentity: 'full',
+  };
+  return { kind: 'schema', schema };
+}
+
+/**
+ * A change of a REPLICA IDENTITY FULL table without a key: `before` is the whole old row, and
+ * `pk` (every column) comes from the new row, else the old one.
+ */
+export function fullChange(
+  op: ChangeEvent['op'],
+  lsn: bigint,
+  ordinal: number,
+  values: { row?: Record<string, Value>; before?: Record<string, Value> },
+  table = T,
+): StreamItem {
+  const pk = values.row ?? values.before;
+  return change(op, lsn, ordinal, { ...values, ...(pk ? { pk } : {}) }, table);
+}
+
 function row(values: Record<string, Value>): Row {
   return Object.assign(Object.create(null), values);
 }

@@ -1,12 +1,14 @@
 /**
  * The embedded default warehouse (DESIGN.md, "Warehouse layout"; contract in warehouse.ts).
  * `apply` runs one DuckDB transaction per batch: schema items evolve tables in stream order,
- * each table's changes are folded per key (fold.ts) and merged in bulk (merge.ts), and the
- * checkpoint is written before COMMIT. Items at or before the checkpoint are skipped. A failed
- * batch rolls back and the in-memory table states are reloaded from the database. One
- * exception to one-transaction-per-batch: DuckDB cannot commit an ALTER of a table after
- * updating or deleting its rows in the same transaction, so a schema change that follows
- * writes first commits them with their own checkpoint (still exactly once on replay).
+ * each table's changes are folded per key (fold.ts) and merged in bulk (merge.ts), or, for a
+ * table without a primary key, counted per whole row (fold-counts.ts) and merged as a multiset
+ * (merge-counts.ts); the checkpoint is written before COMMIT. Items at or before the
+ * checkpoint are skipped. A failed batch rolls back and the in-memory table states are
+ * reloaded from the database. One exception to one-transaction-per-batch: DuckDB cannot commit
+ * an ALTER of a table after updating or deleting its rows in the same transaction, so a schema
+ * change that follows writes first commits them with their own checkpoint (still exactly once
+ * on replay).
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ChangeEvent, itemPosition, type StreamItem } from '../../core/change-event.js';
@@ -14,9 +16,11 @@ import { TributaryError } from '../../core/errors.js';
 import { comparePositions, type Position } from '../../core/position.js';
 import { displayName } from '../../core/table-ref.js';
 import { foldTable } from '../fold.js';
+import { foldCounts } from '../fold-counts.js';
 import type { QueryResult, Warehouse } from '../warehouse.js';
 import { Db } from './db.js';
 import { mergeTable } from './merge.js';
+import { mergeCounts } from './merge-counts.js';
 import { readQuery } from './read-query.js';
 import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
 import { evolveTable, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
@@ -148,7 +152,9 @@ export class DuckDBWarehouse implements Warehouse {
             `changes for ${first ? displayName(first.table) : id} arrived before its schema`,
           );
         }
-        await mergeTable(this.#db, table, foldTable(events, table.keyColumns));
+        // without a primary key, keyColumns is every column: the whole row is what identifies it
+        if (table.hasPrimaryKey) await mergeTable(this.#db, table, foldTable(events, table.keyColumns));
+        else await mergeCounts(this.#db, table, foldCounts(events, table.keyColumns));
         wrote = true;
       }
       pending = new Map();

@@ -1,10 +1,11 @@
 /**
- * Applies one table's folded changes (fold.ts) with DuckDB's bulk paths, inside the caller's
- * transaction: an optional DELETE of every row (truncate), then the deleted keys through a
- * staging table (`DELETE ... USING`), then the upserts, grouped by their set of unchanged
- * columns and appended to a staging table: full rows with `INSERT ... ON CONFLICT DO UPDATE`
- * (or a plain INSERT for a table without a key), partial rows with `UPDATE ... FROM` over only
- * the columns that were sent, after checking that every one of those rows is stored.
+ * Applies one keyed table's folded changes (fold.ts) with DuckDB's bulk paths, inside the
+ * caller's transaction: an optional DELETE of every row (truncate), then the deleted keys
+ * through a staging table (`DELETE ... USING`), then the upserts, grouped by their set of
+ * unchanged columns and appended to a staging table: full rows with `INSERT ... ON CONFLICT DO
+ * UPDATE`, partial rows with `UPDATE ... FROM` over only the columns that were sent, after
+ * checking that every one of those rows is stored. A table without a primary key is a
+ * multiset, merged by merge-counts.ts instead.
  */
 import { UBIGINT } from '@duckdb/node-api';
 import { TributaryError } from '../../core/errors.js';
@@ -15,9 +16,10 @@ import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
 import type { ColumnWriter } from './value-writer.js';
 
 const STAGE = '_tributary_stage';
-const STAGE_SQL = `temp.main.${q(STAGE)}`;
-const STAGE_TARGET = { schema: 'main', table: STAGE, catalog: 'temp' } as const;
+export const STAGE_SQL = `temp.main.${q(STAGE)}`;
+export const STAGE_TARGET = { schema: 'main', table: STAGE, catalog: 'temp' } as const;
 
+/** `table` has a primary key (`table.hasPrimaryKey`). */
 export async function mergeTable(db: Db, table: TableState, folded: FoldedTable): Promise<void> {
   if (folded.truncated) await db.run(`DELETE FROM ${table.sql}`);
   const deletes: NetDelete[] = [];
@@ -46,7 +48,8 @@ export async function mergeTable(db: Db, table: TableState, folded: FoldedTable)
 const keyMatch = (table: TableState, stage: string): string =>
   table.keyColumns.map((c) => `${table.sql}.${q(c)} IS NOT DISTINCT FROM ${stage}.${q(c)}`).join(' AND ');
 
-async function withStage(
+/** Runs `body` with a fresh temp staging table shaped like `SELECT columnsSql FROM table`. */
+export async function withStage(
   db: Db,
   columnsSql: string,
   table: TableState,
@@ -86,15 +89,13 @@ async function applyUpserts(db: Db, table: TableState, rows: readonly NetUpsert[
     await fill(db, table, rows);
     if (unchanged.size === 0) {
       const list = all.map(q).join(', ');
-      let sql = `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${STAGE_SQL}`;
-      if (table.hasPrimaryKey) {
-        const keys = new Set(table.keyColumns);
-        const set = [...columns.filter((c) => !keys.has(c)), LSN_COLUMN, SYNCED_COLUMN].map(
-          (c) => `${q(c)} = excluded.${q(c)}`,
-        );
-        sql += ` ON CONFLICT (${table.keyColumns.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`;
-      }
-      await db.run(sql);
+      const keys = new Set(table.keyColumns);
+      const set = [...columns.filter((c) => !keys.has(c)), LSN_COLUMN, SYNCED_COLUMN].map(
+        (c) => `${q(c)} = excluded.${q(c)}`,
+      );
+      await db.run(
+        `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${STAGE_SQL} ON CONFLICT (${table.keyColumns.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`,
+      );
       return;
     }
     await ensureStored(db, table, [...unchanged]);

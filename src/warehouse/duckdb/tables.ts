@@ -22,7 +22,10 @@ export interface TableState {
   readonly sql: string;
   /** The columns that identify a row: the schema's key, else every column. */
   readonly keyColumns: readonly string[];
-  /** Whether the DuckDB table has a PRIMARY KEY (ON CONFLICT works). */
+  /**
+   * Whether the DuckDB table has a PRIMARY KEY (ON CONFLICT works). Without one the table is a
+   * multiset, merged by row counts (merge-counts.ts).
+   */
   readonly hasPrimaryKey: boolean;
   /** One writer per source column, in `schema.columns` order. */
   readonly writers: readonly ColumnWriter[];
