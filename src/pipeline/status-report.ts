@@ -1,11 +1,17 @@
 /**
  * What `tributary status` shows: the pipeline's position and rates, the slot's lag, and per
  * table the row count and the last time a change was applied — read from the warehouse.
+ *
+ * Slot lag is the server's view (SlotMonitor): `slotLagBytes` is the server's WAL end minus the
+ * slot's confirmed_flush_lsn (WAL the slot holds back), `slotRetainedBytes` the WAL end minus
+ * restart_lsn (WAL the server keeps for it). Both are null when the server has not answered;
+ * `slotReadAgeSeconds` says how old the reading is when the last one is shown instead.
  */
-import { parseLsn } from '../core/lsn.js';
+import { formatLsn, type Lsn } from '../core/lsn.js';
 import { formatPosition, type Position } from '../core/position.js';
 import { quoteIdentifier } from '../core/table-ref.js';
 import type { SourceStatus } from '../source/postgres/postgres-source.js';
+import { bytesBehind, type SlotObservation } from '../source/postgres/stream/slot-monitor.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { PipelineStats } from './pipeline-stats.js';
 
@@ -56,11 +62,29 @@ export async function statusReport(
     ...(source
       ? {
           connected: source.connected,
-          slotLagBytes: Number(parseLsn(source.receivedLsn) - parseLsn(source.flushLsn)),
+          receivedLsn: source.receivedLsn,
           acknowledgedLsn: source.flushLsn,
           reconnects: source.reconnects,
+          ...slotFields(source.slot),
         }
       : {}),
     tables: await tableStatus(warehouse),
+  };
+}
+
+function slotFields(observed: SlotObservation | null): Record<string, unknown> {
+  const r = observed?.reading;
+  const lsn = (value: Lsn | null | undefined) =>
+    value === null || value === undefined ? null : formatLsn(value);
+  return {
+    slotLagBytes: r ? bytesBehind(r, r.confirmedFlushLsn) : null,
+    slotRetainedBytes: r ? bytesBehind(r, r.restartLsn) : null,
+    walStatus: r?.walStatus ?? null,
+    safeWalSizeBytes: r?.safeWalSizeBytes ?? null,
+    serverWalLsn: lsn(r?.serverLsn),
+    slotConfirmedFlushLsn: lsn(r?.confirmedFlushLsn),
+    slotRestartLsn: lsn(r?.restartLsn),
+    slotExists: r ? r.exists : null,
+    slotReadAgeSeconds: observed ? Math.round(observed.ageMs / 100) / 10 : null,
   };
 }

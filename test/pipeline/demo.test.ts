@@ -1,4 +1,7 @@
-/** `tributary demo` (what `npm start` runs) tells the whole story on a machine with nothing set up. */
+/**
+ * `tributary demo` (what `npm start` runs) tells the whole story on a machine with nothing set
+ * up, with a live line for every slow step — which, read through a pipe as here, are plain lines.
+ */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
@@ -13,5 +16,10 @@ describe('tributary demo', () => {
     expect(out).toMatch(/US +│ 162\.75/);
     expect(out).toMatch(/warehouse \(DuckDB\): [\d.]+ ms +production \(Postgres\): [\d.]+ ms/);
     expect(out).toMatch(/stopped; the embedded Postgres and the demo warehouse are removed/);
+    // the slow steps say what is happening; off a terminal as plain lines, never rewritten in place
+    expect(out).toMatch(/^▸ starting an embedded PostgreSQL \d+ \(wal_level=logical\) …$/m);
+    expect(out).toMatch(/^▸ embedded PostgreSQL \d+ started \(wal_level=logical\) in [\d.]+ s$/m);
+    expect(out).toMatch(/^▸ pipeline started in [\d.]+ s$/m);
+    expect(out).not.toMatch(/[\r\u001b]/);
   });
 });

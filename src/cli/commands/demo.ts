@@ -3,7 +3,9 @@
  * starts, `orders` is created, the pipeline streams into a DuckDB file, four changes flow
  * through and are printed as they arrive with their lag, then the analyst's query runs on the
  * warehouse and on Postgres side by side. A small live workload keeps going, with a status
- * line, until Ctrl-C.
+ * line, until Ctrl-C. Every step that can take more than a second (starting Postgres, creating
+ * the table and opening the warehouse, starting the pipeline, applying, stopping) shows a live
+ * line (LiveLine).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import { parseSourceUrl } from '../../source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
+import { LiveLine } from '../live-line.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { asTable } from './query.js';
 
@@ -40,27 +43,35 @@ export function demoCommand(): Command {
     });
 }
 
-function say(text = ''): void {
-  process.stdout.write(`${text}\n`);
-}
-
 async function demo(flags: DemoFlags, signal: AbortSignal): Promise<void> {
+  const live = new LiveLine(process.stdout);
+  const say = (text = '') => live.say(text);
   const dir = mkdtempSync(join(tmpdir(), 'tributary-demo-'));
   const binaries = newestBinaries();
-  say(`▸ starting an embedded PostgreSQL ${binaries.major} (wal_level=logical) …`);
-  const cluster = await PostgresCluster.start({ binaries });
+  const cluster = await live.step(
+    `▸ starting an embedded PostgreSQL ${binaries.major} (wal_level=logical) …`,
+    () => PostgresCluster.start({ binaries }),
+    (_, s) => `▸ embedded PostgreSQL ${binaries.major} started (wal_level=logical) in ${s} s`,
+  );
   const warehousePath = join(dir, 'warehouse.duckdb');
   const types = new TypeRegistry();
-  const warehouse = await DuckDBWarehouse.open(warehousePath, { typeInfo: (oid) => types.info(oid) });
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(), { once: true });
   const stats = new PipelineStats();
   let pipeline: Promise<void> | null = null;
+  let opened: DuckDBWarehouse | undefined;
   try {
-    await cluster.sql(`CREATE TABLE orders (
-      id bigint PRIMARY KEY, country text NOT NULL, total numeric(12,2) NOT NULL,
-      status text NOT NULL DEFAULT 'paid', created_at timestamptz NOT NULL DEFAULT now())`);
-    say(`▸ created table orders; streaming into ${warehousePath}`);
+    const warehouse = await live.step(
+      '▸ creating table orders and the DuckDB warehouse …',
+      async () => {
+        await cluster.sql(`CREATE TABLE orders (
+          id bigint PRIMARY KEY, country text NOT NULL, total numeric(12,2) NOT NULL,
+          status text NOT NULL DEFAULT 'paid', created_at timestamptz NOT NULL DEFAULT now())`);
+        opened = await DuckDBWarehouse.open(warehousePath, { typeInfo: (oid) => types.info(oid) });
+        return opened;
+      },
+      () => `▸ created table orders; streaming into ${warehousePath}`,
+    );
     const seen: StreamItem[] = [];
     const printed = { count: 0 };
     pipeline = runPipeline(
@@ -94,18 +105,26 @@ async function demo(flags: DemoFlags, signal: AbortSignal): Promise<void> {
     );
     pipeline.catch(() => {});
     // changes made before the slot exists are the snapshot's job: wait for the slot
-    for (let tries = 0; (await cluster.sql('SELECT 1 FROM pg_replication_slots')).length === 0; tries++) {
-      if (tries > 600) throw new Error('the demo pipeline did not start');
-      await sleep(50);
-    }
+    await live.step(
+      '▸ starting the pipeline (publication, replication slot) …',
+      async () => {
+        for (let tries = 0; (await cluster.sql('SELECT 1 FROM pg_replication_slots')).length === 0; tries++) {
+          if (tries > 600) throw new Error('the demo pipeline did not start');
+          await sleep(50);
+        }
+      },
+      (_, s) => `▸ pipeline started in ${s} s`,
+    );
     say('▸ the application writes four changes:');
     await cluster.sql(`INSERT INTO orders (id, country, total) VALUES (101, 'US', 120.50)`);
     await cluster.sql(`INSERT INTO orders (id, country, total) VALUES (102, 'CA', 80.00)`);
     await cluster.sql(`INSERT INTO orders (id, country, total) VALUES (103, 'US', 42.25)`);
     await cluster.sql(`UPDATE orders SET status = 'refunded' WHERE id = 102`);
-    await waitUntil(() => stats.snapshot().changes >= 4, 30_000);
-    const snap = stats.snapshot();
-    say(`▸ applied to the warehouse; end-to-end lag ${snap.lagMs ?? '?'} ms`);
+    await live.step(
+      '▸ applying to the warehouse …',
+      () => waitUntil(() => stats.snapshot().changes >= 4, 30_000),
+      () => `▸ applied to the warehouse; end-to-end lag ${stats.snapshot().lagMs ?? '?'} ms`,
+    );
     say();
     say(`▸ the analyst's query: ${ANALYST_QUERY}`);
     const t0 = performance.now();
@@ -114,7 +133,7 @@ async function demo(flags: DemoFlags, signal: AbortSignal): Promise<void> {
     const t1 = performance.now();
     await cluster.sql(ANALYST_QUERY);
     const postgresMs = performance.now() - t1;
-    process.stdout.write(asTable(answer));
+    say(asTable(answer).replace(/\n$/, ''));
     say(
       `  warehouse (DuckDB): ${warehouseMs.toFixed(1)} ms    production (Postgres): ${postgresMs.toFixed(1)} ms — and production did no analytical work`,
     );
@@ -131,20 +150,23 @@ async function demo(flags: DemoFlags, signal: AbortSignal): Promise<void> {
       ]);
       if (id % 10 === 0) {
         const s = stats.snapshot();
-        process.stdout.write(
-          `\r  ${s.changes} changes applied · ${s.changesPerSecond}/s · lag ${s.lagMs ?? '?'} ms   `,
-        );
+        live.status(`  ${s.changes} changes applied · ${s.changesPerSecond}/s · lag ${s.lagMs ?? '?'} ms`);
       }
       await sleep(50);
     }
-    say();
   } finally {
-    stop.abort();
-    await pipeline?.catch(() => {});
-    await warehouse.close();
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
-    say('▸ stopped; the embedded Postgres and the demo warehouse are removed');
+    live.end();
+    await live.step(
+      '▸ stopping the embedded Postgres …',
+      async () => {
+        stop.abort();
+        await pipeline?.catch(() => {});
+        await opened?.close();
+        await cluster.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+      () => '▸ stopped; the embedded Postgres and the demo warehouse are removed',
+    );
   }
 }
 

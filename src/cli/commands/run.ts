@@ -60,7 +60,7 @@ export function runCommand(): Command {
         let source: PostgresSource | null = null;
         const control = await ControlServer.start(flags.warehouse, {
           query: (sql) => warehouse.query(sql),
-          status: () => statusReport(warehouse, stats, source?.status() ?? null),
+          status: async () => statusReport(warehouse, stats, (await source?.status()) ?? null),
         });
         const status = setInterval(() => {
           const s = stats.snapshot();

@@ -1,7 +1,8 @@
 /**
  * `tributary status [--json]`: where replication stands. From the running `tributary run`
- * when there is one (position, changes/s, end-to-end lag, slot lag, per-table rows and last
- * change), else from the warehouse file alone.
+ * when there is one (position, changes/s, end-to-end lag, slot lag as the source server sees
+ * it, per-table rows and last change), else from the warehouse file alone: then the checkpoint
+ * and the tables, but no slot lag, since `status` does not connect to the source itself.
  */
 import { Command } from 'commander';
 import { statusReport } from '../../pipeline/status-report.js';
@@ -20,6 +21,13 @@ export function statusCommand(): Command {
     .description('show replication position, lag, rates and per-table state')
     .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      "\nSlot lag is read from the source server by the running `tributary run`: how far the slot's\n" +
+        "confirmed position trails the server's WAL (slotLagBytes), and how much WAL the server keeps\n" +
+        'for the slot (slotRetainedBytes, walStatus). Without a running `run` only the checkpoint and\n' +
+        'the tables are shown.',
+    )
     .action(async (flags: StatusFlags) => {
       const report = await withWarehouse(
         flags.warehouse,
@@ -38,7 +46,7 @@ function describe(report: Record<string, unknown>): string {
   if (report.running) {
     lines.push(
       `end-to-end lag: ${report.endToEndLagSeconds ?? '?'} s`,
-      `slot lag:       ${report.slotLagBytes ?? '?'} bytes`,
+      ...describeSlot(report),
       `changes/s:      ${report.changesPerSecond ?? 0}  (applied since start: ${report.changesApplied ?? 0})`,
     );
   }
@@ -46,4 +54,24 @@ function describe(report: Record<string, unknown>): string {
   lines.push('tables:');
   for (const t of tables) lines.push(`  ${t.table}  ${t.rows} rows  last change ${t.lastChange ?? '-'}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The slot lines: lag and retained WAL as the server sees them, and how old that reading is. */
+function describeSlot(report: Record<string, unknown>): string[] {
+  const acknowledged = `acknowledged:   ${report.acknowledgedLsn ?? '?'}  (received ${report.receivedLsn ?? '?'})`;
+  if (report.serverWalLsn === null || report.serverWalLsn === undefined)
+    return ['slot lag:       unknown (the source server has not answered yet)', acknowledged];
+  const age = Number(report.slotReadAgeSeconds ?? 0);
+  const asOf = age >= 2 ? `  (read ${age} s ago; the server has not answered since)` : '';
+  if (report.slotExists === false)
+    return [`slot lag:       the slot does not exist on the source server${asOf}`, acknowledged];
+  const safe =
+    report.safeWalSizeBytes === null || report.safeWalSizeBytes === undefined
+      ? ''
+      : `, ${report.safeWalSizeBytes} bytes more before it is lost`;
+  return [
+    `slot lag:       ${report.slotLagBytes ?? '?'} bytes behind the server's WAL at ${report.serverWalLsn}${asOf}`,
+    `WAL retained:   ${report.slotRetainedBytes ?? '?'} bytes (wal_status ${report.walStatus ?? '?'}${safe})`,
+    acknowledged,
+  ];
 }

@@ -36,6 +36,7 @@ import { checkSlotUsable, inspectSlot } from './setup/slot.js';
 import { CatalogConnection } from './stream/catalog-connection.js';
 import { CatalogResolver } from './stream/catalog-resolver.js';
 import { ChangeAssembler } from './stream/change-assembler.js';
+import { readSlotPosition, SlotMonitor, type SlotObservation } from './stream/slot-monitor.js';
 import { StreamSpool } from './stream/stream-spool.js';
 import { TableWatcher } from './stream/table-watcher.js';
 import { TypeRegistry } from './values/type-registry.js';
@@ -91,6 +92,8 @@ export interface SourceStatus {
   readonly receivedLsn: string;
   readonly lastEmitted: string | null;
   readonly reconnects: number;
+  /** The slot as the server sees it (WAL end, confirmed flush, restart); null before streaming starts. */
+  readonly slot: SlotObservation | null;
 }
 
 export class PostgresSource {
@@ -104,6 +107,7 @@ export class PostgresSource {
   #lastSentFlush: Lsn = -1n;
   #lastStatusAt = 0;
   #reconnects = 0;
+  #slotMonitor: SlotMonitor | null = null;
 
   constructor(options: PostgresSourceOptions) {
     this.#options = options;
@@ -111,14 +115,20 @@ export class PostgresSource {
     this.#now = options.now ?? Date.now;
   }
 
-  status(): SourceStatus {
+  /**
+   * Where the source stands. The slot is read from the server over the catalog connection, at
+   * most once a second and never waited on for more than a second (SlotMonitor); this never throws.
+   */
+  async status(): Promise<SourceStatus> {
     const lastEmitted = this.#assembler?.lastEmitted ?? null;
+    const slot = (await this.#slotMonitor?.observe()) ?? null;
     return {
       connected: this.#connection !== null,
       flushLsn: formatLsn(this.#tracker.flushLsn),
       receivedLsn: formatLsn(this.#received),
       lastEmitted: lastEmitted ? formatPosition(lastEmitted) : null,
       reconnects: this.#reconnects,
+      slot,
     };
   }
 
@@ -208,6 +218,13 @@ export class PostgresSource {
     const spool = new StreamSpool(o.spoolDir ?? defaultSpoolDir(o));
     const catalog = new CatalogConnection(o.connection, this.#log);
     const resolver = new CatalogResolver(catalog, o.types ?? new TypeRegistry());
+    const slotMonitor = new SlotMonitor(
+      () => catalog.use((client) => readSlotPosition(client, o.slot)),
+      this.#log,
+      { now: this.#now },
+    );
+    this.#slotMonitor = slotMonitor;
+    void slotMonitor.observe(); // so the first status request finds a reading (it never throws)
     this.#tracker = new FlushTracker();
     const batch: StreamItem[] = [];
     this.#assembler = new ChangeAssembler(
@@ -257,6 +274,7 @@ export class PostgresSource {
     } finally {
       if (heartbeat) clearInterval(heartbeat);
       if (watch) clearInterval(watch);
+      slotMonitor.close();
       spool.close();
       await catalog.close();
     }
