@@ -29,15 +29,19 @@ async function call<T>(
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
+  timeoutMs?: number,
 ): Promise<T> {
   const response = await fetch(`http://127.0.0.1:${control.port}${path}`, {
     method,
+    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
     headers: { authorization: `Bearer ${control.token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   }).catch((error: unknown) => {
     throw new TributaryError(
       'CONNECT_FAILED',
-      `cannot reach the running tributary run (pid ${control.pid})`,
+      (error as Error).name === 'TimeoutError'
+        ? `the running tributary run (pid ${control.pid}) did not answer within ${(timeoutMs ?? 0) / 1000} s`
+        : `cannot reach the running tributary run (pid ${control.pid})`,
       { cause: error },
     );
   });
@@ -58,6 +62,9 @@ export function remoteQuery(control: ControlFile, sql: string): Promise<QueryRes
   return call<QueryResult>(control, 'POST', '/query', { sql });
 }
 
+/** How long `status` waits for a running process (a query may take as long as it takes). */
+const STATUS_TIMEOUT_MS = 10_000;
+
 export function remoteStatus(control: ControlFile): Promise<Record<string, unknown>> {
-  return call<Record<string, unknown>>(control, 'GET', '/status');
+  return call<Record<string, unknown>>(control, 'GET', '/status', undefined, STATUS_TIMEOUT_MS);
 }
