@@ -122,4 +122,8 @@ describe('foldTable', () => {
     expect(keyString({ id: 1 }, K)).not.toBe(keyString({ id: '1' }, K));
     expect(keyString({ id: 1n }, K)).not.toBe(keyString({ id: 1 }, K));
   });
+  it('keeps array keys apart whose elements would join to the same text', () => {
+    expect(keyString({ k: ['a', 'b'] }, ['k'])).not.toBe(keyString({ k: ['a,string:b'] }, ['k']));
+    expect(keyString({ k: ['a', 'b'] }, ['k'])).toBe(keyString({ k: ['a', 'b'] }, ['k']));
+  });
 });

@@ -54,7 +54,8 @@ export function keyString(row: Row, keyColumns: readonly string[]): string {
 
 function valueKey(value: Value): string {
   if (value === null) return 'n';
-  if (Array.isArray(value)) return `[${value.map((v: Value) => valueKey(v)).join(',')}]`;
+  // elements quoted, so ['a', 'b'] and ['a,string:b'] differ
+  if (Array.isArray(value)) return `[${value.map((v: Value) => JSON.stringify(valueKey(v))).join(',')}]`;
   if (value instanceof Uint8Array) return `x${Buffer.from(value).toString('hex')}`;
   if (typeof value === 'object') return `${value.constructor.name}:${String(value)}`;
   return `${typeof value}:${String(value)}`;
