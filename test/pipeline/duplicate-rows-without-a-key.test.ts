@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
-import { type InProcessPipeline, sourceRows, startPipeline } from './in-process-pipeline.js';
+import { type InProcessPipeline, runEach, sourceRows, startPipeline } from './in-process-pipeline.js';
 
 /** ~12.8 kB of incompressible text: md5s concatenated. */
 const BIG_TEXT = (seed: string) =>
@@ -38,16 +38,6 @@ async function expectSameMultiset(cluster: PostgresCluster, pipeline: InProcessP
   return source;
 }
 
-/** Runs `statements`, each in its own transaction, on one connection. */
-async function each(cluster: PostgresCluster, statements: readonly string[]): Promise<void> {
-  const client = await cluster.connect();
-  try {
-    for (const s of statements) await client.query(s);
-  } finally {
-    await client.end();
-  }
-}
-
 describe.each(EACH_MAJOR)('duplicate rows in a table without a key (%s)', (_label, binaries) => {
   const cluster = useCluster({
     binaries,
@@ -63,7 +53,7 @@ describe.each(EACH_MAJOR)('duplicate rows in a table without a key (%s)', (_labe
     // a long delay: the first group of statements lands in one batch
     const pipeline = await startPipeline(cluster(), { batch: { maxDelayMs: 1_500 } });
     try {
-      await each(cluster(), [
+      await runEach(cluster(), [
         `INSERT INTO events VALUES ('click', 1, NULL, 1.50, NULL), ('click', 1, NULL, 1.50, NULL),
                                    ('click', 1, NULL, 1.50, NULL), ('view', NULL, NULL, NULL, NULL)`,
         `INSERT INTO events VALUES ('view', NULL, NULL, NULL, NULL), ('view', NULL, NULL, NULL, NULL)`,
@@ -92,7 +82,7 @@ describe.each(EACH_MAJOR)('duplicate rows in a table without a key (%s)', (_labe
       expect(first.filter((e) => e.includes('"doc"')).map((e) => e.slice(0, 4))).toEqual(['1 × ', '1 × ']);
 
       // later batches: the copies are in the warehouse, no longer in the batch
-      await each(cluster(), [
+      await runEach(cluster(), [
         `DELETE FROM events WHERE ${oneCopy("kind = 'view'")}`,
         `UPDATE events SET amount = 2.25 WHERE ${oneCopy("kind = 'click' AND n = 1")}`,
         `INSERT INTO events VALUES ('click', 2, NULL, 1.50, NULL)`,

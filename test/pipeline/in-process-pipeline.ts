@@ -145,3 +145,13 @@ export async function sourceRows(cluster: PostgresCluster, sql: string): Promise
     await client.end();
   }
 }
+
+/** Runs `statements`, each in its own transaction, on one connection. */
+export async function runEach(cluster: PostgresCluster, statements: readonly string[]): Promise<void> {
+  const client = await cluster.connect();
+  try {
+    for (const s of statements) await client.query(s);
+  } finally {
+    await client.end();
+  }
+}

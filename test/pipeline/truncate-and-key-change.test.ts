@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
-import { type InProcessPipeline, sourceRows, startPipeline } from './in-process-pipeline.js';
+import { type InProcessPipeline, runEach, sourceRows, startPipeline } from './in-process-pipeline.js';
 
 const TABLES = {
   items: { source: 'SELECT id::text, label FROM items ORDER BY items.id', key: 'id' },
@@ -27,16 +27,6 @@ async function expectSame(cluster: PostgresCluster, pipeline: InProcessPipeline)
       `SELECT count(*)::VARCHAR, count(DISTINCT ${key})::VARCHAR FROM main.${table}`,
     );
     expect(counts?.[0], `${table}: duplicate keys`).toBe(counts?.[1]);
-  }
-}
-
-/** Runs `statements`, each in its own transaction, on one connection. */
-async function each(cluster: PostgresCluster, statements: readonly string[]): Promise<void> {
-  const client = await cluster.connect();
-  try {
-    for (const s of statements) await client.query(s);
-  } finally {
-    await client.end();
   }
 }
 
@@ -66,7 +56,7 @@ describe.each(EACH_MAJOR)('truncate and key changes (%s)', (_label, binaries) =>
     // a long delay: everything below lands in one batch
     const pipeline = await startPipeline(cluster(), { batch: { maxDelayMs: 1_500 } });
     try {
-      await each(cluster(), [
+      await runEach(cluster(), [
         `INSERT INTO items SELECT i, 'before ' || i FROM generate_series(1, 50) i`,
         `UPDATE items SET label = 'updated' WHERE id <= 10`,
         'TRUNCATE items',
@@ -75,7 +65,7 @@ describe.each(EACH_MAJOR)('truncate and key changes (%s)', (_label, binaries) =>
         `INSERT INTO children SELECT i, 1 + i % 5, 'c' || i FROM generate_series(1, 20) i`,
       ]);
       // one transaction: changes before and after the truncate inside it
-      await each(cluster(), [
+      await runEach(cluster(), [
         `BEGIN; INSERT INTO items VALUES (1000, 'gone'); TRUNCATE items; INSERT INTO items VALUES (1001, 'kept'), (40, 'again'); COMMIT`,
         'TRUNCATE parents CASCADE',
         `INSERT INTO parents VALUES (7, 'p7')`,
@@ -99,7 +89,7 @@ describe.each(EACH_MAJOR)('truncate and key changes (%s)', (_label, binaries) =>
     await cluster().sql('TRUNCATE items; TRUNCATE parents CASCADE');
     const pipeline = await startPipeline(cluster(), { batch: { maxDelayMs: 1_500 } });
     try {
-      await each(cluster(), [
+      await runEach(cluster(), [
         `INSERT INTO items SELECT i, 'row ' || i FROM generate_series(1, 30) i`,
         // every key + 1000 in one statement
         'UPDATE items SET id = id + 1000 WHERE id <= 10',
