@@ -164,6 +164,29 @@ describe('DuckDBWarehouse', () => {
     expect(await wh.checkpoint()).toEqual({ commitLsn: 2n, ordinal: Number.MAX_SAFE_INTEGER });
   });
 
+  it('creates widened a column added in the same batch that created its table and brought NaN', async () => {
+    const numeric = (p: number, sc: number) => (p << 16) + sc + 4;
+    const v1 = [col('id', 23, true), col('x', 1700, false, numeric(6, 2))];
+    await wh.apply([
+      schemaItem(v1, 'a'),
+      change('insert', 1n, 0, { row: { id: 1, x: new Decimal('NaN') } }),
+      schemaItem([...v1, col('y', 1700, false, numeric(6, 2))], 'b'),
+      change('insert', 2n, 0, { row: { id: 2, x: new Decimal('1.00'), y: new Decimal('NaN') } }),
+      commit(2n),
+    ]);
+    expect(await rows('SELECT id, x, y FROM items ORDER BY id')).toEqual([
+      [1, 'NaN', null],
+      [2, '1.00', 'NaN'],
+    ]);
+    const notes = await rows(
+      `SELECT version, json_extract(columns, '$.createdWidened')::VARCHAR FROM _tributary.schema_versions ORDER BY recorded_at, rowid`,
+    );
+    expect(notes).toEqual([
+      ['a', '{"x":"VARCHAR"}'],
+      ['b', '{"y":"VARCHAR"}'],
+    ]);
+  });
+
   it('maps public to main and other schemas to their own name, names kept as they are', async () => {
     const odd = { schema: 'Sales Dept', name: 'Order "Items"' };
     await wh.apply([

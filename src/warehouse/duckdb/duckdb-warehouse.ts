@@ -23,7 +23,7 @@ import { mergeTable } from './merge.js';
 import { mergeCounts } from './merge-counts.js';
 import { readQuery } from './read-query.js';
 import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
-import { evolveTable, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
+import { evolveTable, fillAdded, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
 import { UnfitValue } from './value-writer.js';
 import { widenColumn, widenedType } from './widen.js';
@@ -178,14 +178,25 @@ export class DuckDBWarehouse implements Warehouse {
           wrote = false;
         }
         const widened = this.#createWidened.get(id);
-        if (await evolveTable(this.#db, current, item.schema, this.#typeInfo, widened)) wrote = true;
+        const added = await evolveTable(this.#db, current, item.schema, this.#typeInfo, widened);
+        // each is used once (a later rollback finds its value unfit again and asks anew)
+        const createdWidened: Record<string, string> = {};
+        for (const { name } of current ? added : item.schema.columns) {
+          const type = widened?.get(name);
+          if (type === undefined) continue;
+          createdWidened[name] = type;
+          widened?.delete(name);
+        }
+        if (widened?.size === 0) this.#createWidened.delete(id);
         await recordVersion(
           this.#db,
           item.schema,
           nextPosition(items, i),
-          widened ? { createdWidened: Object.fromEntries(widened) } : {},
+          Object.keys(createdWidened).length > 0 ? { createdWidened } : {},
         );
-        this.#tables.set(id, await loadTableState(this.#db, item.schema));
+        const table = await loadTableState(this.#db, item.schema);
+        this.#tables.set(id, table);
+        if (await fillAdded(this.#db, table, added)) wrote = true;
         continue;
       }
       if (item.kind === 'change') {

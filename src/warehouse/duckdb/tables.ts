@@ -68,7 +68,7 @@ export async function loadTableState(db: Db, schema: TableSchema): Promise<Table
 /**
  * Creates or evolves the table for `schema`; a no-op when the version is already current.
  * `widened` gives the types of columns to create already widened (widen.ts), by name.
- * Returns whether it wrote rows (an added column filled in), which DuckDB counts like an UPDATE.
+ * Returns the columns it added to an existing table (`fillAdded` gives their stored rows a value).
  */
 export async function evolveTable(
   db: Db,
@@ -76,8 +76,8 @@ export async function evolveTable(
   schema: TableSchema,
   lookup: TypeLookup | undefined,
   widened: ReadonlyMap<string, string> = new Map(),
-): Promise<boolean> {
-  if (current && current.schema.version === schema.version) return false;
+): Promise<readonly ColumnSchema[]> {
+  if (current && current.schema.version === schema.version) return [];
   const typeOf = (c: ColumnSchema): string => widened.get(c.name) ?? duckTypeFor(c, lookup);
   const sql = tableSql(schema.table);
   if (!current) {
@@ -86,7 +86,7 @@ export async function evolveTable(
     columns.push(`${q(LSN_COLUMN)} UBIGINT NOT NULL`, `${q(SYNCED_COLUMN)} TIMESTAMPTZ NOT NULL`);
     if (hasPrimaryKey(schema)) columns.push(`PRIMARY KEY (${schema.key.map(q).join(', ')})`);
     await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
-    return false;
+    return [];
   }
   const old = current.schema;
   if (
@@ -107,52 +107,48 @@ export async function evolveTable(
   const added: ColumnSchema[] = [];
   for (const c of schema.columns) {
     const before = oldByName.get(c.name);
-    const type = before ? duckTypeFor(c, lookup) : typeOf(c);
     if (!before) {
-      await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(c.name)} ${type}`);
+      await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(c.name)} ${typeOf(c)}`);
       added.push(c);
-    } else if (duckTypeFor(before, lookup) !== type && !keepsWidening(current, c.name, type, lookup)) {
-      await retype(db, schema, c.name, duckTypeFor(before, lookup), type);
+      continue;
     }
+    const from = duckTypeFor(before, lookup);
+    const to = duckTypeFor(c, lookup);
+    const actual = current.writers[old.columns.indexOf(before)]?.type.toString() ?? from;
+    if (from !== to && !keepsWidening(from, actual, to)) await retype(db, schema, c.name, from, to);
   }
-  // after every ALTER: DuckDB refuses to commit an ALTER that follows an UPDATE of the table
-  let wrote = false;
-  for (const c of added) wrote = (await fillMissing(db, schema, c)) || wrote;
-  return wrote;
+  return added;
 }
 
 /**
- * A column the warehouse widened (widen.ts: DECIMAL → VARCHAR, LIST → JSON) stays widened when
- * the source retypes it to another type of the same kind: its stored values may not fit again.
+ * A column the warehouse widened (widen.ts: DECIMAL → VARCHAR, LIST → JSON; its `actual` type
+ * is not the one its source type maps to) stays widened when the source retypes it to another
+ * type of the same kind: its stored values may not fit again.
  */
-function keepsWidening(
-  current: TableState,
-  column: string,
-  to: string,
-  lookup: TypeLookup | undefined,
-): boolean {
-  const index = current.schema.columns.findIndex((c) => c.name === column);
-  const actual = current.writers[index]?.type.toString();
-  const mapped = duckTypeFor(current.schema.columns[index] as ColumnSchema, lookup);
-  if (actual === undefined || actual === mapped) return false;
+function keepsWidening(mapped: string, actual: string, to: string): boolean {
+  if (actual === mapped) return false;
   return (actual === 'VARCHAR' && to.startsWith('DECIMAL(')) || (actual === 'JSON' && to.endsWith('[]'));
 }
 
 /**
  * Rows stored before a column was added get the value Postgres gives them (its constant
- * DEFAULT, `ColumnSchema.missingValue`): the WAL carries nothing for them.
+ * DEFAULT, `ColumnSchema.missingValue`): the WAL carries nothing for them. Called with the
+ * table's state after `evolveTable` added `added`, and after every ALTER of the batch's schema
+ * change (DuckDB refuses to commit an ALTER that follows an UPDATE of the table). Returns
+ * whether it wrote rows.
  */
-async function fillMissing(db: Db, schema: TableSchema, column: ColumnSchema): Promise<boolean> {
-  const value = column.missingValue;
-  if (value === undefined || value === null) return false;
-  const sql = tableSql(schema.table);
-  const types = (await db.read(`SELECT ${q(column.name)} FROM ${sql} LIMIT 0`)).columnTypes();
-  const type = types[0];
-  if (!type)
-    throw new TributaryError('INTERNAL', `${displayName(schema.table)}: no DuckDB type for ${column.name}`);
-  const writer = columnWriter(type, { table: schema.table, column: column.name });
-  await db.run(`UPDATE ${sql} SET ${q(column.name)} = $1::${type.toString()}`, [writer.toDuck(value)]);
-  return true;
+export async function fillAdded(db: Db, table: TableState, added: readonly ColumnSchema[]): Promise<boolean> {
+  let wrote = false;
+  for (const column of added) {
+    const value = column.missingValue;
+    const writer = table.writers[table.schema.columns.findIndex((c) => c.name === column.name)];
+    if (value === undefined || value === null || !writer) continue;
+    await db.run(`UPDATE ${table.sql} SET ${q(column.name)} = $1::${writer.type.toString()}`, [
+      writer.toDuck(value),
+    ]);
+    wrote = true;
+  }
+  return wrote;
 }
 
 async function retype(db: Db, schema: TableSchema, column: string, from: string, to: string): Promise<void> {
