@@ -187,6 +187,29 @@ describe('DuckDBWarehouse', () => {
     ]);
   });
 
+  it('creates two columns widened when the batch that creates the table brings unfit values for both', async () => {
+    const numeric = (p: number, sc: number) => (p << 16) + sc + 4;
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('x', 1700, false, numeric(6, 2)), col('g', 1007)], 'a'),
+      change('insert', 1n, 0, { row: { id: 1, x: new Decimal('NaN'), g: [1, null] } }),
+      change('insert', 1n, 1, {
+        row: {
+          id: 2,
+          x: new Decimal('2.00'),
+          g: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      }),
+      commit(1n, 2),
+    ]);
+    expect(await rows('SELECT id, x, g::VARCHAR FROM items ORDER BY id')).toEqual([
+      [1, 'NaN', '[1,null]'],
+      [2, '2.00', '[[1,2],[3,4]]'],
+    ]);
+  });
+
   it('maps public to main and other schemas to their own name, names kept as they are', async () => {
     const odd = { schema: 'Sales Dept', name: 'Order "Items"' };
     await wh.apply([

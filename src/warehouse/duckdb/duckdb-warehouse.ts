@@ -28,6 +28,9 @@ import type { TypeLookup } from './type-mapping.js';
 import { UnfitValue } from './value-writer.js';
 import { widenColumn, widenedType } from './widen.js';
 
+/** Types of columns to create widened (widen.ts), by table id, then column name. */
+type CreateWidened = Map<string, Map<string, string>>;
+
 export interface DuckDBWarehouseOptions {
   /** Type info for OIDs that are not built in (domains, arrays of them, enums): the source's `TypeRegistry.info`. */
   readonly typeInfo?: TypeLookup;
@@ -41,8 +44,6 @@ export class DuckDBWarehouse implements Warehouse {
   readonly #db: Db;
   readonly #typeInfo: TypeLookup | undefined;
   readonly #tables = new Map<string, TableState>();
-  /** Columns to create widened, by table id: found unfit in a batch that also created them. */
-  readonly #createWidened = new Map<string, Map<string, string>>();
   #checkpoint: Position | null = null;
 
   private constructor(instance: DuckDBInstance, db: Db, typeInfo: TypeLookup | undefined) {
@@ -90,9 +91,12 @@ export class DuckDBWarehouse implements Warehouse {
 
   async apply(items: readonly StreamItem[]): Promise<Position | null> {
     const widened = new Set<string>();
+    // columns to create widened, by table id: found unfit in this batch, which also creates them
+    // (so they were rolled back with it)
+    const createWidened: CreateWidened = new Map();
     for (;;) {
       try {
-        return await this.#applyOnce(items);
+        return await this.#applyOnce(items, createWidened);
       } catch (error) {
         // a value its column cannot hold: widen the column (widen.ts) and apply the batch again
         if (!(error instanceof UnfitValue)) throw error;
@@ -104,16 +108,15 @@ export class DuckDBWarehouse implements Warehouse {
         if (table && (await widenColumn(this.#db, table, error))) {
           this.#tables.set(tableId(error.table), await loadTableState(this.#db, table.schema));
         } else {
-          // the column is created by this batch (rolled back with it): create it widened
-          const columns = this.#createWidened.get(tableId(error.table)) ?? new Map<string, string>();
+          const columns = createWidened.get(tableId(error.table)) ?? new Map<string, string>();
           columns.set(error.column, to);
-          this.#createWidened.set(tableId(error.table), columns);
+          createWidened.set(tableId(error.table), columns);
         }
       }
     }
   }
 
-  async #applyOnce(items: readonly StreamItem[]): Promise<Position | null> {
+  async #applyOnce(items: readonly StreamItem[], createWidened: CreateWidened): Promise<Position | null> {
     const start = this.#checkpoint;
     const fresh = items.filter((item) => {
       const p = itemPosition(item);
@@ -122,7 +125,7 @@ export class DuckDBWarehouse implements Warehouse {
     if (!fresh.some((item) => itemPosition(item) !== null || item.kind === 'schema')) return start;
     await this.#db.run('BEGIN TRANSACTION');
     try {
-      const last = await this.#applyItems(fresh);
+      const last = await this.#applyItems(fresh, createWidened);
       if (last) await writeCheckpoint(this.#db, last);
       await this.#db.run('COMMIT');
       if (last) this.#checkpoint = last;
@@ -138,7 +141,7 @@ export class DuckDBWarehouse implements Warehouse {
     }
   }
 
-  async #applyItems(items: readonly StreamItem[]): Promise<Position | null> {
+  async #applyItems(items: readonly StreamItem[], createWidened: CreateWidened): Promise<Position | null> {
     let pending = new Map<string, ChangeEvent[]>();
     let last: Position | null = null;
     let wrote = false;
@@ -177,17 +180,13 @@ export class DuckDBWarehouse implements Warehouse {
           await this.#db.run('BEGIN TRANSACTION');
           wrote = false;
         }
-        const widened = this.#createWidened.get(id);
+        const widened = createWidened.get(id);
         const added = await evolveTable(this.#db, current, item.schema, this.#typeInfo, widened);
-        // each is used once (a later rollback finds its value unfit again and asks anew)
         const createdWidened: Record<string, string> = {};
         for (const { name } of current ? added : item.schema.columns) {
           const type = widened?.get(name);
-          if (type === undefined) continue;
-          createdWidened[name] = type;
-          widened?.delete(name);
+          if (type !== undefined) createdWidened[name] = type;
         }
-        if (widened?.size === 0) this.#createWidened.delete(id);
         await recordVersion(
           this.#db,
           item.schema,
