@@ -12,6 +12,7 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { tailCommand } from './commands/tail.js';
 import { teardownCommand } from './commands/teardown.js';
+import { isClosedReader } from './run-until-signal.js';
 
 export function program(): Command {
   const root = new Command('tributary')
@@ -58,6 +59,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return exitCodeFor(error);
   }
 }
+
+// a reader that went away (`tributary query ... | head`) is not an error: the rest of the output
+// has nowhere to go; long jobs stop cleanly on it (runUntilSignal)
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (!isClosedReader(error)) throw error;
+});
 
 main(process.argv.slice(2)).then((code) => {
   // every command awaits its own output; exit now rather than wait on a stray handle

@@ -3,7 +3,8 @@
  * up, with a live line for every slow step — which, read through a pipe as here, are plain lines.
  */
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/events.js';
 
 describe('tributary demo', () => {
   it('shows the four change events and the analyst answer, then cleans up', async () => {
@@ -21,5 +22,19 @@ describe('tributary demo', () => {
     expect(out).toMatch(/^▸ embedded PostgreSQL \d+ started \(wal_level=logical\) in [\d.]+ s$/m);
     expect(out).toMatch(/^▸ pipeline started in [\d.]+ s$/m);
     expect(out).not.toMatch(/[\r\u001b]/);
+  });
+
+  it('stops cleanly when its reader goes away (tributary demo | head)', async () => {
+    const demo = startCli(['demo']);
+    // like head: read until the first change event, then close the pipe
+    await waitFor(
+      'the first change event',
+      () => /^ {2}insert +public\.orders @ /m.test(demo.stdout()),
+      120_000,
+    );
+    demo.child.stdout?.destroy();
+    const result = await demo.exited;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/EPIPE|unexpected error/);
   });
 });
