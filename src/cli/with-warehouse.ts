@@ -1,32 +1,77 @@
 /**
  * Reaches the warehouse the way the situation allows: through the running `tributary run`
  * that holds it, or by opening the file read-only when nothing runs.
+ *
+ * A `tributary run` that is starting holds the file's lock a moment before its control file
+ * exists (it opens the warehouse, reads the checkpoint, then starts its control server); in
+ * that window the file is locked and nothing answers. Wait for it, up to `lockWaitMs`, rather
+ * than fail with DuckDB's lock message.
  */
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError } from '../core/errors.js';
 import { findRunning } from '../server/control-client.js';
 import type { ControlFile } from '../server/control-server.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb/duckdb-warehouse.js';
 
+export interface WithWarehouseOptions {
+  /** How long to wait for a process that holds the file to start answering. Default 10 s. */
+  readonly lockWaitMs?: number;
+}
+
 export async function withWarehouse<T>(
   path: string,
   remote: (running: ControlFile) => Promise<T> | null,
   local: (warehouse: DuckDBWarehouse) => Promise<T>,
+  options: WithWarehouseOptions = {},
 ): Promise<T> {
-  const running = findRunning(path);
-  if (running) {
-    const answer = remote(running);
-    if (answer) return answer;
+  const deadline = Date.now() + (options.lockWaitMs ?? 10_000);
+  for (;;) {
+    const running = findRunning(path);
+    if (running) {
+      const answer = remote(running);
+      if (answer) return answer;
+    }
+    if (!existsSync(path)) {
+      throw new TributaryError('USAGE', `no warehouse at ${path}`, {
+        hint: 'pass --warehouse <path.duckdb>, the file `tributary run` writes to',
+      });
+    }
+    let warehouse: DuckDBWarehouse;
+    try {
+      warehouse = await DuckDBWarehouse.open(path, { readOnly: true });
+    } catch (error) {
+      const holder = lockHolder(error);
+      if (holder === null) throw error;
+      if (Date.now() < deadline) {
+        await sleep(200);
+        continue;
+      }
+      throw new TributaryError(
+        'CONFIG',
+        `the warehouse ${path} is held by another process (${holder}) that does not answer`,
+        {
+          cause: error,
+          hint:
+            'a `tributary run` that is starting answers within seconds: try again. Otherwise stop the ' +
+            'process that holds the file (DuckDB admits one writing process), or point --warehouse elsewhere',
+        },
+      );
+    }
+    try {
+      return await local(warehouse);
+    } finally {
+      await warehouse.close();
+    }
   }
-  if (!existsSync(path)) {
-    throw new TributaryError('USAGE', `no warehouse at ${path}`, {
-      hint: 'pass --warehouse <path.duckdb>, the file `tributary run` writes to',
-    });
-  }
-  const warehouse = await DuckDBWarehouse.open(path, { readOnly: true });
-  try {
-    return await local(warehouse);
-  } finally {
-    await warehouse.close();
-  }
+}
+
+/** The holder named in DuckDB's lock conflict ("… held in <program> (PID n) …"), or null for another error. */
+function lockHolder(error: unknown): string | null {
+  const messages: string[] = [];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
+  const text = messages.join('\n');
+  if (!/Could not set lock|Conflicting lock/i.test(text)) return null;
+  const pid = /\(PID (\d+)\)/.exec(text);
+  return pid ? `pid ${pid[1]}` : 'a process DuckDB did not name';
 }
