@@ -93,6 +93,30 @@ export class Loader implements StreamTarget {
     }
   }
 
+  /**
+   * Runs `work` (a snapshot's write to the warehouse) between batches: after the batch being
+   * applied, before the next one starts. Meanwhile writes queue as usual (and wait once a batch
+   * is full), so the stream and the snapshot share the warehouse's one writer in turn.
+   */
+  async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    for (;;) {
+      this.#throwIfFailed();
+      if (!this.#applying) break;
+      await this.#applying;
+    }
+    let release!: () => void;
+    this.#applying = new Promise<void>((resolve) => (release = resolve));
+    try {
+      return await work();
+    } finally {
+      this.#applying = null;
+      release();
+      if (this.#full()) this.#startApply();
+      else if (this.#pending.length > 0 && !this.#timer)
+        this.#timer = setTimeout(() => this.#onTimer(), this.#limits.maxDelayMs);
+    }
+  }
+
   #full(): boolean {
     return this.#pending.length >= this.#limits.maxItems || this.#pendingBytes >= this.#limits.maxBytes;
   }

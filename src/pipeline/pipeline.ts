@@ -9,9 +9,17 @@ import type { StreamItem } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition, type Position } from '../core/position.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
+import { TypeRegistry } from '../source/postgres/values/type-registry.js';
+import { isSnapshotStore, type SnapshotStore } from '../warehouse/snapshot.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { type BatchLimits, Loader } from './loader.js';
 import { PipelineStats } from './pipeline-stats.js';
+import {
+  DEFAULT_SNAPSHOT_SETTINGS,
+  type JobProgress,
+  SnapshotRunner,
+  type SnapshotSettings,
+} from './snapshot-runner.js';
 
 export interface PipelineOptions {
   readonly source: Omit<PostgresSourceOptions, 'logger' | 'resumeAfter'>;
@@ -23,16 +31,38 @@ export interface PipelineOptions {
   readonly onSource?: (source: PostgresSource) => void;
   /** Sees every batch the source hands over, before it is applied (the demo prints them). */
   readonly observe?: (items: readonly StreamItem[]) => void;
+  /** Snapshots and backfills (snapshot-runner.ts); `mode: 'never'` copies nothing by itself. */
+  readonly snapshot?: Partial<SnapshotSettings>;
+  /** Called with the snapshot runner once it exists (status, backfill requests, progress). */
+  readonly onSnapshots?: (runner: SnapshotRunner) => void;
+  readonly onSnapshotProgress?: (progress: readonly JobProgress[]) => void;
 }
 
 export async function runPipeline(options: PipelineOptions, signal: AbortSignal): Promise<void> {
   const log = options.logger;
   const checkpoint: Position | null = await options.warehouse.checkpoint();
   log.info({ checkpoint: checkpoint ? formatPosition(checkpoint) : null }, 'warehouse checkpoint');
-  const source = new PostgresSource({ ...options.source, logger: log, resumeAfter: checkpoint });
+  const types = options.source.types ?? new TypeRegistry();
+  const source = new PostgresSource({ ...options.source, types, logger: log, resumeAfter: checkpoint });
   options.onSource?.(source);
-  await source.prepare();
-  if (signal.aborted) return;
+  const store = isSnapshotStore(options.warehouse) ? options.warehouse : null;
+  const settings = { ...DEFAULT_SNAPSHOT_SETTINGS, ...options.snapshot };
+  // the first run copies at the snapshot its new slot exports, then streams from there
+  const firstRun = store !== null && settings.mode === 'initial' && checkpoint === null;
+  let prepared = await source.prepare({ exportSnapshot: firstRun });
+  let startOver = false;
+  if (store && checkpoint === null && prepared.snapshot === null && (await interruptedKeylessCopy(store))) {
+    // a table without a key is exact only as one whole copy at the stream's start, and nothing
+    // has been applied yet: begin the first run again at a new slot
+    log.warn('the first run was interrupted while copying a table without a primary key; starting it over');
+    await source.dropSlot();
+    prepared = await source.prepare({ exportSnapshot: true });
+    startOver = true;
+  }
+  if (signal.aborted) {
+    await prepared.snapshot?.release();
+    return;
+  }
 
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -51,6 +81,41 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
     },
     options.batch,
   );
+  const runner = store
+    ? new SnapshotRunner({
+        connection: options.source.connection,
+        slot: options.source.slot,
+        publication: options.source.publication,
+        warehouse: store,
+        types,
+        logger: log,
+        settings,
+        serialize: (work) => loader.exclusive(work),
+        acknowledged: () => source.acknowledgedLsn,
+        nudge: () => source.requestKeepalive(),
+        ...(options.onSnapshotProgress ? { onProgress: options.onSnapshotProgress } : {}),
+      })
+    : null;
+  if (runner) options.onSnapshots?.(runner);
+  if (prepared.snapshot) {
+    if (runner) {
+      try {
+        await runner.initial(prepared.snapshot, signal, startOver);
+      } finally {
+        await prepared.snapshot.release();
+      }
+    } else await prepared.snapshot.release();
+    if (signal.aborted) {
+      signal.removeEventListener('abort', onAbort);
+      return;
+    }
+  }
+  const background = runner
+    ? runner.background(stop.signal).catch((error: unknown) => {
+        failure ??= error;
+        stop.abort();
+      })
+    : null;
   const observe = options.observe;
   const target = observe
     ? {
@@ -67,6 +132,14 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
     failure ??= error;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    stop.abort();
+    await background;
   }
   if (failure !== null) throw failure;
+}
+
+async function interruptedKeylessCopy(store: SnapshotStore): Promise<boolean> {
+  return (await store.snapshotJobs()).some(
+    (j) => j.keyless && j.reason === 'initial' && (j.state === 'pending' || j.state === 'running'),
+  );
 }

@@ -32,7 +32,8 @@ import { connectClient } from './setup/connect.js';
 import type { SourceConfig } from './setup/connection-config.js';
 import { preflight } from './setup/preflight.js';
 import { ensurePublication } from './setup/publication.js';
-import { checkSlotUsable, inspectSlot } from './setup/slot.js';
+import { checkSlotUsable, dropSlot, inspectSlot } from './setup/slot.js';
+import { type ExportedSnapshot, exportSnapshot } from './snapshot/snapshot-reader.js';
 import { CatalogConnection } from './stream/catalog-connection.js';
 import { CatalogResolver } from './stream/catalog-resolver.js';
 import { ChangeAssembler } from './stream/change-assembler.js';
@@ -138,10 +139,39 @@ export class PostgresSource {
   }
 
   /**
-   * Pre-flight checks, publication and slot. Creates what is missing; refuses what would lose
-   * data or harm production. Returns the slot's confirmed flush position.
+   * The position the slot is acknowledged to: everything before it is durable downstream, and
+   * on an idle stream it follows the server's WAL end (keepalives). A snapshot read at a
+   * consistent point at or before it may be applied (src/warehouse/snapshot.ts, rule 1).
    */
-  async prepare(): Promise<{ slotCreated: boolean; confirmedFlush: Lsn }> {
+  get acknowledgedLsn(): Lsn {
+    return this.#tracker.flushLsn;
+  }
+
+  /** Drops the slot (a first run that starts over; nothing was applied from it). */
+  async dropSlot(): Promise<void> {
+    const client = await connectClient(this.#options.connection, { applicationName: 'tributary' });
+    try {
+      await dropSlot(client, this.#options.slot);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Asks the server for a keepalive now, so an idle stream's acknowledged position catches up. */
+  requestKeepalive(): void {
+    const connection = this.#connection;
+    if (connection) this.#sendStatus(connection, true);
+  }
+
+  /**
+   * Pre-flight checks, publication and slot. Creates what is missing; refuses what would lose
+   * data or harm production. Returns the slot's confirmed flush position. With `exportSnapshot`
+   * a slot it creates keeps its snapshot exported (`snapshot`, for the first run's copy) until
+   * `snapshot.release()`; an existing slot has none.
+   */
+  async prepare(
+    options: { readonly exportSnapshot?: boolean } = {},
+  ): Promise<{ slotCreated: boolean; confirmedFlush: Lsn; snapshot: ExportedSnapshot | null }> {
     const o = this.#options;
     const client = await this.#waitForStartup(() =>
       connectClient(o.connection, { applicationName: 'tributary' }),
@@ -164,11 +194,21 @@ export class PostgresSource {
           },
           'reusing replication slot',
         );
-        return { slotCreated: false, confirmedFlush: existing.confirmedFlushLsn ?? 0n };
+        return { slotCreated: false, confirmedFlush: existing.confirmedFlushLsn ?? 0n, snapshot: null };
       }
       if (o.resumeAfter) throw slotMissingError(o.slot, o.resumeAfter);
     } finally {
       await client.end();
+    }
+    if (options.exportSnapshot) {
+      const snapshot = await this.#waitForStartup(() =>
+        exportSnapshot(o.connection, { name: o.slot, temporary: false }),
+      );
+      this.#log.info(
+        { slot: o.slot, consistentPoint: formatLsn(snapshot.consistentPoint) },
+        'created replication slot, with a snapshot for the initial copy',
+      );
+      return { slotCreated: true, confirmedFlush: snapshot.consistentPoint, snapshot };
     }
     const replication = await this.#waitForStartup(() => this.#openReplication());
     try {
@@ -177,7 +217,7 @@ export class PostgresSource {
         { slot: o.slot, consistentPoint: formatLsn(created.consistentPoint) },
         'created replication slot',
       );
-      return { slotCreated: true, confirmedFlush: created.consistentPoint };
+      return { slotCreated: true, confirmedFlush: created.consistentPoint, snapshot: null };
     } finally {
       await replication.close();
     }

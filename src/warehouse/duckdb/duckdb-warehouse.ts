@@ -11,17 +11,43 @@
  * on replay).
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { type ChangeEvent, itemPosition, type StreamItem } from '../../core/change-event.js';
+import {
+  type ChangeEvent,
+  itemPosition,
+  type Row,
+  type StreamItem,
+  type TableSchema,
+} from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
+import type { Lsn } from '../../core/lsn.js';
 import { comparePositions, type Position } from '../../core/position.js';
 import { displayName } from '../../core/table-ref.js';
 import { foldTable } from '../fold.js';
 import { foldCounts } from '../fold-counts.js';
+import type { ChunkPlan, ChunkState, NewJob, SnapshotJob, SnapshotRows, SnapshotStore } from '../snapshot.js';
 import type { QueryResult, Warehouse } from '../warehouse.js';
 import { Db } from './db.js';
 import { mergeTable } from './merge.js';
 import { mergeCounts } from './merge-counts.js';
 import { readQuery } from './read-query.js';
+import {
+  activeMarkedTables,
+  applyRows,
+  bootstrapSnapshots,
+  currentVersionLsn,
+  ensureMarks,
+  finishJob,
+  hasSnapshotState,
+  insertJob,
+  type MarksTable,
+  marksTableOf,
+  markTruncate,
+  parked,
+  readJob,
+  readJobs,
+  startAttempt,
+  truncatedLsn,
+} from './snapshot-store.js';
 import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
 import { evolveTable, fillAdded, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
@@ -38,12 +64,14 @@ export interface DuckDBWarehouseOptions {
   readonly readOnly?: boolean;
 }
 
-export class DuckDBWarehouse implements Warehouse {
+export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   #queryConnection: DuckDBConnection | null = null;
   readonly #instance: DuckDBInstance;
   readonly #db: Db;
   readonly #typeInfo: TypeLookup | undefined;
   readonly #tables = new Map<string, TableState>();
+  /** Tables with an active keyed snapshot job: their changes write marks (../snapshot.ts). */
+  readonly #marks = new Map<string, MarksTable>();
   #checkpoint: Position | null = null;
 
   private constructor(instance: DuckDBInstance, db: Db, typeInfo: TypeLookup | undefined) {
@@ -68,7 +96,10 @@ export class DuckDBWarehouse implements Warehouse {
     }
     const warehouse = new DuckDBWarehouse(instance, new Db(await instance.connect()), options.typeInfo);
     try {
-      if (!options.readOnly) await bootstrap(warehouse.#db);
+      if (!options.readOnly) {
+        await bootstrap(warehouse.#db);
+        await bootstrapSnapshots(warehouse.#db);
+      }
       if (!options.readOnly || (await hasState(warehouse.#db))) await warehouse.#reload();
     } catch (error) {
       await warehouse.close();
@@ -83,6 +114,11 @@ export class DuckDBWarehouse implements Warehouse {
       this.#tables.set(tableId(schema.table), await loadTableState(this.#db, schema));
     }
     this.#checkpoint = await readCheckpoint(this.#db);
+    this.#marks.clear();
+    if (await hasSnapshotState(this.#db)) {
+      for (const table of await activeMarkedTables(this.#db))
+        this.#marks.set(tableId(table), marksTableOf(table));
+    }
   }
 
   async checkpoint(): Promise<Position | null> {
@@ -123,22 +159,13 @@ export class DuckDBWarehouse implements Warehouse {
       return !p || !start || comparePositions(p, start) > 0;
     });
     if (!fresh.some((item) => itemPosition(item) !== null || item.kind === 'schema')) return start;
-    await this.#db.run('BEGIN TRANSACTION');
-    try {
+    const last = await this.#transaction(async () => {
       const last = await this.#applyItems(fresh, createWidened);
       if (last) await writeCheckpoint(this.#db, last);
-      await this.#db.run('COMMIT');
-      if (last) this.#checkpoint = last;
-      return this.#checkpoint;
-    } catch (error) {
-      try {
-        await this.#db.run('ROLLBACK');
-      } catch {
-        // DuckDB already ended the transaction (a failed COMMIT does): report the first error
-      }
-      await this.#reload();
-      throw error;
-    }
+      return last;
+    });
+    if (last) this.#checkpoint = last;
+    return this.#checkpoint;
   }
 
   async #applyItems(items: readonly StreamItem[], createWidened: CreateWidened): Promise<Position | null> {
@@ -156,7 +183,13 @@ export class DuckDBWarehouse implements Warehouse {
           );
         }
         // without a primary key, keyColumns is every column: the whole row is what identifies it
-        if (table.hasPrimaryKey) await mergeTable(this.#db, table, foldTable(events, table.keyColumns));
+        const marks = this.#marks.get(id) ?? null;
+        if (marks) {
+          const truncate = events.findLast((e) => e.op === 'truncate');
+          if (truncate) await markTruncate(this.#db, truncate.table, truncate.position.commitLsn);
+        }
+        if (table.hasPrimaryKey)
+          await mergeTable(this.#db, table, foldTable(events, table.keyColumns), marks);
         else await mergeCounts(this.#db, table, foldCounts(events, table.keyColumns));
         wrote = true;
       }
@@ -208,6 +241,124 @@ export class DuckDBWarehouse implements Warehouse {
     }
     await flush();
     return last;
+  }
+
+  // -- snapshots and backfills (../snapshot.ts) ------------------------------------------------
+
+  async snapshotJobs(): Promise<SnapshotJob[]> {
+    return (await hasSnapshotState(this.#db)) ? readJobs(this.#db) : [];
+  }
+
+  async createSnapshotJob(job: NewJob): Promise<SnapshotJob> {
+    const id = await this.#transaction(() => insertJob(this.#db, job));
+    return readJob(this.#db, id);
+  }
+
+  async startSnapshotAttempt(
+    id: string,
+    snapshotLsn: Lsn,
+    schema: TableSchema,
+    plan: readonly ChunkPlan[],
+    rowsEstimated: number | null,
+    options: { readonly startOver?: boolean } = {},
+  ): Promise<ChunkState[]> {
+    const job = await readJob(this.#db, id);
+    const tid = tableId(job.table);
+    return this.#transaction(async () => {
+      const current = this.#tables.get(tid);
+      // the shape at the snapshot replaces the stored one when that is older than the snapshot
+      // (a schema change the stream has not carried yet, e.g. a volatile ADD COLUMN with no DML)
+      if (
+        !current ||
+        (current.schema.version !== schema.version &&
+          ((await currentVersionLsn(this.#db, job.table)) ?? 0n) < snapshotLsn)
+      ) {
+        const added = await evolveTable(this.#db, current, schema, this.#typeInfo);
+        await recordVersion(this.#db, schema, { commitLsn: snapshotLsn, ordinal: -1 }, { snapshot: id });
+        const table = await loadTableState(this.#db, schema);
+        this.#tables.set(tid, table);
+        await fillAdded(this.#db, table, added);
+      }
+      const table = this.#tables.get(tid) as TableState;
+      const keyless = !table.hasPrimaryKey;
+      if (!keyless) this.#marks.set(tid, await ensureMarks(this.#db, table));
+      // a multiset is exact only as one whole copy, and a first run started over begins empty
+      if ((keyless && job.attempt > 0) || options.startOver) await this.#db.run(`DELETE FROM ${table.sql}`);
+      return startAttempt(
+        this.#db,
+        { ...job, keyless },
+        snapshotLsn,
+        plan,
+        rowsEstimated,
+        options.startOver ?? false,
+      );
+    });
+  }
+
+  async applySnapshotRows(rows: SnapshotRows): Promise<number> {
+    const job = await readJob(this.#db, rows.job);
+    const tid = tableId(job.table);
+    const widened = new Set<string>();
+    for (;;) {
+      const table = this.#tables.get(tid);
+      if (!table)
+        throw new TributaryError(
+          'INTERNAL',
+          `${displayName(job.table)}: no table for snapshot job ${job.id}`,
+        );
+      try {
+        return await this.#transaction(async () =>
+          applyRows(
+            this.#db,
+            table,
+            { keyless: job.keyless, truncatedLsn: await truncatedLsn(this.#db, job.id) },
+            this.#marks.get(tid) ?? null,
+            rows,
+          ),
+        );
+      } catch (error) {
+        // a value its column cannot hold: widen the column, as apply() does, and write again
+        if (!(error instanceof UnfitValue)) throw error;
+        const id = `${tid}\u0000${error.column}`;
+        if (widened.has(id) || !widenedType(error.type)) throw error;
+        widened.add(id);
+        if (!(await widenColumn(this.#db, table, error))) throw error;
+        this.#tables.set(tid, await loadTableState(this.#db, table.schema));
+      }
+    }
+  }
+
+  async parkedKeys(id: string, limit: number): Promise<Row[]> {
+    const job = await readJob(this.#db, id);
+    const tid = tableId(job.table);
+    const table = this.#tables.get(tid);
+    const marks = this.#marks.get(tid);
+    return table && marks ? parked(this.#db, table, marks, limit) : [];
+  }
+
+  async finishSnapshotJob(id: string, state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
+    const job = await readJob(this.#db, id);
+    await this.#transaction(() => finishJob(this.#db, job, state, error ?? null));
+    const tid = tableId(job.table);
+    if ((await activeMarkedTables(this.#db)).every((t) => tableId(t) !== tid)) this.#marks.delete(tid);
+  }
+
+  /** Runs `body` in a transaction; on failure rolls back and reloads the in-memory state. */
+  async #transaction<T>(body: () => Promise<T>): Promise<T> {
+    await this.#db.run('BEGIN TRANSACTION');
+    try {
+      const result = await body();
+      await this.#db.run('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await this.#db.run('ROLLBACK');
+      } catch {
+        // DuckDB already ended the transaction (a failed COMMIT does): report the first error
+      }
+      await this.#reload();
+      throw error;
+    }
   }
 
   /** Runs an analyst's read-only query on a connection of its own (see read-query.ts). */

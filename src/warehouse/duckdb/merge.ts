@@ -8,10 +8,14 @@
  * multiset, merged by merge-counts.ts instead.
  */
 import { UBIGINT } from '@duckdb/node-api';
+import type { Row } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
+import type { Lsn } from '../../core/lsn.js';
 import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
+import type { Value } from '../../core/values.js';
 import { describeKey, type FoldedTable, type NetDelete, type NetUpsert } from '../fold.js';
 import type { Db } from './db.js';
+import { type MarksTable, markDeletes, parkKeys, parkMissing } from './snapshot-store.js';
 import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
 import type { ColumnWriter } from './value-writer.js';
 
@@ -19,14 +23,29 @@ const STAGE = '_tributary_stage';
 export const STAGE_SQL = `temp.main.${q(STAGE)}`;
 export const STAGE_TARGET = { schema: 'main', table: STAGE, catalog: 'temp' } as const;
 
-/** `table` has a primary key (`table.hasPrimaryKey`). */
-export async function mergeTable(db: Db, table: TableState, folded: FoldedTable): Promise<void> {
+/**
+ * `table` has a primary key (`table.hasPrimaryKey`). With `marks` (the table has an active
+ * snapshot job, ../snapshot.ts) deleted keys are marked, and an update whose unchanged columns
+ * the warehouse cannot fill (it does not hold the row yet) is parked for the job to re-read
+ * instead of failing.
+ */
+export async function mergeTable(
+  db: Db,
+  table: TableState,
+  folded: FoldedTable,
+  marks: MarksTable | null = null,
+): Promise<void> {
   if (folded.truncated) await db.run(`DELETE FROM ${table.sql}`);
   const deletes: NetDelete[] = [];
   const groups = new Map<string, NetUpsert[]>();
+  const parked: { key: Row; lsn: Lsn }[] = [];
   for (const change of folded.changes.values()) {
     if (change.kind === 'delete') {
       deletes.push(change);
+      continue;
+    }
+    if (change.copyFrom && marks) {
+      parked.push({ key: pick(change.row, table.keyColumns), lsn: change.position.commitLsn });
       continue;
     }
     if (change.copyFrom) {
@@ -41,8 +60,18 @@ export async function mergeTable(db: Db, table: TableState, folded: FoldedTable)
     if (list.length === 0) groups.set(group, list);
     list.push(change);
   }
-  if (deletes.length > 0) await applyDeletes(db, table, deletes);
-  for (const list of groups.values()) await applyUpserts(db, table, list);
+  if (deletes.length > 0) {
+    await applyDeletes(db, table, deletes);
+    if (marks) await markDeletes(db, table, marks, deletes);
+  }
+  if (parked.length > 0 && marks) await parkKeys(db, table, marks, parked);
+  for (const list of groups.values()) await applyUpserts(db, table, list, marks);
+}
+
+function pick(row: Row, columns: readonly string[]): Row {
+  const out: Record<string, Value> = Object.create(null);
+  for (const c of columns) out[c] = row[c] ?? null;
+  return out;
 }
 
 const keyMatch = (table: TableState, stage: string): string =>
@@ -81,7 +110,12 @@ async function applyDeletes(db: Db, table: TableState, deletes: readonly NetDele
   });
 }
 
-async function applyUpserts(db: Db, table: TableState, rows: readonly NetUpsert[]): Promise<void> {
+async function applyUpserts(
+  db: Db,
+  table: TableState,
+  rows: readonly NetUpsert[],
+  marks: MarksTable | null,
+): Promise<void> {
   const unchanged = new Set(rows[0]?.unchanged ?? []);
   const columns = table.schema.columns.map((c) => c.name);
   const all = [...columns, LSN_COLUMN];
@@ -98,7 +132,8 @@ async function applyUpserts(db: Db, table: TableState, rows: readonly NetUpsert[
       );
       return;
     }
-    await ensureStored(db, table, [...unchanged]);
+    if (marks) await parkMissing(db, table, marks);
+    else await ensureStored(db, table, [...unchanged]);
     const set = [...columns.filter((c) => !unchanged.has(c)), LSN_COLUMN].map(
       (c) => `${q(c)} = ${STAGE_SQL}.${q(c)}`,
     );
