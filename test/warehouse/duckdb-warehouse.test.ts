@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -162,6 +162,45 @@ describe('DuckDBWarehouse', () => {
       [3, '123456.78'],
     ]);
     expect(await wh.checkpoint()).toEqual({ commitLsn: 2n, ordinal: Number.MAX_SAFE_INTEGER });
+  });
+
+  it('widens a LIST to JSON so that a file copied before close (kill -9) still opens', async () => {
+    const v1 = [col('id', 23, true), col('a', 1007), col('n', 23)];
+    await wh.apply([
+      schemaItem(v1, 'a'),
+      change('insert', 1n, 0, { row: { id: 1, a: [1, 2], n: 1 } }),
+      commit(1n),
+    ]);
+    // a two-dimensional value does not fit INTEGER[]: the column widens to JSON
+    await wh.apply([
+      change('insert', 2n, 0, {
+        row: {
+          id: 2,
+          a: [
+            [1, 2],
+            [3, 4],
+          ],
+          n: 2,
+        },
+      }),
+      commit(2n),
+    ]);
+    // the state a kill -9 leaves: database file and WAL as they are, no checkpoint at close
+    for (const suffix of ['', '.wal'])
+      copyFileSync(join(dir, `w.duckdb${suffix}`), join(dir, `crash.duckdb${suffix}`));
+    const reopened = await DuckDBWarehouse.open(join(dir, 'crash.duckdb'));
+    try {
+      expect((await reopened.query('SELECT id, a::VARCHAR, n FROM items ORDER BY id')).rows).toEqual([
+        [1, '[1,2]', 1],
+        [2, '[[1,2],[3,4]]', 2],
+      ]);
+      expect(
+        (await reopened.query("SELECT data_type FROM information_schema.columns WHERE column_name = 'a'"))
+          .rows,
+      ).toEqual([['JSON']]);
+    } finally {
+      await reopened.close();
+    }
   });
 
   it('creates widened a column added in the same batch that created its table and brought NaN', async () => {

@@ -12,7 +12,8 @@
  *
  * A column created (or added) in the batch that brought the unfit value is created widened.
  * Stored values are converted by the same code that writes new ones: a JS scalar function,
- * registered for the column's LIST type, is the `USING` of `ALTER COLUMN ... SET DATA TYPE`.
+ * registered for the column's LIST type, fills a new JSON column that then replaces the old
+ * one (see widenColumn for why not `ALTER ... USING`).
  * Other types are not widened (the value still stops the pipeline, naming the column).
  * Each widening is recorded in `_tributary.schema_versions` with the source's version, the
  * column, both types and the value that caused it.
@@ -75,33 +76,66 @@ export async function widenColumn(db: Db, table: TableState, unfit: UnfitValue):
   const to = widenedType(writer.type);
   if (!to) return false;
   const column = q(unfit.column);
-  let using = '';
-  let registered: DuckDBScalarFunction | null = null;
-  if (to === 'JSON') {
-    const name = `_tributary_list_json_${++functions}`;
-    const listType = writer.type as DuckDBListType;
-    registered = DuckDBScalarFunction.create({
-      name,
-      returnType: JSON_TYPE,
-      parameterTypes: [listType],
-      mainFunction: (_info, input, output) => {
-        const values = input.getColumnValues(0);
-        for (let i = 0; i < values.length; i++) {
-          const value = values[i] ?? null;
-          output.setItem(i, value === null ? null : valueJson(fromDuck(value, listType)));
-        }
-        output.flush();
-      },
+  const fail = (error: unknown): never => {
+    throw new TributaryError(
+      'SINK',
+      `${displayName(table.schema.table)}.${unfit.column}: widening it from ${writer.type.toString()} to ${to} failed (${(error as Error).message}) after: ${unfit.message}`,
+      { cause: error, hint: unfit.hint ?? 'exclude the table, or change the column type at the source' },
+    );
+  };
+  const note = {
+    widened: { column: unfit.column, from: writer.type.toString(), to, because: unfit.message },
+  };
+  if (to !== 'JSON') {
+    await inTransaction(db, async () => {
+      await db.run(`ALTER TABLE ${table.sql} ALTER COLUMN ${column} SET DATA TYPE ${to}`).catch(fail);
+      await recordVersion(db, table.schema, null, note);
     });
-    db.connection.registerScalarFunction(registered);
-    using = ` USING ${name}(${column})`;
+    return true;
   }
+  // LIST → JSON needs a JS function over the stored values. Not as `ALTER ... USING fn(col)`:
+  // DuckDB replays its WAL by binding that expression again, before any function is registered,
+  // and fails to open the file. Instead the values go to a new column by UPDATE (the WAL keeps
+  // the values), then the old column is dropped and the new one takes its name (it moves to the
+  // end of the table). A crash between the two transactions leaves the new column beside the old;
+  // the replayed batch widens again and fills it anew.
+  const temporary = q(`${unfit.column}__tributary_widened`);
+  const name = `_tributary_list_json_${++functions}`;
+  const listType = writer.type as DuckDBListType;
+  const registered = DuckDBScalarFunction.create({
+    name,
+    returnType: JSON_TYPE,
+    parameterTypes: [listType],
+    mainFunction: (_info, input, output) => {
+      const values = input.getColumnValues(0);
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i] ?? null;
+        output.setItem(i, value === null ? null : valueJson(fromDuck(value, listType)));
+      }
+      output.flush();
+    },
+  });
+  db.connection.registerScalarFunction(registered);
+  try {
+    await inTransaction(db, async () => {
+      await db.run(`ALTER TABLE ${table.sql} ADD COLUMN IF NOT EXISTS ${temporary} JSON`);
+      await db.run(`UPDATE ${table.sql} SET ${temporary} = ${name}(${column})`);
+    }).catch(fail);
+  } finally {
+    registered.destroySync();
+  }
+  await inTransaction(db, async () => {
+    await db.run(`ALTER TABLE ${table.sql} DROP COLUMN ${column}`);
+    await db.run(`ALTER TABLE ${table.sql} RENAME COLUMN ${temporary} TO ${column}`);
+    await recordVersion(db, table.schema, null, note);
+  }).catch(fail);
+  return true;
+}
+
+async function inTransaction(db: Db, body: () => Promise<void>): Promise<void> {
   await db.run('BEGIN TRANSACTION');
   try {
-    await db.run(`ALTER TABLE ${table.sql} ALTER COLUMN ${column} SET DATA TYPE ${to}${using}`);
-    await recordVersion(db, table.schema, null, {
-      widened: { column: unfit.column, from: writer.type.toString(), to, because: unfit.message },
-    });
+    await body();
     await db.run('COMMIT');
   } catch (error) {
     try {
@@ -109,15 +143,8 @@ export async function widenColumn(db: Db, table: TableState, unfit: UnfitValue):
     } catch {
       // the transaction already ended: report the first error
     }
-    throw new TributaryError(
-      'SINK',
-      `${displayName(table.schema.table)}.${unfit.column}: widening it from ${writer.type.toString()} to ${to} failed (${(error as Error).message}) after: ${unfit.message}`,
-      { cause: error, hint: unfit.hint ?? 'exclude the table, or change the column type at the source' },
-    );
-  } finally {
-    registered?.destroySync();
+    throw error;
   }
-  return true;
 }
 
 /** A stored DuckDB value back as the change-event value it was written from. */
