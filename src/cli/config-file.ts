@@ -11,6 +11,7 @@
  *   publication: tributary
  *   batch: { size: 50000, delay: 100ms }
  *   heartbeat: 30s
+ *   snapshot: { mode: initial, workers: 2, chunkRows: 250000, timeout: 10m }
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -32,6 +33,15 @@ const ConfigSchema = z
       .strict()
       .optional(),
     heartbeat: duration.optional(),
+    snapshot: z
+      .object({
+        mode: z.enum(['initial', 'never']).optional(),
+        workers: z.number().int().positive().optional(),
+        chunkRows: z.number().int().positive().optional(),
+        timeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -60,7 +70,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
       (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
     throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
-      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat',
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout',
     });
   }
   return result.data;

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, TributaryError } from '../core/errors.js';
+import { backfillCommand } from './commands/backfill.js';
 import { demoCommand } from './commands/demo.js';
 import { queryCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
@@ -29,6 +30,7 @@ export function program(): Command {
   root.addCommand(demoCommand());
   root.addCommand(queryCommand());
   root.addCommand(statusCommand());
+  root.addCommand(backfillCommand());
   root.addCommand(tailCommand());
   root.addCommand(teardownCommand());
   for (const command of root.commands) command.exitOverride();

@@ -30,6 +30,7 @@
  *   (slot re-created, copies cleared) while nothing has been applied; later, such a table cannot
  *   be snapshotted online and the job fails saying so.
  */
+import type pg from 'pg';
 import type { Row } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -144,6 +145,44 @@ export class SnapshotRunner {
         chunks: r.chunks,
       };
     });
+  }
+
+  /**
+   * Queues a backfill of `table` (tributary backfill), after checking it can run: the table is
+   * published, has a primary key, and the predicate is valid SQL over its columns.
+   */
+  async request(table: TableRef, predicate: string | null, reason: string | null): Promise<SnapshotJob> {
+    const client = await connectClient(this.#o.connection, { applicationName: 'tributary snapshot' });
+    try {
+      const published = await publishedTables(client, this.#o.publication);
+      if (!published.some((t) => sameTable(t, table))) {
+        throw new TributaryError('USAGE', `${displayName(table)} is not replicated by this pipeline`, {
+          hint: `published tables: ${published.map(displayName).join(', ') || '(none)'}`,
+        });
+      }
+      const described = await describeForSnapshot(client, table, this.#o.publication, this.#o.types);
+      if (!hasPrimaryKey(described)) {
+        throw new TributaryError(
+          'USAGE',
+          `${displayName(table)} has no primary key: it cannot be backfilled while the stream runs`,
+          {
+            hint: 'add a primary key to the table; rows without a key can only be copied at the first start',
+          },
+        );
+      }
+      if (predicate) await checkPredicate(client, described, predicate, false);
+    } finally {
+      await client.end().catch(() => {});
+    }
+    const job = await this.#o.serialize(() =>
+      this.#o.warehouse.createSnapshotJob({ table, predicate, reason: reason ?? 'backfill', keyless: false }),
+    );
+    this.#log.info(
+      { table: displayName(table), job: job.id, predicate, reason: job.reason },
+      'backfill queued',
+    );
+    this.poke();
+    return job;
   }
 
   /** A job was asked for (tributary backfill): look at the queue now rather than at the next poll. */
@@ -304,7 +343,7 @@ export class SnapshotRunner {
             },
           );
         }
-        if (job.predicate) await checkPredicate(workers[0]!, table, job.predicate);
+        if (job.predicate) await checkPredicate(workers[0]!.client, table, job.predicate, true);
         tables.set(job.id, table);
         const plan = planChunks(table.pages, table.rowsEstimate, s.chunkRows);
         const chunks = await this.#o.serialize(() =>
@@ -484,17 +523,19 @@ export function planChunks(pages: number, rowsEstimate: number | null, chunkRows
   return plan;
 }
 
+/** Plans the predicate (EXPLAIN: nothing runs); inside a savepoint when `client` is in a transaction. */
 async function checkPredicate(
-  worker: SnapshotWorker,
+  client: pg.ClientBase,
   table: SnapshotTable,
   predicate: string,
+  inTransaction: boolean,
 ): Promise<void> {
   try {
-    await worker.client.query('SAVEPOINT tributary_check');
-    await worker.client.query(`EXPLAIN ${table.select} ${table.filtered ? 'AND' : 'WHERE'} (${predicate})`);
-    await worker.client.query('RELEASE SAVEPOINT tributary_check');
+    if (inTransaction) await client.query('SAVEPOINT tributary_check');
+    await client.query(`EXPLAIN ${table.select} ${table.filtered ? 'AND' : 'WHERE'} (${predicate})`);
+    if (inTransaction) await client.query('RELEASE SAVEPOINT tributary_check');
   } catch (error) {
-    await worker.client.query('ROLLBACK TO SAVEPOINT tributary_check').catch(() => {});
+    if (inTransaction) await client.query('ROLLBACK TO SAVEPOINT tributary_check').catch(() => {});
     throw new TributaryError(
       'USAGE',
       `the backfill predicate does not work on ${displayName(table.table)}: ${(error as Error).message}`,

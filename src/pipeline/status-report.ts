@@ -14,6 +14,7 @@ import type { SourceStatus } from '../source/postgres/postgres-source.js';
 import { bytesBehind, type SlotObservation } from '../source/postgres/stream/slot-monitor.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { PipelineStats } from './pipeline-stats.js';
+import type { JobProgress } from './snapshot-runner.js';
 
 export interface TableStatus {
   readonly table: string;
@@ -42,10 +43,71 @@ export async function tableStatus(warehouse: Warehouse): Promise<TableStatus[]> 
   return out;
 }
 
+export interface JobStatus {
+  readonly id: string;
+  readonly table: string;
+  readonly predicate: string | null;
+  readonly reason: string;
+  readonly state: string;
+  readonly requestedAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly rows: number;
+  readonly rowsEstimated: number | null;
+  readonly attempts: number;
+  readonly error: string | null;
+  /** From the running process, while the job runs. */
+  readonly rowsPerSecond?: number;
+  readonly etaSeconds?: number | null;
+  readonly chunks?: string;
+}
+
+/** Snapshot and backfill jobs (src/warehouse/snapshot.ts), newest last, with live progress when running. */
+export async function jobStatus(
+  warehouse: Warehouse,
+  progress: readonly JobProgress[] | null,
+): Promise<JobStatus[]> {
+  const exists = await warehouse.query(
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = '_tributary' AND table_name = 'snapshot_jobs'",
+  );
+  if (Number(exists.rows[0]?.[0] ?? 0) === 0) return [];
+  const result = await warehouse.query(
+    `SELECT id, table_schema, table_name, predicate, reason, state, requested_at::VARCHAR, started_at::VARCHAR,
+            finished_at::VARCHAR, rows_done::BIGINT, rows_estimated::BIGINT, attempt, error
+       FROM _tributary.snapshot_jobs ORDER BY requested_at, id`,
+  );
+  return result.rows.map((r) => {
+    const live = progress?.find((p) => p.id === r[0]);
+    const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+    return {
+      id: String(r[0]),
+      table: `${String(r[1])}.${String(r[2])}`,
+      predicate: text(r[3]),
+      reason: String(r[4]),
+      state: String(r[5]),
+      requestedAt: String(r[6]),
+      startedAt: text(r[7]),
+      finishedAt: text(r[8]),
+      rows: live?.rowsDone ?? Number(r[9]),
+      rowsEstimated: r[10] === null ? null : Number(r[10]),
+      attempts: Number(r[11]),
+      error: text(r[12]),
+      ...(live
+        ? {
+            rowsPerSecond: Math.round(live.rowsPerSecond),
+            etaSeconds: live.etaSeconds === null ? null : Math.round(live.etaSeconds),
+            chunks: `${live.chunksDone}/${live.chunks}`,
+          }
+        : {}),
+    };
+  });
+}
+
 export async function statusReport(
   warehouse: Warehouse,
   stats: PipelineStats | null,
   source: SourceStatus | null,
+  progress: readonly JobProgress[] | null = null,
 ): Promise<Record<string, unknown>> {
   const checkpoint: Position | null = await warehouse.checkpoint();
   const s = stats?.snapshot();
@@ -69,6 +131,7 @@ export async function statusReport(
         }
       : {}),
     tables: await tableStatus(warehouse),
+    snapshots: await jobStatus(warehouse, progress),
   };
 }
 

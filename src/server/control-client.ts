@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { TributaryError } from '../core/errors.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
-import { type ControlFile, controlFilePath } from './control-server.js';
+import { type BackfillRequest, type ControlFile, controlFilePath } from './control-server.js';
 
 export function findRunning(warehousePath: string): ControlFile | null {
   const path = controlFilePath(warehousePath);
@@ -67,4 +67,11 @@ const STATUS_TIMEOUT_MS = 10_000;
 
 export function remoteStatus(control: ControlFile): Promise<Record<string, unknown>> {
   return call<Record<string, unknown>>(control, 'GET', '/status', undefined, STATUS_TIMEOUT_MS);
+}
+
+export function remoteBackfill(
+  control: ControlFile,
+  request: BackfillRequest,
+): Promise<Record<string, unknown>> {
+  return call<Record<string, unknown>>(control, 'POST', '/backfill', request, STATUS_TIMEOUT_MS * 3);
 }

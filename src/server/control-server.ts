@@ -15,6 +15,14 @@ import type { QueryResult } from '../warehouse/warehouse.js';
 export interface ControlHandlers {
   query(sql: string): Promise<QueryResult>;
   status(): Promise<unknown>;
+  /** Queues a backfill (tributary backfill); absent when the process cannot run one. */
+  backfill?(request: BackfillRequest): Promise<unknown>;
+}
+
+export interface BackfillRequest {
+  readonly table: string;
+  readonly predicate: string | null;
+  readonly reason: string | null;
 }
 
 export interface ControlFile {
@@ -81,6 +89,25 @@ export class ControlServer {
         if (typeof body.sql !== 'string')
           return respond(response, 400, { error: 'a JSON body {"sql": "..."} is required' });
         return respond(response, 200, await handlers.query(body.sql));
+      }
+      if (request.method === 'POST' && request.url === '/backfill') {
+        const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+        const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
+        if (typeof body.table !== 'string')
+          return respond(response, 400, {
+            error: 'a JSON body {"table": "...", "predicate": ..., "reason": ...} is required',
+          });
+        if (!handlers.backfill)
+          return respond(response, 400, { error: 'this process does not run backfills' });
+        return respond(
+          response,
+          200,
+          await handlers.backfill({
+            table: body.table,
+            predicate: text(body.predicate),
+            reason: text(body.reason),
+          }),
+        );
       }
       if (request.method === 'GET' && request.url === '/status')
         return respond(response, 200, await handlers.status());

@@ -1,7 +1,9 @@
 /**
- * `tributary run`: snapshot-free streaming from the source into the warehouse until SIGINT or
- * SIGTERM; then it applies what it received, acknowledges, and exits 0. Resumes from the
- * warehouse's checkpoint after any stop, kill -9 included.
+ * `tributary run`: snapshot-then-stream from the source into the warehouse until SIGINT or
+ * SIGTERM; then it applies what it received, acknowledges, and exits 0. The first run copies
+ * the rows the tables already hold (src/pipeline/snapshot-runner.ts); tables published later,
+ * and `tributary backfill` jobs, are copied while the stream flows. Resumes from the warehouse's
+ * checkpoint, and a snapshot from its finished chunks, after any stop, kill -9 included.
  */
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
@@ -9,15 +11,18 @@ import { createLogger } from '../../core/logger.js';
 import { formatPosition } from '../../core/position.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
+import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
 import { statusReport } from '../../pipeline/status-report.js';
 import { ControlServer } from '../../server/control-server.js';
 import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
+import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
 import { runUntilSignal } from '../run-until-signal.js';
+import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
 
 interface RunFlags extends SourceFlags {
@@ -27,6 +32,10 @@ interface RunFlags extends SourceFlags {
   readonly batchDelay?: string;
   readonly heartbeat?: string;
   readonly statusEvery: string;
+  readonly snapshot?: string;
+  readonly snapshotWorkers?: string;
+  readonly snapshotChunkRows?: string;
+  readonly snapshotTimeout?: string;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -42,6 +51,13 @@ export function runCommand(): Command {
       'emit a heartbeat message this often so the slot advances on a quiet database',
     )
     .option('--status-every <duration>', 'log a status line this often', '10s')
+    .option(
+      '--snapshot <mode>',
+      'initial: copy the rows of every table not copied yet (first run, newly published tables); never: stream only (default initial)',
+    )
+    .option('--snapshot-workers <n>', 'connections reading a snapshot at once (default 2)')
+    .option('--snapshot-chunk-rows <n>', 'rows per snapshot chunk, the unit of resuming (default 250000)')
+    .option('--snapshot-timeout <duration>', 'statement timeout for reading one chunk (default 10m)')
     .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
     .action(async (given: RunFlags, command: Command) => {
       const flags = withConfigFile(given, command);
@@ -51,16 +67,26 @@ export function runCommand(): Command {
         ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),
       };
       const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
+      const snapshot = snapshotSettings(flags);
       const statusEveryMs = parseDuration(flags.statusEvery);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
         const warehouse = await DuckDBWarehouse.open(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
         const stats = new PipelineStats();
+        const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;
+        let snapshots: SnapshotRunner | null = null;
         const control = await ControlServer.start(flags.warehouse, {
           query: (sql) => warehouse.query(sql),
-          status: async () => statusReport(warehouse, stats, (await source?.status()) ?? null),
+          status: async () =>
+            statusReport(warehouse, stats, (await source?.status()) ?? null, snapshots?.progress() ?? null),
+          backfill: async (request) => {
+            if (!snapshots) throw new TributaryError('USAGE', 'the pipeline is still starting; try again');
+            const [table] = parseTableList(request.table);
+            if (!table) throw new TributaryError('USAGE', 'name one table to backfill');
+            return snapshots.request(table, request.predicate, request.reason);
+          },
         });
         const status = setInterval(() => {
           const s = stats.snapshot();
@@ -86,6 +112,11 @@ export function runCommand(): Command {
               logger: log,
               batch,
               stats,
+              snapshot,
+              onSnapshots: (r) => {
+                snapshots = r;
+              },
+              onSnapshotProgress: (p) => progress.update(p),
               onSource: (s) => {
                 source = s;
               },
@@ -94,6 +125,7 @@ export function runCommand(): Command {
           );
           log.info({ changes: stats.snapshot().changes }, 'stopped');
         } finally {
+          progress.stop();
           clearInterval(status);
           await control.close();
           await warehouse.close();
@@ -124,9 +156,38 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     ),
     batchDelay: pick('batchDelay', flags.batchDelay, file.batch?.delay),
     heartbeat: pick('heartbeat', flags.heartbeat, file.heartbeat),
+    snapshot: pick('snapshot', flags.snapshot, file.snapshot?.mode),
+    snapshotWorkers: pick(
+      'snapshotWorkers',
+      flags.snapshotWorkers,
+      file.snapshot?.workers === undefined ? undefined : String(file.snapshot.workers),
+    ),
+    snapshotChunkRows: pick(
+      'snapshotChunkRows',
+      flags.snapshotChunkRows,
+      file.snapshot?.chunkRows === undefined ? undefined : String(file.snapshot.chunkRows),
+    ),
+    snapshotTimeout: pick('snapshotTimeout', flags.snapshotTimeout, file.snapshot?.timeout),
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;
+}
+
+function snapshotSettings(flags: RunFlags): Partial<SnapshotSettings> {
+  const mode = flags.snapshot;
+  if (mode !== undefined && mode !== 'initial' && mode !== 'never') {
+    throw new TributaryError('USAGE', `--snapshot is initial or never, not ${JSON.stringify(mode)}`);
+  }
+  return {
+    ...(mode ? { mode } : {}),
+    ...(flags.snapshotWorkers
+      ? { workers: positiveInteger(flags.snapshotWorkers, '--snapshot-workers') }
+      : {}),
+    ...(flags.snapshotChunkRows
+      ? { chunkRows: positiveInteger(flags.snapshotChunkRows, '--snapshot-chunk-rows') }
+      : {}),
+    ...(flags.snapshotTimeout ? { statementTimeoutMs: parseDuration(flags.snapshotTimeout) } : {}),
+  };
 }
 
 function positiveInteger(text: string, flag: string): number {

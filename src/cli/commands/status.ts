@@ -5,6 +5,7 @@
  * and the tables, but no slot lag, since `status` does not connect to the source itself.
  */
 import { Command } from 'commander';
+import type { JobStatus } from '../../pipeline/status-report.js';
 import { statusReport } from '../../pipeline/status-report.js';
 import { remoteStatus } from '../../server/control-client.js';
 import { writeStdout } from '../output.js';
@@ -53,7 +54,26 @@ function describe(report: Record<string, unknown>): string {
   const tables = (report.tables ?? []) as { table: string; rows: number; lastChange: string | null }[];
   lines.push('tables:');
   for (const t of tables) lines.push(`  ${t.table}  ${t.rows} rows  last change ${t.lastChange ?? '-'}`);
+  const jobs = (report.snapshots ?? []) as JobStatus[];
+  if (jobs.length > 0) lines.push('snapshots and backfills:');
+  for (const j of jobs) lines.push(`  ${describeJob(j)}`);
   return `${lines.join('\n')}\n`;
+}
+
+function describeJob(j: JobStatus): string {
+  const of = j.rowsEstimated === null ? '' : ` of ~${j.rowsEstimated}`;
+  const where = j.predicate ? ` where ${j.predicate}` : '';
+  const live =
+    j.rowsPerSecond === undefined
+      ? ''
+      : `, ${j.rowsPerSecond} rows/s, chunks ${j.chunks}${j.etaSeconds == null ? '' : `, ETA ${j.etaSeconds} s`}`;
+  const when = j.finishedAt
+    ? ` finished ${j.finishedAt}`
+    : j.startedAt
+      ? ` started ${j.startedAt}`
+      : ` requested ${j.requestedAt}`;
+  const error = j.error ? ` — ${j.error}` : '';
+  return `${j.id}  ${j.table}${where}  ${j.state} (${j.reason})  ${j.rows}${of} rows${live}${when}${error}`;
 }
 
 /** The slot lines: lag and retained WAL as the server sees them, and how old that reading is. */

@@ -72,6 +72,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   readonly #tables = new Map<string, TableState>();
   /** Tables with an active keyed snapshot job: their changes write marks (../snapshot.ts). */
   readonly #marks = new Map<string, MarksTable>();
+  /** Tables whose marks table exists (in this process's view; cleared with every reload). */
+  readonly #marksReady = new Set<string>();
   #checkpoint: Position | null = null;
 
   private constructor(instance: DuckDBInstance, db: Db, typeInfo: TypeLookup | undefined) {
@@ -115,6 +117,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     }
     this.#checkpoint = await readCheckpoint(this.#db);
     this.#marks.clear();
+    this.#marksReady.clear();
     if (await hasSnapshotState(this.#db)) {
       for (const table of await activeMarkedTables(this.#db))
         this.#marks.set(tableId(table), marksTableOf(table));
@@ -185,6 +188,11 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
         // without a primary key, keyColumns is every column: the whole row is what identifies it
         const marks = this.#marks.get(id) ?? null;
         if (marks) {
+          // a job queued before the table existed here: its marks table comes with the first changes
+          if (table.hasPrimaryKey && !this.#marksReady.has(id)) {
+            await ensureMarks(this.#db, table);
+            this.#marksReady.add(id);
+          }
           const truncate = events.findLast((e) => e.op === 'truncate');
           if (truncate) await markTruncate(this.#db, truncate.table, truncate.position.commitLsn);
         }
@@ -251,6 +259,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
 
   async createSnapshotJob(job: NewJob): Promise<SnapshotJob> {
     const id = await this.#transaction(() => insertJob(this.#db, job));
+    // from now on the table's changes write marks, before the job's first attempt starts
+    this.#marks.set(tableId(job.table), marksTableOf(job.table));
     return readJob(this.#db, id);
   }
 
@@ -281,7 +291,10 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
       }
       const table = this.#tables.get(tid) as TableState;
       const keyless = !table.hasPrimaryKey;
-      if (!keyless) this.#marks.set(tid, await ensureMarks(this.#db, table));
+      if (!keyless) {
+        this.#marks.set(tid, await ensureMarks(this.#db, table));
+        this.#marksReady.add(tid);
+      } else this.#marks.delete(tid);
       // a multiset is exact only as one whole copy, and a first run started over begins empty
       if ((keyless && job.attempt > 0) || options.startOver) await this.#db.run(`DELETE FROM ${table.sql}`);
       return startAttempt(
@@ -340,7 +353,10 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     const job = await readJob(this.#db, id);
     await this.#transaction(() => finishJob(this.#db, job, state, error ?? null));
     const tid = tableId(job.table);
-    if ((await activeMarkedTables(this.#db)).every((t) => tableId(t) !== tid)) this.#marks.delete(tid);
+    if ((await activeMarkedTables(this.#db)).every((t) => tableId(t) !== tid)) {
+      this.#marks.delete(tid);
+      this.#marksReady.delete(tid);
+    }
   }
 
   /** Runs `body` in a transaction; on failure rolls back and reloads the in-memory state. */

@@ -1,0 +1,127 @@
+/**
+ * `tributary backfill <table> [--where <predicate>]`: re-reads a table, or the rows a predicate
+ * selects, while changes keep flowing (src/pipeline/snapshot-runner.ts). Sent to the running
+ * `tributary run`, which checks the request and queues the job; `--wait` follows it to the end
+ * with its progress. With no `run` holding the warehouse, the job is recorded in the warehouse
+ * and runs when `tributary run` next starts.
+ */
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command } from 'commander';
+import { TributaryError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { displayName } from '../../core/table-ref.js';
+import type { JobStatus } from '../../pipeline/status-report.js';
+import { findRunning, remoteBackfill, remoteStatus } from '../../server/control-client.js';
+import { parseTableList } from '../../source/postgres/setup/tables.js';
+import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
+import { writeStdout } from '../output.js';
+import { SnapshotProgressView } from '../snapshot-progress.js';
+import { DEFAULT_WAREHOUSE } from './run.js';
+
+interface BackfillFlags {
+  readonly warehouse: string;
+  readonly where?: string;
+  readonly reason?: string;
+  readonly wait?: boolean;
+  readonly json?: boolean;
+}
+
+export function backfillCommand(): Command {
+  return new Command('backfill')
+    .description('re-read a table (or the rows --where selects) from the source while changes keep flowing')
+    .argument('<table>', 'schema-qualified, quoted where needed: public.orders, \'public."Order Items"\'')
+    .option(
+      '--where <predicate>',
+      "a PostgreSQL condition over the table's columns, e.g. \"created_at >= '2026-01-01'\"",
+    )
+    .option('--reason <text>', 'why, recorded with the job')
+    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option('--wait', 'follow the job until it ends, with its progress (exit 1 if it fails)')
+    .option('--json', 'print the job as JSON')
+    .action(async (tableText: string, flags: BackfillFlags) => {
+      const tables = parseTableList(tableText);
+      const table = tables[0];
+      if (!table || tables.length !== 1)
+        throw new TributaryError('USAGE', 'name exactly one table to backfill');
+      const predicate = flags.where?.trim() || null;
+      const reason = flags.reason?.trim() || null;
+      const running = findRunning(flags.warehouse);
+      if (!running) {
+        if (!existsSync(flags.warehouse)) {
+          throw new TributaryError('USAGE', `no warehouse at ${flags.warehouse}`, {
+            hint: 'pass --warehouse <path.duckdb>, the file `tributary run` writes to',
+          });
+        }
+        const warehouse = await DuckDBWarehouse.open(flags.warehouse);
+        try {
+          const job = await warehouse.createSnapshotJob({
+            table,
+            predicate,
+            reason: reason ?? 'backfill',
+            keyless: false,
+          });
+          await writeStdout(
+            flags.json
+              ? `${JSON.stringify(job)}\n`
+              : `backfill ${job.id} of ${displayName(table)} queued; it runs when tributary run starts (nothing is running now)\n`,
+          );
+        } finally {
+          await warehouse.close();
+        }
+        return;
+      }
+      const job = (await remoteBackfill(running, { table: displayName(table), predicate, reason })) as {
+        id: string;
+      };
+      if (!flags.wait) {
+        await writeStdout(
+          flags.json
+            ? `${JSON.stringify(job)}\n`
+            : `backfill ${job.id} of ${displayName(table)} queued (tributary status shows it)\n`,
+        );
+        return;
+      }
+      const view = new SnapshotProgressView(createLogger());
+      try {
+        for (;;) {
+          const status = await remoteStatus(running);
+          const current = ((status.snapshots ?? []) as JobStatus[]).find((j) => j.id === job.id);
+          if (current && (current.state === 'failed' || current.state === 'cancelled')) {
+            throw new TributaryError(
+              'SINK',
+              `backfill ${job.id} of ${displayName(table)} ${current.state}${current.error ? `: ${current.error}` : ''}`,
+            );
+          }
+          if (current?.state === 'done') {
+            view.stop();
+            await writeStdout(
+              flags.json
+                ? `${JSON.stringify(current)}\n`
+                : `backfill ${job.id} of ${displayName(table)} done: ${current.rows} rows read\n`,
+            );
+            return;
+          }
+          if (current?.rowsPerSecond !== undefined) {
+            const [done, total] = (current.chunks ?? '0/0').split('/').map(Number);
+            view.update([
+              {
+                id: current.id,
+                table: current.table,
+                reason: current.reason,
+                rowsDone: current.rows,
+                rowsEstimated: current.rowsEstimated,
+                rowsPerSecond: current.rowsPerSecond,
+                etaSeconds: current.etaSeconds ?? null,
+                chunksDone: done ?? 0,
+                chunks: total ?? 0,
+              },
+            ]);
+          }
+          await sleep(500);
+        }
+      } finally {
+        view.stop();
+      }
+    });
+}
