@@ -15,7 +15,7 @@ import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
 import type { Value } from '../../core/values.js';
 import { describeKey, type FoldedTable, type NetDelete, type NetUpsert } from '../fold.js';
 import type { Db } from './db.js';
-import { type MarksTable, markDeletes, parkKeys, parkMissing } from './snapshot-store.js';
+import { clearParks, type MarksTable, markDeletes, parkPartial, resolveWhole } from './snapshot-store.js';
 import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
 import type { ColumnWriter } from './value-writer.js';
 
@@ -35,20 +35,19 @@ export async function mergeTable(
   folded: FoldedTable,
   marks: MarksTable | null = null,
 ): Promise<void> {
-  if (folded.truncated) await db.run(`DELETE FROM ${table.sql}`);
+  if (folded.truncated) {
+    await db.run(`DELETE FROM ${table.sql}`);
+    if (marks) await clearParks(db, marks);
+  }
   const deletes: NetDelete[] = [];
   const groups = new Map<string, NetUpsert[]>();
-  const parked: { key: Row; lsn: Lsn }[] = [];
   for (const change of folded.changes.values()) {
     if (change.kind === 'delete') {
       deletes.push(change);
       continue;
     }
-    if (change.copyFrom && marks) {
-      parked.push({ key: pick(change.row, table.keyColumns), lsn: change.position.commitLsn });
-      continue;
-    }
-    if (change.copyFrom) {
+    // with an active job, a moved row whose unchanged columns are not at hand is parked (below)
+    if (change.copyFrom && !marks) {
       throw new TributaryError(
         'SINK',
         `${displayName(table.schema.table)}: key ${describeKey(change.copyFrom)} moved to a new key keeping unchanged TOASTed column(s) ${change.unchanged.join(', ')}, which the warehouse cannot carry over yet`,
@@ -64,14 +63,7 @@ export async function mergeTable(
     await applyDeletes(db, table, deletes);
     if (marks) await markDeletes(db, table, marks, deletes);
   }
-  if (parked.length > 0 && marks) await parkKeys(db, table, marks, parked);
   for (const list of groups.values()) await applyUpserts(db, table, list, marks);
-}
-
-function pick(row: Row, columns: readonly string[]): Row {
-  const out: Record<string, Value> = Object.create(null);
-  for (const c of columns) out[c] = row[c] ?? null;
-  return out;
 }
 
 const keyMatch = (table: TableState, stage: string): string =>
@@ -130,9 +122,10 @@ async function applyUpserts(
       await db.run(
         `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${STAGE_SQL} ON CONFLICT (${table.keyColumns.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`,
       );
+      if (marks) await resolveWhole(db, table, marks);
       return;
     }
-    if (marks) await parkMissing(db, table, marks);
+    if (marks) await parkPartial(db, table, marks, [...unchanged]);
     else await ensureStored(db, table, [...unchanged]);
     const set = [...columns.filter((c) => !unchanged.has(c)), LSN_COLUMN].map(
       (c) => `${q(c)} = ${STAGE_SQL}.${q(c)}`,

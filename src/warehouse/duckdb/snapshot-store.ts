@@ -5,7 +5,7 @@
  * Every function runs inside the caller's transaction.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { BOOLEAN, type DuckDBType, UBIGINT } from '@duckdb/node-api';
+import { BOOLEAN, type DuckDBType, LIST, UBIGINT, VARCHAR } from '@duckdb/node-api';
 import type { Row } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
 import type { Lsn } from '../../core/lsn.js';
@@ -22,7 +22,9 @@ import { fromDuck } from './widen.js';
 
 export const MARK_LSN = '_tributary_mark_lsn';
 export const MARK_PARKED = '_tributary_parked';
+export const MARK_UNKNOWN = '_tributary_unknown';
 const ACTIVE = "state IN ('pending', 'running')";
+const UNKNOWN_TYPE = LIST(VARCHAR);
 
 /** The marks of one source table (see ../snapshot.ts, rule 2). */
 export interface MarksTable {
@@ -131,7 +133,8 @@ export async function ensureMarks(db: Db, table: TableState): Promise<MarksTable
   const marks = marksTableOf(table.schema.table);
   const keys = table.keyColumns.map(q).join(', ');
   await db.run(
-    `CREATE TABLE IF NOT EXISTS ${marks.sql} AS SELECT ${keys}, NULL::UBIGINT AS ${q(MARK_LSN)}, NULL::BOOLEAN AS ${q(MARK_PARKED)} FROM ${table.sql} LIMIT 0`,
+    `CREATE TABLE IF NOT EXISTS ${marks.sql} AS SELECT ${keys}, NULL::UBIGINT AS ${q(MARK_LSN)}, NULL::BOOLEAN AS ${q(MARK_PARKED)},
+       NULL::VARCHAR[] AS ${q(MARK_UNKNOWN)} FROM ${table.sql} LIMIT 0`,
   );
   return marks;
 }
@@ -239,13 +242,14 @@ export async function applyRows(
         SYNCED_COLUMN,
       ].map((n) => `${q(n)} = excluded.${q(n)}`);
       const unmarked = marks
-        ? ` WHERE NOT EXISTS (SELECT 1 FROM ${marks.sql} AS m WHERE ${matchKeys(table, 'm', 's')} AND m.${q(MARK_LSN)} >= $1::UBIGINT)`
+        ? ` WHERE NOT EXISTS (SELECT 1 FROM ${marks.sql} AS m WHERE ${matchKeys(table, 'm', 's')} AND NOT m.${q(MARK_PARKED)} AND m.${q(MARK_LSN)} >= $1::UBIGINT)`
         : '';
       const result = await db.read(
         `${insert}${unmarked} ON CONFLICT (${table.keyColumns.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')} WHERE ${table.sql}.${q(LSN_COLUMN)} < $1::UBIGINT`,
         [c],
       );
       written = result.rowsChanged;
+      if (marks) await fillParked(db, table, marks);
     });
   }
   if (rows.reread && rows.reread.length > 0 && marks) await resolveParked(db, table, marks, rows.reread, c);
@@ -273,6 +277,40 @@ function keyWriters(table: TableState): { types: DuckDBType[]; writers: ColumnWr
   return { types: writers.map((w) => w.type), writers };
 }
 
+/**
+ * Rows the stream created from an update that left columns unchanged (parked: those columns are
+ * placeholders, named in the mark) get them from the staged rows, read at a snapshot: a column
+ * still unknown was not sent since the row was parked, and nothing changed the row between an
+ * earlier snapshot and the parking (it was missing from the warehouse, so any change would have
+ * parked it earlier or created it whole), so the snapshot's value is the current one. Their marks
+ * are resolved.
+ */
+async function fillParked(db: Db, table: TableState, marks: MarksTable): Promise<void> {
+  const keys = new Set(table.keyColumns);
+  const filled = table.schema.columns
+    .map((c) => c.name)
+    .filter((n) => !keys.has(n))
+    .map(
+      (n) =>
+        `${q(n)} = CASE WHEN list_contains(m.${q(MARK_UNKNOWN)}, ${sqlString(n)}) THEN s.${q(n)} ELSE ${table.sql}.${q(n)} END`,
+    );
+  const parkedHere = `m.${q(MARK_PARKED)} AND ${matchKeys(table, 'm', 's')}`;
+  if (filled.length > 0) {
+    await db.run(
+      `UPDATE ${table.sql} SET ${filled.join(', ')} FROM ${STAGE_SQL} AS s, ${marks.sql} AS m
+        WHERE ${matchKeys(table, table.sql, 's')} AND ${parkedHere} AND len(m.${q(MARK_UNKNOWN)}) > 0`,
+    );
+  }
+  await db.run(
+    `DELETE FROM ${marks.sql} AS m USING ${STAGE_SQL} AS s WHERE ${parkedHere}
+       AND EXISTS (SELECT 1 FROM ${table.sql} AS t WHERE ${matchKeys(table, 't', 's')})`,
+  );
+}
+
+function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
 /** Parks asked for again and read at `c`: those from before `c` are resolved. */
 async function resolveParked(
   db: Db,
@@ -295,7 +333,7 @@ async function resolveParked(
   });
 }
 
-/** Marks deleted keys (the loader, for a table with an active keyed job). */
+/** Marks deleted keys (the loader, for a table with an active keyed job); their parks go with the rows. */
 export async function markDeletes(
   db: Db,
   table: TableState,
@@ -304,40 +342,60 @@ export async function markDeletes(
 ): Promise<void> {
   const { types, writers } = keyWriters(table);
   const names = table.keyColumns;
-  await db.appendRows(marks.target, [...types, UBIGINT, BOOLEAN], deletes.length, (r, i) => {
+  await db.run(
+    `DELETE FROM ${marks.sql} AS m WHERE m.${q(MARK_PARKED)} AND NOT EXISTS (SELECT 1 FROM ${table.sql} AS t WHERE ${matchKeys(table, 't', 'm')})`,
+  );
+  await db.appendRows(marks.target, [...types, UBIGINT, BOOLEAN, UNKNOWN_TYPE], deletes.length, (r, i) => {
     const d = deletes[r] as NetDelete;
     if (i === names.length) return d.position.commitLsn;
     if (i === names.length + 1) return false;
+    if (i === names.length + 2) return null;
     const value = d.key[names[i] as string] ?? null;
     return value === null ? null : (writers[i] as ColumnWriter).toDuck(value);
   });
 }
 
-/** Marks the staged rows (merge.ts's stage, with `_tributary_lsn`) the table does not hold as parked. */
-export async function parkMissing(db: Db, table: TableState, marks: MarksTable): Promise<void> {
-  const keys = table.keyColumns.map((k) => `s.${q(k)}`).join(', ');
-  await db.run(
-    `INSERT INTO ${marks.sql} SELECT ${keys}, s.${q(LSN_COLUMN)}, true FROM ${STAGE_SQL} AS s
-      WHERE NOT EXISTS (SELECT 1 FROM ${table.sql} AS t WHERE ${matchKeys(table, 't', 's')})`,
-  );
-}
-
-/** Parks keys directly (a moved row whose unchanged columns the warehouse cannot carry over). */
-export async function parkKeys(
+/**
+ * An update that left `unchanged` columns unsent, staged (merge.ts's stage, with
+ * `_tributary_lsn`), on a table with an active job. Rows the warehouse holds lose those columns
+ * from their parks' unknown lists only where they were sent; rows it does not hold yet are
+ * created with the sent columns (the others are placeholders) and parked with the unchanged
+ * columns as unknown, for the job's snapshot rows to fill (fillParked). The caller's UPDATE then
+ * writes the sent columns as usual.
+ */
+export async function parkPartial(
   db: Db,
   table: TableState,
   marks: MarksTable,
-  parked: readonly { readonly key: Row; readonly lsn: Lsn }[],
+  unchanged: readonly string[],
 ): Promise<void> {
-  const { types, writers } = keyWriters(table);
-  const names = table.keyColumns;
-  await db.appendRows(marks.target, [...types, UBIGINT, BOOLEAN], parked.length, (r, i) => {
-    const p = parked[r] as { key: Row; lsn: Lsn };
-    if (i === names.length) return p.lsn;
-    if (i === names.length + 1) return true;
-    const value = p.key[names[i] as string] ?? null;
-    return value === null ? null : (writers[i] as ColumnWriter).toDuck(value);
-  });
+  const list = `[${unchanged.map(sqlString).join(', ')}]::VARCHAR[]`;
+  const stagedKeys = table.keyColumns.map((k) => `s.${q(k)}`).join(', ');
+  const missing = `NOT EXISTS (SELECT 1 FROM ${table.sql} AS t WHERE ${matchKeys(table, 't', 's')})`;
+  await db.run(
+    `UPDATE ${marks.sql} AS m SET ${q(MARK_UNKNOWN)} = list_filter(m.${q(MARK_UNKNOWN)}, x -> list_contains(${list}, x))
+      FROM ${STAGE_SQL} AS s WHERE m.${q(MARK_PARKED)} AND ${matchKeys(table, 'm', 's')}`,
+  );
+  await db.run(
+    `INSERT INTO ${marks.sql} SELECT ${stagedKeys}, s.${q(LSN_COLUMN)}, true, ${list} FROM ${STAGE_SQL} AS s WHERE ${missing}`,
+  );
+  const columns = [...table.schema.columns.map((c) => c.name), LSN_COLUMN];
+  await db.run(
+    `INSERT INTO ${table.sql} (${columns.map(q).join(', ')}, ${q(SYNCED_COLUMN)})
+     SELECT ${columns.map((c) => `s.${q(c)}`).join(', ')}, now() FROM ${STAGE_SQL} AS s WHERE ${missing}`,
+  );
+}
+
+/** Full rows staged for a table with an active job: their parks are resolved (every column is known). */
+export async function resolveWhole(db: Db, table: TableState, marks: MarksTable): Promise<void> {
+  await db.run(
+    `DELETE FROM ${marks.sql} AS m USING ${STAGE_SQL} AS s WHERE m.${q(MARK_PARKED)} AND ${matchKeys(table, 'm', 's')}`,
+  );
+}
+
+/** A truncate of a table with an active job: no row is left, so no park either. */
+export async function clearParks(db: Db, marks: MarksTable): Promise<void> {
+  await db.run(`DELETE FROM ${marks.sql} WHERE ${q(MARK_PARKED)}`);
 }
 
 /** A truncate at `lsn` of a table with active jobs: rows they read before it are discarded. */
@@ -359,7 +417,8 @@ export async function parked(db: Db, table: TableState, marks: MarksTable, limit
   const { writers } = keyWriters(table);
   const names = table.keyColumns;
   const rows = await db.rows(
-    `SELECT DISTINCT ${names.map(q).join(', ')} FROM ${marks.sql} WHERE ${q(MARK_PARKED)} LIMIT ${Math.max(1, Math.floor(limit))}`,
+    `SELECT DISTINCT ${names.map(q).join(', ')} FROM ${marks.sql} WHERE ${q(MARK_PARKED)} AND len(${q(MARK_UNKNOWN)}) > 0
+      LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
   return rows.map((r) => {
     const key: Record<string, Value> = Object.create(null);
