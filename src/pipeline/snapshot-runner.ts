@@ -380,8 +380,19 @@ export class SnapshotRunner {
         );
       }
       if (mode.waitForStream) await this.#waitForStream(c, signal);
+      // tables without a key first: an interrupted first run starts over while one is unfinished
+      const keyless = new Set([...tables].filter(([, table]) => !hasPrimaryKey(table)).map(([id]) => id));
+      queue.sort((a, b) => Number(keyless.has(b.job.id)) - Number(keyless.has(a.job.id)));
       let next = 0;
       const report = () => this.#o.onProgress?.(this.progress());
+      const finish = async (job: SnapshotJob) => {
+        await this.#o.serialize(() => this.#o.warehouse.finishSnapshotJob(job.id, 'done'));
+        this.#log.info(
+          { table: displayName(job.table), job: job.id, rows: this.#running.get(job.id)?.rowsDone },
+          'table copied',
+        );
+        this.#running.delete(job.id);
+      };
       await Promise.all(
         workers.map(async (worker) => {
           for (;;) {
@@ -408,21 +419,22 @@ export class SnapshotRunner {
             if (signal.aborted) return;
             await write([], true);
             running.chunksDone++;
+            this.#log.debug(
+              { table: displayName(item.job.table), job: item.job.id, chunk: item.chunk.chunk },
+              'chunk copied',
+            );
             report();
+            // a job whose last chunk is in is done at once (online jobs still re-read parked keys)
+            if (running.chunksDone === running.chunks && !mode.waitForStream) await finish(item.job);
           }
         }),
       );
       if (signal.aborted) return;
       for (const job of jobs) {
+        if (!this.#running.has(job.id)) continue; // finished with its last chunk
         if (mode.waitForStream) await this.#rereadParked(job, tables.get(job.id)!, signal);
         if (signal.aborted) return;
-        await this.#o.serialize(() => this.#o.warehouse.finishSnapshotJob(job.id, 'done'));
-        const running = this.#running.get(job.id);
-        this.#log.info(
-          { table: displayName(job.table), job: job.id, rows: running?.rowsDone },
-          'table copied',
-        );
-        this.#running.delete(job.id);
+        await finish(job);
       }
     } finally {
       for (const job of jobs) this.#running.delete(job.id);
