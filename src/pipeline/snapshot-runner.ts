@@ -198,19 +198,21 @@ export class SnapshotRunner {
    */
   async initial(snapshot: ExportedSnapshot, signal: AbortSignal, startOver = false): Promise<void> {
     const jobs: SnapshotJob[] = [];
-    const active = await this.#o.warehouse.snapshotJobs();
+    const active = await this.#jobs();
     for (const table of await this.#published()) {
       const existing = active.find(
         (j) => sameTable(j.table, table) && (j.state === 'pending' || j.state === 'running'),
       );
       jobs.push(
         existing ??
-          (await this.#o.warehouse.createSnapshotJob({
-            table,
-            predicate: null,
-            reason: 'initial',
-            keyless: false,
-          })),
+          (await this.#o.serialize(() =>
+            this.#o.warehouse.createSnapshotJob({
+              table,
+              predicate: null,
+              reason: 'initial',
+              keyless: false,
+            }),
+          )),
       );
     }
     if (jobs.length === 0) {
@@ -229,9 +231,7 @@ export class SnapshotRunner {
     while (!signal.aborted) {
       try {
         if (this.#settings.mode === 'initial') await this.#enqueueNewTables();
-        const next = (await this.#o.warehouse.snapshotJobs()).find(
-          (j) => j.state === 'pending' || j.state === 'running',
-        );
+        const next = (await this.#jobs()).find((j) => j.state === 'pending' || j.state === 'running');
         if (next) {
           await this.#runOnline(next, signal);
           continue;
@@ -253,19 +253,20 @@ export class SnapshotRunner {
     }
   }
 
+  /** The warehouse's jobs, read between the stream's batches (one DuckDB connection). */
+  #jobs(): Promise<SnapshotJob[]> {
+    return this.#o.serialize(() => this.#o.warehouse.snapshotJobs());
+  }
+
   /** Published tables that never had a job (new in the publication, or never copied). */
   async #enqueueNewTables(): Promise<void> {
-    const jobs = await this.#o.warehouse.snapshotJobs();
+    const jobs = await this.#jobs();
     for (const table of await this.#published()) {
-      if (jobs.some((j) => sameTable(j.table, table) && j.state !== 'failed' && j.state !== 'cancelled'))
-        continue;
-      if (jobs.some((j) => sameTable(j.table, table))) continue; // failed before: only a user retries it
-      const job = await this.#o.warehouse.createSnapshotJob({
-        table,
-        predicate: null,
-        reason: 'new table',
-        keyless: false,
-      });
+      // any job at all, done, failed or cancelled: a failed one is for a user to retry
+      if (jobs.some((j) => sameTable(j.table, table))) continue;
+      const job = await this.#o.serialize(() =>
+        this.#o.warehouse.createSnapshotJob({ table, predicate: null, reason: 'new table', keyless: false }),
+      );
       this.#log.info(
         { table: displayName(table), job: job.id },
         'snapshot queued for a newly published table',
@@ -356,7 +357,7 @@ export class SnapshotRunner {
             { startOver: mode.startOver },
           ),
         );
-        const current = (await this.#o.warehouse.snapshotJobs()).find((j) => j.id === job.id) ?? job;
+        const current = (await this.#jobs()).find((j) => j.id === job.id) ?? job;
         this.#running.set(job.id, {
           job: current,
           started: Date.now(),

@@ -11,9 +11,11 @@ import type { TableRef } from '../../src/core/table-ref.js';
 import type { BatchLimits } from '../../src/pipeline/loader.js';
 import { runPipeline } from '../../src/pipeline/pipeline.js';
 import { PipelineStats } from '../../src/pipeline/pipeline-stats.js';
+import type { SnapshotSettings } from '../../src/pipeline/snapshot-runner.js';
 import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import type { SnapshotStore } from '../../src/warehouse/snapshot.js';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
@@ -38,6 +40,8 @@ export interface PipelineSettings {
   readonly tables?: readonly TableRef[] | 'all';
   readonly batch?: Partial<BatchLimits>;
   readonly tableWatchIntervalMs?: number;
+  /** Snapshots and backfills (off unless given: most tests look at the stream alone). */
+  readonly snapshot?: Partial<SnapshotSettings>;
 }
 
 export async function startPipeline(
@@ -74,7 +78,9 @@ export async function startPipeline(
         },
         query: (sql) => warehouse.query(sql),
         close: () => warehouse.close(),
+        ...(settings.snapshot ? snapshotStore(warehouse) : {}),
       },
+      ...(settings.snapshot ? { snapshot: settings.snapshot } : {}),
       logger: silentLogger(),
       batch: { maxDelayMs: 20, ...settings.batch },
       stats,
@@ -132,6 +138,17 @@ export async function startPipeline(
       await close();
       if (result.error) throw result.error;
     },
+  };
+}
+
+function snapshotStore(warehouse: DuckDBWarehouse): SnapshotStore {
+  return {
+    snapshotJobs: () => warehouse.snapshotJobs(),
+    createSnapshotJob: (job) => warehouse.createSnapshotJob(job),
+    startSnapshotAttempt: (...args) => warehouse.startSnapshotAttempt(...args),
+    applySnapshotRows: (rows) => warehouse.applySnapshotRows(rows),
+    parkedKeys: (job, limit) => warehouse.parkedKeys(job, limit),
+    finishSnapshotJob: (job, state, error) => warehouse.finishSnapshotJob(job, state, error),
   };
 }
 

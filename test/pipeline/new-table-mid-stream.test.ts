@@ -73,4 +73,42 @@ describe.each(EACH_MAJOR)('a table created while the pipeline runs (%s)', (_labe
       await pipeline.stop();
     }
   });
+
+  it('copies the rows a new table held before it joined the publication, then streams it', async () => {
+    const pipeline = await startPipeline(cluster(), {
+      tableWatchIntervalMs: 100,
+      snapshot: { mode: 'initial' },
+    });
+    try {
+      // created with its rows in one transaction: none of them is ever in the stream
+      await cluster().sql(
+        `BEGIN;
+         CREATE TABLE preloaded (id bigint PRIMARY KEY, label text NOT NULL, doc text);
+         INSERT INTO preloaded SELECT i, 'row ' || i, CASE WHEN i % 10 = 0 THEN repeat('d', 9000) END
+           FROM generate_series(1, 2000) AS i;
+         COMMIT;`,
+      );
+      await published(cluster(), 'public', 'preloaded');
+      await cluster().sql(`UPDATE preloaded SET label = 'changed' WHERE id % 7 = 0`);
+      await cluster().sql('DELETE FROM preloaded WHERE id % 11 = 0');
+      await cluster().sql(`INSERT INTO preloaded VALUES (5000, 'after', NULL)`);
+      await waitFor(
+        'the new table snapshot',
+        async () => {
+          const jobs = await pipeline.warehouse.snapshotJobs();
+          const job = jobs.find((j) => j.table.name === 'preloaded');
+          return job?.state === 'done' ? job : undefined;
+        },
+        60_000,
+      );
+      await cluster().sql(`UPDATE preloaded SET label = 'later' WHERE id = 1`);
+      await pipeline.caughtUp();
+      const sql = "SELECT id, label, length(coalesce(doc, '')) FROM preloaded ORDER BY id";
+      expect(await pipeline.rows(sql)).toEqual(await sourceRows(cluster(), sql));
+      const [job] = (await pipeline.warehouse.snapshotJobs()).filter((j) => j.table.name === 'preloaded');
+      expect(job?.reason).toBe('new table');
+    } finally {
+      await pipeline.stop();
+    }
+  });
 });
