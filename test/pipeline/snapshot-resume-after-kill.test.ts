@@ -15,7 +15,7 @@ import { startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { queryWarehouse, waitForWarehouse } from '../helpers/warehouse.js';
 
-const ROWS = 120_000;
+const ROWS = 60_000;
 const SETUP = `
   CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, pad text NOT NULL, doc text);
   ALTER TABLE big ALTER COLUMN doc SET STORAGE EXTERNAL;
@@ -33,7 +33,7 @@ async function write(cluster: PostgresCluster, signal: AbortSignal): Promise<num
     while (!signal.aborted) {
       await client.query('BEGIN');
       await client.query('UPDATE big SET n = n + 1 WHERE id = ANY($1::bigint[])', [
-        [1 + ((n * 7919) % ROWS), ROWS - 500 * (n % 200)],
+        [1 + ((n * 7919) % ROWS), ROWS - 500 * (n % 100)],
       ]);
       await client.query('DELETE FROM big WHERE id = $1::bigint', [1 + ((n * 104_729) % ROWS)]);
       await client.query(
@@ -53,7 +53,7 @@ async function write(cluster: PostgresCluster, signal: AbortSignal): Promise<num
 describe('kill -9 in the middle of the first snapshot', () => {
   const cluster = useCluster({ binaries: newestBinaries(), setup: (c) => c.sql(SETUP) });
 
-  it('resumes with the chunks not yet done and ends exact', async () => {
+  it('resumes with the chunks not yet done and ends exact', { timeout: 300_000 }, async () => {
     const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-resume-')), 'w.duckdb');
     const args = [
       'run',
@@ -91,8 +91,12 @@ describe('kill -9 in the middle of the first snapshot', () => {
             .snapshots;
           return (jobs.length === 2 && jobs.every((j) => j.state === 'done')) || undefined;
         },
-        180_000,
-      );
+        200_000,
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${(error as Error).message}; the restarted run said:\n${second.stderr().slice(-4000)}`,
+        );
+      });
       writing.abort();
       expect(await writer).toBeGreaterThan(10);
       await waitForWarehouse(cluster());
