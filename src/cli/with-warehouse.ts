@@ -1,6 +1,6 @@
 /**
  * Reaches the warehouse the way the situation allows: through the running `tributary run`
- * that holds it, or by opening the file read-only when nothing runs.
+ * that holds it, or by opening the file (read-only unless asked) when nothing runs.
  *
  * A `tributary run` that is starting holds the file's lock a moment before its control file
  * exists (it opens the warehouse, reads the checkpoint, then starts its control server); in
@@ -17,6 +17,8 @@ import { DuckDBWarehouse } from '../warehouse/duckdb/duckdb-warehouse.js';
 export interface WithWarehouseOptions {
   /** How long to wait for a process that holds the file to start answering. Default 10 s. */
   readonly lockWaitMs?: number;
+  /** Open the file for writing when nothing runs (default: read-only). */
+  readonly write?: boolean;
 }
 
 export async function withWarehouse<T>(
@@ -39,7 +41,7 @@ export async function withWarehouse<T>(
     }
     let warehouse: DuckDBWarehouse;
     try {
-      warehouse = await DuckDBWarehouse.open(path, { readOnly: true });
+      warehouse = await DuckDBWarehouse.open(path, { readOnly: !options.write });
     } catch (error) {
       const holder = lockHolder(error);
       if (holder === null) throw error;

@@ -8,50 +8,24 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PostgresCluster } from '../harness/postgres.js';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
+import {
+  BIG_ROWS_SOURCE_SQL,
+  BIG_ROWS_SQL,
+  preloadSql,
+  TAGS_SOURCE_SQL,
+  TAGS_SQL,
+  writeWhileCopying,
+} from '../helpers/snapshot-workload.js';
 import { queryWarehouse, waitForWarehouse } from '../helpers/warehouse.js';
 
 const ROWS = 60_000;
-const SETUP = `
-  CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, pad text NOT NULL, doc text);
-  ALTER TABLE big ALTER COLUMN doc SET STORAGE EXTERNAL;
-  INSERT INTO big SELECT i, 0, repeat('p', 60), CASE WHEN i % 500 = 0 THEN repeat(md5(i::text), 200) END
-    FROM generate_series(1, ${ROWS}) AS i;
-  CREATE TABLE tags (label text, weight integer);
-  ALTER TABLE tags REPLICA IDENTITY FULL;
-  INSERT INTO tags SELECT 'l' || (i % 10), i % 3 FROM generate_series(1, 3000) AS i;
-`;
-
-async function write(cluster: PostgresCluster, signal: AbortSignal): Promise<number> {
-  const client = await cluster.connect();
-  let n = 0;
-  try {
-    while (!signal.aborted) {
-      await client.query('BEGIN');
-      await client.query('UPDATE big SET n = n + 1 WHERE id = ANY($1::bigint[])', [
-        [1 + ((n * 7919) % ROWS), ROWS - 500 * (n % 100)],
-      ]);
-      await client.query('DELETE FROM big WHERE id = $1::bigint', [1 + ((n * 104_729) % ROWS)]);
-      await client.query(
-        'INSERT INTO big VALUES ($1::bigint, -1, $2, NULL) ON CONFLICT (id) DO UPDATE SET n = -2',
-        [1 + ((n * 15_485_863) % ROWS), 'reinserted'],
-      );
-      await client.query("INSERT INTO tags VALUES ('live', $1)", [n % 4]);
-      await client.query('COMMIT');
-      n++;
-    }
-  } finally {
-    await client.end();
-  }
-  return n;
-}
 
 describe('kill -9 in the middle of the first snapshot', () => {
-  const cluster = useCluster({ binaries: newestBinaries(), setup: (c) => c.sql(SETUP) });
+  const cluster = useCluster({ binaries: newestBinaries(), setup: (c) => c.sql(preloadSql(ROWS)) });
 
   it('resumes with the chunks not yet done and ends exact', { timeout: 300_000 }, async () => {
     const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-resume-')), 'w.duckdb');
@@ -69,7 +43,7 @@ describe('kill -9 in the middle of the first snapshot', () => {
       '1',
     ];
     const writing = new AbortController();
-    const writer = write(cluster(), writing.signal);
+    const writer = writeWhileCopying(cluster(), ROWS, writing.signal);
     writer.catch(() => {}); // awaited below
     const first = startCli(args, { TRIBUTARY_LOG_LEVEL: 'debug' });
     const chunksOfBig = () =>
@@ -108,23 +82,8 @@ describe('kill -9 in the middle of the first snapshot', () => {
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stderr).not.toMatch(/starting it over/);
 
-    const source = await cluster().sql<Record<string, unknown>>(
-      "SELECT id::text AS id, n, pad, md5(coalesce(doc, '')) AS doc FROM big ORDER BY id",
-    );
-    const copy = await queryWarehouse(
-      warehouse,
-      "SELECT id::VARCHAR AS id, n, pad, md5(coalesce(doc, '')) AS doc FROM big ORDER BY id",
-    );
-    expect(copy).toEqual(source);
-    const tagsSource = await cluster().sql<Record<string, unknown>>(
-      'SELECT label, weight, count(*)::int AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2',
-    );
-    expect(
-      await queryWarehouse(
-        warehouse,
-        'SELECT label, weight, count(*)::INTEGER AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2',
-      ),
-    ).toEqual(tagsSource);
+    expect(await queryWarehouse(warehouse, BIG_ROWS_SQL)).toEqual(await cluster().sql(BIG_ROWS_SOURCE_SQL));
+    expect(await queryWarehouse(warehouse, TAGS_SQL)).toEqual(await cluster().sql(TAGS_SOURCE_SQL));
 
     // the chunks done before the kill were not read again: they keep the first snapshot's LSN
     const chunks = await queryWarehouse(

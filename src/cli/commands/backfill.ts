@@ -5,18 +5,18 @@
  * with its progress. With no `run` holding the warehouse, the job is recorded in the warehouse
  * and runs when `tributary run` next starts.
  */
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { displayName } from '../../core/table-ref.js';
 import type { JobStatus } from '../../pipeline/status-report.js';
-import { findRunning, remoteBackfill, remoteStatus } from '../../server/control-client.js';
+import { remoteBackfill, remoteStatus } from '../../server/control-client.js';
+import type { ControlFile } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
-import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { writeStdout } from '../output.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
+import { withWarehouse } from '../with-warehouse.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
 
 interface BackfillFlags {
@@ -46,34 +46,34 @@ export function backfillCommand(): Command {
         throw new TributaryError('USAGE', 'name exactly one table to backfill');
       const predicate = flags.where?.trim() || null;
       const reason = flags.reason?.trim() || null;
-      const running = findRunning(flags.warehouse);
-      if (!running) {
-        if (!existsSync(flags.warehouse)) {
-          throw new TributaryError('USAGE', `no warehouse at ${flags.warehouse}`, {
-            hint: 'pass --warehouse <path.duckdb>, the file `tributary run` writes to',
-          });
-        }
-        const warehouse = await DuckDBWarehouse.open(flags.warehouse);
-        try {
-          const job = await warehouse.createSnapshotJob({
+      const queued = await withWarehouse<{ job: { readonly id: string }; control: ControlFile | null }>(
+        flags.warehouse,
+        (control) =>
+          remoteBackfill(control, { table: displayName(table), predicate, reason }).then((job) => ({
+            job: job as { id: string },
+            control,
+          })),
+        async (warehouse) => ({
+          job: await warehouse.createSnapshotJob({
             table,
             predicate,
             reason: reason ?? 'backfill',
             keyless: false,
-          });
-          await writeStdout(
-            flags.json
-              ? `${JSON.stringify(job)}\n`
-              : `backfill ${job.id} of ${displayName(table)} queued; it runs when tributary run starts (nothing is running now)\n`,
-          );
-        } finally {
-          await warehouse.close();
-        }
+          }),
+          control: null,
+        }),
+        { write: true },
+      );
+      const job = queued.job;
+      const running = queued.control;
+      if (!running) {
+        await writeStdout(
+          flags.json
+            ? `${JSON.stringify(job)}\n`
+            : `backfill ${job.id} of ${displayName(table)} queued; it runs when tributary run starts (nothing is running now)\n`,
+        );
         return;
       }
-      const job = (await remoteBackfill(running, { table: displayName(table), predicate, reason })) as {
-        id: string;
-      };
       if (!flags.wait) {
         await writeStdout(
           flags.json
