@@ -1,9 +1,9 @@
 /**
- * CPU seconds of other processes, read from /proc (Linux only; null elsewhere or when the
- * process is gone). The cluster may run as another user: /proc/<pid>/stat is readable anyway.
+ * CPU seconds of processes and threads, read from /proc (Linux only; null elsewhere or when
+ * the process is gone). The cluster may run as another user: /proc/<pid>/stat is readable anyway.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
 const CLOCK_TICKS = (() => {
@@ -14,10 +14,10 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-/** Fields of /proc/<pid>/stat after the command name (which may hold spaces), or null. */
-function procStat(pid: number | 'self'): string[] | null {
+/** Fields of a /proc stat file after the command name (which may hold spaces), or null. */
+function statFields(path: string): string[] | null {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(path, 'utf8');
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
@@ -26,23 +26,46 @@ function procStat(pid: number | 'self'): string[] | null {
 
 /** The parent of `pid`, or null. */
 export function parentPid(pid: number): number | null {
-  const fields = procStat(pid);
-  return fields ? Number(fields[1]) : null;
+  const f = statFields(`/proc/${pid}/stat`);
+  return f ? Number(f[1]) : null;
+}
+
+/** The live children of `parent`. */
+export function childPids(parent: number): number[] {
+  const children: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(`/proc/${entry}/stat`);
+    if (f && Number(f[1]) === parent) children.push(Number(entry));
+  }
+  return children;
 }
 
 /**
- * User + system CPU seconds of `pid` itself plus those of the children it has waited for
- * (cutime + cstime): for the postmaster, every backend that has exited; for this process, every
- * child program that has exited.
+ * User + system CPU seconds of `pid` itself (utime + stime) and, with `reaped`, of the children
+ * it has waited for (cutime + cstime).
  */
-export function cpuWithReapedChildren(pid: number | 'self'): number | null {
-  const f = procStat(pid);
+export function processCpu(pid: number | 'self', reaped = false): number | null {
+  const f = statFields(`/proc/${pid}/stat`);
   if (!f) return null;
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLOCK_TICKS;
+  const own = Number(f[11]) + Number(f[12]);
+  return (reaped ? own + Number(f[13]) + Number(f[14]) : own) / CLOCK_TICKS;
 }
 
 /** CPU seconds of the children this process has waited for (cutime + cstime). */
 export function reapedChildrenCpu(): number | null {
-  const f = procStat('self');
+  const f = statFields('/proc/self/stat');
   return f ? (Number(f[13]) + Number(f[14])) / CLOCK_TICKS : null;
+}
+
+/** CPU seconds of this process's main thread (the JavaScript thread: its thread id is the pid). */
+export function mainThreadCpu(): number | null {
+  const f = statFields(`/proc/self/task/${process.pid}/stat`);
+  return f ? (Number(f[11]) + Number(f[12])) / CLOCK_TICKS : null;
 }

@@ -47,14 +47,14 @@ import { connectClient } from '../../src/source/postgres/setup/connect.js';
 import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { cpuWithReapedChildren, parentPid, reapedChildrenCpu } from '../common/proc-cpu.js';
+import { mainThreadCpu, reapedChildrenCpu } from '../common/proc-cpu.js';
+import { ServerCpu } from '../common/server-cpu.js';
 import { findClientTool, loadText, median } from '../common/tools.js';
+import { COPY_SELECT, createOrders, type Facts, factsMismatch, readWarehouseFacts } from './orders.js';
 
 const TARGET = 0.5;
 const STAGE_TIMEOUT_MS = 60 * 60_000;
 const POLL_MS = 50;
-/** The columns in table order, as the snapshot selects them (snapshot-table.ts quotes them). */
-const COPY_SELECT = 'SELECT id, customer_id, country, total, ordered_at, note FROM ONLY public.orders';
 
 interface Options {
   readonly rows: number;
@@ -135,14 +135,6 @@ function withTimeout<T>(promise: Promise<T>, what: string, ms = STAGE_TIMEOUT_MS
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A decimal string as an exact integer of hundredths. */
-function cents(text: string): bigint {
-  const negative = text.startsWith('-');
-  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
-  const value = BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0').slice(0, 2));
-  return negative ? -value : value;
-}
-
 /** Bytes of a DuckDB file and its WAL. */
 function fileBytes(path: string): number {
   let total = 0;
@@ -153,125 +145,6 @@ function fileBytes(path: string): number {
 /** Peak resident set of this process so far (it only grows). */
 function peakRss(): string {
   return mib(process.resourceUsage().maxRSS * 1024);
-}
-
-// ---------------------------------------------------------------------------------------------
-// the source table
-
-const COUNTRIES = `ARRAY['US','DE','FR','GB','JP','CN','IN','BR','CA','AU',
-                         'ES','IT','NL','SE','PL','MX','KR','ZA','NG','AR']`;
-
-/**
- * Notes as shops write them: a quarter NULL, some non-ASCII, one in sixteen with a tab (an
- * escape in COPY text), one in sixteen per-order text.
- */
-const CREATE_ORDERS = `
-CREATE TABLE orders (
-  id          bigint NOT NULL,
-  customer_id integer NOT NULL,
-  country     text NOT NULL,
-  total       numeric(12,2) NOT NULL,
-  ordered_at  timestamptz NOT NULL,
-  note        text
-)`;
-
-const FILL_ORDERS = `
-INSERT INTO orders
-SELECT n, (n * 7919 % 1000003)::integer, (${COUNTRIES})[1 + ((n * 31 + n / 7) % 20)::integer],
-       round(((n * 104729) % 1000000) / 100.0 + 0.99, 2),
-       timestamptz '2023-01-01 00:00:00+00' + (n % 31536000) * interval '1 second',
-       CASE n % 16
-         WHEN 0 THEN NULL WHEN 1 THEN NULL WHEN 2 THEN NULL WHEN 3 THEN NULL
-         WHEN 4 THEN 'fragile' || chr(9) || 'stack at most 2'
-         WHEN 5 THEN 'livraison à l''accueil, bâtiment B'
-         WHEN 6 THEN 'order ' || n || ' for customer ' || (n * 7919 % 1000003)
-         WHEN 7 THEN 'gift wrap, no invoice in the parcel'
-         WHEN 8 THEN 'call first'
-         ELSE 'leave at the door'
-       END
-  FROM generate_series(1::bigint, $1::bigint) AS n;
-`;
-
-interface Facts {
-  readonly count: string;
-  readonly total: string;
-  readonly notes: string;
-  readonly noteChars: string;
-}
-
-const FACTS_PG =
-  'SELECT count(*)::text AS count, sum(total)::text AS total, count(note)::text AS notes, ' +
-  'coalesce(sum(length(note)), 0)::text AS "noteChars" FROM orders';
-const FACTS_DUCK =
-  'SELECT count(*)::VARCHAR, sum(total)::VARCHAR, count(note)::VARCHAR, ' +
-  'coalesce(sum(length(note)), 0)::VARCHAR FROM orders';
-
-async function createOrders(cluster: PostgresCluster, rows: number): Promise<Facts> {
-  const client = await cluster.connect();
-  try {
-    await client.query("SET maintenance_work_mem = '1GB'");
-    let start = now();
-    await client.query(CREATE_ORDERS);
-    await client.query(FILL_ORDERS, [rows]);
-    const insertSeconds = elapsedSince(start);
-    start = now();
-    await client.query('ALTER TABLE orders ADD PRIMARY KEY (id)');
-    await client.query('CREATE PUBLICATION orders_pub FOR TABLE orders');
-    await client.query('VACUUM ANALYZE orders');
-    const indexSeconds = elapsedSince(start);
-    const facts = (await client.query<Facts>(FACTS_PG)).rows[0];
-    const [size] = (
-      await client.query<{ heap: string; index: string; pages: string }>(
-        `SELECT pg_size_pretty(pg_table_size('orders')) AS heap, pg_size_pretty(pg_indexes_size('orders')) AS index,
-                (pg_relation_size('orders') / current_setting('block_size')::int8)::text AS pages`,
-      )
-    ).rows;
-    if (!facts || !size) throw new Error('cannot read the orders table back');
-    console.log(
-      `  orders: ${int(rows)} rows inserted in ${insertSeconds.toFixed(1)} s, primary key + VACUUM ANALYZE ` +
-        `${indexSeconds.toFixed(1)} s; table ${size.heap} (${int(Number(size.pages))} pages), index ${size.index}; ` +
-        `sum(total) ${facts.total}, ${int(Number(facts.notes))} notes`,
-    );
-    for (const [what, sql] of [
-      ['reference', COPY_SELECT],
-      ['a snapshot chunk', `${COPY_SELECT} WHERE ctid >= '(0,0)'::tid AND ctid < '(1000,0)'::tid`],
-    ] as const) {
-      const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`);
-      console.log(`  plan of ${what}: ${plan.rows[0]?.['QUERY PLAN'].trim()}`);
-    }
-    return facts;
-  } finally {
-    await client.end();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// server CPU: what the postmaster has reaped (exited backends), read once they have all gone
-
-let postmasterPid: number | null = null;
-
-async function findPostmaster(cluster: PostgresCluster): Promise<void> {
-  const client = await cluster.connect();
-  try {
-    // read while the backend lives
-    const [row] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
-    postmasterPid = row ? parentPid(row.pid) : null;
-  } finally {
-    await client.end();
-  }
-}
-
-/** Waits until no client backend or walsender but the asking one is left, then reads the CPU. */
-async function serverCpu(cluster: PostgresCluster): Promise<number | null> {
-  for (let i = 0; i < 200; i++) {
-    const [row] = await cluster.sql<{ n: string }>(
-      `SELECT count(*)::text AS n FROM pg_stat_activity
-        WHERE pid <> pg_backend_pid() AND backend_type IN ('client backend', 'walsender')`,
-    );
-    if (Number(row?.n) === 0) break;
-    await sleep(POLL_MS);
-  }
-  return postmasterPid === null ? null : cpuWithReapedChildren(postmasterPid);
 }
 
 function cpuDelta(after: number | null, before: number | null): number | null {
@@ -287,16 +160,44 @@ interface Run {
   readonly rowsPerSecond: number;
   /** The consumer's own CPU seconds (psql; this process, with DuckDB's threads). */
   readonly clientCpu: number | null;
-  /** CPU seconds of the server backends that served the run. */
+  /** In this process: CPU of the main (JavaScript) thread, and the event loop's busy share. */
+  readonly mainThread: { readonly cpu: number | null; readonly loopBusy: number } | null;
+  /** CPU seconds of the whole server over the run (bench/common/server-cpu.ts). */
   readonly serverCpu: number | null;
   readonly note: string;
 }
 
-let activeChild: ChildProcess | null = null;
-const openWarehouses = new Set<DuckDBWarehouse>();
+/** CPU of this process over a run: all threads, the main thread, the event loop's utilization. */
+function meterThisProcess(): () => Pick<Run, 'clientCpu' | 'mainThread'> {
+  const cpu = process.cpuUsage();
+  const main = mainThreadCpu();
+  const loop = performance.eventLoopUtilization();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return {
+      clientCpu: (used.user + used.system) / 1e6,
+      mainThread: {
+        cpu: cpuDelta(mainThreadCpu(), main),
+        loopBusy: performance.eventLoopUtilization(loop).utilization,
+      },
+    };
+  };
+}
 
-async function psqlCopy(psql: string, cluster: PostgresCluster, rows: number): Promise<Run> {
-  const serverBefore = await serverCpu(cluster);
+let activeChild: ChildProcess | null = null;
+/**
+ * Shuts down the current Tributary run: its pipeline first, then its warehouse (closing DuckDB
+ * under a running pipeline can hang the process).
+ */
+let shutDownRun: (() => Promise<void>) | null = null;
+
+async function psqlCopy(
+  psql: string,
+  cluster: PostgresCluster,
+  server: ServerCpu,
+  rows: number,
+): Promise<Run> {
+  const serverBefore = await server.read();
   const childBefore = reapedChildrenCpu();
   const devNull = openSync('/dev/null', 'w');
   const start = now();
@@ -343,14 +244,15 @@ async function psqlCopy(psql: string, cluster: PostgresCluster, rows: number): P
     seconds,
     rowsPerSecond: rows / seconds,
     clientCpu: cpuDelta(reapedChildrenCpu(), childBefore),
-    serverCpu: cpuDelta(await serverCpu(cluster), serverBefore),
+    mainThread: null,
+    serverCpu: cpuDelta(await server.read(), serverBefore),
     note: '',
   };
 }
 
-async function nodeCopy(cluster: PostgresCluster, rows: number): Promise<Run> {
-  const serverBefore = await serverCpu(cluster);
-  const cpuBefore = process.cpuUsage();
+async function nodeCopy(cluster: PostgresCluster, server: ServerCpu, rows: number): Promise<Run> {
+  const serverBefore = await server.read();
+  const meter = meterThisProcess();
   const start = now();
   const client = await connectClient(withSessionSettings(parseSourceUrl(cluster.url())), {
     applicationName: 'bench copy reference',
@@ -368,13 +270,13 @@ async function nodeCopy(cluster: PostgresCluster, rows: number): Promise<Run> {
     await client.end();
   }
   const seconds = elapsedSince(start);
-  const cpu = process.cpuUsage(cpuBefore);
+  const used = meter();
   return {
     consumer: 'pg-copy-streams',
     seconds,
     rowsPerSecond: rows / seconds,
-    clientCpu: (cpu.user + cpu.system) / 1e6,
-    serverCpu: cpuDelta(await serverCpu(cluster), serverBefore),
+    ...used,
+    serverCpu: cpuDelta(await server.read(), serverBefore),
     note: `${mib(bytes)} of COPY text (${(bytes / rows).toFixed(1)} bytes/row, ${(bytes / seconds / 1e6).toFixed(0)} MB/s)`,
   };
 }
@@ -427,18 +329,29 @@ async function dropSlot(cluster: PostgresCluster, slot: string): Promise<void> {
 
 async function tributaryRun(
   cluster: PostgresCluster,
+  server: ServerCpu,
   options: Options,
   slot: string,
   workDir: string,
   facts: Facts,
 ): Promise<Run> {
   const path = join(workDir, `${slot}.duckdb`);
-  const serverBefore = await serverCpu(cluster);
+  const serverBefore = await server.read();
   const types = new TypeRegistry();
   const warehouse = await DuckDBWarehouse.open(path, { typeInfo: (oid) => types.info(oid) });
-  openWarehouses.add(warehouse);
-  const writes = timeSnapshotWrites(warehouse);
   const controller = new AbortController();
+  let done: Promise<void> = Promise.resolve();
+  let shutDown: Promise<void> | null = null;
+  const stop = () => {
+    shutDown ??= (async () => {
+      controller.abort();
+      await withTimeout(done, 'stopping the pipeline', 60_000).catch(() => {});
+      await warehouse.close();
+    })();
+    return shutDown;
+  };
+  shutDownRun = stop;
+  const writes = timeSnapshotWrites(warehouse);
   let firstRowsAt: number | null = null;
   let chunks = 0;
   let allRead!: () => void;
@@ -450,9 +363,9 @@ async function tributaryRun(
       if (p.chunks > 0 && p.chunksDone === p.chunks) allRead();
     }
   };
-  const cpuBefore = process.cpuUsage();
+  const meter = meterThisProcess();
   const start = now();
-  const done = runPipeline(
+  done = runPipeline(
     {
       source: {
         connection: parseSourceUrl(cluster.url()),
@@ -481,42 +394,29 @@ async function tributaryRun(
       'the initial snapshot',
     );
     const seconds = elapsedSince(start);
-    const cpu = process.cpuUsage(cpuBefore);
+    const used = meter();
     const stopStart = now();
     controller.abort();
     await done;
     const stopSeconds = elapsedSince(stopStart);
-    const answer = await warehouse.query(FACTS_DUCK);
-    const [count, total, notes, noteChars] = (answer.rows[0] ?? []).map(String);
-    const equal =
-      count === facts.count &&
-      total !== undefined &&
-      cents(total) === cents(facts.total) &&
-      notes === facts.notes &&
-      noteChars === facts.noteChars;
-    if (!equal)
-      throw new Error(
-        `the warehouse holds count ${count}, sum(total) ${total}, count(note) ${notes}, sum(length(note)) ${noteChars}; ` +
-          `Postgres ${facts.count}, ${facts.total}, ${facts.notes}, ${facts.noteChars}`,
-      );
+    const mismatch = factsMismatch(await readWarehouseFacts(warehouse), facts);
+    if (mismatch) throw new Error(mismatch);
     const rows = Number(facts.count);
     const setup = firstRowsAt === null ? '-' : `${((firstRowsAt - start) / 1000).toFixed(2)} s`;
     return {
       consumer: 'tributary',
       seconds,
       rowsPerSecond: rows / seconds,
-      clientCpu: (cpu.user + cpu.system) / 1e6,
-      serverCpu: cpuDelta(await serverCpu(cluster), serverBefore),
+      ...used,
+      serverCpu: cpuDelta(await server.read(), serverBefore),
       note:
         `${chunks} chunks; first rows written after ${setup}; DuckDB writes ${writes.writes} in ` +
         `${(writes.millis / 1000).toFixed(1)} s; stop ${stopSeconds.toFixed(2)} s; file ` +
         `${mib(fileBytes(path))} with its WAL; rows match; peak RSS ${peakRss()}`,
     };
   } finally {
-    controller.abort();
-    await done.catch(() => {});
-    openWarehouses.delete(warehouse);
-    await warehouse.close();
+    shutDownRun = null;
+    await stop();
     rmSync(path, { force: true });
     rmSync(`${path}.wal`, { force: true });
     await dropSlot(cluster, slot);
@@ -559,8 +459,8 @@ async function main(): Promise<number> {
   let cluster: PostgresCluster | null = null;
   const cleanUp = async () => {
     activeChild?.kill('SIGTERM');
-    for (const w of openWarehouses) await w.close().catch(() => {});
-    openWarehouses.clear();
+    await shutDownRun?.().catch(() => {});
+    shutDownRun = null;
     await cluster?.stop().catch(() => {});
     cluster = null;
     rmSync(workDir, { recursive: true, force: true });
@@ -582,11 +482,11 @@ async function main(): Promise<number> {
         work_mem: '64MB',
       },
     });
-    const [server] = await cluster.sql<{ version: string }>(
+    const [version] = await cluster.sql<{ version: string }>(
       "SELECT current_setting('server_version') AS version",
     );
-    console.log(`  server: PostgreSQL ${server?.version} (${binaries.binDir}), TCP to 127.0.0.1`);
-    await findPostmaster(cluster);
+    console.log(`  server: PostgreSQL ${version?.version} (${binaries.binDir}), TCP to 127.0.0.1`);
+    const server = await ServerCpu.of(cluster);
     const facts = await createOrders(cluster, options.rows);
     await cluster.sql('CHECKPOINT');
     const rows = Number(facts.count);
@@ -597,14 +497,18 @@ async function main(): Promise<number> {
         if (options.only === (consumer === 'tributary' ? 'copy' : 'tributary')) continue;
         const run =
           consumer === 'psql'
-            ? await psqlCopy(psql.path, cluster, rows)
+            ? await psqlCopy(psql.path, cluster, server, rows)
             : consumer === 'pg-copy-streams'
-              ? await nodeCopy(cluster, rows)
-              : await tributaryRun(cluster, options, `snapshot_${i}`, workDir, facts);
+              ? await nodeCopy(cluster, server, rows)
+              : await tributaryRun(cluster, server, options, `snapshot_${i}`, workDir, facts);
         runs.push(run);
         console.log(
           `  ${run.consumer.padEnd(15)} run ${i} ${run.seconds.toFixed(2).padStart(7)} s ` +
-            `${rate(run.rowsPerSecond).padStart(8)}  client CPU ${cpuText(run.clientCpu)}, ` +
+            `${rate(run.rowsPerSecond).padStart(8)}  client CPU ${cpuText(run.clientCpu)}` +
+            (run.mainThread
+              ? ` (main thread ${cpuText(run.mainThread.cpu)}, event loop busy ${(run.mainThread.loopBusy * 100).toFixed(0)}%)`
+              : '') +
+            ', ' +
             `server CPU ${cpuText(run.serverCpu)}${run.note ? `; ${run.note}` : ''}  (load ${loadText()})`,
         );
       }
