@@ -18,6 +18,9 @@
  *   count(note) and sum(length(note)) must equal Postgres'.
  * - Order: psql, pg-copy-streams, Tributary, repeated `--runs` times (default 2). Result: the
  *   ratio of the medians, Tributary / reference; target ≥ 0.5.
+ * - Beside each run, for the record: client CPU (psql's; or this process's, all threads, with its
+ *   main thread's CPU and the event loop's busy share), the whole server's CPU (from /proc), and
+ *   for Tributary the time its DuckDB writes took, when the first rows were written, peak RSS.
  *
  * Options: --rows N (default 10,000,000), --runs N, --workers N, --chunk-rows N, --batch-rows N,
  * --only copy|tributary (for profiling one side; no ratio then).
