@@ -6,16 +6,23 @@ import { join } from 'node:path';
 
 /** The newest pg_recvlogical on this machine: the Postgres packages' bin dirs, then PATH. */
 export function findRecvLogical(): { path: string; version: string } | null {
+  return findClientTool('pg_recvlogical');
+}
+
+/**
+ * The newest runnable PostgreSQL client program `name` (pg_recvlogical, psql, ...): the Postgres
+ * packages' bin dirs (/usr/lib/postgresql/<major>/bin, newest major first), then PATH.
+ */
+export function findClientTool(name: string): { path: string; version: string } | null {
   const candidates: string[] = [];
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     const majors = readdirSync(root)
       .filter((v) => /^\d+$/.test(v))
       .sort((a, b) => Number(b) - Number(a));
-    for (const major of majors) candidates.push(join(root, major, 'bin', 'pg_recvlogical'));
+    for (const major of majors) candidates.push(join(root, major, 'bin', name));
   }
-  for (const dir of (process.env.PATH ?? '').split(':'))
-    if (dir) candidates.push(join(dir, 'pg_recvlogical'));
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir) candidates.push(join(dir, name));
   for (const path of candidates) {
     if (!existsSync(path)) continue;
     try {
