@@ -8,11 +8,8 @@
  * multiset, merged by merge-counts.ts instead.
  */
 import { UBIGINT } from '@duckdb/node-api';
-import type { Row } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
-import type { Lsn } from '../../core/lsn.js';
 import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
-import type { Value } from '../../core/values.js';
 import { describeKey, type FoldedTable, type NetDelete, type NetUpsert } from '../fold.js';
 import type { Db } from './db.js';
 import { clearParks, type MarksTable, markDeletes, parkPartial, resolveWhole } from './snapshot-store.js';
