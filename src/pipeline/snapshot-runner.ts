@@ -36,6 +36,7 @@ import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatLsn, type Lsn } from '../core/lsn.js';
 import { displayName, sameTable, type TableRef } from '../core/table-ref.js';
+import { isConnectionFailure } from '../source/postgres/postgres-source.js';
 import { connectClient } from '../source/postgres/setup/connect.js';
 import type { SourceConfig } from '../source/postgres/setup/connection-config.js';
 import { publishedTables } from '../source/postgres/setup/publication-catalog.js';
@@ -228,28 +229,33 @@ export class SnapshotRunner {
 
   /** Runs queued jobs, and creates jobs for newly published tables, until `signal` aborts. */
   async background(signal: AbortSignal, pollMs = 2000): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        if (this.#settings.mode === 'initial') await this.#enqueueNewTables();
-        const next = (await this.#jobs()).find((j) => j.state === 'pending' || j.state === 'running');
-        if (next) {
-          await this.#runOnline(next, signal);
-          continue;
+    const onAbort = () => this.poke();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (!signal.aborted) {
+        try {
+          if (this.#settings.mode === 'initial') await this.#enqueueNewTables();
+          const next = (await this.#jobs()).find((j) => j.state === 'pending' || j.state === 'running');
+          if (next) {
+            await this.#runOnline(next, signal);
+            continue;
+          }
+        } catch (error) {
+          if (signal.aborted) return;
+          if (!isTransient(error)) throw error;
+          // the source went away (restart, failover, network): the job resumes from its chunks
+          this.#log.warn({ err: (error as Error).message }, 'snapshot interrupted; retrying');
         }
-      } catch (error) {
-        if (signal.aborted) return;
-        if (error instanceof TributaryError && error.code === 'CONNECTION_LOST') {
-          this.#log.warn({ err: error.message }, 'snapshot interrupted; retrying');
-        } else throw error;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        signal.addEventListener('abort', () => this.poke(), { once: true });
-      });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -289,15 +295,12 @@ export class SnapshotRunner {
     try {
       await this.#copy(snapshot, [job], signal, { waitForStream: true, startOver: false });
     } catch (error) {
-      if (error instanceof TributaryError && error.code === 'USAGE') {
-        await this.#o.serialize(() => this.#o.warehouse.finishSnapshotJob(job.id, 'failed', error.message));
-        this.#log.error(
-          { table: displayName(job.table), job: job.id, err: error.message },
-          'snapshot job failed',
-        );
-        return;
-      }
-      throw error;
+      if (signal.aborted || isTransient(error)) throw error;
+      // the job cannot succeed as asked (the table is gone, has no key, a chunk outlasts the
+      // statement timeout, a value cannot be stored): it fails, the stream goes on
+      const message = describeFailure(error);
+      await this.#o.serialize(() => this.#o.warehouse.finishSnapshotJob(job.id, 'failed', message));
+      this.#log.error({ table: displayName(job.table), job: job.id, err: message }, 'snapshot job failed');
     }
   }
 
@@ -516,6 +519,17 @@ export class SnapshotRunner {
       }
     }
   }
+}
+
+/** Connection-level failures (server restart, network): worth retrying; the job keeps its chunks. */
+const isTransient = isConnectionFailure;
+
+function describeFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if ((error as { code?: unknown }).code === '57014') {
+    return `${message} (a chunk took longer than --snapshot-timeout: raise it, or lower --snapshot-chunk-rows)`;
+  }
+  return error instanceof TributaryError && error.hint ? `${message} (${error.hint})` : message;
 }
 
 function hasPrimaryKey(table: SnapshotTable): boolean {

@@ -60,6 +60,20 @@ describe('tributary backfill', () => {
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toMatch(/public\.missing is not replicated by this pipeline/);
 
+      // a predicate that plans but fails while reading: the job fails, the run goes on
+      const failing = await runCli([
+        'backfill',
+        'public.orders',
+        '--where',
+        '1 / (id - 7) > 0',
+        '--wait',
+        '--warehouse',
+        warehouse,
+      ]);
+      expect(failing.code).toBe(1);
+      expect(failing.stderr).toMatch(/failed: .*division by zero/);
+      expect(run.child.exitCode).toBeNull();
+
       const status = await runCli(['status', '--warehouse', warehouse]);
       expect(status.stdout).toMatch(
         /public\.orders where country = 'US'\s+done \(audit\)\s+250 of ~\d+ rows|public\.orders where country = 'US'\s+done \(audit\)\s+250 rows/,
@@ -91,6 +105,7 @@ describe('tributary backfill', () => {
     expect(jobs).toEqual([
       { reason: 'initial', state: 'done', rows: 500 },
       { reason: 'audit', state: 'done', rows: 250 },
+      { reason: 'backfill', state: 'failed', rows: 0 },
       { reason: 'backfill', state: 'done', rows: 500 },
     ]);
   });

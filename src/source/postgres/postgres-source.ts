@@ -592,15 +592,26 @@ function asConnectionLost(error: unknown): unknown {
       ? new TributaryError('CONNECTION_LOST', error.message, { cause: error })
       : error;
   }
-  const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (
-    (code && TRANSIENT_SQLSTATES.has(code)) ||
-    /ECONNRESET|ECONNREFUSED|EPIPE|terminat|Connection terminated|socket/i.test(`${code ?? ''} ${message}`)
-  ) {
+  if (isConnectionFailure(error)) {
+    const message = error instanceof Error ? error.message : String(error);
     return new TributaryError('CONNECTION_LOST', `replication connection lost: ${message}`, { cause: error });
   }
   return error;
+}
+
+/**
+ * A failure after which connecting again can succeed: the server shutting down or restarting,
+ * a terminated backend, the network (also a TributaryError that says so).
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof TributaryError)
+    return error.code === 'CONNECTION_LOST' || error.code === 'CONNECT_FAILED';
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    (code !== undefined && TRANSIENT_SQLSTATES.has(code)) ||
+    /ECONNRESET|ECONNREFUSED|EPIPE|terminat|Connection terminated|socket/i.test(`${code ?? ''} ${message}`)
+  );
 }
 
 /**
