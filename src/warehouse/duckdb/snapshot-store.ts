@@ -83,19 +83,20 @@ function toJob(r: readonly unknown[]): SnapshotJob {
   };
 }
 
-export async function readJobs(db: Db, where = 'true'): Promise<SnapshotJob[]> {
+export async function readJobs(db: Db, id: string | null = null): Promise<SnapshotJob[]> {
   // timestamps as text: the JSON form of DuckDB's TIMESTAMPTZ values is not what Date parses
   const rows = await db.rows(
     `SELECT id, table_schema, table_name, predicate, reason, keyless, state, strftime(requested_at, '%Y-%m-%dT%H:%M:%S.%fZ'),
        strftime(started_at, '%Y-%m-%dT%H:%M:%S.%fZ'), strftime(finished_at, '%Y-%m-%dT%H:%M:%S.%fZ'), rows_done,
        rows_estimated, attempt, snapshot_lsn, error
-     FROM _tributary.snapshot_jobs WHERE ${where} ORDER BY requested_at, id`,
+     FROM _tributary.snapshot_jobs WHERE $1::VARCHAR IS NULL OR id = $1::VARCHAR ORDER BY requested_at, id`,
+    [id],
   );
   return rows.map(toJob);
 }
 
 export async function readJob(db: Db, id: string): Promise<SnapshotJob> {
-  const [job] = await readJobs(db, `id = '${id.replaceAll("'", "''")}'`);
+  const [job] = await readJobs(db, id);
   if (!job) throw new TributaryError('USAGE', `no snapshot or backfill job ${id}`);
   return job;
 }
