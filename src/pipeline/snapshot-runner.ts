@@ -246,6 +246,7 @@ export class SnapshotRunner {
           // the source went away (restart, failover, network): the job resumes from its chunks
           this.#log.warn({ err: (error as Error).message }, 'snapshot interrupted; retrying');
         }
+        if (signal.aborted) return; // its poke may have come while no wait was armed
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollMs);
           this.#wake = () => {

@@ -1,24 +1,8 @@
-/**
- * An online backfill re-reads a table while a writer updates and deletes the very rows being
- * re-read: no stale row comes back, no deleted row is resurrected, and updates that left a
- * TOASTed column unchanged on rows the warehouse did not hold yet are parked and read again —
- * the warehouse ends equal to the source. A `--where` backfill re-reads only what it selects.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../../src/core/logger.js';
-import { runPipeline } from '../../src/pipeline/pipeline.js';
-import type { SnapshotRunner } from '../../src/pipeline/snapshot-runner.js';
-import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
-import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
 import { waitFor } from '../helpers/events.js';
-import { waitForWarehouse } from '../helpers/warehouse.js';
-import { sourceRows } from './in-process-pipeline.js';
+import { sourceRows, startPipeline } from './in-process-pipeline.js';
 
 const ROWS = 20_000;
 const SETUP = `
@@ -58,48 +42,16 @@ describe.each(EACH_MAJOR)('online backfill under concurrent updates and deletes 
   const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
 
   it('ends with the warehouse equal to the source', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tributary-backfill-'));
-    const types = new TypeRegistry();
-    const warehouse = await DuckDBWarehouse.open(join(dir, 'w.duckdb'), {
-      typeInfo: (oid) => types.info(oid),
-    });
-    const controller = new AbortController();
-    let runner: SnapshotRunner | null = null;
     // streaming only: the warehouse starts without the table's rows, which the backfill brings
-    const run = runPipeline(
-      {
-        source: {
-          connection: parseSourceUrl(cluster().url()),
-          slot: 'bf',
-          publication: 'bf',
-          tables: 'all',
-          types,
-          statusIntervalMs: 200,
-        },
-        warehouse,
-        logger: process.env.DEBUG_BF ? createLogger({ level: 'info' }) : silentLogger(),
-        batch: { maxDelayMs: 20 },
-        snapshot: { mode: 'never', chunkRows: 1000, batchRows: 500, workers: 2 },
-        onSnapshots: (r) => {
-          runner = r;
-        },
-      },
-      controller.signal,
-    ).then(
-      () => null,
-      (error: unknown) => error,
-    );
+    const pipeline = await startPipeline(cluster(), {
+      slot: 'bf',
+      snapshot: { mode: 'never', chunkRows: 1000, batchRows: 500, workers: 2 },
+    });
+    const warehouse = pipeline.warehouse;
+    const live = pipeline.runner();
     const writing = new AbortController();
     let writer: Promise<number> = Promise.resolve(0);
-    let failure: unknown = null;
     try {
-      const live = await waitFor('the runner', () => runner ?? undefined);
-      await waitFor('the stream', async () => {
-        const rows = await cluster().sql<{ active: boolean }>(
-          "SELECT active FROM pg_replication_slots WHERE slot_name = 'bf'",
-        );
-        return rows[0]?.active === true || undefined;
-      });
       const job = await live.request({ schema: 'public', name: 'items' }, null, 'test');
       writer = write(cluster(), writing.signal);
       writer.catch(() => {}); // awaited below
@@ -114,7 +66,7 @@ describe.each(EACH_MAJOR)('online backfill under concurrent updates and deletes 
       );
       writing.abort();
       expect(await writer).toBeGreaterThan(10);
-      await waitForWarehouse(cluster(), 'bf');
+      await pipeline.caughtUp();
       const sql = "SELECT id, n, md5(coalesce(doc, '')) FROM items ORDER BY id";
       const copy = (await warehouse.query(sql)).rows.map((r) =>
         r.map((v) => (v === null ? null : String(v))),
@@ -142,11 +94,7 @@ describe.each(EACH_MAJOR)('online backfill under concurrent updates and deletes 
     } finally {
       writing.abort();
       await writer.catch(() => 0);
-      controller.abort();
-      failure = await run;
-      await warehouse.close();
-      rmSync(dir, { recursive: true, force: true });
+      await pipeline.stop();
     }
-    if (failure) throw failure;
   });
 });

@@ -1,25 +1,8 @@
-/**
- * The snapshot reads every type exactly as the stream does: the every-type table's rows, there
- * before the first run, are copied by the initial snapshot (COPY text, decoded by the stream's
- * decoders); the same rows inserted into a twin table after the stream started arrive as change
- * events. Both land in DuckDB with the same types and the same values, column by column — and
- * the stream's side is the one test/warehouse/every-type-into-duckdb.test.ts proves exact
- * against Postgres.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/core/logger.js';
-import { runPipeline } from '../../src/pipeline/pipeline.js';
-import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
-import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
-import { waitFor } from '../helpers/events.js';
-import { waitForWarehouse } from '../helpers/warehouse.js';
 import { acceptedColumns } from '../values/every-type.accepted.js';
 import { createEveryTypeTable, insertEveryTypeRows, TABLE } from '../values/every-type.facts.js';
+import { startPipeline } from './in-process-pipeline.js';
 
 describe.each(EACH_MAJOR)('every type through the snapshot (%s)', (_label, binaries) => {
   const columns = acceptedColumns(binaries.major);
@@ -38,39 +21,12 @@ describe.each(EACH_MAJOR)('every type through the snapshot (%s)', (_label, binar
   });
 
   it('lands each value as the stream lands it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tributary-every-snap-'));
-    const types = new TypeRegistry();
-    const warehouse = await DuckDBWarehouse.open(join(dir, 'w.duckdb'), {
-      typeInfo: (oid) => types.info(oid),
-    });
-    const controller = new AbortController();
-    const run = runPipeline(
-      {
-        source: {
-          connection: parseSourceUrl(cluster().url()),
-          slot: 'every',
-          publication: 'every',
-          tables: 'all',
-          types,
-          statusIntervalMs: 200,
-        },
-        warehouse,
-        logger: silentLogger(),
-        batch: { maxDelayMs: 20 },
-      },
-      controller.signal,
-    ).then(
-      () => null,
-      (error: unknown) => error,
-    );
-    let failure: unknown = null;
+    const pipeline = await startPipeline(cluster(), { slot: 'every', snapshot: {} });
+    const warehouse = pipeline.warehouse;
     try {
-      await waitFor('the initial snapshot', async () => {
-        const jobs = await warehouse.snapshotJobs();
-        return (jobs.length === 2 && jobs.every((j) => j.state === 'done')) || undefined;
-      });
+      await pipeline.jobsDone(2);
       await cluster().sql(`INSERT INTO streamed SELECT * FROM ${TABLE}`);
-      await waitForWarehouse(cluster(), 'every');
+      await pipeline.caughtUp();
       const shape = async (table: string) =>
         (
           await warehouse.query(
@@ -89,11 +45,7 @@ describe.each(EACH_MAJOR)('every type through the snapshot (%s)', (_label, binar
         expect(await values(TABLE), column).toEqual(await values('streamed'));
       }
     } finally {
-      controller.abort();
-      failure = await run;
-      await warehouse.close();
-      rmSync(dir, { recursive: true, force: true });
+      await pipeline.stop();
     }
-    if (failure) throw failure;
   });
 });

@@ -11,7 +11,7 @@ import type { TableRef } from '../../src/core/table-ref.js';
 import type { BatchLimits } from '../../src/pipeline/loader.js';
 import { runPipeline } from '../../src/pipeline/pipeline.js';
 import { PipelineStats } from '../../src/pipeline/pipeline-stats.js';
-import type { SnapshotSettings } from '../../src/pipeline/snapshot-runner.js';
+import type { SnapshotRunner, SnapshotSettings } from '../../src/pipeline/snapshot-runner.js';
 import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
@@ -27,6 +27,10 @@ export interface InProcessPipeline {
   readonly batches: StreamItem[][];
   /** Settles when the run ends (by `stop`, or by its first failure). */
   readonly done: Promise<{ error: unknown } | { error: null }>;
+  /** The snapshot runner (with `snapshot` settings), once the pipeline made it. */
+  runner(): SnapshotRunner;
+  /** Waits until every snapshot job is done (and there are `count`), failing on a failed one. */
+  jobsDone(count: number, timeoutMs?: number): Promise<void>;
   /** Waits until the slot is acknowledged past the current WAL (so the warehouse holds it all). */
   caughtUp(): Promise<void>;
   /** Warehouse rows as text (NULL stays null). */
@@ -57,6 +61,7 @@ export async function startPipeline(
   const stats = new PipelineStats();
   const batches: StreamItem[][] = [];
   const controller = new AbortController();
+  let runner: SnapshotRunner | null = null;
   const running = runPipeline(
     {
       source: {
@@ -81,6 +86,9 @@ export async function startPipeline(
         ...(settings.snapshot ? snapshotStore(warehouse) : {}),
       },
       ...(settings.snapshot ? { snapshot: settings.snapshot } : {}),
+      onSnapshots: (r) => {
+        runner = r;
+      },
       logger: silentLogger(),
       batch: { maxDelayMs: 20, ...settings.batch },
       stats,
@@ -93,13 +101,18 @@ export async function startPipeline(
   );
   // changes made before the slot exists are not streamed: wait for the walsender to attach
   await Promise.race([
-    waitFor('the replication slot', async () => {
-      const rows = await cluster.sql<{ active: boolean }>(
-        'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
-        [slot],
-      );
-      return rows[0]?.active === true || undefined;
-    }),
+    waitFor(
+      'the replication slot',
+      async () => {
+        const rows = await cluster.sql<{ active: boolean }>(
+          'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+          [slot],
+        );
+        return rows[0]?.active === true || undefined;
+      },
+      // with snapshots on, the first run copies the tables before the stream starts
+      180_000,
+    ),
     done.then((r) => {
       throw r.error ?? new Error('the pipeline stopped before its slot was active');
     }),
@@ -113,6 +126,21 @@ export async function startPipeline(
   };
   return {
     warehouse,
+    runner: () => {
+      if (!runner) throw new Error('no snapshot runner: give startPipeline snapshot settings');
+      return runner;
+    },
+    jobsDone: (count, timeoutMs = 180_000) =>
+      waitFor(
+        `${count} snapshot jobs done`,
+        async () => {
+          const jobs = await warehouse.snapshotJobs();
+          const failed = jobs.find((j) => j.state === 'failed');
+          if (failed) throw new Error(`snapshot job of ${failed.table.name} failed: ${failed.error}`);
+          return (jobs.length === count && jobs.every((j) => j.state === 'done')) || undefined;
+        },
+        timeoutMs,
+      ).then(() => undefined),
     stats,
     batches,
     done,

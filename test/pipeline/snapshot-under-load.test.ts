@@ -1,23 +1,7 @@
-/**
- * The first run copies what the tables already hold, then streams: with a writer inserting,
- * updating and deleting the very rows being copied, the warehouse ends equal to the source —
- * a keyed table with TOASTed values, a table without a primary key (a multiset), and a table
- * whose publication has a row filter and a column list.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/core/logger.js';
-import { runPipeline } from '../../src/pipeline/pipeline.js';
-import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
-import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
-import { waitFor } from '../helpers/events.js';
-import { waitForWarehouse } from '../helpers/warehouse.js';
-import { sourceRows } from './in-process-pipeline.js';
+import { sourceRows, startPipeline } from './in-process-pipeline.js';
 
 const SETUP = `
   CREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL, balance numeric(14,2), doc text, tags text[]);
@@ -73,46 +57,17 @@ describe.each(EACH_MAJOR)('initial snapshot under a concurrent write load (%s)',
   const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
 
   it('ends with the warehouse equal to the source', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tributary-snapshot-'));
-    const types = new TypeRegistry();
-    const warehouse = await DuckDBWarehouse.open(join(dir, 'w.duckdb'), {
-      typeInfo: (oid) => types.info(oid),
-    });
-    const controller = new AbortController();
     const writing = new AbortController();
     const writer = writeWhileCopying(cluster(), writing.signal);
-    writer.catch(() => {}); // awaited below; a failure shows there
-    const run = runPipeline(
-      {
-        source: {
-          connection: parseSourceUrl(cluster().url()),
-          slot: 'snap',
-          publication: 'snap',
-          tables: 'all',
-          types,
-          statusIntervalMs: 200,
-        },
-        warehouse,
-        logger: silentLogger(),
-        batch: { maxDelayMs: 20 },
-        // small chunks and batches: many chunks, read by two workers, interleaved with the stream
-        snapshot: { chunkRows: 1500, batchRows: 1000, workers: 2 },
-      },
-      controller.signal,
-    ).then(
-      () => null,
-      (error: unknown) => error,
-    );
-    let failure: unknown = null;
+    writer.catch(() => {}); // awaited below
+    // small chunks and batches: many chunks, read by two workers, between the stream's batches
+    const pipeline = await startPipeline(cluster(), {
+      slot: 'snap',
+      snapshot: { chunkRows: 1500, batchRows: 1000, workers: 2 },
+    });
+    const warehouse = pipeline.warehouse;
     try {
-      await waitFor(
-        'the initial snapshot',
-        async () => {
-          const jobs = await warehouse.snapshotJobs();
-          return (jobs.length === 3 && jobs.every((j) => j.state === 'done')) || undefined;
-        },
-        120_000,
-      );
+      await pipeline.jobsDone(3);
       // the small chunk size made several chunks per table, every one of them read
       const chunks = await warehouse.query(
         'SELECT j.table_name, count(*), bool_and(c.done) FROM _tributary.snapshot_chunks c JOIN _tributary.snapshot_jobs j ON j.id = c.job_id GROUP BY 1 ORDER BY 1',
@@ -126,7 +81,7 @@ describe.each(EACH_MAJOR)('initial snapshot under a concurrent write load (%s)',
       writing.abort();
       const writes = await writer;
       expect(writes).toBeGreaterThan(10);
-      await waitForWarehouse(cluster(), 'snap');
+      await pipeline.caughtUp();
       const compare = async (sql: string, sourceSql = sql) => {
         const copy = (await warehouse.query(sql)).rows.map((r) =>
           r.map((v) => (v === null ? null : String(v))),
@@ -148,11 +103,7 @@ describe.each(EACH_MAJOR)('initial snapshot under a concurrent write load (%s)',
     } finally {
       writing.abort();
       await writer.catch(() => 0);
-      controller.abort();
-      failure = await run;
-      await warehouse.close();
-      rmSync(dir, { recursive: true, force: true });
+      await pipeline.stop();
     }
-    if (failure) throw failure;
   });
 });
