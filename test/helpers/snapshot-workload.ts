@@ -4,6 +4,8 @@
  * re-inserts, across the whole key range. Shared by the snapshot kill tests.
  */
 import type { PostgresCluster } from '../harness/postgres.js';
+import { runCli } from './cli.js';
+import { waitFor } from './events.js';
 
 /** `big` (keyed, every 500th row with a TOASTed doc) and `tags` (no key: a multiset). */
 export function preloadSql(rows: number): string {
@@ -57,3 +59,21 @@ export const BIG_ROWS_SOURCE_SQL =
 export const TAGS_SQL = 'SELECT label, weight, count(*)::INTEGER AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2';
 export const TAGS_SOURCE_SQL =
   'SELECT label, weight, count(*)::int AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2';
+
+/**
+ * Waits, through `tributary status --json` as a user would, until at least `count` snapshot jobs
+ * exist and every one is done; a failed job fails the wait.
+ */
+export async function jobsDoneByStatus(warehouse: string, count: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `${count} snapshot jobs done`,
+    async () => {
+      const status = await runCli(['status', '--json', '--warehouse', warehouse]);
+      if (status.code !== 0) return undefined;
+      const jobs = (JSON.parse(status.stdout) as { snapshots: { state: string }[] }).snapshots;
+      if (jobs.some((j) => j.state === 'failed')) throw new Error(`a snapshot job failed: ${status.stdout}`);
+      return (jobs.length >= count && jobs.every((j) => j.state === 'done')) || undefined;
+    },
+    timeoutMs,
+  );
+}

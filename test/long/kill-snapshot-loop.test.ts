@@ -14,6 +14,7 @@ import { waitFor } from '../helpers/events.js';
 import {
   BIG_ROWS_SOURCE_SQL,
   BIG_ROWS_SQL,
+  jobsDoneByStatus,
   preloadSql,
   TAGS_SOURCE_SQL,
   TAGS_SQL,
@@ -66,17 +67,7 @@ describe.each(EACH_MAJOR)('kill -9 during snapshots and backfills, 20 times (%s)
       current = startCli(args);
     }
     try {
-      await waitFor(
-        'every job done',
-        async () => {
-          const status = await runCli(['status', '--json', '--warehouse', warehouse]);
-          if (status.code !== 0) return undefined;
-          const jobs = (JSON.parse(status.stdout) as { snapshots: { state: string }[] }).snapshots;
-          if (jobs.some((j) => j.state === 'failed')) throw new Error(`a job failed: ${status.stdout}`);
-          return (jobs.length >= 2 && jobs.every((j) => j.state === 'done')) || undefined;
-        },
-        600_000,
-      );
+      await jobsDoneByStatus(warehouse, 2, 600_000);
       writing.abort();
       expect(await writer).toBeGreaterThan(100);
       await waitForWarehouse(cluster());

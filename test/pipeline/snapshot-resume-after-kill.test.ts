@@ -15,6 +15,7 @@ import { waitFor } from '../helpers/events.js';
 import {
   BIG_ROWS_SOURCE_SQL,
   BIG_ROWS_SQL,
+  jobsDoneByStatus,
   preloadSql,
   TAGS_SOURCE_SQL,
   TAGS_SQL,
@@ -55,18 +56,7 @@ describe('kill -9 in the middle of the first snapshot', () => {
 
     const second = startCli(args);
     try {
-      await waitFor(
-        'the resumed snapshot',
-        async () => {
-          const status = startCli(['status', '--json', '--warehouse', warehouse]);
-          const result = await status.exited;
-          if (result.code !== 0) return undefined;
-          const jobs = (JSON.parse(result.stdout) as { snapshots: { table: string; state: string }[] })
-            .snapshots;
-          return (jobs.length === 2 && jobs.every((j) => j.state === 'done')) || undefined;
-        },
-        200_000,
-      ).catch((error: unknown) => {
+      await jobsDoneByStatus(warehouse, 2, 200_000).catch((error: unknown) => {
         throw new Error(
           `${(error as Error).message}; the restarted run said:\n${second.stderr().slice(-4000)}`,
         );
