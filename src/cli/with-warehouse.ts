@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError } from '../core/errors.js';
 import { findRunning } from '../server/control-client.js';
 import type { ControlFile } from '../server/control-server.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb/duckdb-warehouse.js';
+import { DuckDBWarehouse, type DuckDBWarehouseOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 
 export interface WithWarehouseOptions {
   /** How long to wait for a process that holds the file to start answering. Default 10 s. */
@@ -64,6 +64,35 @@ export async function withWarehouse<T>(
       return await local(warehouse);
     } finally {
       await warehouse.close();
+    }
+  }
+}
+
+/**
+ * Opens the warehouse for `tributary run`. Another process may hold the file for a moment — a
+ * `status` or `query` that opened it read-only just before this run started — so a lock conflict
+ * is retried for up to `waitMs` before it is reported, naming the holder.
+ */
+export async function openForRun(
+  path: string,
+  options: DuckDBWarehouseOptions,
+  waitMs = 30_000,
+): Promise<DuckDBWarehouse> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await DuckDBWarehouse.open(path, options);
+    } catch (error) {
+      const holder = lockHolder(error);
+      if (holder === null) throw error;
+      if (Date.now() < deadline) {
+        await sleep(200);
+        continue;
+      }
+      throw new TributaryError('CONFIG', `the warehouse ${path} is held by another process (${holder})`, {
+        cause: error,
+        hint: 'DuckDB admits one writing process per file: stop the other tributary run (or whatever holds it), or point --warehouse elsewhere',
+      });
     }
   }
 }

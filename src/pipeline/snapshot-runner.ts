@@ -351,7 +351,7 @@ export class SnapshotRunner {
         if (job.predicate) await checkPredicate(workers[0]!.client, table, job.predicate, true);
         tables.set(job.id, table);
         const plan = planChunks(table.pages, table.rowsEstimate, s.chunkRows);
-        const chunks = await this.#o.serialize(() =>
+        const all = await this.#o.serialize(() =>
           this.#o.warehouse.startSnapshotAttempt(
             job.id,
             c,
@@ -361,6 +361,7 @@ export class SnapshotRunner {
             { startOver: mode.startOver },
           ),
         );
+        const chunks = all.filter((c) => !c.done);
         const current = (await this.#jobs()).find((j) => j.id === job.id) ?? job;
         this.#running.set(job.id, {
           job: current,
@@ -368,8 +369,8 @@ export class SnapshotRunner {
           rowsDone: current.rowsDone,
           rowsAtStart: current.rowsDone,
           rowsEstimated: current.rowsEstimated,
-          chunks: plan.length,
-          chunksDone: plan.length - chunks.length,
+          chunks: all.length,
+          chunksDone: all.length - chunks.length,
         });
         for (const chunk of chunks) queue.push({ job: current, table, chunk });
         this.#log.info(
@@ -378,7 +379,7 @@ export class SnapshotRunner {
             job: job.id,
             attempt: current.attempt,
             snapshotLsn: formatLsn(c),
-            chunks: `${chunks.length} of ${plan.length} to read`,
+            chunks: `${chunks.length} of ${all.length} to read`,
             rowsEstimated: table.rowsEstimate,
           },
           job.reason === 'initial' ? 'copying table' : `copying table (${job.reason})`,

@@ -91,8 +91,8 @@ export interface SnapshotStore {
   createSnapshotJob(job: NewJob): Promise<SnapshotJob>;
   /**
    * Starts an attempt of `job` at `snapshotLsn` with the table's shape then: creates the table
-   * if the warehouse has none, records the chunk plan on the first attempt, and returns the
-   * chunks still to read. A keyless job's rows from an earlier attempt are removed (only a
+   * if the warehouse has none, records the chunk plan on the first attempt (later attempts keep
+   * it), and returns the job's chunks, done or not. A keyless job's rows from an earlier attempt are removed (only a
    * whole copy at one snapshot is exact for a multiset), and so are every job's with
    * `startOver` (a first run begun again at a new snapshot). Records whether the table is keyless.
    */

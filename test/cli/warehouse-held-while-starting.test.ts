@@ -41,4 +41,17 @@ describe('a warehouse held by a process that does not answer yet', () => {
       await holder.close();
     }
   });
+
+  it('run waits for a reader that opened the file just before it, then starts', async () => {
+    const { path, holder } = await heldWarehouse();
+    // a source that is not there: once the file is free, run gets as far as connecting
+    const run = startCli(['run', '--source', 'postgres://nobody@127.0.0.1:1/none', '--warehouse', path]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(run.child.exitCode).toBeNull();
+    await holder.close();
+    const result = await run.exited;
+    expect(result.stderr).not.toMatch(/held by another process|Could not set lock/);
+    expect(result.stderr).toMatch(/127\.0\.0\.1:1/);
+    expect(result.code).toBe(2);
+  });
 });

@@ -18,12 +18,12 @@ import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
-import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
+import { openForRun } from '../with-warehouse.js';
 
 interface RunFlags extends SourceFlags {
   readonly config?: string;
@@ -72,7 +72,7 @@ export function runCommand(): Command {
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
-        const warehouse = await DuckDBWarehouse.open(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
+        const warehouse = await openForRun(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
         const stats = new PipelineStats();
         const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;

@@ -140,7 +140,7 @@ export async function ensureMarks(db: Db, table: TableState): Promise<MarksTable
   return marks;
 }
 
-/** Records the chunk plan (first attempt) and starts attempt n+1; returns the chunks left. */
+/** Records the chunk plan (first attempt) and starts attempt n+1; returns the job's chunks, done or not. */
 export async function startAttempt(
   db: Db,
   job: SnapshotJob,
@@ -183,7 +183,7 @@ export async function startAttempt(
   );
   const rows = await db.rows(
     `SELECT chunk, from_page, to_page, done, rows, snapshot_lsn FROM _tributary.snapshot_chunks
-      WHERE job_id = $1 AND NOT done ORDER BY chunk`,
+      WHERE job_id = $1 ORDER BY chunk`,
     [job.id],
   );
   return rows.map((r) => ({
