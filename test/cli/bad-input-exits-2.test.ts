@@ -185,6 +185,25 @@ describe('bad command-line input exits 2 before touching the server', () => {
     expectUsageFailure(result, [/unknown option '--tabels'/]);
   });
 
+  it('snapshot settings out of bounds exit 2 naming the flag, before anything is touched', async () => {
+    const workers = await runChangingNothing(shared, [
+      'run',
+      '--source',
+      secretUrl(),
+      '--snapshot-workers',
+      '500',
+    ]);
+    expectUsageFailure(workers, [/--snapshot-workers is at most 16, not 500/]);
+    const mode = await runChangingNothing(shared, [
+      'run',
+      '--source',
+      secretUrl(),
+      '--snapshot',
+      'sometimes',
+    ]);
+    expectUsageFailure(mode, [/--snapshot is initial or never, not "sometimes"/]);
+  });
+
   it('--help exits 0 and lists tail and teardown', async () => {
     const result = await runCli(['--help']);
     expect(result.code, result.stderr).toBe(0);

@@ -180,14 +180,25 @@ function snapshotSettings(flags: RunFlags): Partial<SnapshotSettings> {
   }
   return {
     ...(mode ? { mode } : {}),
-    ...(flags.snapshotWorkers
-      ? { workers: positiveInteger(flags.snapshotWorkers, '--snapshot-workers') }
-      : {}),
+    ...(flags.snapshotWorkers ? { workers: snapshotWorkers(flags.snapshotWorkers) } : {}),
     ...(flags.snapshotChunkRows
       ? { chunkRows: positiveInteger(flags.snapshotChunkRows, '--snapshot-chunk-rows') }
       : {}),
     ...(flags.snapshotTimeout ? { statementTimeoutMs: parseDuration(flags.snapshotTimeout) } : {}),
   };
+}
+
+/** Each worker is a connection to production holding a snapshot: a handful, never hundreds. */
+const MAX_SNAPSHOT_WORKERS = 16;
+
+function snapshotWorkers(text: string): number {
+  const n = positiveInteger(text, '--snapshot-workers');
+  if (n > MAX_SNAPSHOT_WORKERS) {
+    throw new TributaryError('USAGE', `--snapshot-workers is at most ${MAX_SNAPSHOT_WORKERS}, not ${n}`, {
+      hint: 'each worker is one more connection reading the source; a few keep the warehouse busy',
+    });
+  }
+  return n;
 }
 
 function positiveInteger(text: string, flag: string): number {
