@@ -30,6 +30,9 @@
  *   (slot re-created, copies cleared) while nothing has been applied; later, such a table cannot
  *   be snapshotted online and the job fails saying so.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type pg from 'pg';
 import type { Row } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
@@ -43,6 +46,7 @@ import { publishedTables } from '../source/postgres/setup/publication-catalog.js
 import {
   type ExportedSnapshot,
   exportSnapshot,
+  rowDecoder,
   SnapshotWorker,
 } from '../source/postgres/snapshot/snapshot-reader.js';
 import { describeForSnapshot, type SnapshotTable } from '../source/postgres/snapshot/snapshot-table.js';
@@ -62,6 +66,12 @@ export interface SnapshotSettings {
   readonly batchRows: number;
   /** Per chunk read. Default 10 minutes. */
   readonly statementTimeoutMs: number;
+  /**
+   * The first run's chunks go to the warehouse as Postgres' CSV in a temporary file, for it to
+   * read itself (`SnapshotStore.applySnapshotFile`), when it can. Default true; false reads every
+   * chunk as rows.
+   */
+  readonly csv: boolean;
 }
 
 export const DEFAULT_SNAPSHOT_SETTINGS: SnapshotSettings = Object.freeze({
@@ -70,6 +80,7 @@ export const DEFAULT_SNAPSHOT_SETTINGS: SnapshotSettings = Object.freeze({
   chunkRows: 250_000,
   batchRows: 50_000,
   statementTimeoutMs: 10 * 60_000,
+  csv: true,
 });
 
 /** How far a job has got, for status and the progress bar. */
@@ -329,6 +340,9 @@ export class SnapshotRunner {
     }
     // every worker holds the snapshot now; the exporting session may go (and its temporary slot)
     await snapshot.release();
+    // fresh tables whose chunks go to the warehouse as CSV files, written in `csvDir`
+    const csvJobs = new Set<string>();
+    let csvDir: string | null = null;
     try {
       const queue: { job: SnapshotJob; table: SnapshotTable; chunk: ChunkState }[] = [];
       const tables = new Map<string, SnapshotTable>();
@@ -351,17 +365,21 @@ export class SnapshotRunner {
         if (job.predicate) await checkPredicate(workers[0]!.client, table, job.predicate, true);
         tables.set(job.id, table);
         const plan = planChunks(table.pages, table.rowsEstimate, s.chunkRows);
-        const all = await this.#o.serialize(() =>
+        const { chunks: all, fresh } = await this.#o.serialize(() =>
           this.#o.warehouse.startSnapshotAttempt(
             job.id,
             c,
             table.schema,
             plan,
             job.predicate ? null : table.rowsEstimate,
-            { startOver: mode.startOver },
+            { startOver: mode.startOver, beforeStream: !mode.waitForStream },
           ),
         );
         const chunks = all.filter((c) => !c.done);
+        if (fresh && s.csv && this.#o.warehouse.applySnapshotFile) {
+          csvJobs.add(job.id);
+          csvDir ??= await mkdtemp(join(tmpdir(), 'tributary-snapshot-'));
+        }
         const current = (await this.#jobs()).find((j) => j.id === job.id) ?? job;
         this.#running.set(job.id, {
           job: current,
@@ -417,13 +435,27 @@ export class SnapshotRunner {
                   last,
                 }),
               );
-            await worker.readChunk(item.table, item.chunk, item.job.predicate, s.batchRows, async (rows) => {
-              await write(rows, false);
-              running.rowsDone += rows.length;
-              report();
-            });
+            const loaded =
+              csvDir !== null && csvJobs.has(item.job.id)
+                ? await this.#loadCsv(worker, item, c, csvDir)
+                : null;
             if (signal.aborted) return;
-            await write([], true);
+            if (loaded !== null) running.rowsDone += loaded;
+            else {
+              await worker.readChunk(
+                item.table,
+                item.chunk,
+                item.job.predicate,
+                s.batchRows,
+                async (rows) => {
+                  await write(rows, false);
+                  running.rowsDone += rows.length;
+                  report();
+                },
+              );
+              if (signal.aborted) return;
+              await write([], true);
+            }
             running.chunksDone++;
             this.#log.debug(
               { table: displayName(item.job.table), job: item.job.id, chunk: item.chunk.chunk },
@@ -445,6 +477,49 @@ export class SnapshotRunner {
     } finally {
       for (const job of jobs) this.#running.delete(job.id);
       await Promise.all(workers.map((w) => w.close()));
+      if (csvDir !== null) await rm(csvDir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * A fresh table's chunk through a CSV file the warehouse reads itself; the rows it loaded, or
+   * null when it could not read the file (the chunk is then read as rows: nothing of it was written).
+   */
+  async #loadCsv(
+    worker: SnapshotWorker,
+    item: { readonly job: SnapshotJob; readonly table: SnapshotTable; readonly chunk: ChunkState },
+    c: Lsn,
+    dir: string,
+  ): Promise<number | null> {
+    const path = join(dir, `${item.job.id}-${item.chunk.chunk}.csv`);
+    try {
+      const rows = await worker.copyCsv(item.table, item.chunk, item.job.predicate, path);
+      const decode = rowDecoder(item.table);
+      const loaded = await this.#o.serialize(() =>
+        this.#o.warehouse.applySnapshotFile!({
+          job: item.job.id,
+          schema: item.table.schema,
+          snapshotLsn: c,
+          chunk: item.chunk.chunk,
+          path,
+          rows,
+          decode,
+        }),
+      );
+      this.#log.debug(
+        { table: displayName(item.job.table), chunk: item.chunk.chunk, ...loaded },
+        'chunk loaded from CSV',
+      );
+      return loaded.rows;
+    } catch (error) {
+      if (!(error instanceof TributaryError && error.code === 'SINK')) throw error;
+      this.#log.warn(
+        { table: displayName(item.job.table), chunk: item.chunk.chunk, err: error.message },
+        'the warehouse could not load the chunk from CSV; reading it as rows',
+      );
+      return null;
+    } finally {
+      await rm(path, { force: true });
     }
   }
 

@@ -79,6 +79,41 @@ export interface SnapshotRows {
   readonly reread?: readonly Row[];
 }
 
+/**
+ * One whole chunk of a fresh table (`SnapshotAttempt.fresh`) as Postgres wrote it with
+ * `COPY (...) TO STDOUT (FORMAT csv)` under Tributary's session settings: the warehouse may read
+ * the file itself, provided every value lands exactly as `decode` and the column writers would
+ * land it; whatever it does not convert itself goes through `decode` (fields as the output
+ * functions printed them, null for NULL). The chunk is marked done with its rows.
+ */
+export interface SnapshotFile {
+  readonly job: string;
+  readonly schema: TableSchema;
+  readonly snapshotLsn: Lsn;
+  readonly chunk: number;
+  readonly path: string;
+  /** Rows Postgres wrote to the file (COPY's count). */
+  readonly rows: number;
+  readonly decode: (fields: (string | null)[]) => Row;
+}
+
+/** A chunk loaded from a file: its rows, and how many of them the warehouse converted itself (not through `decode`). */
+export interface SnapshotFileResult {
+  readonly rows: number;
+  readonly converted: number;
+}
+
+/** An attempt begun: the chunks still to read, and whether the table is fresh. */
+export interface SnapshotAttempt {
+  readonly chunks: ChunkState[];
+  /**
+   * Asked for with `beforeStream` (the first run, the stream not started) and the table held no
+   * row when the attempt began: no row of this job can meet another, so `applySnapshotFile` may
+   * be used for its chunks.
+   */
+  readonly fresh: boolean;
+}
+
 export interface NewJob {
   readonly table: TableRef;
   readonly predicate: string | null;
@@ -102,10 +137,15 @@ export interface SnapshotStore {
     schema: TableSchema,
     plan: readonly ChunkPlan[],
     rowsEstimated: number | null,
-    options?: { readonly startOver?: boolean },
-  ): Promise<ChunkState[]>;
+    options?: { readonly startOver?: boolean; readonly beforeStream?: boolean },
+  ): Promise<SnapshotAttempt>;
   /** Applies rows by the rule above, in one transaction; returns how many were written. */
   applySnapshotRows(rows: SnapshotRows): Promise<number>;
+  /**
+   * Loads a fresh table's chunk from a file (see `SnapshotFile`), in one transaction; optional.
+   * Throws when the file cannot be read as a whole (the caller then reads the chunk as rows).
+   */
+  applySnapshotFile?(file: SnapshotFile): Promise<SnapshotFileResult>;
   /** Keys of the job's table the stream parked (rule 2) and no re-read has resolved yet; at most `limit`. */
   parkedKeys(job: string, limit: number): Promise<Row[]>;
   finishSnapshotJob(job: string, state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void>;

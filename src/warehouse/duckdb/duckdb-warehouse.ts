@@ -24,12 +24,22 @@ import { comparePositions, type Position } from '../../core/position.js';
 import { displayName } from '../../core/table-ref.js';
 import { foldTable } from '../fold.js';
 import { foldCounts } from '../fold-counts.js';
-import type { ChunkPlan, ChunkState, NewJob, SnapshotJob, SnapshotRows, SnapshotStore } from '../snapshot.js';
+import type {
+  ChunkPlan,
+  NewJob,
+  SnapshotAttempt,
+  SnapshotFile,
+  SnapshotFileResult,
+  SnapshotJob,
+  SnapshotRows,
+  SnapshotStore,
+} from '../snapshot.js';
 import type { QueryResult, Warehouse } from '../warehouse.js';
 import { Db } from './db.js';
 import { mergeTable } from './merge.js';
 import { mergeCounts } from './merge-counts.js';
 import { readQuery } from './read-query.js';
+import { loadCsv } from './snapshot-csv-load.js';
 import {
   activeMarkedTables,
   applyRows,
@@ -270,8 +280,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     schema: TableSchema,
     plan: readonly ChunkPlan[],
     rowsEstimated: number | null,
-    options: { readonly startOver?: boolean } = {},
-  ): Promise<ChunkState[]> {
+    options: { readonly startOver?: boolean; readonly beforeStream?: boolean } = {},
+  ): Promise<SnapshotAttempt> {
     const job = await readJob(this.#db, id);
     const tid = tableId(job.table);
     return this.#transaction(async () => {
@@ -297,7 +307,12 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
       } else this.#marks.delete(tid);
       // a multiset is exact only as one whole copy, and a first run started over begins empty
       if ((keyless && job.attempt > 0) || options.startOver) await this.#db.run(`DELETE FROM ${table.sql}`);
-      return startAttempt(
+      const empty = options.beforeStream
+        ? Number(
+            (await this.#db.rows(`SELECT count(*) FROM (SELECT 1 FROM ${table.sql} LIMIT 1)`))[0]?.[0],
+          ) === 0
+        : false;
+      const chunks = await startAttempt(
         this.#db,
         { ...job, keyless },
         snapshotLsn,
@@ -305,7 +320,33 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
         rowsEstimated,
         options.startOver ?? false,
       );
+      return { chunks, fresh: empty };
     });
+  }
+
+  async applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
+    const job = await readJob(this.#db, file.job);
+    const tid = tableId(job.table);
+    const widened = new Set<string>();
+    for (;;) {
+      const table = this.#tables.get(tid);
+      if (!table)
+        throw new TributaryError(
+          'INTERNAL',
+          `${displayName(job.table)}: no table for snapshot job ${job.id}`,
+        );
+      try {
+        return await this.#transaction(() => loadCsv(this.#db, table, job, file));
+      } catch (error) {
+        // a decoded row its column cannot hold: widen the column, as apply() does, and load again
+        if (!(error instanceof UnfitValue)) throw error;
+        const id = `${tid}\u0000${error.column}`;
+        if (widened.has(id) || !widenedType(error.type)) throw error;
+        widened.add(id);
+        if (!(await widenColumn(this.#db, table, error))) throw error;
+        this.#tables.set(tid, await loadTableState(this.#db, table.schema));
+      }
+    }
   }
 
   async applySnapshotRows(rows: SnapshotRows): Promise<number> {

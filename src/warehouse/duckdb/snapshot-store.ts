@@ -209,6 +209,43 @@ export async function applyRows(
   rows: SnapshotRows,
 ): Promise<number> {
   const c = rows.snapshotLsn;
+  const written = await writeRows(db, table, job, marks, rows);
+  if (rows.reread && rows.reread.length > 0 && marks) await resolveParked(db, table, marks, rows.reread, c);
+  await recordProgress(db, rows.job, rows.chunk, rows.rows.length, rows.last, c);
+  return written;
+}
+
+/** The rows written and their chunk's state: `count` more rows read, done when `last`. */
+export async function recordProgress(
+  db: Db,
+  job: string,
+  chunk: number | null,
+  count: number,
+  last: boolean,
+  c: Lsn,
+): Promise<void> {
+  if (chunk !== null) {
+    await db.run(
+      `UPDATE _tributary.snapshot_chunks SET rows = rows + $3::UBIGINT, done = $4, snapshot_lsn = $5::UBIGINT,
+         finished_at = CASE WHEN $4 THEN now() ELSE NULL END WHERE job_id = $1 AND chunk = $2`,
+      [job, chunk, BigInt(count), last, c],
+    );
+  }
+  await db.run('UPDATE _tributary.snapshot_jobs SET rows_done = rows_done + $2::UBIGINT WHERE id = $1', [
+    job,
+    BigInt(count),
+  ]);
+}
+
+/** The write of `applyRows`, without the job's and chunk's progress. */
+export async function writeRows(
+  db: Db,
+  table: TableState,
+  job: { readonly keyless: boolean; readonly truncatedLsn: Lsn | null },
+  marks: MarksTable | null,
+  rows: SnapshotRows,
+): Promise<number> {
+  const c = rows.snapshotLsn;
   let written = 0;
   const discarded = job.truncatedLsn !== null && job.truncatedLsn >= c;
   if (rows.rows.length > 0 && !discarded) {
@@ -253,18 +290,6 @@ export async function applyRows(
       if (marks) await fillParked(db, table, marks);
     });
   }
-  if (rows.reread && rows.reread.length > 0 && marks) await resolveParked(db, table, marks, rows.reread, c);
-  if (rows.chunk !== null) {
-    await db.run(
-      `UPDATE _tributary.snapshot_chunks SET rows = rows + $3::UBIGINT, done = $4, snapshot_lsn = $5::UBIGINT,
-         finished_at = CASE WHEN $4 THEN now() ELSE NULL END WHERE job_id = $1 AND chunk = $2`,
-      [rows.job, rows.chunk, BigInt(rows.rows.length), rows.last, c],
-    );
-  }
-  await db.run('UPDATE _tributary.snapshot_jobs SET rows_done = rows_done + $2::UBIGINT WHERE id = $1', [
-    rows.job,
-    BigInt(rows.rows.length),
-  ]);
   return written;
 }
 

@@ -16,6 +16,8 @@
  *   bound arrays.
  */
 
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Row } from '../../../core/change-event.js';
@@ -131,16 +133,13 @@ export class SnapshotWorker {
     batchRows: number,
     onBatch: (rows: Row[]) => Promise<void>,
   ): Promise<number> {
-    const conditions = [`ctid >= '(${Math.floor(range.fromPage)},0)'::tid`];
-    if (range.toPage !== null) conditions.push(`ctid < '(${Math.floor(range.toPage)},0)'::tid`);
-    if (predicate) conditions.push(`(${predicate})`);
-    const sql = `COPY (${table.select} ${table.filtered ? 'AND' : 'WHERE'} ${conditions.join(' AND ')}) TO STDOUT`;
-    const names = table.schema.columns.map((c) => c.name);
-    const parser = new CopyTextParser(names.length);
+    const sql = `${chunkQuery(table, range, predicate)} TO STDOUT`;
+    const parser = new CopyTextParser(table.schema.columns.length);
     const stream = this.#client.query(copyTo(sql));
     let batch: Row[] = [];
     let total = 0;
-    const onRow = (fields: (string | null)[]) => batch.push(decodeRow(names, table.decoders, fields));
+    const decode = rowDecoder(table);
+    const onRow = (fields: (string | null)[]) => batch.push(decode(fields));
     for await (const chunk of stream) {
       parser.push(chunk as Buffer, onRow);
       if (batch.length >= batchRows) {
@@ -156,6 +155,24 @@ export class SnapshotWorker {
     return total;
   }
 
+  /**
+   * Writes the rows of pages `[fromPage, toPage)` matching `predicate` to the file `path` as
+   * `COPY ... TO STDOUT (FORMAT csv)` (NULL an unquoted empty field, the empty string `""`);
+   * returns how many rows Postgres wrote.
+   */
+  async copyCsv(
+    table: SnapshotTable,
+    range: { readonly fromPage: number; readonly toPage: number | null },
+    predicate: string | null,
+    path: string,
+  ): Promise<number> {
+    const stream = this.#client.query(
+      copyTo(`${chunkQuery(table, range, predicate)} TO STDOUT (FORMAT csv)`),
+    );
+    await pipeline(stream, createWriteStream(path));
+    return stream.rowCount;
+  }
+
   /** The rows with these keys (those that still exist at the snapshot). */
   async readKeys(table: SnapshotTable, keys: readonly Row[]): Promise<Row[]> {
     const key = table.schema.key;
@@ -169,14 +186,31 @@ export class SnapshotWorker {
       // the output functions' text, decoded as the stream's values are
       types: { getTypeParser: () => (text: string) => text },
     });
-    const names = table.schema.columns.map((c) => c.name);
-    return (result.rows as (string | null)[][]).map((fields) => decodeRow(names, table.decoders, fields));
+    return (result.rows as (string | null)[][]).map(rowDecoder(table));
   }
 
   async close(): Promise<void> {
     await this.#client.query('COMMIT').catch(() => {});
     await this.#client.end().catch(() => {});
   }
+}
+
+/** `COPY (<the chunk's SELECT>)`. */
+function chunkQuery(
+  table: SnapshotTable,
+  range: { readonly fromPage: number; readonly toPage: number | null },
+  predicate: string | null,
+): string {
+  const conditions = [`ctid >= '(${Math.floor(range.fromPage)},0)'::tid`];
+  if (range.toPage !== null) conditions.push(`ctid < '(${Math.floor(range.toPage)},0)'::tid`);
+  if (predicate) conditions.push(`(${predicate})`);
+  return `COPY (${table.select} ${table.filtered ? 'AND' : 'WHERE'} ${conditions.join(' AND ')})`;
+}
+
+/** A row of the table from its fields' texts (as the output functions printed them, null for NULL). */
+export function rowDecoder(table: SnapshotTable): (fields: (string | null)[]) => Row {
+  const names = table.schema.columns.map((c) => c.name);
+  return (fields) => decodeRow(names, table.decoders, fields);
 }
 
 function decodeRow(

@@ -1,0 +1,79 @@
+/**
+ * A chunk of a first-run snapshot loaded from Postgres' own CSV by DuckDB (../snapshot.ts,
+ * `SnapshotFile`): the table is fresh (empty when the attempt began, nothing but this job writes
+ * it), so rows are INSERTed without a conflict check. Columns csv-columns.ts converts are cast
+ * in SQL; a row with a field that did not convert, and every row of a table with a column it
+ * does not convert, is read back as text and goes through the source's decoders and the
+ * column writers like any snapshot row. All in the caller's transaction, with the chunk marked
+ * done: a chunk is written whole or not at all.
+ */
+import { TributaryError } from '../../core/errors.js';
+import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
+import type { SnapshotFile, SnapshotFileResult } from '../snapshot.js';
+import { type CsvConversion, csvConversion, readPostgresCsv } from './csv-columns.js';
+import type { Db } from './db.js';
+import { recordProgress, writeRows } from './snapshot-store.js';
+import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
+
+export async function loadCsv(
+  db: Db,
+  table: TableState,
+  job: { readonly keyless: boolean },
+  file: SnapshotFile,
+): Promise<SnapshotFileResult> {
+  const source = file.schema.columns;
+  if (table.schema.version !== file.schema.version) {
+    throw new TributaryError(
+      'INTERNAL',
+      `${displayName(table.schema.table)}: the snapshot's shape is not the table's; it cannot be loaded from CSV`,
+    );
+  }
+  const conversions = source.map((c, i) => csvConversion(c, table.writers[i]!.type));
+  const csv = readPostgresCsv(file.path, source.length);
+  const field = (i: number) => `c${i}`;
+  let inserted = 0;
+  if (conversions.every((c): c is CsvConversion => c !== null)) {
+    const fits = conversions
+      .map((c, i) => (c.exact ? null : `(v${i} IS NOT NULL OR ${field(i)} IS NULL)`))
+      .filter((s) => s !== null);
+    const values = conversions.map((c, i) => `${c.sql(field(i))} AS v${i}`).join(', ');
+    const names = [...source.map((c) => c.name), LSN_COLUMN, SYNCED_COLUMN].map(q).join(', ');
+    const result = await db.read(
+      `INSERT INTO ${table.sql} (${names})
+       SELECT ${source.map((_, i) => `v${i}`).join(', ')}, $1::UBIGINT, now()
+         FROM (SELECT ${values}, ${source.map((_, i) => field(i)).join(', ')} FROM ${csv})
+        ${fits.length > 0 ? `WHERE ${fits.join(' AND ')}` : ''}`,
+      [file.snapshotLsn],
+    );
+    inserted = Number(result.rowsChanged);
+  }
+  let rest = 0;
+  if (inserted < file.rows) {
+    // the rows (or all of them) not converted in SQL: their texts, as the decoders take them
+    const misfit = conversions.map((c, i) =>
+      c === null ? 'true' : c.exact ? 'false' : `(${c.sql(field(i))} IS NULL AND ${field(i)} IS NOT NULL)`,
+    );
+    const texts = await db.rows(
+      `SELECT ${source.map((_, i) => field(i)).join(', ')} FROM ${csv} WHERE ${misfit.join(' OR ')}`,
+    );
+    rest = texts.length;
+    if (rest > 0) {
+      await writeRows(db, table, { keyless: job.keyless, truncatedLsn: null }, null, {
+        job: file.job,
+        schema: file.schema,
+        snapshotLsn: file.snapshotLsn,
+        rows: texts.map((fields) => file.decode(fields as (string | null)[])),
+        chunk: null,
+        last: false,
+      });
+    }
+  }
+  if (inserted + rest !== file.rows) {
+    throw new TributaryError(
+      'SINK',
+      `${displayName(table.schema.table)}: DuckDB read ${inserted + rest} rows of the CSV Postgres wrote ${file.rows} rows to`,
+    );
+  }
+  await recordProgress(db, file.job, file.chunk, file.rows, true, file.snapshotLsn);
+  return { rows: file.rows, converted: inserted };
+}
