@@ -25,8 +25,10 @@
  *   cast (the row goes to the decoders); a value beyond DuckDB's range casts to NULL (likewise).
  * - uuid → UUID: Postgres prints the canonical lowercase form; DuckDB casts it to the same UUID.
  *
- * Every conversion is a TRY: a row where any non-NULL text did not convert is not inserted; the
- * caller reads those rows' texts back and hands them to the decoders (the ordinary path).
+ * Each conversion comes in two forms: `strict` fails the statement at the first text that does
+ * not convert (cheaper: the caller tries it first, in a transaction of its own), `lenient` gives
+ * NULL for it, and the caller inserts only the rows where every non-NULL text converted and
+ * hands the texts of the others to the decoders (the ordinary path).
  */
 import { type DuckDBDecimalType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import type { ColumnSchema } from '../../core/change-event.js';
@@ -46,16 +48,24 @@ const TIMESTAMP_OID = 1114;
 const TIMESTAMPTZ_OID = 1184;
 const UUID_OID = 2950;
 
-/** How one CSV field (`x`, VARCHAR) becomes the column's value in SQL; `exact` when no cast can fail. */
+/** How one CSV field (`x`, VARCHAR) becomes the column's value in SQL; `exact` when it cannot fail. */
 export interface CsvConversion {
-  readonly sql: (x: string) => string;
+  /** NULL where the text does not convert. */
+  readonly lenient: (x: string) => string;
+  /** Fails the statement where the text does not convert. */
+  readonly strict: (x: string) => string;
   readonly exact: boolean;
 }
 
-const asIs: CsvConversion = { sql: (x) => x, exact: true };
-const cast = (type: string): CsvConversion => ({ sql: (x) => `TRY_CAST(${x} AS ${type})`, exact: false });
+const asIs: CsvConversion = { lenient: (x) => x, strict: (x) => x, exact: true };
+const cast = (type: string): CsvConversion => ({
+  lenient: (x) => `TRY_CAST(${x} AS ${type})`,
+  strict: (x) => `CAST(${x} AS ${type})`,
+  exact: false,
+});
 const notBc = (type: string): CsvConversion => ({
-  sql: (x) => `CASE WHEN NOT ends_with(${x}, 'BC') THEN TRY_CAST(${x} AS ${type}) END`,
+  lenient: (x) => `CASE WHEN NOT ends_with(${x}, 'BC') THEN TRY_CAST(${x} AS ${type}) END`,
+  strict: (x) => `if(ends_with(${x}, 'BC'), error('a BC value'), CAST(${x} AS ${type}))`,
   exact: false,
 });
 

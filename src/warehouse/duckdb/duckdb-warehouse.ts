@@ -39,7 +39,7 @@ import { Db } from './db.js';
 import { mergeTable } from './merge.js';
 import { mergeCounts } from './merge-counts.js';
 import { readQuery } from './read-query.js';
-import { loadCsv } from './snapshot-csv-load.js';
+import { convertsEveryColumn, loadCsv } from './snapshot-csv-load.js';
 import {
   activeMarkedTables,
   applyRows,
@@ -328,6 +328,9 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     const job = await readJob(this.#db, file.job);
     const tid = tableId(job.table);
     const widened = new Set<string>();
+    // first every value cast in SQL, failing at the first that does not convert; then again,
+    // with those rows' texts through the decoders
+    let strict = true;
     for (;;) {
       const table = this.#tables.get(tid);
       if (!table)
@@ -335,9 +338,14 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
           'INTERNAL',
           `${displayName(job.table)}: no table for snapshot job ${job.id}`,
         );
+      strict &&= convertsEveryColumn(table);
       try {
-        return await this.#transaction(() => loadCsv(this.#db, table, job, file));
+        return await this.#transaction(() => loadCsv(this.#db, table, job, file, strict));
       } catch (error) {
+        if (strict && error instanceof TributaryError && error.code === 'SINK') {
+          strict = false;
+          continue;
+        }
         // a decoded row its column cannot hold: widen the column, as apply() does, and load again
         if (!(error instanceof UnfitValue)) throw error;
         const id = `${tid}\u0000${error.column}`;

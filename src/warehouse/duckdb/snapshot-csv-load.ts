@@ -15,11 +15,21 @@ import type { Db } from './db.js';
 import { recordProgress, writeRows } from './snapshot-store.js';
 import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
 
+/** Whether every column converts in SQL (`loadCsv` may then be tried `strict`). */
+export function convertsEveryColumn(table: TableState): boolean {
+  return table.schema.columns.every((c, i) => csvConversion(c, table.writers[i]!.type) !== null);
+}
+
+/**
+ * `strict`: every row converted in SQL or the statement fails (the caller then rolls back and
+ * loads again, not strict); otherwise rows with a text that does not convert go to the decoders.
+ */
 export async function loadCsv(
   db: Db,
   table: TableState,
   job: { readonly keyless: boolean },
   file: SnapshotFile,
+  strict: boolean,
 ): Promise<SnapshotFileResult> {
   const source = file.schema.columns;
   if (table.schema.version !== file.schema.version) {
@@ -33,25 +43,32 @@ export async function loadCsv(
   const field = (i: number) => `c${i}`;
   let inserted = 0;
   if (conversions.every((c): c is CsvConversion => c !== null)) {
-    const fits = conversions
-      .map((c, i) => (c.exact ? null : `(v${i} IS NOT NULL OR ${field(i)} IS NULL)`))
-      .filter((s) => s !== null);
-    const values = conversions.map((c, i) => `${c.sql(field(i))} AS v${i}`).join(', ');
     const names = [...source.map((c) => c.name), LSN_COLUMN, SYNCED_COLUMN].map(q).join(', ');
+    const insert = `INSERT INTO ${table.sql} (${names}) SELECT ${source.map((_, i) => `v${i}`).join(', ')}, $1::UBIGINT, now()`;
+    const fits = conversions
+      .map((c, i) => (c.exact || strict ? null : `(v${i} IS NOT NULL OR ${field(i)} IS NULL)`))
+      .filter((s) => s !== null);
+    const values = conversions
+      .map((c, i) => `${strict ? c.strict(field(i)) : c.lenient(field(i))} AS v${i}`)
+      .join(', ');
     const result = await db.read(
-      `INSERT INTO ${table.sql} (${names})
-       SELECT ${source.map((_, i) => `v${i}`).join(', ')}, $1::UBIGINT, now()
-         FROM (SELECT ${values}, ${source.map((_, i) => field(i)).join(', ')} FROM ${csv})
+      `${insert} FROM (SELECT ${values}, ${source.map((_, i) => field(i)).join(', ')} FROM ${csv})
         ${fits.length > 0 ? `WHERE ${fits.join(' AND ')}` : ''}`,
       [file.snapshotLsn],
     );
     inserted = Number(result.rowsChanged);
+  } else if (strict) {
+    throw new TributaryError('INTERNAL', 'a strict CSV load of a table with columns it does not convert');
   }
   let rest = 0;
-  if (inserted < file.rows) {
+  if (inserted < file.rows && !strict) {
     // the rows (or all of them) not converted in SQL: their texts, as the decoders take them
     const misfit = conversions.map((c, i) =>
-      c === null ? 'true' : c.exact ? 'false' : `(${c.sql(field(i))} IS NULL AND ${field(i)} IS NOT NULL)`,
+      c === null
+        ? 'true'
+        : c.exact
+          ? 'false'
+          : `(${c.lenient(field(i))} IS NULL AND ${field(i)} IS NOT NULL)`,
     );
     const texts = await db.rows(
       `SELECT ${source.map((_, i) => field(i)).join(', ')} FROM ${csv} WHERE ${misfit.join(' OR ')}`,
