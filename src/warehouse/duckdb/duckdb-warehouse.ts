@@ -36,6 +36,7 @@ import type {
 } from '../snapshot.js';
 import type { QueryResult, Warehouse } from '../warehouse.js';
 import { Db } from './db.js';
+import { addKey, dropKey, tablesWithoutKey } from './deferred-key.js';
 import { mergeTable } from './merge.js';
 import { mergeCounts } from './merge-counts.js';
 import { readQuery } from './read-query.js';
@@ -85,6 +86,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   /** Tables whose marks table exists (in this process's view; cleared with every reload). */
   readonly #marksReady = new Set<string>();
   #checkpoint: Position | null = null;
+  /** Keyed tables loaded without their primary key for now (deferred-key.ts), by table id. */
+  #withoutKey = new Set<string>();
 
   private constructor(instance: DuckDBInstance, db: Db, typeInfo: TypeLookup | undefined) {
     this.#instance = instance;
@@ -113,6 +116,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
         await bootstrapSnapshots(warehouse.#db);
       }
       if (!options.readOnly || (await hasState(warehouse.#db))) await warehouse.#reload();
+      // a first run's copy interrupted while a table's key was deferred
+      if (!options.readOnly) await warehouse.#restoreKeys();
     } catch (error) {
       await warehouse.close();
       throw error;
@@ -126,6 +131,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
       this.#tables.set(tableId(schema.table), await loadTableState(this.#db, schema));
     }
     this.#checkpoint = await readCheckpoint(this.#db);
+    this.#withoutKey = await tablesWithoutKey(this.#db, this.#tables.values());
     this.#marks.clear();
     this.#marksReady.clear();
     if (await hasSnapshotState(this.#db)) {
@@ -139,6 +145,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   }
 
   async apply(items: readonly StreamItem[]): Promise<Position | null> {
+    await this.#restoreKeys();
     const widened = new Set<string>();
     // columns to create widened, by table id: found unfit in this batch, which also creates them
     // (so they were rolled back with it)
@@ -284,7 +291,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   ): Promise<SnapshotAttempt> {
     const job = await readJob(this.#db, id);
     const tid = tableId(job.table);
-    return this.#transaction(async () => {
+    await this.#restoreKeys(tid);
+    const attempt = await this.#transaction(async () => {
       const current = this.#tables.get(tid);
       // the shape at the snapshot replaces the stored one when that is older than the snapshot
       // (a schema change the stream has not carried yet, e.g. a volatile ADD COLUMN with no DML)
@@ -322,6 +330,23 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
       );
       return { chunks, fresh: empty };
     });
+    const table = this.#tables.get(tid);
+    if (attempt.fresh && table?.hasPrimaryKey) {
+      // nothing else writes the table until the copy is done: its key is built after the load
+      await this.#transaction(() => dropKey(this.#db, table));
+      this.#withoutKey.add(tid);
+    }
+    return attempt;
+  }
+
+  /** Gives the tables loaded without their key (all, or the one `only` names) their key back. */
+  async #restoreKeys(only?: string): Promise<void> {
+    for (const tid of [...this.#withoutKey]) {
+      if (only !== undefined && tid !== only) continue;
+      const table = this.#tables.get(tid);
+      if (table) await addKey(this.#db, table, (body) => this.#transaction(body));
+      this.#withoutKey.delete(tid);
+    }
   }
 
   async applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
@@ -340,7 +365,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
         );
       strict &&= convertsEveryColumn(table);
       try {
-        return await this.#transaction(() => loadCsv(this.#db, table, job, file, strict));
+        return await this.#transaction(() => loadCsv(this.#db, table, file, strict));
       } catch (error) {
         if (strict && error instanceof TributaryError && error.code === 'SINK') {
           strict = false;
@@ -360,6 +385,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   async applySnapshotRows(rows: SnapshotRows): Promise<number> {
     const job = await readJob(this.#db, rows.job);
     const tid = tableId(job.table);
+    await this.#restoreKeys(tid);
     const widened = new Set<string>();
     for (;;) {
       const table = this.#tables.get(tid);
@@ -400,6 +426,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
 
   async finishSnapshotJob(id: string, state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
     const job = await readJob(this.#db, id);
+    await this.#restoreKeys(tableId(job.table));
     await this.#transaction(() => finishJob(this.#db, job, state, error ?? null));
     const tid = tableId(job.table);
     if ((await activeMarkedTables(this.#db)).every((t) => tableId(t) !== tid)) {

@@ -27,7 +27,6 @@ export function convertsEveryColumn(table: TableState): boolean {
 export async function loadCsv(
   db: Db,
   table: TableState,
-  job: { readonly keyless: boolean },
   file: SnapshotFile,
   strict: boolean,
 ): Promise<SnapshotFileResult> {
@@ -75,7 +74,8 @@ export async function loadCsv(
     );
     rest = texts.length;
     if (rest > 0) {
-      await writeRows(db, table, { keyless: job.keyless, truncatedLsn: null }, null, {
+      // a fresh table: no row of the chunk meets another, a plain INSERT (its key may be deferred)
+      await writeRows(db, table, { keyless: true, truncatedLsn: null }, null, {
         job: file.job,
         schema: file.schema,
         snapshotLsn: file.snapshotLsn,
