@@ -22,7 +22,12 @@
  *   (rule 2); keys the stream parked are read again at a later snapshot until none is left.
  * - Chunks are heap page ranges, read by up to `workers` connections at once, each a
  *   `COPY (SELECT ...) TO STDOUT` under a statement timeout, written to the warehouse in batches
- *   between the stream's batches (Loader.exclusive: one writer). Each chunk is recorded as done in
+ *   between the stream's batches (Loader.exclusive: one writer). A fresh table (the first run,
+ *   the table empty when the attempt began: no row can meet another) goes faster: each chunk is
+ *   written by Postgres as CSV to a temporary file, and the warehouse reads the file itself in
+ *   one transaction (`SnapshotStore.applySnapshotFile`; the DuckDB warehouse converts in SQL only
+ *   what it proves exact, and defers the table's key to the end of the copy). Should the
+ *   warehouse fail to read a file, that chunk is read as rows. Each chunk is recorded as done in
  *   the warehouse with its last rows, so a restart reads only the chunks not done. Rows of a
  *   half-read chunk that were written stay: re-read at a later snapshot, the rule overwrites them.
  * - A table without a primary key is a multiset: its rows carry no key to mark, so it is copied
