@@ -26,8 +26,8 @@
  *   the table empty when the attempt began: no row can meet another) goes faster: each chunk is
  *   written by Postgres as CSV to a temporary file, and the warehouse reads the file itself in
  *   one transaction (`SnapshotStore.applySnapshotFile`; the DuckDB warehouse converts in SQL only
- *   what it proves exact, and defers the table's key to the end of the copy). Should the
- *   warehouse fail to read a file, that chunk is read as rows. Each chunk is recorded as done in
+ *   what it proves exact, for tables whose every column it converts, and defers the table's key
+ *   to the end of the copy). Should the warehouse fail to read a file, that chunk is read as rows. Each chunk is recorded as done in
  *   the warehouse with its last rows, so a restart reads only the chunks not done. Rows of a
  *   half-read chunk that were written stay: re-read at a later snapshot, the rule overwrites them.
  * - A table without a primary key is a multiset: its rows carry no key to mark, so it is copied
@@ -370,18 +370,20 @@ export class SnapshotRunner {
         if (job.predicate) await checkPredicate(workers[0]!.client, table, job.predicate, true);
         tables.set(job.id, table);
         const plan = planChunks(table.pages, table.rowsEstimate, s.chunkRows);
-        const { chunks: all, fresh } = await this.#o.serialize(() =>
+        const files = !mode.waitForStream && s.csv && this.#o.warehouse.applySnapshotFile !== undefined;
+        const attempt = await this.#o.serialize(() =>
           this.#o.warehouse.startSnapshotAttempt(
             job.id,
             c,
             table.schema,
             plan,
             job.predicate ? null : table.rowsEstimate,
-            { startOver: mode.startOver, beforeStream: !mode.waitForStream },
+            { startOver: mode.startOver, files },
           ),
         );
+        const all = attempt.chunks;
         const chunks = all.filter((c) => !c.done);
-        if (fresh && s.csv && this.#o.warehouse.applySnapshotFile) {
+        if (attempt.files) {
           csvJobs.add(job.id);
           csvDir ??= await mkdtemp(join(tmpdir(), 'tributary-snapshot-'));
         }

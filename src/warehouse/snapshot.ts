@@ -80,7 +80,7 @@ export interface SnapshotRows {
 }
 
 /**
- * One whole chunk of a fresh table (`SnapshotAttempt.fresh`) as Postgres wrote it with
+ * One whole chunk of a fresh table (`SnapshotAttempt.files`) as Postgres wrote it with
  * `COPY (...) TO STDOUT (FORMAT csv)` under Tributary's session settings: the warehouse may read
  * the file itself, provided every value lands exactly as `decode` and the column writers would
  * land it; whatever it does not convert itself goes through `decode` (fields as the output
@@ -103,15 +103,16 @@ export interface SnapshotFileResult {
   readonly converted: number;
 }
 
-/** An attempt begun: the chunks still to read, and whether the table is fresh. */
+/** An attempt begun: the chunks still to read, and whether they are to come as files. */
 export interface SnapshotAttempt {
   readonly chunks: ChunkState[];
   /**
-   * Asked for with `beforeStream` (the first run, the stream not started) and the table held no
-   * row when the attempt began: no row of this job can meet another, so `applySnapshotFile` may
-   * be used for its chunks.
+   * The warehouse takes this attempt's chunks as files (`applySnapshotFile`): they were asked for
+   * (`files`: the first run, the stream not started), the table held no row when the attempt
+   * began (no row of this job can meet another: the table is fresh), and the warehouse reads
+   * the text of every one of its columns itself.
    */
-  readonly fresh: boolean;
+  readonly files: boolean;
 }
 
 export interface NewJob {
@@ -137,7 +138,7 @@ export interface SnapshotStore {
     schema: TableSchema,
     plan: readonly ChunkPlan[],
     rowsEstimated: number | null,
-    options?: { readonly startOver?: boolean; readonly beforeStream?: boolean },
+    options?: { readonly startOver?: boolean; readonly files?: boolean },
   ): Promise<SnapshotAttempt>;
   /** Applies rows by the rule above, in one transaction; returns how many were written. */
   applySnapshotRows(rows: SnapshotRows): Promise<number>;

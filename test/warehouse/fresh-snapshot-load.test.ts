@@ -50,15 +50,15 @@ describe('a fresh table loaded from CSV', () => {
     return wh.applySnapshotFile({ job, schema: SCHEMA, snapshotLsn: 100n, chunk, path: file, rows, decode });
   }
 
-  async function start(beforeStream: boolean) {
+  async function start(files: boolean) {
     const job = await wh.createSnapshotJob({ table: T, predicate: null, reason: 'initial', keyless: false });
-    const attempt = await wh.startSnapshotAttempt(job.id, 100n, SCHEMA, PLAN, 4, { beforeStream });
+    const attempt = await wh.startSnapshotAttempt(job.id, 100n, SCHEMA, PLAN, 4, { files });
     return { job: job.id, attempt };
   }
 
   it('reads the CSV as Postgres wrote it, without the key until the job is done', async () => {
     const { job, attempt } = await start(true);
-    expect(attempt.fresh).toBe(true);
+    expect(attempt.files).toBe(true);
     expect(await hasKey()).toBe(false);
     // NULL is an unquoted empty field, the empty string a quoted one; quotes, commas, line feeds
     const result = await load(0, '1,a,"x, ""y"""\n2,,""\n3,"line\nfeed",\n', 3, job);
@@ -102,14 +102,14 @@ describe('a fresh table loaded from CSV', () => {
     ]);
   });
 
-  it('is not fresh while the stream runs, nor when the table holds rows', async () => {
+  it('is not loaded from files while the stream runs, nor when the table holds rows', async () => {
     const online = await start(false);
-    expect(online.attempt.fresh).toBe(false);
+    expect(online.attempt.files).toBe(false);
     expect(await hasKey()).toBe(true);
     await wh.apply([change('insert', 200n, 0, { row: { id: 9, v: 'z', note: null } }), commit(200n)]);
     await wh.finishSnapshotJob(online.job, 'done');
     const again = await start(true);
-    expect(again.attempt.fresh).toBe(false);
+    expect(again.attempt.files).toBe(false);
     expect(await hasKey()).toBe(true);
   });
 });

@@ -287,7 +287,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     schema: TableSchema,
     plan: readonly ChunkPlan[],
     rowsEstimated: number | null,
-    options: { readonly startOver?: boolean; readonly beforeStream?: boolean } = {},
+    options: { readonly startOver?: boolean; readonly files?: boolean } = {},
   ): Promise<SnapshotAttempt> {
     const job = await readJob(this.#db, id);
     const tid = tableId(job.table);
@@ -315,11 +315,14 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
       } else this.#marks.delete(tid);
       // a multiset is exact only as one whole copy, and a first run started over begins empty
       if ((keyless && job.attempt > 0) || options.startOver) await this.#db.run(`DELETE FROM ${table.sql}`);
-      const empty = options.beforeStream
-        ? Number(
-            (await this.#db.rows(`SELECT count(*) FROM (SELECT 1 FROM ${table.sql} LIMIT 1)`))[0]?.[0],
-          ) === 0
-        : false;
+      // chunks as CSV only for a table whose every column converts in SQL: anything else would
+      // go through the decoders a chunk at a time, not in batches
+      const files =
+        options.files && convertsEveryColumn(table)
+          ? Number(
+              (await this.#db.rows(`SELECT count(*) FROM (SELECT 1 FROM ${table.sql} LIMIT 1)`))[0]?.[0],
+            ) === 0
+          : false;
       const chunks = await startAttempt(
         this.#db,
         { ...job, keyless },
@@ -328,10 +331,10 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
         rowsEstimated,
         options.startOver ?? false,
       );
-      return { chunks, fresh: empty };
+      return { chunks, files };
     });
     const table = this.#tables.get(tid);
-    if (attempt.fresh && table?.hasPrimaryKey) {
+    if (attempt.files && table?.hasPrimaryKey) {
       // nothing else writes the table until the copy is done: its key is built after the load
       await this.#transaction(() => dropKey(this.#db, table));
       this.#withoutKey.add(tid);
