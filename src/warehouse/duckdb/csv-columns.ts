@@ -24,6 +24,11 @@
  *   maps them) or a ` BC` suffix. DuckDB reads a BC date as AD, so text ending in `BC` is never
  *   cast (the row goes to the decoders); a value beyond DuckDB's range casts to NULL (likewise).
  * - uuid → UUID: Postgres prints the canonical lowercase form; DuckDB casts it to the same UUID.
+ * - json / jsonb → JSON: the decoder keeps the text Postgres printed and the writer stores it
+ *   as it is; DuckDB's cast to JSON checks the text and keeps it as it is too (spaces, key order,
+ *   duplicate keys, number spelling). Text DuckDB does not take as JSON does not cast.
+ * - bytea → BLOB: with bytea_output = hex Postgres prints `\x` and two hex digits per byte;
+ *   `from_hex` of the digits gives the same bytes the decoder gives. Anything else does not cast.
  *
  * Each conversion comes in two forms: `strict` fails the statement at the first text that does
  * not convert (cheaper: the caller tries it first, in a transaction of its own), `lenient` gives
@@ -47,6 +52,8 @@ const DATE_OID = 1082;
 const TIMESTAMP_OID = 1114;
 const TIMESTAMPTZ_OID = 1184;
 const UUID_OID = 2950;
+const JSON_OIDS: ReadonlySet<number> = new Set([114, 3802]);
+const BYTEA_OID = 17;
 
 /** How one CSV field (`x`, VARCHAR) becomes the column's value in SQL; `exact` when it cannot fail. */
 export interface CsvConversion {
@@ -68,6 +75,12 @@ const notBc = (type: string): CsvConversion => ({
   strict: (x) => `if(ends_with(${x}, 'BC'), error('a BC value'), CAST(${x} AS ${type}))`,
   exact: false,
 });
+
+const hex: CsvConversion = {
+  lenient: (x) => `CASE WHEN starts_with(${x}, '\\x') THEN TRY(from_hex(${x}[3:])) END`,
+  strict: (x) => `if(starts_with(${x}, '\\x') IS FALSE, error('not bytea in hex'), from_hex(${x}[3:]))`,
+  exact: false,
+};
 
 /** The conversion for a column of Postgres type `column` stored as DuckDB `type`, or null. */
 export function csvConversion(
@@ -92,6 +105,8 @@ export function csvConversion(
   if (oid === TIMESTAMP_OID && id === DuckDBTypeId.TIMESTAMP) return notBc('TIMESTAMP');
   if (oid === TIMESTAMPTZ_OID && id === DuckDBTypeId.TIMESTAMP_TZ) return notBc('TIMESTAMPTZ');
   if (oid === UUID_OID && id === DuckDBTypeId.UUID) return cast('UUID');
+  if (JSON_OIDS.has(oid) && id === DuckDBTypeId.VARCHAR && type.alias === 'JSON') return cast('JSON');
+  if (oid === BYTEA_OID && id === DuckDBTypeId.BLOB) return hex;
   return null;
 }
 

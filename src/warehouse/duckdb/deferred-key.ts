@@ -9,7 +9,7 @@
  */
 import { quoteIdentifier as q } from '../../core/table-ref.js';
 import type { Db } from './db.js';
-import { duckSchemaOf, LSN_COLUMN, SYNCED_COLUMN, type TableState, tableId } from './tables.js';
+import { duckSchemaOf, type TableState, tableId } from './tables.js';
 
 /** Ids (tableId) of the keyed tables whose DuckDB table has no PRIMARY KEY. */
 export async function tablesWithoutKey(db: Db, tables: Iterable<TableState>): Promise<Set<string>> {
@@ -25,10 +25,18 @@ export async function tablesWithoutKey(db: Db, tables: Iterable<TableState>): Pr
   return missing;
 }
 
-/** Creates the (empty) table again without its primary key, the same columns and types. */
+/**
+ * Creates the (empty) table again without its primary key: the same columns, types and NOT
+ * NULLs, as DuckDB's catalog spells them (a type's toString() drops aliases such as JSON).
+ */
 export async function dropKey(db: Db, table: TableState): Promise<void> {
-  const columns = table.schema.columns.map((c, i) => `${q(c.name)} ${table.writers[i]!.type.toString()}`);
-  columns.push(`${q(LSN_COLUMN)} UBIGINT NOT NULL`, `${q(SYNCED_COLUMN)} TIMESTAMPTZ NOT NULL`);
+  const ref = table.schema.table;
+  const rows = await db.rows(
+    `SELECT column_name, data_type, is_nullable FROM duckdb_columns()
+      WHERE database_name = current_database() AND schema_name = $1 AND table_name = $2 ORDER BY column_index`,
+    [duckSchemaOf(ref), ref.name],
+  );
+  const columns = rows.map((r) => `${q(String(r[0]))} ${String(r[1])}${r[2] === false ? ' NOT NULL' : ''}`);
   await db.run(`DROP TABLE ${table.sql}`);
   await db.run(`CREATE TABLE ${table.sql} (${columns.join(', ')})`);
 }
