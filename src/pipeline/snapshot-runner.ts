@@ -27,9 +27,10 @@
  *   written by Postgres as CSV to a temporary file, and the warehouse reads the file itself in
  *   one transaction (`SnapshotStore.applySnapshotFile`; the DuckDB warehouse converts in SQL only
  *   what it proves exact, for tables whose every column it converts, and defers the table's key
- *   to the end of the copy). Should the warehouse fail to read a file, that chunk is read as rows. Each chunk is recorded as done in
- *   the warehouse with its last rows, so a restart reads only the chunks not done. Rows of a
- *   half-read chunk that were written stay: re-read at a later snapshot, the rule overwrites them.
+ *   to the end of the copy). Should the warehouse fail to read a file, that chunk is read as
+ *   rows. Each chunk is recorded as done in the warehouse with its last rows, so a restart reads
+ *   only the chunks not done. Rows of a half-read chunk that were written stay: re-read at a
+ *   later snapshot, the rule overwrites them.
  * - A table without a primary key is a multiset: its rows carry no key to mark, so it is copied
  *   only at the first run, before the stream touches it. Interrupted, the first run starts over
  *   (slot re-created, copies cleared) while nothing has been applied; later, such a table cannot
