@@ -25,6 +25,8 @@ export interface InProcessPipeline {
   readonly stats: PipelineStats;
   /** Every batch handed to `warehouse.apply` (one transaction each), in order. */
   readonly batches: StreamItem[][];
+  /** Every snapshot chunk loaded from a CSV file: its table, rows, and rows DuckDB converted itself. */
+  readonly files: { table: string; rows: number; converted: number }[];
   /** Settles when the run ends (by `stop`, or by its first failure). */
   readonly done: Promise<{ error: unknown } | { error: null }>;
   /** The snapshot runner (with `snapshot` settings), once the pipeline made it. */
@@ -60,6 +62,7 @@ export async function startPipeline(
   });
   const stats = new PipelineStats();
   const batches: StreamItem[][] = [];
+  const files: { table: string; rows: number; converted: number }[] = [];
   const controller = new AbortController();
   let runner: SnapshotRunner | null = null;
   const running = runPipeline(
@@ -83,7 +86,7 @@ export async function startPipeline(
         },
         query: (sql) => warehouse.query(sql),
         close: () => warehouse.close(),
-        ...(settings.snapshot ? snapshotStore(warehouse) : {}),
+        ...(settings.snapshot ? snapshotStore(warehouse, files) : {}),
       },
       ...(settings.snapshot ? { snapshot: settings.snapshot } : {}),
       onSnapshots: (r) => {
@@ -143,6 +146,7 @@ export async function startPipeline(
       ).then(() => undefined),
     stats,
     batches,
+    files,
     done,
     caughtUp: async () => {
       // fail fast if the run stopped instead of waiting for the timeout
@@ -169,12 +173,20 @@ export async function startPipeline(
   };
 }
 
-function snapshotStore(warehouse: DuckDBWarehouse): SnapshotStore {
+function snapshotStore(
+  warehouse: DuckDBWarehouse,
+  files: { table: string; rows: number; converted: number }[],
+): SnapshotStore {
   return {
     snapshotJobs: () => warehouse.snapshotJobs(),
     createSnapshotJob: (job) => warehouse.createSnapshotJob(job),
     startSnapshotAttempt: (...args) => warehouse.startSnapshotAttempt(...args),
     applySnapshotRows: (rows) => warehouse.applySnapshotRows(rows),
+    applySnapshotFile: async (file) => {
+      const result = await warehouse.applySnapshotFile(file);
+      files.push({ table: file.schema.table.name, ...result });
+      return result;
+    },
     parkedKeys: (job, limit) => warehouse.parkedKeys(job, limit),
     finishSnapshotJob: (job, state, error) => warehouse.finishSnapshotJob(job, state, error),
   };
