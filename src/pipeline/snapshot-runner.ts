@@ -36,7 +36,7 @@
  *   (slot re-created, copies cleared) while nothing has been applied; later, such a table cannot
  *   be snapshotted online and the job fails saying so.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -246,6 +246,7 @@ export class SnapshotRunner {
 
   /** Runs queued jobs, and creates jobs for newly published tables, until `signal` aborts. */
   async background(signal: AbortSignal, pollMs = 2000): Promise<void> {
+    await sweepStaleCsvDirectories();
     const onAbort = () => this.poke();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -386,7 +387,7 @@ export class SnapshotRunner {
         const chunks = all.filter((c) => !c.done);
         if (attempt.files) {
           csvJobs.add(job.id);
-          csvDir ??= await mkdtemp(join(tmpdir(), 'tributary-snapshot-'));
+          csvDir ??= await csvDirectory();
         }
         const current = (await this.#jobs()).find((j) => j.id === job.id) ?? job;
         this.#running.set(job.id, {
@@ -655,6 +656,34 @@ async function checkPredicate(
         hint: "give --where a condition over the table's columns, in PostgreSQL syntax",
       },
     );
+  }
+}
+
+const CSV_DIR_PREFIX = 'tributary-snapshot-';
+
+/**
+ * A directory for this process's chunk files, named after its pid; directories a killed process
+ * left (their pid no longer runs) are removed first, so kill -9 leaves no files behind for long.
+ */
+async function csvDirectory(): Promise<string> {
+  await sweepStaleCsvDirectories();
+  return mkdtemp(join(tmpdir(), `${CSV_DIR_PREFIX}${process.pid}-`));
+}
+
+async function sweepStaleCsvDirectories(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = Number(/^tributary-snapshot-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isRunning(pid)) continue;
+    await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

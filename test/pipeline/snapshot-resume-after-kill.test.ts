@@ -4,7 +4,7 @@
  * the snapshot they were read at), streams meanwhile, and ends with the warehouse equal to the
  * source. A table without a key, copied first, is complete before the kill.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,10 @@ describe('kill -9 in the middle of the first snapshot', () => {
     }
     const stopped = await second.exited;
     expect(stopped.code, stopped.stderr).toBe(0);
+    // the killed run's chunk files are gone: the restart cleared what a dead pid left
+    expect(
+      readdirSync(tmpdir()).filter((n) => n.startsWith(`tributary-snapshot-${first.child.pid}-`)),
+    ).toEqual([]);
     expect(stopped.stderr).not.toMatch(/starting it over/);
 
     expect(await queryWarehouse(warehouse, BIG_ROWS_SQL)).toEqual(await cluster().sql(BIG_ROWS_SOURCE_SQL));
