@@ -39,27 +39,15 @@ export async function withWarehouse<T>(
         hint: 'pass --warehouse <path.duckdb>, the file `tributary run` writes to',
       });
     }
-    let warehouse: DuckDBWarehouse;
-    try {
-      warehouse = await DuckDBWarehouse.open(path, { readOnly: !options.write });
-    } catch (error) {
-      const holder = lockHolder(error);
-      if (holder === null) throw error;
-      if (Date.now() < deadline) {
-        await sleep(200);
-        continue;
-      }
-      throw new TributaryError(
-        'CONFIG',
-        `the warehouse ${path} is held by another process (${holder}) that does not answer`,
-        {
-          cause: error,
-          hint:
-            'a `tributary run` that is starting answers within seconds: try again. Otherwise stop the ' +
-            'process that holds the file (DuckDB admits one writing process), or point --warehouse elsewhere',
-        },
-      );
-    }
+    // a run that is starting holds the file before its control file exists: look for it again
+    const warehouse = await openWaiting(
+      path,
+      { readOnly: !options.write },
+      deadline,
+      () => findRunning(path) !== null,
+      (holder) => heldError(path, holder, 'that does not answer', STARTING_HINT),
+    );
+    if (!warehouse) continue;
     try {
       return await local(warehouse);
     } finally {
@@ -78,21 +66,51 @@ export async function openForRun(
   options: DuckDBWarehouseOptions,
   waitMs = 30_000,
 ): Promise<DuckDBWarehouse> {
-  const deadline = Date.now() + waitMs;
+  const warehouse = await openWaiting(
+    path,
+    options,
+    Date.now() + waitMs,
+    () => false,
+    (holder) => heldError(path, holder, '', RUN_HINT),
+  );
+  return warehouse as DuckDBWarehouse;
+}
+
+const STARTING_HINT =
+  'a `tributary run` that is starting answers within seconds: try again. Otherwise stop the ' +
+  'process that holds the file (DuckDB admits one writing process), or point --warehouse elsewhere';
+const RUN_HINT =
+  'DuckDB admits one writing process per file: stop the other tributary run (or whatever holds it), or point --warehouse elsewhere';
+
+function heldError(path: string, holder: string, what: string, hint: string): TributaryError {
+  return new TributaryError(
+    'CONFIG',
+    `the warehouse ${path} is held by another process (${holder})${what ? ` ${what}` : ''}`,
+    { hint },
+  );
+}
+
+/**
+ * Opens the file; while another process holds its lock, tries again until `deadline` (then
+ * throws what `held` makes of the holder), or until `lookElsewhere()` says the holder can be
+ * reached another way (then null).
+ */
+async function openWaiting(
+  path: string,
+  options: DuckDBWarehouseOptions,
+  deadline: number,
+  lookElsewhere: () => boolean,
+  held: (holder: string) => TributaryError,
+): Promise<DuckDBWarehouse | null> {
   for (;;) {
     try {
       return await DuckDBWarehouse.open(path, options);
     } catch (error) {
       const holder = lockHolder(error);
       if (holder === null) throw error;
-      if (Date.now() < deadline) {
-        await sleep(200);
-        continue;
-      }
-      throw new TributaryError('CONFIG', `the warehouse ${path} is held by another process (${holder})`, {
-        cause: error,
-        hint: 'DuckDB admits one writing process per file: stop the other tributary run (or whatever holds it), or point --warehouse elsewhere',
-      });
+      if (lookElsewhere()) return null;
+      if (Date.now() >= deadline) throw held(holder);
+      await sleep(200);
     }
   }
 }

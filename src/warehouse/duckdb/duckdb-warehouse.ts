@@ -354,41 +354,46 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
 
   async applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
     const job = await readJob(this.#db, file.job);
-    const tid = tableId(job.table);
-    const widened = new Set<string>();
     // first every value cast in SQL, failing at the first that does not convert; then again,
     // with those rows' texts through the decoders
     let strict = true;
-    for (;;) {
-      const table = this.#tables.get(tid);
-      if (!table)
-        throw new TributaryError(
-          'INTERNAL',
-          `${displayName(job.table)}: no table for snapshot job ${job.id}`,
-        );
+    return this.#writeWidening(job, async (table) => {
       strict &&= convertsEveryColumn(table);
       try {
         return await this.#transaction(() => loadCsv(this.#db, table, file, strict));
       } catch (error) {
         if (strict && error instanceof TributaryError && error.code === 'SINK') {
           strict = false;
-          continue;
+          return this.#transaction(() => loadCsv(this.#db, table, file, false));
         }
-        // a decoded row its column cannot hold: widen the column, as apply() does, and load again
-        if (!(error instanceof UnfitValue)) throw error;
-        const id = `${tid}\u0000${error.column}`;
-        if (widened.has(id) || !widenedType(error.type)) throw error;
-        widened.add(id);
-        if (!(await widenColumn(this.#db, table, error))) throw error;
-        this.#tables.set(tid, await loadTableState(this.#db, table.schema));
+        throw error;
       }
-    }
+    });
   }
 
   async applySnapshotRows(rows: SnapshotRows): Promise<number> {
     const job = await readJob(this.#db, rows.job);
     const tid = tableId(job.table);
     await this.#restoreKeys(tid);
+    return this.#writeWidening(job, (table) =>
+      this.#transaction(async () =>
+        applyRows(
+          this.#db,
+          table,
+          { keyless: job.keyless, truncatedLsn: await truncatedLsn(this.#db, job.id) },
+          this.#marks.get(tid) ?? null,
+          rows,
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Runs a snapshot write of `job`'s table; a value its column cannot hold widens the column, as
+   * apply() does, and the write runs again.
+   */
+  async #writeWidening<T>(job: SnapshotJob, write: (table: TableState) => Promise<T>): Promise<T> {
+    const tid = tableId(job.table);
     const widened = new Set<string>();
     for (;;) {
       const table = this.#tables.get(tid);
@@ -398,17 +403,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
           `${displayName(job.table)}: no table for snapshot job ${job.id}`,
         );
       try {
-        return await this.#transaction(async () =>
-          applyRows(
-            this.#db,
-            table,
-            { keyless: job.keyless, truncatedLsn: await truncatedLsn(this.#db, job.id) },
-            this.#marks.get(tid) ?? null,
-            rows,
-          ),
-        );
+        return await write(table);
       } catch (error) {
-        // a value its column cannot hold: widen the column, as apply() does, and write again
         if (!(error instanceof UnfitValue)) throw error;
         const id = `${tid}\u0000${error.column}`;
         if (widened.has(id) || !widenedType(error.type)) throw error;
