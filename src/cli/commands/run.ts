@@ -42,7 +42,7 @@ export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
 
 export function runCommand(): Command {
   return addSourceOptions(new Command('run'))
-    .description('stream committed changes from the source into the warehouse until stopped')
+    .description("copy the tables' rows, then stream committed changes into the warehouse until stopped")
     .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
     .option('--batch-size <n>', 'most changes applied in one warehouse transaction (default 50000)')
     .option('--batch-delay <duration>', 'longest a change waits for its batch (default 100ms)')
