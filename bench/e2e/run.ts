@@ -19,11 +19,11 @@
  * Options: --changes N, --runs N (drain runs per consumer), --seconds N, --rate N,
  * --connections N, --orders N, --query-runs N, --parts drain,steady,query.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import type { StreamItem } from '../../src/core/change-event.js';
@@ -42,6 +42,7 @@ import { parseSourceUrl } from '../../src/source/postgres/setup/connection-confi
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { backlogSql, CHANGES_PER_ROUND } from '../common/backlog.js';
+import { elapsedSince, fileBytes, int, now, rate, sleep, verdict, withTimeout } from '../common/report.js';
 import { findRecvLogical, loadText, median } from '../common/tools.js';
 
 const DRAIN_TARGET = 0.5;
@@ -110,52 +111,11 @@ function readOptions(): Options {
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-function elapsedSince(startMs: number): number {
-  return (now() - startMs) / 1000;
-}
-
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
-}
-
-function rate(perSecond: number): string {
-  return perSecond >= 10_000
-    ? `${Math.round(perSecond / 1000).toLocaleString('en-US')}k/s`
-    : `${Math.round(perSecond).toLocaleString('en-US')}/s`;
-}
-
-function int(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function verdict(pass: boolean): string {
-  return pass ? 'PASS' : 'BELOW TARGET';
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, ms = STAGE_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 60_000} min`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Bytes of a DuckDB file and its WAL. */
-function fileBytes(path: string): number {
-  let total = 0;
-  for (const p of [path, `${path}.wal`]) if (existsSync(p)) total += statSync(p).size;
-  return total;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -305,6 +265,7 @@ async function recvDrain(
       child.once('exit', resolve);
     }),
     'pg_recvlogical',
+    STAGE_TIMEOUT_MS,
   ).finally(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     activeChild = null;
@@ -333,7 +294,11 @@ async function pipelineDrain(
     join(workDir, 'spool', slot),
   );
   try {
-    await withTimeout(Promise.race([pipeline.stats.reach(changes), pipeline.done]), 'the pipeline drain');
+    await withTimeout(
+      Promise.race([pipeline.stats.reach(changes), pipeline.done]),
+      'the pipeline drain',
+      STAGE_TIMEOUT_MS,
+    );
     const seconds = elapsedSince(start);
     const cpu = process.cpuUsage(cpuBefore);
     if (pipeline.stats.appliedChanges < changes)
@@ -664,7 +629,11 @@ async function partQuery(
     join(workDir, 'spool', 'orders'),
   );
   try {
-    await withTimeout(Promise.race([pipeline.stats.reach(options.orders), pipeline.done]), 'the orders load');
+    await withTimeout(
+      Promise.race([pipeline.stats.reach(options.orders), pipeline.done]),
+      'the orders load',
+      STAGE_TIMEOUT_MS,
+    );
     const drainSeconds = elapsedSince(drainStart);
     if (pipeline.stats.appliedChanges < options.orders)
       throw new Error(

@@ -25,8 +25,9 @@
  * Options: --rows N (default 10,000,000), --runs N, --workers N, --chunk-rows N, --batch-rows N,
  * --only copy|tributary (for profiling one side; no ratio then).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +52,7 @@ import { parseSourceUrl } from '../../src/source/postgres/setup/connection-confi
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { mainThreadCpu, reapedChildrenCpu } from '../common/proc-cpu.js';
+import { elapsedSince, fileBytes, int, now, rate, sleep, verdict, withTimeout } from '../common/report.js';
 import { ServerCpu } from '../common/server-cpu.js';
 import { findClientTool, loadText, median } from '../common/tools.js';
 import { COPY_SELECT, createOrders, type Facts, factsMismatch, readWarehouseFacts } from './orders.js';
@@ -96,53 +98,12 @@ function readOptions(): Options {
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-function elapsedSince(startMs: number): number {
-  return (now() - startMs) / 1000;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function rate(perSecond: number): string {
-  return perSecond >= 10_000
-    ? `${Math.round(perSecond / 1000).toLocaleString('en-US')}k/s`
-    : `${Math.round(perSecond).toLocaleString('en-US')}/s`;
-}
-
-function int(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
 function cpuText(seconds: number | null): string {
   return seconds === null ? '-' : `${seconds.toFixed(2)} s`;
-}
-
-function verdict(pass: boolean): string {
-  return pass ? 'PASS' : 'BELOW TARGET';
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, ms = STAGE_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 60_000} min`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Bytes of a DuckDB file and its WAL. */
-function fileBytes(path: string): number {
-  let total = 0;
-  for (const p of [path, `${path}.wal`]) if (existsSync(p)) total += statSync(p).size;
-  return total;
 }
 
 /** Peak resident set of this process so far (it only grows). */
@@ -236,6 +197,7 @@ async function psqlCopy(
       child.once('exit', resolve);
     }),
     'psql',
+    STAGE_TIMEOUT_MS,
   ).finally(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     activeChild = null;
@@ -268,6 +230,7 @@ async function nodeCopy(cluster: PostgresCluster, server: ServerCpu, rows: numbe
         for await (const chunk of stream) bytes += (chunk as Buffer).length;
       })(),
       'the in-process COPY',
+      STAGE_TIMEOUT_MS,
     );
   } finally {
     await client.end();
@@ -424,6 +387,7 @@ async function tributaryRun(
     await withTimeout(
       Promise.race([read.then(() => jobsDone(warehouse, controller.signal)), stoppedEarly]),
       'the initial snapshot',
+      STAGE_TIMEOUT_MS,
     );
     const seconds = elapsedSince(start);
     const used = meter();
