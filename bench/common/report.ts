@@ -1,4 +1,5 @@
 /** Timing, formatting and file helpers the benchmarks share (bench/e2e, bench/snapshot). */
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
 /** Wall clock in milliseconds, with sub-millisecond resolution. */
@@ -43,4 +44,24 @@ export function fileBytes(path: string): number {
   let total = 0;
   for (const p of [path, `${path}.wal`]) if (existsSync(p)) total += statSync(p).size;
   return total;
+}
+
+/**
+ * Waits for a spawned reference tool to exit 0 within `ms`; SIGTERMs it if it is still running
+ * then, and throws with its stderr when it failed.
+ */
+export async function exitedOk(child: ChildProcess, what: string, ms: number): Promise<void> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await withTimeout(
+    new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', resolve);
+    }),
+    what,
+    ms,
+  ).finally(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
+  if (code !== 0) throw new Error(`${what} exited ${code}: ${stderr.trim()}`);
 }

@@ -42,7 +42,17 @@ import { parseSourceUrl } from '../../src/source/postgres/setup/connection-confi
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { backlogSql, CHANGES_PER_ROUND } from '../common/backlog.js';
-import { elapsedSince, fileBytes, int, now, rate, sleep, verdict, withTimeout } from '../common/report.js';
+import {
+  elapsedSince,
+  exitedOk,
+  fileBytes,
+  int,
+  now,
+  rate,
+  sleep,
+  verdict,
+  withTimeout,
+} from '../common/report.js';
 import { findRecvLogical, loadText, median } from '../common/tools.js';
 
 const DRAIN_TARGET = 0.5;
@@ -257,21 +267,12 @@ async function recvDrain(
     env: { ...process.env, PGPASSWORD: SUPERUSER_PASSWORD, PGSSLMODE: 'disable', PGGSSENCMODE: 'disable' },
   });
   activeChild = child;
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await withTimeout(
-    new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', resolve);
-    }),
-    'pg_recvlogical',
-    STAGE_TIMEOUT_MS,
-  ).finally(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  try {
+    await exitedOk(child, 'pg_recvlogical', STAGE_TIMEOUT_MS);
+  } finally {
     activeChild = null;
-  });
+  }
   const seconds = elapsedSince(start);
-  if (code !== 0) throw new Error(`pg_recvlogical exited ${code}: ${stderr.trim()}`);
   return { consumer: 'pg_recvlogical', seconds, changesPerSecond: changes / seconds, note: '' };
 }
 

@@ -52,7 +52,17 @@ import { parseSourceUrl } from '../../src/source/postgres/setup/connection-confi
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { mainThreadCpu, reapedChildrenCpu } from '../common/proc-cpu.js';
-import { elapsedSince, fileBytes, int, now, rate, sleep, verdict, withTimeout } from '../common/report.js';
+import {
+  elapsedSince,
+  exitedOk,
+  fileBytes,
+  int,
+  now,
+  rate,
+  sleep,
+  verdict,
+  withTimeout,
+} from '../common/report.js';
 import { ServerCpu } from '../common/server-cpu.js';
 import { findClientTool, loadText, median } from '../common/tools.js';
 import { COPY_SELECT, createOrders, type Facts, factsMismatch, readWarehouseFacts } from './orders.js';
@@ -189,21 +199,12 @@ async function psqlCopy(
     closeSync(devNull);
   }
   activeChild = child;
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await withTimeout(
-    new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', resolve);
-    }),
-    'psql',
-    STAGE_TIMEOUT_MS,
-  ).finally(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  try {
+    await exitedOk(child, 'psql', STAGE_TIMEOUT_MS);
+  } finally {
     activeChild = null;
-  });
+  }
   const seconds = elapsedSince(start);
-  if (code !== 0) throw new Error(`psql exited ${code}: ${stderr.trim()}`);
   return {
     consumer: 'psql',
     seconds,
