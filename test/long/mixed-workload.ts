@@ -25,6 +25,7 @@
  */
 import type pg from 'pg';
 import type { PostgresCluster } from '../harness/postgres.js';
+import { xorshift } from '../helpers/random.js';
 
 export const SOAK_TABLES = {
   'public.soak_full': ['id'],
@@ -69,17 +70,10 @@ export interface WorkloadOptions {
 export const EXPECTED_WRITER_ERRORS =
   /terminat|shut(?:ting)? ?down|starting up|not yet accepting|recovery|connect|ECONNRESET|ECONNREFUSED|EPIPE|ENOENT|not queryable|deadlock|Client has encountered|closed|socket/i;
 
+/** Uniform in [0, 1), from xorshift32. */
 function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    // xorshift32
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
+  const next = xorshift(seed);
+  return () => next() / 0x1_0000_0000;
 }
 
 /** Waits `ms`, or less when `signal` aborts first. */

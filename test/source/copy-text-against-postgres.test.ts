@@ -17,6 +17,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopyTextParser, type CopyTextRow } from '../../src/source/postgres/snapshot/copy-text.js';
 import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
+import { xorshift } from '../helpers/random.js';
 import { columnsFor } from '../values/every-type.columns.js';
 import {
   applySessionSettings,
@@ -175,18 +176,6 @@ describe.each(EACH_MAJOR)('COPY text from a real server (%s)', (_label, binaries
     expect(rows.map((row) => row[0])).toEqual(strings);
   });
 });
-
-function xorshift(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
 
 const SPECIAL = ['\\', '\t', '\n', '\r', 'N', '.', 'x', '0', '\x7f'];
 

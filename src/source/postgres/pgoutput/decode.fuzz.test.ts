@@ -8,22 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeFixture, loadPgoutputFixtures } from '../../../../test/fixtures/pgoutput/fixtures.js';
+import { xorshift } from '../../../../test/helpers/random.js';
 import { isTributaryError } from '../../../core/errors.js';
 import { decodePgoutput } from './decode.js';
 import type { PgoutputMessage } from './messages.js';
-
-/** xorshift32: tiny, fast and fully determined by its seed. */
-function xorshift(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
 
 interface Outcome {
   decoded: number;

@@ -5,6 +5,7 @@
  * A seeded round trip then encodes random fields with randomly chosen escapes and parses them back.
  */
 import { describe, expect, it } from 'vitest';
+import { xorshift } from '../../../../test/helpers/random.js';
 import { isTributaryError } from '../../../core/errors.js';
 import { CopyTextParser, type CopyTextRow } from './copy-text.js';
 
@@ -206,19 +207,6 @@ function catchError(run: () => void): unknown {
     return error;
   }
   throw new Error('expected an error');
-}
-
-/** xorshift32: a tiny generator fully determined by its seed, so a failure is reproducible. */
-function xorshift(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
 }
 
 const ALPHABET = ['a', 'Z', '0', '7', '8', 'f', 'x', 'N', '\\', '\t', '\n', '\r', '\x01', '\x7f', ' ', '.'];
