@@ -3,9 +3,11 @@
  * being copied: updates (some leaving a TOASTed column unchanged, so it is not sent), deletes,
  * re-inserts, across the whole key range. Shared by the snapshot kill tests.
  */
+import { expect } from 'vitest';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { runCli } from './cli.js';
 import { waitFor } from './events.js';
+import { queryWarehouse } from './warehouse.js';
 
 /** `big` (keyed, every 500th row with a TOASTed doc) and `tags` (no key: a multiset). */
 export function preloadSql(rows: number): string {
@@ -52,13 +54,22 @@ export async function writeWhileCopying(
   return n;
 }
 
-export const BIG_ROWS_SQL =
-  "SELECT id::VARCHAR AS id, n, pad, md5(coalesce(doc, '')) AS doc FROM big ORDER BY id";
-export const BIG_ROWS_SOURCE_SQL =
+const BIG_ROWS_SQL = "SELECT id::VARCHAR AS id, n, pad, md5(coalesce(doc, '')) AS doc FROM big ORDER BY id";
+const BIG_ROWS_SOURCE_SQL =
   "SELECT id::text AS id, n, pad, md5(coalesce(doc, '')) AS doc FROM big ORDER BY id";
-export const TAGS_SQL = 'SELECT label, weight, count(*)::INTEGER AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2';
-export const TAGS_SOURCE_SQL =
-  'SELECT label, weight, count(*)::int AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2';
+const TAGS_SQL = 'SELECT label, weight, count(*)::INTEGER AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2';
+const TAGS_SOURCE_SQL = 'SELECT label, weight, count(*)::int AS n FROM tags GROUP BY 1, 2 ORDER BY 1, 2';
+
+/** The warehouse file holds exactly the source's `big` (no key twice) and `tags` (as a multiset). */
+export async function expectWarehouseEqualsSource(
+  cluster: PostgresCluster,
+  warehouse: string,
+): Promise<void> {
+  expect(await queryWarehouse(warehouse, BIG_ROWS_SQL)).toEqual(await cluster.sql(BIG_ROWS_SOURCE_SQL));
+  expect(await queryWarehouse(warehouse, TAGS_SQL)).toEqual(await cluster.sql(TAGS_SOURCE_SQL));
+  const [counts] = await queryWarehouse(warehouse, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM big');
+  expect(counts?.n).toBe(counts?.d);
+}
 
 /**
  * Waits, through `tributary status --json` as a user would, until at least `count` snapshot jobs
