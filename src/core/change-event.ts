@@ -65,6 +65,17 @@ export interface TableSchema {
   readonly replicaIdentity: 'default' | 'nothing' | 'full' | 'index';
 }
 
+/**
+ * Whether the table has a real key: a primary key (or replica identity index), not the "every
+ * column" key of REPLICA IDENTITY FULL without one. A table without it is a multiset.
+ */
+export function hasPrimaryKey(schema: TableSchema): boolean {
+  return (
+    schema.key.length > 0 &&
+    !(schema.replicaIdentity === 'full' && schema.key.length === schema.columns.length)
+  );
+}
+
 export interface LogicalMessage {
   readonly transactional: boolean;
   readonly lsn: Lsn;

@@ -40,7 +40,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import type { Row } from '../core/change-event.js';
+import { hasPrimaryKey, type Row } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatLsn, type Lsn } from '../core/lsn.js';
@@ -179,7 +179,7 @@ export class SnapshotRunner {
         });
       }
       const described = await describeForSnapshot(client, table, this.#o.publication, this.#o.types);
-      if (!hasPrimaryKey(described)) {
+      if (!hasPrimaryKey(described.schema)) {
         throw new TributaryError(
           'USAGE',
           `${displayName(table)} has no primary key: it cannot be backfilled while the stream runs`,
@@ -360,7 +360,7 @@ export class SnapshotRunner {
           this.#o.publication,
           this.#o.types,
         );
-        if (mode.waitForStream && !hasPrimaryKey(table)) {
+        if (mode.waitForStream && !hasPrimaryKey(table.schema)) {
           throw new TributaryError(
             'USAGE',
             `${displayName(job.table)} has no primary key: its rows can only be copied at the first start, before the stream touches it`,
@@ -414,7 +414,9 @@ export class SnapshotRunner {
       }
       if (mode.waitForStream) await this.#waitForStream(c, signal);
       // tables without a key first: an interrupted first run starts over while one is unfinished
-      const keyless = new Set([...tables].filter(([, table]) => !hasPrimaryKey(table)).map(([id]) => id));
+      const keyless = new Set(
+        [...tables].filter(([, table]) => !hasPrimaryKey(table.schema)).map(([id]) => id),
+      );
       queue.sort((a, b) => Number(keyless.has(b.job.id)) - Number(keyless.has(a.job.id)));
       let next = 0;
       const report = () => this.#o.onProgress?.(this.progress());
@@ -616,11 +618,6 @@ function describeFailure(error: unknown): string {
     return `${message} (a chunk took longer than --snapshot-timeout: raise it, or lower --snapshot-chunk-rows)`;
   }
   return error instanceof TributaryError && error.hint ? `${message} (${error.hint})` : message;
-}
-
-function hasPrimaryKey(table: SnapshotTable): boolean {
-  const s = table.schema;
-  return s.key.length > 0 && !(s.replicaIdentity === 'full' && s.key.length === s.columns.length);
 }
 
 /** Page ranges of about `chunkRows` rows each by the planner's figures; the last one open-ended. */

@@ -4,7 +4,7 @@
  * columns), records each version in `_tributary.schema_versions`, and keeps, per table, the
  * writers that turn values into the column's actual DuckDB type.
  */
-import type { ColumnSchema, TableSchema } from '../../core/change-event.js';
+import { type ColumnSchema, hasPrimaryKey, type TableSchema } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
 import { valueToJson } from '../../core/event-json.js';
 import { formatPosition, type Position } from '../../core/position.js';
@@ -41,13 +41,6 @@ export function tableSql(table: TableRef): string {
 
 export function tableId(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
-}
-
-function hasPrimaryKey(schema: TableSchema): boolean {
-  return (
-    schema.key.length > 0 &&
-    !(schema.replicaIdentity === 'full' && schema.key.length === schema.columns.length)
-  );
 }
 
 export async function loadTableState(db: Db, schema: TableSchema): Promise<TableState> {
