@@ -49,6 +49,8 @@ export interface SnapshotJob {
   /** Each attempt reads at a snapshot of its own; 0 before the first. */
   readonly attempt: number;
   readonly snapshotLsn: Lsn | null;
+  /** The latest truncate of the table the stream applied while the job was active (rule 3). */
+  readonly truncatedLsn: Lsn | null;
   readonly error: string | null;
 }
 

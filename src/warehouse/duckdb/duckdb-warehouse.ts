@@ -57,7 +57,6 @@ import {
   readJob,
   readJobs,
   startAttempt,
-  truncatedLsn,
 } from './snapshot-store.js';
 import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
 import { evolveTable, fillAdded, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
@@ -376,15 +375,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     const tid = tableId(job.table);
     await this.#restoreKeys(tid);
     return this.#writeWidening(job, (table) =>
-      this.#transaction(async () =>
-        applyRows(
-          this.#db,
-          table,
-          { keyless: job.keyless, truncatedLsn: await truncatedLsn(this.#db, job.id) },
-          this.#marks.get(tid) ?? null,
-          rows,
-        ),
-      ),
+      this.#transaction(async () => applyRows(this.#db, table, job, this.#marks.get(tid) ?? null, rows)),
     );
   }
 

@@ -80,6 +80,7 @@ function toJob(r: readonly unknown[]): SnapshotJob {
     attempt: Number(r[12]),
     snapshotLsn: r[13] === null ? null : BigInt(r[13] as bigint),
     error: r[14] === null ? null : String(r[14]),
+    truncatedLsn: r[15] === null ? null : BigInt(r[15] as bigint),
   };
 }
 
@@ -88,7 +89,7 @@ export async function readJobs(db: Db, id: string | null = null): Promise<Snapsh
   const rows = await db.rows(
     `SELECT id, table_schema, table_name, predicate, reason, keyless, state, strftime(requested_at, '%Y-%m-%dT%H:%M:%S.%fZ'),
        strftime(started_at, '%Y-%m-%dT%H:%M:%S.%fZ'), strftime(finished_at, '%Y-%m-%dT%H:%M:%S.%fZ'), rows_done,
-       rows_estimated, attempt, snapshot_lsn, error
+       rows_estimated, attempt, snapshot_lsn, error, truncated_lsn
      FROM _tributary.snapshot_jobs WHERE $1::VARCHAR IS NULL OR id = $1::VARCHAR ORDER BY requested_at, id`,
     [id],
   );
@@ -431,12 +432,6 @@ export async function markTruncate(db: Db, table: TableRef, lsn: Lsn): Promise<v
       WHERE table_schema = $1 AND table_name = $2 AND ${ACTIVE}`,
     [table.schema, table.name, lsn],
   );
-}
-
-export async function truncatedLsn(db: Db, job: string): Promise<Lsn | null> {
-  const rows = await db.rows('SELECT truncated_lsn FROM _tributary.snapshot_jobs WHERE id = $1', [job]);
-  const v = rows[0]?.[0];
-  return v === null || v === undefined ? null : BigInt(v as bigint);
 }
 
 export async function parked(db: Db, table: TableState, marks: MarksTable, limit: number): Promise<Row[]> {
