@@ -417,9 +417,9 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   async finishSnapshotJob(id: string, state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
     const job = await readJob(this.#db, id);
     await this.#restoreKeys(tableId(job.table));
-    await this.#transaction(() => finishJob(this.#db, job, state, error ?? null));
+    const lastJob = await this.#transaction(() => finishJob(this.#db, job, state, error ?? null));
     const tid = tableId(job.table);
-    if ((await activeMarkedTables(this.#db)).every((t) => tableId(t) !== tid)) {
+    if (lastJob) {
       this.#marks.delete(tid);
       this.#marksReady.delete(tid);
     }

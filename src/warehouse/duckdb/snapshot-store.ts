@@ -450,12 +450,13 @@ export async function parked(db: Db, table: TableState, marks: MarksTable, limit
   });
 }
 
+/** Ends `job`; returns whether it was its table's last active keyed job (its marks table is dropped). */
 export async function finishJob(
   db: Db,
   job: SnapshotJob,
   state: 'done' | 'failed' | 'cancelled',
   error: string | null,
-): Promise<void> {
+): Promise<boolean> {
   await db.run(
     `UPDATE _tributary.snapshot_jobs SET state = $2, finished_at = now(), error = $3 WHERE id = $1`,
     [job.id, state, error],
@@ -464,5 +465,7 @@ export async function finishJob(
     `SELECT count(*) FROM _tributary.snapshot_jobs WHERE table_schema = $1 AND table_name = $2 AND ${ACTIVE} AND NOT keyless`,
     [job.table.schema, job.table.name],
   );
-  if (Number(others[0]?.[0] ?? 0) === 0) await db.run(`DROP TABLE IF EXISTS ${marksTableOf(job.table).sql}`);
+  if (Number(others[0]?.[0] ?? 0) > 0) return false;
+  await db.run(`DROP TABLE IF EXISTS ${marksTableOf(job.table).sql}`);
+  return true;
 }
