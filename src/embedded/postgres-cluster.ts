@@ -11,11 +11,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { quoteIdentifier } from '../core/table-ref.js';
+import { freePort } from './free-port.js';
+
+export { freePort } from './free-port.js';
 
 export const SUPERUSER = 'postgres';
 export const SUPERUSER_PASSWORD = 'tributary-test-secret';
@@ -113,20 +115,6 @@ function runAs(): RunAs | null {
 async function chownTree(path: string, owner: RunAs | null): Promise<void> {
   if (!owner) return;
   execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, path]);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 function run(binary: string, args: readonly string[], owner: RunAs | null): Promise<void> {
