@@ -12,6 +12,7 @@
  *   batch: { size: 50000, delay: 100ms }
  *   heartbeat: 30s
  *   snapshot: { mode: initial, workers: 2, chunkRows: 250000, timeout: 10m }
+ *   feed: { url: 'nats://127.0.0.1:4222', name: shop }   # JetStream between source and loader
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -39,6 +40,13 @@ const ConfigSchema = z
         workers: z.number().int().positive().optional(),
         chunkRows: z.number().int().positive().optional(),
         timeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    feed: z
+      .object({
+        url: z.string().regex(/^(nats|tls):\/\//, 'a NATS URL such as nats://127.0.0.1:4222'),
+        name: z.string().min(1).optional(),
       })
       .strict()
       .optional(),
@@ -70,7 +78,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
       (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
     throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
-      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout',
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name',
     });
   }
   return result.data;

@@ -8,8 +8,10 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, TributaryError } from '../core/errors.js';
 import { backfillCommand } from './commands/backfill.js';
 import { demoCommand } from './commands/demo.js';
+import { loadCommand } from './commands/load.js';
 import { queryCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
+import { sourceCommand } from './commands/source.js';
 import { statusCommand } from './commands/status.js';
 import { tailCommand } from './commands/tail.js';
 import { teardownCommand } from './commands/teardown.js';
@@ -27,6 +29,8 @@ export function program(): Command {
         '(the message says what to change). TRIBUTARY_SOURCE may stand in for --source.',
     );
   root.addCommand(runCommand());
+  root.addCommand(sourceCommand());
+  root.addCommand(loadCommand());
   root.addCommand(demoCommand());
   root.addCommand(queryCommand());
   root.addCommand(statusCommand());

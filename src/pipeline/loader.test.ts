@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StreamItem } from '../core/change-event.js';
 import type { Position } from '../core/position.js';
 import { PgTimestampTz } from '../core/values.js';
+import { MemoryFeed } from '../feed/memory-feed.js';
 import type { QueryResult, Warehouse } from '../warehouse/warehouse.js';
 import { Loader } from './loader.js';
 
@@ -52,90 +53,111 @@ class GatedWarehouse implements Warehouse {
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-describe('Loader', () => {
+/** The in-process feed with a loader running over it, as the pipeline wires them. */
+function wire(warehouse: GatedWarehouse, limits: { maxItems?: number; maxDelayMs?: number }) {
+  const acks: Position[] = [];
+  const feed = new MemoryFeed((p) => acks.push(p), limits);
+  const loader = new Loader(warehouse);
+  const stop = new AbortController();
+  const consumer = feed.consumer();
+  const running = loader.run(consumer, stop.signal).then(
+    () => null,
+    (error: unknown) => {
+      feed.fail(error);
+      return error;
+    },
+  );
+  return { acks, publisher: feed.publisher, loader, running, stop };
+}
+
+describe('Loader over the in-process feed', () => {
   it('applies a full batch at once and acknowledges only after the apply is durable', async () => {
     const warehouse = new GatedWarehouse();
-    const acks: Position[] = [];
-    const loader = new Loader(
-      warehouse,
-      (p) => acks.push(p),
-      { onError: () => {} },
-      { maxItems: 3, maxDelayMs: 60_000 },
-    );
-    await loader.write([change(10n, 0), change(10n, 1), change(10n, 2)]);
+    const { acks, publisher, stop } = wire(warehouse, { maxItems: 3, maxDelayMs: 60_000 });
+    await publisher.write([change(10n, 0), change(10n, 1), change(10n, 2)]);
+    await tick();
     expect(warehouse.batches).toHaveLength(1);
     expect(acks).toEqual([]);
     warehouse.release();
     await tick();
     expect(acks).toEqual([{ commitLsn: 10n, ordinal: 2 }]);
+    stop.abort();
   });
 
   it('applies a partial batch after the delay', async () => {
     const warehouse = new GatedWarehouse();
-    const loader = new Loader(warehouse, () => {}, { onError: () => {} }, { maxItems: 100, maxDelayMs: 20 });
-    await loader.write([change(10n, 0)]);
+    const { publisher, stop } = wire(warehouse, { maxItems: 100, maxDelayMs: 20 });
+    await publisher.write([change(10n, 0)]);
+    await tick();
     expect(warehouse.batches).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 60));
     expect(warehouse.batches).toHaveLength(1);
     warehouse.release();
+    stop.abort();
   });
 
   it('holds the writer back while a batch is applied and the next one is full', async () => {
     const warehouse = new GatedWarehouse();
-    const loader = new Loader(
-      warehouse,
-      () => {},
-      { onError: () => {} },
-      { maxItems: 2, maxDelayMs: 60_000 },
-    );
-    await loader.write([change(1n, 0), change(1n, 1)]); // starts batch 1
+    const { publisher, stop } = wire(warehouse, { maxItems: 2, maxDelayMs: 60_000 });
+    await publisher.write([change(1n, 0), change(1n, 1)]); // batch 1, taken by the loader
+    await tick();
     let second = false;
-    const writing = loader.write([change(2n, 0), change(2n, 1)]).then(() => {
+    const writing = publisher.write([change(2n, 0), change(2n, 1)]).then(() => {
       second = true;
     });
     await tick();
     expect(second).toBe(false); // waiting: batch 1 still applying
     warehouse.release();
     await writing;
+    await tick();
     expect(warehouse.batches.map((b) => b.length)).toEqual([2, 2]);
     warehouse.release();
-    await loader.flush();
+    await publisher.flush();
+    stop.abort();
   });
 
   it('flush applies what is pending and waits for it', async () => {
     const warehouse = new GatedWarehouse();
-    const acks: Position[] = [];
-    const loader = new Loader(
-      warehouse,
-      (p) => acks.push(p),
-      { onError: () => {} },
-      { maxItems: 100, maxDelayMs: 60_000 },
-    );
-    await loader.write([change(5n, 0)]);
-    const flushing = loader.flush();
+    const { acks, publisher, stop } = wire(warehouse, { maxItems: 100, maxDelayMs: 60_000 });
+    await publisher.write([change(5n, 0)]);
+    const flushing = publisher.flush();
     await tick();
     warehouse.release();
     await flushing;
     expect(acks).toEqual([{ commitLsn: 5n, ordinal: 0 }]);
+    stop.abort();
   });
 
-  it('reports a failed apply once, never acknowledges it, and refuses further writes', async () => {
+  it('runs exclusive work between batches, not during one', async () => {
     const warehouse = new GatedWarehouse();
-    const errors: unknown[] = [];
-    const acks: Position[] = [];
-    const loader = new Loader(
-      warehouse,
-      (p) => acks.push(p),
-      { onError: (e) => errors.push(e) },
-      { maxItems: 1 },
-    );
-    warehouse.failNext = true;
-    await loader.write([change(1n, 0)]);
-    warehouse.release();
+    const { publisher, loader, stop } = wire(warehouse, { maxItems: 1, maxDelayMs: 60_000 });
+    await publisher.write([change(1n, 0)]);
     await tick();
-    expect(errors).toHaveLength(1);
+    expect(warehouse.waiting).toBe(1); // batch 1 applying
+    let ran = false;
+    const work = loader.exclusive(async () => {
+      ran = true;
+      expect(warehouse.waiting).toBe(0);
+    });
+    await tick();
+    expect(ran).toBe(false);
+    warehouse.release();
+    await work;
+    expect(ran).toBe(true);
+    stop.abort();
+  });
+
+  it('ends with a failed apply, never acknowledges it, and the feed refuses further writes', async () => {
+    const warehouse = new GatedWarehouse();
+    const { acks, publisher, running, loader } = wire(warehouse, { maxItems: 1 });
+    warehouse.failNext = true;
+    await publisher.write([change(1n, 0)]);
+    await tick();
+    warehouse.release();
+    expect(String(await running)).toContain('disk full');
     expect(acks).toEqual([]);
-    await expect(loader.write([change(2n, 0)])).rejects.toThrow('disk full');
-    await expect(loader.flush()).rejects.toThrow('disk full');
+    await expect(publisher.write([change(2n, 0)])).rejects.toThrow('disk full');
+    await expect(publisher.flush()).rejects.toThrow('disk full');
+    await expect(loader.exclusive(async () => 1)).rejects.toThrow('disk full');
   });
 });

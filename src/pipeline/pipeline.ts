@@ -8,6 +8,8 @@
 import type { StreamItem } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition, type Position } from '../core/position.js';
+import { JetStreamFeed } from '../feed/jetstream/jetstream-feed.js';
+import { MemoryFeed } from '../feed/memory-feed.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
 import { TypeRegistry } from '../source/postgres/values/type-registry.js';
 import { isSnapshotStore, type SnapshotStore } from '../warehouse/snapshot.js';
@@ -36,14 +38,52 @@ export interface PipelineOptions {
   /** Called with the snapshot runner once it exists (status, backfill requests, progress). */
   readonly onSnapshots?: (runner: SnapshotRunner) => void;
   readonly onSnapshotProgress?: (progress: readonly JobProgress[]) => void;
+  /**
+   * The feed between source and loader: in process (the default; the slot is the durable log),
+   * or NATS JetStream (`url`: nats://...), where the slot is acknowledged once JetStream holds a
+   * change and the loader acknowledges JetStream after the warehouse commit.
+   */
+  readonly feed?: FeedSettings;
+}
+
+export interface FeedSettings {
+  readonly url: string;
+  /** The feed's name (its stream and subjects); default the slot's name. */
+  readonly name?: string;
+  /** The loader's durable consumer. Default `loader`. */
+  readonly durable?: string;
+}
+
+/** Connects to the JetStream feed the settings name (the stream is created when missing). */
+export function connectFeed(settings: FeedSettings, slot: string, logger: Logger): Promise<JetStreamFeed> {
+  return JetStreamFeed.connect({ url: settings.url, name: settings.name ?? slot, logger });
 }
 
 export async function runPipeline(options: PipelineOptions, signal: AbortSignal): Promise<void> {
   const log = options.logger;
   const checkpoint: Position | null = await options.warehouse.checkpoint();
   log.info({ checkpoint: checkpoint ? formatPosition(checkpoint) : null }, 'warehouse checkpoint');
+  const jet = options.feed ? await connectFeed(options.feed, options.source.slot, log) : null;
+  try {
+    await runWithFeed(options, signal, checkpoint, jet);
+  } finally {
+    await jet?.close();
+  }
+}
+
+async function runWithFeed(
+  options: PipelineOptions,
+  signal: AbortSignal,
+  checkpoint: Position | null,
+  jet: JetStreamFeed | null,
+): Promise<void> {
+  const log = options.logger;
+  // the source resumes after what its feed holds: the warehouse in process, else the stream
+  const published = jet ? await jet.lastPosition() : checkpoint;
+  if (jet)
+    log.info({ published: published ? formatPosition(published) : null }, 'the feed holds changes up to');
   const types = options.source.types ?? new TypeRegistry();
-  const source = new PostgresSource({ ...options.source, types, logger: log, resumeAfter: checkpoint });
+  const source = new PostgresSource({ ...options.source, types, logger: log, resumeAfter: published });
   options.onSource?.(source);
   const store = isSnapshotStore(options.warehouse) ? options.warehouse : null;
   const settings = { ...DEFAULT_SNAPSHOT_SETTINGS, ...options.snapshot };
@@ -69,17 +109,16 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
   signal.addEventListener('abort', onAbort, { once: true });
   let failure: unknown = null;
   const stats = options.stats ?? new PipelineStats();
+  const memory = jet ? null : new MemoryFeed((position) => source.acknowledge(position), options.batch);
+  const publisher = memory
+    ? memory.publisher
+    : await jet!.publisher((position) => source.acknowledge(position), {
+        typeInfo: (oid) => types.info(oid),
+      });
   const loader = new Loader(
     options.warehouse,
-    (position) => source.acknowledge(position),
-    {
-      onApplied: (applied, items, millis) => stats.applied(applied, items, millis),
-      onError: (error) => {
-        failure = error;
-        stop.abort();
-      },
-    },
-    options.batch,
+    { onApplied: (applied, items, millis) => stats.applied(applied, items, millis) },
+    checkpoint,
   );
   const runner = store
     ? new SnapshotRunner({
@@ -91,7 +130,9 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
         logger: log,
         settings,
         serialize: (work) => loader.exclusive(work),
-        acknowledged: () => source.acknowledgedLsn,
+        // rule 1 needs what the warehouse applied: in process the slot's position is exactly
+        // that (and follows an idle server); through JetStream, the loader's checkpoint
+        acknowledged: memory ? () => source.acknowledgedLsn : () => loader.checkpoint?.commitLsn ?? 0n,
         nudge: () => source.requestKeepalive(),
         ...(options.onSnapshotProgress ? { onProgress: options.onSnapshotProgress } : {}),
       })
@@ -116,16 +157,30 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
         stop.abort();
       })
     : null;
+  // the loader outlives the source: stopping, the source flushes what it read through it
+  const stopLoading = new AbortController();
+  const consumer = memory
+    ? memory.consumer()
+    : await jet!.consumer({
+        after: checkpoint,
+        ...(options.feed?.durable ? { durable: options.feed.durable } : {}),
+        ...(options.batch ? { limits: options.batch } : {}),
+      });
+  const loading = loader.run(consumer, stopLoading.signal).catch((error: unknown) => {
+    failure ??= error;
+    publisher.fail(error);
+    stop.abort();
+  });
   const observe = options.observe;
   const target = observe
     ? {
         write: (items: readonly StreamItem[]) => {
           observe(items);
-          return loader.write(items);
+          return publisher.write(items);
         },
-        flush: () => loader.flush(),
+        flush: () => publisher.flush(),
       }
-    : loader;
+    : publisher;
   try {
     await source.run(target, stop.signal);
   } catch (error) {
@@ -133,6 +188,9 @@ export async function runPipeline(options: PipelineOptions, signal: AbortSignal)
   } finally {
     signal.removeEventListener('abort', onAbort);
     stop.abort();
+    stopLoading.abort();
+    await consumer.close();
+    await loading;
     await background;
   }
   if (failure !== null) throw failure;

@@ -103,11 +103,22 @@ export async function jobStatus(
   });
 }
 
+/** A JetStream feed as the loader sees it: its stream, its consumer, and how far behind that is. */
+export interface FeedStatus {
+  readonly stream: string;
+  readonly consumer: string;
+  /** Messages (each many changes) in the stream not yet delivered to the loader. */
+  readonly pendingMessages: number | null;
+  /** Delivered and not yet acknowledged (applied). */
+  readonly unacknowledgedMessages: number | null;
+}
+
 export async function statusReport(
   warehouse: Warehouse,
   stats: PipelineStats | null,
   source: SourceStatus | null,
   progress: readonly JobProgress[] | null = null,
+  feed: FeedStatus | null = null,
 ): Promise<Record<string, unknown>> {
   const checkpoint: Position | null = await warehouse.checkpoint();
   const s = stats?.snapshot();
@@ -130,6 +141,7 @@ export async function statusReport(
           ...slotFields(source.slot),
         }
       : {}),
+    ...(feed ? { feed } : {}),
     tables: await tableStatus(warehouse),
     snapshots: await jobStatus(warehouse, progress),
   };

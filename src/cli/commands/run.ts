@@ -36,6 +36,8 @@ interface RunFlags extends SourceFlags {
   readonly snapshotWorkers?: string;
   readonly snapshotChunkRows?: string;
   readonly snapshotTimeout?: string;
+  readonly feed?: string;
+  readonly feedName?: string;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -58,6 +60,14 @@ export function runCommand(): Command {
     .option('--snapshot-workers <n>', 'connections reading a snapshot at once (default 2)')
     .option('--snapshot-chunk-rows <n>', 'rows per snapshot chunk, the unit of resuming (default 250000)')
     .option('--snapshot-timeout <duration>', 'statement timeout for reading one chunk (default 10m)')
+    .option(
+      '--feed <nats-url>',
+      'carry the changes over NATS JetStream (nats://host:4222) instead of in process',
+    )
+    .option(
+      '--feed-name <name>',
+      "the feed's name on NATS: its stream and subjects (default the slot's name)",
+    )
     .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
     .action(async (given: RunFlags, command: Command) => {
       const flags = withConfigFile(given, command);
@@ -120,6 +130,9 @@ export function runCommand(): Command {
               onSource: (s) => {
                 source = s;
               },
+              ...(flags.feed
+                ? { feed: { url: flags.feed, ...(flags.feedName ? { name: flags.feedName } : {}) } }
+                : {}),
             },
             signal,
           );
@@ -168,6 +181,8 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
       file.snapshot?.chunkRows === undefined ? undefined : String(file.snapshot.chunkRows),
     ),
     snapshotTimeout: pick('snapshotTimeout', flags.snapshotTimeout, file.snapshot?.timeout),
+    feed: pick('feed', flags.feed, file.feed?.url),
+    feedName: pick('feedName', flags.feedName, file.feed?.name),
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;

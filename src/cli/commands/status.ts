@@ -5,7 +5,7 @@
  * and the tables, but no slot lag, since `status` does not connect to the source itself.
  */
 import { Command } from 'commander';
-import type { JobStatus } from '../../pipeline/status-report.js';
+import type { FeedStatus, JobStatus } from '../../pipeline/status-report.js';
 import { statusReport } from '../../pipeline/status-report.js';
 import { remoteStatus } from '../../server/control-client.js';
 import { writeStdout } from '../output.js';
@@ -47,7 +47,9 @@ function describe(report: Record<string, unknown>): string {
   if (report.running) {
     lines.push(
       `end-to-end lag: ${report.endToEndLagSeconds ?? '?'} s`,
-      ...describeSlot(report),
+      // a `tributary load` process reads no slot: the source process has it
+      ...('receivedLsn' in report ? describeSlot(report) : []),
+      ...describeFeed(report.feed as FeedStatus | undefined),
       `changes/s:      ${report.changesPerSecond ?? 0}  (applied since start: ${report.changesApplied ?? 0})`,
     );
   }
@@ -74,6 +76,14 @@ function describeJob(j: JobStatus): string {
       : ` requested ${j.requestedAt}`;
   const error = j.error ? ` — ${j.error}` : '';
   return `${j.id}  ${j.table}${where}  ${j.state} (${j.reason})  ${j.rows}${of} rows${live}${when}${error}`;
+}
+
+function describeFeed(feed: FeedStatus | undefined): string[] {
+  if (!feed) return [];
+  return [
+    `feed:           JetStream stream ${feed.stream}, consumer ${feed.consumer}: ` +
+      `${feed.pendingMessages ?? '?'} messages not yet delivered, ${feed.unacknowledgedMessages ?? '?'} being applied`,
+  ];
 }
 
 /** The slot lines: lag and retained WAL as the server sees them, and how old that reading is. */

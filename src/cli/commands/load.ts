@@ -1,0 +1,168 @@
+/**
+ * `tributary load`: the applying half of a pipeline split around a NATS JetStream feed. It
+ * consumes the feed as a durable consumer and merges the changes into the warehouse,
+ * acknowledging JetStream only after each warehouse commit; it resumes after the warehouse's
+ * checkpoint. With `--source` it also runs snapshots and backfills (online). On SIGTERM it
+ * finishes the batch it holds and exits 0. `tributary status` and `query` work while it runs.
+ * See src/pipeline/split.ts.
+ */
+import { Command } from 'commander';
+import { TributaryError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { formatPosition } from '../../core/position.js';
+import { type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
+import { PipelineStats } from '../../pipeline/pipeline-stats.js';
+import type { SnapshotRunner } from '../../pipeline/snapshot-runner.js';
+import { runLoad } from '../../pipeline/split.js';
+import { type FeedStatus, statusReport } from '../../pipeline/status-report.js';
+import { ControlServer } from '../../server/control-server.js';
+import { parseTableList } from '../../source/postgres/setup/tables.js';
+import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
+import { parseDuration } from '../duration.js';
+import { runUntilSignal } from '../run-until-signal.js';
+import { SnapshotProgressView } from '../snapshot-progress.js';
+import { sourceConfig } from '../source-config.js';
+import { openForRun } from '../with-warehouse.js';
+import { DEFAULT_WAREHOUSE } from './run.js';
+
+interface LoadFlags {
+  readonly feed: string;
+  readonly feedName?: string;
+  readonly consumer: string;
+  readonly warehouse: string;
+  readonly source?: string;
+  readonly slot: string;
+  readonly publication: string;
+  readonly batchSize?: string;
+  readonly batchDelay?: string;
+  readonly statusEvery: string;
+}
+
+export function loadCommand(): Command {
+  return new Command('load')
+    .description(
+      'apply the changes of a NATS JetStream feed to the warehouse (the other half of `tributary source`)',
+    )
+    .requiredOption('--feed <nats-url>', 'the NATS server with JetStream (nats://host:4222)')
+    .option(
+      '--feed-name <name>',
+      "the feed's name on NATS (default the slot's name, as for `tributary source`)",
+    )
+    .option('--consumer <name>', "the loader's durable consumer on the stream", 'loader')
+    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option(
+      '--source <postgres-url>',
+      'the source database, for snapshots and backfills (without it the loader only streams)',
+    )
+    .option('--slot <name>', 'the slot `tributary source` reads (names the feed by default)', 'tributary')
+    .option('--publication <name>', 'publication (for snapshots)', 'tributary')
+    .option('--batch-size <n>', 'most changes applied in one warehouse transaction (default 50000)')
+    .option('--batch-delay <duration>', 'longest a change waits for its batch (default 100ms)')
+    .option('--status-every <duration>', 'log a status line this often', '10s')
+    .action(async (flags: LoadFlags) => {
+      const batch = {
+        ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
+        ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),
+      };
+      const source = flags.source || process.env.TRIBUTARY_SOURCE ? sourceConfig(flags) : null;
+      const statusEveryMs = parseDuration(flags.statusEvery);
+      await runUntilSignal(async (signal) => {
+        const log = createLogger();
+        const types = new TypeRegistry();
+        const warehouse = await openForRun(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
+        const stats = new PipelineStats();
+        const progress = new SnapshotProgressView(log);
+        let feed: JetStreamFeed | null = null;
+        let snapshots: SnapshotRunner | null = null;
+        const feedStatus = async (): Promise<FeedStatus | null> => {
+          if (!feed) return null;
+          const lag = await feed.lag(flags.consumer).catch(() => null);
+          return {
+            stream: feed.names.stream,
+            consumer: flags.consumer,
+            pendingMessages: lag?.pending ?? null,
+            unacknowledgedMessages: lag?.unacknowledged ?? null,
+          };
+        };
+        const control = await ControlServer.start(flags.warehouse, {
+          query: (sql) => warehouse.query(sql),
+          status: async () =>
+            statusReport(warehouse, stats, null, snapshots?.progress() ?? null, await feedStatus()),
+          backfill: async (request) => {
+            if (!snapshots) {
+              throw new TributaryError(
+                'USAGE',
+                'this loader runs no snapshots: start `tributary load` with --source to backfill',
+              );
+            }
+            const [table] = parseTableList(request.table);
+            if (!table) throw new TributaryError('USAGE', 'name one table to backfill');
+            return snapshots.request(table, request.predicate, request.reason);
+          },
+        });
+        const status = setInterval(() => {
+          const s = stats.snapshot();
+          log.info(
+            {
+              changes: s.changes,
+              changesPerSecond: s.changesPerSecond,
+              lagMs: s.lagMs,
+              checkpoint: s.checkpoint ? formatPosition(s.checkpoint) : null,
+            },
+            'status',
+          );
+        }, statusEveryMs);
+        try {
+          log.info(
+            { feed: redactNatsUrl(flags.feed), consumer: flags.consumer, warehouse: flags.warehouse },
+            'starting the loader',
+          );
+          await runLoad(
+            {
+              warehouse,
+              feed: {
+                url: flags.feed,
+                name: flags.feedName ?? flags.slot,
+                durable: flags.consumer,
+              },
+              logger: log,
+              batch,
+              stats,
+              types,
+              onFeed: (f) => {
+                feed = f;
+              },
+              ...(source
+                ? {
+                    snapshots: {
+                      connection: source.connection,
+                      slot: source.slot,
+                      publication: source.publication,
+                      onProgress: (p) => progress.update(p),
+                      onRunner: (r) => {
+                        snapshots = r;
+                      },
+                    },
+                  }
+                : {}),
+            },
+            signal,
+          );
+          log.info({ changes: stats.snapshot().changes }, 'stopped');
+        } finally {
+          progress.stop();
+          clearInterval(status);
+          await control.close();
+          await warehouse.close();
+        }
+      });
+    });
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new TributaryError('USAGE', `${flag} must be a positive whole number, not ${JSON.stringify(text)}`);
+  }
+  return n;
+}

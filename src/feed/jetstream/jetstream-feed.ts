@@ -1,0 +1,672 @@
+/**
+ * The scale-out feed on NATS JetStream (feed.ts has the contract; subjects.ts the names).
+ *
+ * Publishing. Items are carried many to a message: a run of consecutive items of one table
+ * (its schema items, its changes, and the commits and logical messages between them), bounded
+ * by items and bytes and by the server's max_payload, encoded by ../codec.ts. Each message
+ * carries its first and last position in headers, and its id (`Nats-Msg-Id`) is the feed name
+ * and its first position, so JetStream's duplicate window drops a message published twice.
+ * Messages are published pipelined (a window of them in flight); every publish names the id of
+ * the one before it (`expect.lastMsgID`), so a publish that failed can never be overtaken by a
+ * later one: the server refuses the later one too. On a failure the publisher waits for the
+ * window to settle, asks the stream for its last message, counts what it holds as durable and
+ * publishes the rest again, in order, retrying with backoff while the server is away. The
+ * source is told a position is durable (and acknowledges the slot) only when JetStream
+ * acknowledged the message that holds it, in order. While the window is full, messages grow
+ * up to their bounds; when the feed is quiet, a message goes at once.
+ *
+ * Consuming. A loader is a durable pull consumer that acknowledges a batch's messages after the
+ * warehouse committed them. The warehouse's checkpoint is the truth of what is applied: when a
+ * loader opens, its consumer is set to start at the first message holding a position after the
+ * checkpoint (found by binary search over the stream's sequence, positions grow with it), so
+ * messages a dead loader had taken but not acknowledged are delivered again, in order, at once.
+ * Anything delivered twice is dropped by the warehouse by position.
+ *
+ * Limits: a single item larger than the server's max_payload cannot be carried (raise
+ * max_payload on the server; NATS allows up to 64 MiB).
+ */
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { connect, headers, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { itemPosition, type StreamItem } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { comparePositions, formatPosition, type Position, parsePosition } from '../../core/position.js';
+import type { TableRef } from '../../core/table-ref.js';
+import type { TypeInfo } from '../../source/postgres/values/type-registry.js';
+import { decodeItems, encodeItems } from '../codec.js';
+import {
+  type BatchLimits,
+  DEFAULT_BATCH_LIMITS,
+  estimateBytes,
+  type FeedBatch,
+  type FeedConsumer,
+  type FeedPublisher,
+  type OnDurable,
+} from '../feed.js';
+import { type FeedNames, feedNames } from './subjects.js';
+
+const FIRST_HEADER = 'Tributary-First';
+const LAST_HEADER = 'Tributary-Last';
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+/** The catalog entries (domains, arrays, enums...) of the types a message's schema items use. */
+const TYPES_HEADER = 'Tributary-Types';
+
+export interface JetStreamFeedOptions {
+  /** `nats://[user:password@]host:port[,nats://...]`; credentials are never logged. */
+  readonly url: string;
+  /** The feed's name: the slot's, unless given. */
+  readonly name: string;
+  readonly logger: Logger;
+  /** Stream replicas (1 on a single server, 3 on a cluster). Default 1. */
+  readonly replicas?: number;
+  /** How long the stream keeps messages, in ms; 0 keeps them until limits. Default 7 days. */
+  readonly maxAgeMs?: number;
+}
+
+export interface PublisherOptions {
+  /** Items per message. Default 2,000. */
+  readonly maxItems?: number;
+  /** Bytes per message (estimated before encoding; the encoded size is checked). Default 512 KiB. */
+  readonly maxBytes?: number;
+  /** Messages in flight. Default 32. */
+  readonly window?: number;
+  /**
+   * What the source knows of non-builtin types; sent with each schema item, so a loader in
+   * another process maps a domain or an array of one as \`run\` does.
+   */
+  readonly typeInfo?: (oid: number) => TypeInfo | undefined;
+}
+
+export interface ConsumerOptions {
+  /** The durable consumer's name. Default `loader`. */
+  readonly durable?: string;
+  /** The warehouse's checkpoint: delivery starts after it. */
+  readonly after: Position | null;
+  readonly limits?: Partial<BatchLimits>;
+  /** Receives the type catalog entries that come with schema items, before their batch. */
+  readonly onTypes?: (infos: readonly TypeInfo[]) => void;
+}
+
+export interface ConsumerLag {
+  /** Messages in the stream the consumer has not been delivered yet. */
+  readonly pending: number;
+  /** Messages delivered and not yet acknowledged. */
+  readonly unacknowledged: number;
+}
+
+/** `nats://user:secret@host` → `nats://user:***@host`, for messages and logs. */
+export function redactNatsUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@').replace(/\/\/([^:@/]+)@/g, '//***@');
+}
+
+export class JetStreamFeed {
+  readonly names: FeedNames;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #log: Logger;
+  readonly #options: JetStreamFeedOptions;
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, options: JetStreamFeedOptions) {
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#js = jetstream(nc);
+    this.#log = options.logger;
+    this.#options = options;
+    this.names = feedNames(options.name);
+  }
+
+  static async connect(options: JetStreamFeedOptions): Promise<JetStreamFeed> {
+    const shown = redactNatsUrl(options.url);
+    let nc: NatsConnection;
+    try {
+      const url = new URL(options.url.split(',')[0]!.trim());
+      if (url.protocol !== 'nats:' && url.protocol !== 'tls:')
+        throw new Error(`unsupported scheme ${url.protocol}`);
+    } catch (error) {
+      throw new TributaryError(
+        'CONFIG',
+        `--feed ${shown} is not a NATS URL (${(error as Error).message}); use nats://host:4222`,
+        { cause: error },
+      );
+    }
+    try {
+      nc = await connect({
+        servers: options.url.split(',').map((s) => s.trim()),
+        name: 'tributary',
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        timeout: 10_000,
+      });
+    } catch (error) {
+      throw new TributaryError(
+        'CONFIG',
+        `cannot connect to NATS at ${shown}: ${(error as Error).message}; is nats-server running there?`,
+        { cause: error },
+      );
+    }
+    let jsm: JetStreamManager;
+    try {
+      jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    } catch (error) {
+      await nc.close().catch(() => {});
+      throw new TributaryError(
+        'CONFIG',
+        `NATS at ${shown} has no JetStream (${(error as Error).message}); start nats-server with -js`,
+        { cause: error },
+      );
+    }
+    const feed = new JetStreamFeed(nc, jsm, options);
+    try {
+      await feed.#ensureStream();
+    } catch (error) {
+      await nc.close().catch(() => {});
+      throw error;
+    }
+    return feed;
+  }
+
+  async #ensureStream(): Promise<void> {
+    const { stream, all } = this.names;
+    try {
+      const info = await this.#jsm.streams.info(stream);
+      if (!info.config.subjects?.includes(all)) {
+        throw new TributaryError(
+          'CONFIG',
+          `JetStream stream ${stream} exists for other subjects (${info.config.subjects?.join(', ')}), not ${all}; ` +
+            'is another feed using it? Pick another feed name (the slot name)',
+        );
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound)
+        throw error;
+    }
+    await this.#jsm.streams.add({
+      name: stream,
+      subjects: [all],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: this.#options.replicas ?? 1,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(this.#options.maxAgeMs ?? 7 * 24 * 3600_000),
+      duplicate_window: nanos(120_000),
+    });
+    this.#log.info({ stream, subjects: all }, 'created the JetStream stream of the feed');
+  }
+
+  /** The largest message the server takes. */
+  get maxPayload(): number {
+    return this.#nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  /** The last message the stream holds: its id and its last position (null when empty). */
+  async last(): Promise<{ readonly id: string; readonly position: Position } | null> {
+    const info = await this.#jsm.streams.info(this.names.stream);
+    if (info.state.last_seq === 0 || info.state.messages === 0) return null;
+    const message = await this.#jsm.streams.getMessage(this.names.stream, { seq: info.state.last_seq });
+    if (!message) return null;
+    const last = message.header.get(LAST_HEADER);
+    return last ? { id: message.header.get(MSG_ID_HEADER), position: parsePosition(last) } : null;
+  }
+
+  /** The position up to which the stream holds everything published (what a source resumes after). */
+  async lastPosition(): Promise<Position | null> {
+    return (await this.last())?.position ?? null;
+  }
+
+  async publisher(onDurable: OnDurable, options: PublisherOptions = {}): Promise<JetStreamPublisher> {
+    const last = await this.last();
+    return new JetStreamPublisher(this, this.#js, onDurable, options, last?.id ?? null, this.#log);
+  }
+
+  async consumer(options: ConsumerOptions): Promise<JetStreamConsumer> {
+    const durable = options.durable ?? 'loader';
+    const start = await this.#startSequence(options.after);
+    const { stream, all } = this.names;
+    try {
+      await this.#jsm.consumers.delete(stream, durable);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
+        throw error;
+    }
+    await this.#jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: start,
+      filter_subject: all,
+      ack_wait: nanos(120_000),
+      max_ack_pending: 100_000,
+    });
+    const consumer = await this.#js.consumers.get(stream, durable);
+    // bounded by bytes: the server closes a client it must buffer more than 64 MiB for
+    const messages = await consumer.consume({ max_bytes: 16 * 1024 * 1024 });
+    this.#log.info({ stream, durable, startSequence: start }, 'loader consuming the feed');
+    return new JetStreamConsumer(messages, { ...DEFAULT_BATCH_LIMITS, ...options.limits }, options.onTypes);
+  }
+
+  async lag(durable = 'loader'): Promise<ConsumerLag> {
+    const info = await this.#jsm.consumers.info(this.names.stream, durable);
+    return { pending: info.num_pending, unacknowledged: info.num_ack_pending };
+  }
+
+  /** The first sequence holding a position after `after` (one past the last when none does). */
+  async #startSequence(after: Position | null): Promise<number> {
+    const stream = this.names.stream;
+    const info = await this.#jsm.streams.info(stream);
+    const first = info.state.first_seq;
+    const lastSeq = info.state.last_seq;
+    if (after === null || info.state.messages === 0) return after === null ? Math.max(1, first) : lastSeq + 1;
+    const lastOf = async (seq: number): Promise<Position | null> => {
+      const m = await this.#jsm.streams.getMessage(stream, { seq });
+      const text = m?.header.get(LAST_HEADER);
+      return text ? parsePosition(text) : null;
+    };
+    if (first > 1) {
+      const m = await this.#jsm.streams.getMessage(stream, { seq: first });
+      const firstPosition = m?.header.get(FIRST_HEADER);
+      if (firstPosition && comparePositions(parsePosition(firstPosition), after) > 0) {
+        throw new TributaryError(
+          'CONFIG',
+          `the feed's stream ${stream} no longer holds the changes right after the warehouse's checkpoint ` +
+            `${formatPosition(after)} (its oldest message starts at ${firstPosition}; older ones were removed by its ` +
+            "retention): back the warehouse up with `tributary backfill`, or raise the stream's max_age",
+        );
+      }
+    }
+    let lo = first;
+    let hi = lastSeq + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const last = await lastOf(mid);
+      if (last === null || comparePositions(last, after) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#nc.drain();
+    } catch {
+      await this.#nc.close().catch(() => {});
+    }
+  }
+
+  /** The subject of an item of `table`, or of no table. */
+  subjectOf(table: TableRef | null): string {
+    return table ? this.names.table(table) : this.names.control;
+  }
+}
+
+interface Message {
+  readonly subject: string;
+  readonly items: StreamItem[];
+  readonly first: Position;
+  readonly last: Position;
+}
+
+interface Inflight {
+  readonly message: Message;
+  settled: 'pending' | 'stored' | 'failed';
+  error?: unknown;
+}
+
+function tableOf(item: StreamItem): TableRef | null {
+  if (item.kind === 'schema') return item.schema.table;
+  if (item.kind === 'change') return item.event.table;
+  return null;
+}
+
+export class JetStreamPublisher implements FeedPublisher {
+  readonly #feed: JetStreamFeed;
+  readonly #js: JetStreamClient;
+  readonly #onDurable: OnDurable;
+  readonly #log: Logger;
+  readonly #maxItems: number;
+  readonly #maxBytes: number;
+  readonly #window: number;
+  readonly #typeInfo: ((oid: number) => TypeInfo | undefined) | undefined;
+  #run: StreamItem[] = [];
+  #runTable: TableRef | null = null;
+  #runBytes = 0;
+  #runFirst: Position | null = null;
+  #runLast: Position | null = null;
+  #sealed: Message[] = [];
+  #inflight: Inflight[] = [];
+  #lastMsgId: string | null;
+  #recovering = false;
+  #failure: unknown = null;
+  #waiters: (() => void)[] = [];
+
+  constructor(
+    feed: JetStreamFeed,
+    js: JetStreamClient,
+    onDurable: OnDurable,
+    options: PublisherOptions,
+    lastMsgId: string | null,
+    log: Logger,
+  ) {
+    this.#feed = feed;
+    this.#js = js;
+    this.#onDurable = onDurable;
+    this.#log = log;
+    this.#maxItems = options.maxItems ?? 2_000;
+    this.#maxBytes = Math.min(options.maxBytes ?? 512 * 1024, Math.floor(feed.maxPayload / 2));
+    this.#window = options.window ?? 32;
+    this.#typeInfo = options.typeInfo;
+    this.#lastMsgId = lastMsgId;
+  }
+
+  async write(items: readonly StreamItem[]): Promise<void> {
+    this.#throwIfFailed();
+    for (const item of items) {
+      const table = tableOf(item);
+      if (table !== null) {
+        if (this.#runTable === null) this.#runTable = table;
+        else if (!sameRef(this.#runTable, table) && this.#runFirst !== null) {
+          this.#seal();
+          this.#runTable = table;
+        }
+      }
+      this.#run.push(item);
+      this.#runBytes += estimateBytes(item);
+      const p = itemPosition(item);
+      if (p) {
+        this.#runFirst ??= p;
+        this.#runLast = p;
+      }
+      if (this.#runFirst !== null && (this.#run.length >= this.#maxItems || this.#runBytes >= this.#maxBytes))
+        this.#seal();
+    }
+    this.#pump();
+    // backpressure: at most one window of sealed messages waits behind the one in flight
+    while (this.#sealed.length > this.#window) {
+      await this.#wait();
+      this.#throwIfFailed();
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.#throwIfFailed();
+    if (this.#runFirst !== null) this.#seal();
+    this.#pump();
+    while (this.#sealed.length > 0 || this.#inflight.length > 0) {
+      await this.#wait();
+      this.#throwIfFailed();
+    }
+  }
+
+  fail(error: unknown): void {
+    this.#failure ??= error;
+    this.#wake();
+  }
+
+  #seal(): void {
+    if (this.#runFirst === null || this.#runLast === null) return;
+    // the run's trailing items without a position (a schema item for what comes next) stay
+    let cut = this.#run.length;
+    while (cut > 0 && itemPosition(this.#run[cut - 1]!) === null) cut--;
+    const items = this.#run.slice(0, cut);
+    const rest = this.#run.slice(cut);
+    this.#sealed.push({
+      subject: this.#feed.subjectOf(this.#runTable),
+      items,
+      first: this.#runFirst,
+      last: this.#runLast,
+    });
+    this.#run = rest;
+    this.#runBytes = rest.reduce((n, i) => n + estimateBytes(i), 0);
+    this.#runTable = rest.length > 0 ? tableOf(rest[0]!) : null;
+    this.#runFirst = null;
+    this.#runLast = null;
+  }
+
+  #pump(): void {
+    if (this.#recovering || this.#failure !== null) return;
+    while (this.#inflight.length < this.#window) {
+      if (this.#sealed.length === 0) {
+        if (this.#runFirst === null) break;
+        this.#seal();
+      }
+      const message = this.#sealed.shift()!;
+      for (const part of this.#encode(message)) this.#publish(part.message, part.bytes);
+    }
+  }
+
+  /** The message's bytes, split in halves until each fits the server's max_payload. */
+  #encode(message: Message): { message: Message; bytes: Uint8Array }[] {
+    const bytes = encodeItems(message.items);
+    if (bytes.length <= this.#feed.maxPayload - 4096) return [{ message, bytes }];
+    const positioned = message.items.filter((i) => itemPosition(i) !== null).length;
+    if (positioned <= 1) {
+      throw new TributaryError(
+        'CONFIG',
+        `a change at ${formatPosition(message.first)} takes ${bytes.length} bytes encoded, more than the NATS ` +
+          `server's max_payload (${this.#feed.maxPayload}); raise max_payload in the server's configuration (up to 64 MiB)`,
+      );
+    }
+    // split after the positioned item in the middle, keeping schema items before their change
+    let seen = 0;
+    let cut = 0;
+    for (; cut < message.items.length; cut++) {
+      if (itemPosition(message.items[cut]!) !== null && ++seen === Math.ceil(positioned / 2)) break;
+    }
+    const left = message.items.slice(0, cut + 1);
+    const right = message.items.slice(cut + 1);
+    const bounds = (items: StreamItem[]) => {
+      const ps = items.map(itemPosition).filter((p): p is Position => p !== null);
+      return { first: ps[0]!, last: ps.at(-1)! };
+    };
+    return [
+      ...this.#encode({ subject: message.subject, items: left, ...bounds(left) }),
+      ...this.#encode({ subject: message.subject, items: right, ...bounds(right) }),
+    ];
+  }
+
+  #publish(message: Message, bytes: Uint8Array): void {
+    const id = `${this.#feed.names.stream}:${formatPosition(message.first)}`;
+    const h = headers();
+    h.set(FIRST_HEADER, formatPosition(message.first));
+    h.set(LAST_HEADER, formatPosition(message.last));
+    const types = this.#typesOf(message.items);
+    if (types.length > 0) h.set(TYPES_HEADER, Buffer.from(JSON.stringify(types)).toString('base64'));
+    const entry: Inflight = { message, settled: 'pending' };
+    this.#inflight.push(entry);
+    const expect = this.#lastMsgId !== null ? { lastMsgID: this.#lastMsgId } : {};
+    this.#lastMsgId = id;
+    this.#js
+      .publish(message.subject, bytes, { msgID: id, headers: h, expect, timeout: 10_000 })
+      .then(
+        () => {
+          entry.settled = 'stored';
+        },
+        (error: unknown) => {
+          entry.settled = 'failed';
+          entry.error = error;
+        },
+      )
+      .finally(() => this.#settle());
+  }
+
+  /** The catalog entries of the non-builtin types the message's schema items use, nested ones too. */
+  #typesOf(items: readonly StreamItem[]): TypeInfo[] {
+    const lookup = this.#typeInfo;
+    if (!lookup) return [];
+    const found = new Map<number, TypeInfo>();
+    const visit = (oid: number | undefined, depth: number) => {
+      if (oid === undefined || found.has(oid) || depth > 32) return;
+      const info = lookup(oid);
+      if (!info) return;
+      found.set(oid, info);
+      visit(info.baseTypeOid, depth + 1);
+      visit(info.elementOid, depth + 1);
+    };
+    for (const item of items) {
+      if (item.kind === 'schema') for (const c of item.schema.columns) visit(c.typeOid, 0);
+    }
+    return [...found.values()];
+  }
+
+  #settle(): void {
+    while (this.#inflight[0]?.settled === 'stored') {
+      const done = this.#inflight.shift()!;
+      this.#onDurable(done.message.last);
+    }
+    if (this.#inflight.some((e) => e.settled === 'failed')) {
+      if (!this.#recovering) {
+        this.#recovering = true;
+        const error = this.#inflight.find((e) => e.settled === 'failed')?.error;
+        this.#log.warn(
+          { err: error },
+          'publishing to JetStream failed; publishing again from what the stream holds',
+        );
+      }
+      if (this.#inflight.every((e) => e.settled !== 'pending')) void this.#recover(1);
+    } else this.#pump();
+    this.#wake();
+  }
+
+  /** After a failed publish: what the stream holds is durable; the rest goes again, in order. */
+  async #recover(attempt: number): Promise<void> {
+    try {
+      const last = await this.#feed.last();
+      const unsent = this.#inflight.map((e) => e.message);
+      this.#inflight = [];
+      const again: Message[] = [];
+      for (const message of unsent) {
+        if (last && comparePositions(message.last, last.position) <= 0) this.#onDurable(message.last);
+        else again.push(message);
+      }
+      this.#sealed = [...again, ...this.#sealed];
+      this.#lastMsgId = last?.id ?? null;
+      this.#recovering = false;
+      this.#pump();
+      this.#wake();
+    } catch (error) {
+      const delay = Math.min(5_000, 100 * 2 ** attempt);
+      this.#log.warn({ err: error, retryInMs: delay }, 'JetStream not reachable; retrying');
+      setTimeout(() => void this.#recover(attempt + 1), delay);
+    }
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== null) throw this.#failure;
+  }
+
+  #wait(): Promise<void> {
+    return new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function sameRef(a: TableRef, b: TableRef): boolean {
+  return a.schema === b.schema && a.name === b.name;
+}
+
+export class JetStreamConsumer implements FeedConsumer {
+  readonly #messages: ConsumerMessages;
+  readonly #iterator: AsyncIterator<JsMsg>;
+  readonly #limits: BatchLimits;
+  readonly #onTypes: ((infos: readonly TypeInfo[]) => void) | undefined;
+  #pending: Promise<IteratorResult<JsMsg>> | null = null;
+  #closed = false;
+  #failure: unknown = null;
+
+  constructor(
+    messages: ConsumerMessages,
+    limits: BatchLimits,
+    onTypes: ((infos: readonly TypeInfo[]) => void) | undefined,
+  ) {
+    this.#messages = messages;
+    this.#iterator = messages[Symbol.asyncIterator]();
+    this.#limits = limits;
+    this.#onTypes = onTypes;
+  }
+
+  #decode(m: JsMsg): StreamItem[] {
+    const types = m.headers?.get(TYPES_HEADER);
+    if (types && this.#onTypes)
+      this.#onTypes(JSON.parse(Buffer.from(types, 'base64').toString()) as TypeInfo[]);
+    return decodeItems(m.data);
+  }
+
+  async next(signal: AbortSignal): Promise<FeedBatch | null> {
+    if (this.#failure !== null) throw this.#failure;
+    const first = await this.#take(signal, null);
+    if (first === null || first === 'timeout') return null;
+    const taken: JsMsg[] = [first];
+    const items: StreamItem[] = this.#decode(first);
+    let bytes = first.data.length;
+    const due = Date.now() + this.#limits.maxDelayMs;
+    while (items.length < this.#limits.maxItems && bytes < this.#limits.maxBytes) {
+      const left = due - Date.now();
+      if (left <= 0) break;
+      const m = await this.#take(signal, left);
+      if (m === null || m === 'timeout') break;
+      taken.push(m);
+      for (const item of this.#decode(m)) items.push(item);
+      bytes += m.data.length;
+    }
+    return {
+      items,
+      ack: async () => {
+        for (const m of taken) m.ack();
+      },
+    };
+  }
+
+  /** The next message; 'timeout' after `timeoutMs`; null when closed or aborted. */
+  async #take(signal: AbortSignal, timeoutMs: number | null): Promise<JsMsg | null | 'timeout'> {
+    if (this.#closed || signal.aborted) return null;
+    this.#pending ??= this.#iterator.next();
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const stops = new Promise<'timeout' | 'aborted'>((resolve) => {
+      if (timeoutMs !== null) timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      onAbort = () => resolve('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const result = await Promise.race([this.#pending, stops]);
+      if (result === 'timeout') return 'timeout';
+      if (result === 'aborted') return null;
+      this.#pending = null;
+      if (result.done) return null;
+      return result.value;
+    } catch (error) {
+      this.#pending = null;
+      this.#failure = error;
+      throw error;
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#messages.close();
+  }
+}
