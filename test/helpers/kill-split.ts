@@ -133,7 +133,14 @@ export async function killFeedUnderLoad(
       },
       90_000,
     ).catch(async (error: unknown) => {
-      // show the difference
+      // show what the processes said, and the difference
+      for (const [name, p] of [
+        ['run', run],
+        ['source', source],
+        ['loader', loader],
+      ] as const) {
+        if (p) console.error(`--- ${name} (last lines)\n${p.stderr().split('\n').slice(-40).join('\n')}`);
+      }
       expect(await queryWarehouse(warehouse, ROWS)).toEqual(expected);
       throw error;
     });

@@ -254,8 +254,10 @@ export class JetStreamFeed {
       max_ack_pending: 100_000,
     });
     const consumer = await this.#js.consumers.get(stream, durable);
-    // bounded by bytes: the server closes a client it must buffer more than 64 MiB for
-    const messages = await consumer.consume({ max_bytes: 16 * 1024 * 1024 });
+    // bounded by messages (each at most ~512 KiB but for a single huge change): the server
+    // closes a client it must buffer more than 64 MiB for. Not by max_bytes: with nats-server
+    // 2.9 such pulls stall for tens of seconds when messages come slowly (measured here)
+    const messages = await consumer.consume({ max_messages: 32 });
     this.#log.info({ stream, durable, startSequence: start }, 'loader consuming the feed');
     return new JetStreamConsumer(messages, { ...DEFAULT_BATCH_LIMITS, ...options.limits }, options.onTypes);
   }
