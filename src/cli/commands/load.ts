@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { formatPosition } from '../../core/position.js';
-import { type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
+import { checkNatsUrl, type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner } from '../../pipeline/snapshot-runner.js';
 import { runLoad } from '../../pipeline/split.js';
@@ -60,6 +60,7 @@ export function loadCommand(): Command {
     .option('--batch-delay <duration>', 'longest a change waits for its batch (default 100ms)')
     .option('--status-every <duration>', 'log a status line this often', '10s')
     .action(async (flags: LoadFlags) => {
+      checkNatsUrl(flags.feed);
       const batch = {
         ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
         ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),

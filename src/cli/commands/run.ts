@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { formatPosition } from '../../core/position.js';
+import { checkNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
@@ -72,6 +73,7 @@ export function runCommand(): Command {
     .action(async (given: RunFlags, command: Command) => {
       const flags = withConfigFile(given, command);
       const config = sourceConfig(flags);
+      if (flags.feed) checkNatsUrl(flags.feed);
       const batch = {
         ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
         ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),

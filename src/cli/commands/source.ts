@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import { createLogger } from '../../core/logger.js';
-import { redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
+import { checkNatsUrl, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import { runSource } from '../../pipeline/split.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseDuration } from '../duration.js';
@@ -34,6 +34,7 @@ export function sourceCommand(): Command {
       'emit a heartbeat message this often so the slot advances on a quiet database',
     )
     .action(async (flags: SourceCommandFlags) => {
+      checkNatsUrl(flags.feed);
       const config = sourceConfig(flags);
       const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
       await runUntilSignal(async (signal) => {

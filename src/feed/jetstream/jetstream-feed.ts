@@ -113,6 +113,24 @@ export function redactNatsUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@').replace(/\/\/([^:@/]+)@/g, '//***@');
 }
 
+/** Refuses what is not a NATS URL (`nats://` or `tls://`, comma-separated for a cluster). */
+export function checkNatsUrl(url: string, flag = '--feed'): void {
+  for (const part of url.split(',')) {
+    let scheme: string;
+    try {
+      scheme = new URL(part.trim()).protocol;
+    } catch {
+      scheme = '';
+    }
+    if (scheme !== 'nats:' && scheme !== 'tls:') {
+      throw new TributaryError(
+        'USAGE',
+        `${flag} ${redactNatsUrl(url)} is not a NATS URL; use nats://host:4222 (tls:// for TLS, commas between servers)`,
+      );
+    }
+  }
+}
+
 export class JetStreamFeed {
   readonly names: FeedNames;
   readonly #nc: NatsConnection;
@@ -133,17 +151,7 @@ export class JetStreamFeed {
   static async connect(options: JetStreamFeedOptions): Promise<JetStreamFeed> {
     const shown = redactNatsUrl(options.url);
     let nc: NatsConnection;
-    try {
-      const url = new URL(options.url.split(',')[0]!.trim());
-      if (url.protocol !== 'nats:' && url.protocol !== 'tls:')
-        throw new Error(`unsupported scheme ${url.protocol}`);
-    } catch (error) {
-      throw new TributaryError(
-        'CONFIG',
-        `--feed ${shown} is not a NATS URL (${(error as Error).message}); use nats://host:4222`,
-        { cause: error },
-      );
-    }
+    checkNatsUrl(options.url);
     try {
       nc = await connect({
         servers: options.url.split(',').map((s) => s.trim()),

@@ -1,0 +1,68 @@
+/**
+ * A feed that cannot be used — not a NATS URL, nothing listening, a server without JetStream —
+ * exits 2 with a message that says what to change, never prints the NATS password, and creates
+ * nothing on the source (no slot, no publication).
+ */
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../src/embedded/free-port.js';
+import { newestBinaries } from '../harness/postgres.js';
+import { useCluster } from '../harness/use-cluster.js';
+import { useNatsServer } from '../harness/use-nats-server.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+
+const SECRET = 'nats-pass-never-print-me';
+
+function expectExit2(result: CliResult, says: readonly RegExp[]): void {
+  const output = `${result.stdout}\n${result.stderr}`;
+  expect(result.code, output).toBe(2);
+  for (const pattern of says) expect(result.stderr, output).toMatch(pattern);
+  expect(output).not.toContain(SECRET);
+}
+
+describe('a feed that cannot be used exits 2', () => {
+  const cluster = useCluster({
+    binaries: newestBinaries(),
+    setup: (c) => c.sql('CREATE TABLE items (id bigint PRIMARY KEY)'),
+  });
+  const noJetStream = useNatsServer({ jetstream: false });
+
+  async function slotsAndPublications(): Promise<string[]> {
+    const rows = await cluster().sql<{ name: string }>(
+      `SELECT slot_name::text AS name FROM pg_replication_slots UNION ALL SELECT pubname::text FROM pg_publication`,
+    );
+    return rows.map((r) => r.name);
+  }
+
+  it('a URL that is not nats:// says which form to use, for run, source and load', async () => {
+    const url = `http://user:${SECRET}@127.0.0.1:4222`;
+    for (const args of [
+      ['run', '--source', cluster().url(), '--feed', url],
+      ['source', '--source', cluster().url(), '--feed', url],
+      ['load', '--feed', url],
+    ]) {
+      expectExit2(await runCli(args), [/is not a NATS URL/, /nats:\/\/host:4222/]);
+    }
+    expect(await slotsAndPublications()).toEqual([]);
+  });
+
+  it('nothing listening names the server, without its password, and creates nothing', async () => {
+    const port = await freePort();
+    const result = await runCli([
+      'source',
+      '--source',
+      cluster().url(),
+      '--feed',
+      `nats://user:${SECRET}@127.0.0.1:${port}`,
+    ]);
+    expectExit2(result, [
+      new RegExp(`cannot connect to NATS at nats://user:\\*\\*\\*@127\\.0\\.0\\.1:${port}`),
+    ]);
+    expect(await slotsAndPublications()).toEqual([]);
+  });
+
+  it('a server without JetStream says to start it with -js', async () => {
+    const result = await runCli(['source', '--source', cluster().url(), '--feed', noJetStream().url]);
+    expectExit2(result, [/has no JetStream/, /-js/]);
+    expect(await slotsAndPublications()).toEqual([]);
+  });
+});
