@@ -1,0 +1,88 @@
+/**
+ * `tributary source` and `tributary load` as two processes: changes written to the source reach
+ * the warehouse, `tributary status` (answered by the running loader) reports the feed's stream,
+ * its consumer and the consumer's lag, and `query` reads the warehouse meanwhile; both exit 0 on
+ * SIGTERM.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { newestBinaries } from '../harness/postgres.js';
+import { useCluster } from '../harness/use-cluster.js';
+import { useNatsServer } from '../harness/use-nats-server.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/events.js';
+import { queryWarehouse } from '../helpers/warehouse.js';
+
+describe('tributary source + tributary load', () => {
+  const nats = useNatsServer();
+  const cluster = useCluster({
+    binaries: newestBinaries(),
+    setup: (c) => c.sql('CREATE TABLE orders (id bigint PRIMARY KEY, country text, total numeric(12,2))'),
+  });
+
+  it('carry changes into the warehouse, and status shows the consumer lag', async () => {
+    const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-split-')), 'w.duckdb');
+    const source = startCli(['source', '--source', cluster().url(), '--feed', nats().url, '--slot', 'shop']);
+    const loader = startCli([
+      'load',
+      '--feed',
+      nats().url,
+      '--slot',
+      'shop',
+      '--warehouse',
+      warehouse,
+      '--batch-delay',
+      '20ms',
+    ]);
+    try {
+      await waitFor('the slot', () => /replication slot/.test(source.stderr()) || undefined, 60_000);
+      await cluster().sql(
+        "INSERT INTO orders SELECT g, CASE WHEN g % 2 = 0 THEN 'US' ELSE 'CA' END, g * 1.25 FROM generate_series(1, 500) g",
+      );
+      await cluster().sql('UPDATE orders SET total = total + 1 WHERE id <= 10');
+      await cluster().sql('DELETE FROM orders WHERE id > 490');
+      const sql =
+        'SELECT country, SUM(total)::VARCHAR AS total, count(*)::INTEGER AS n FROM orders GROUP BY country ORDER BY country';
+      const expected = await cluster().sql<Record<string, unknown>>(
+        'SELECT country, SUM(total)::text AS total, count(*)::int AS n FROM orders GROUP BY country ORDER BY country',
+      );
+      await waitFor(
+        'the warehouse to follow',
+        async () => {
+          const rows = await queryWarehouse(warehouse, sql).catch(() => []);
+          return JSON.stringify(rows) === JSON.stringify(expected) || undefined;
+        },
+        60_000,
+      ).catch(async (error: unknown) => {
+        expect(await queryWarehouse(warehouse, sql)).toEqual(expected);
+        throw error;
+      });
+
+      const status = await runCli(['status', '--warehouse', warehouse, '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      const report = JSON.parse(status.stdout) as {
+        running: boolean;
+        feed?: { stream: string; consumer: string; pendingMessages: number; unacknowledgedMessages: number };
+      };
+      expect(report.running).toBe(true);
+      expect(report.feed).toEqual({
+        stream: 'TRIBUTARY_shop',
+        consumer: 'loader',
+        pendingMessages: 0,
+        unacknowledgedMessages: 0,
+      });
+      const text = await runCli(['status', '--warehouse', warehouse]);
+      expect(text.stdout).toMatch(
+        /feed: +JetStream stream TRIBUTARY_shop, consumer loader: 0 messages not yet delivered/,
+      );
+    } finally {
+      source.child.kill('SIGTERM');
+      loader.child.kill('SIGTERM');
+      const [s, l] = [await source.exited, await loader.exited];
+      expect(s.code, s.stderr).toBe(0);
+      expect(l.code, l.stderr).toBe(0);
+    }
+  });
+});
