@@ -4,7 +4,7 @@
  * the durable log) and NATS JetStream (jetstream/, the scale-out feed: a replicated, replayable
  * stream between a `tributary source` and `tributary load` processes).
  *
- * Contract, for every implementation (feed-contract.ts tests it against both):
+ * Contract, for every implementation (test/feed/feed-contract.ts tests it against both):
  *
  * - Publishing. The source writes items to a `FeedPublisher` in stream (position) order; a
  *   write resolves when the publisher may take more (backpressure: a busy feed pauses the

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
+import { feedContract } from '../../test/feed/feed-contract.js';
 import type { Position } from '../core/position.js';
 import type { FeedConsumer } from './feed.js';
-import { feedContract } from './feed-contract.js';
 import { MemoryFeed } from './memory-feed.js';
 
 describe('the in-process feed keeps the feed contract', () => {

@@ -1,11 +1,21 @@
-import { describe } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { StreamItem } from '../../src/core/change-event.js';
+import { itemPosition } from '../../src/core/change-event.js';
 import { createLogger } from '../../src/core/logger.js';
+import type { Position } from '../../src/core/position.js';
 import type { FeedConsumer } from '../../src/feed/feed.js';
-import { feedContract } from '../../src/feed/feed-contract.js';
 import { JetStreamFeed } from '../../src/feed/jetstream/jetstream-feed.js';
 import { useNatsServer } from '../harness/use-nats-server.js';
+import { feedContract, transactions } from './feed-contract.js';
 
 let feeds = 0;
+
+function lastPositionOf(items: readonly StreamItem[]): Position {
+  const ps = items.map(itemPosition).filter((p): p is Position => p !== null);
+  const last = ps.at(-1);
+  if (!last) throw new Error('no positioned item');
+  return last;
+}
 
 describe('the JetStream feed keeps the feed contract', () => {
   const server = useNatsServer();
@@ -29,5 +39,81 @@ describe('the JetStream feed keeps the feed contract', () => {
         await feed.close();
       },
     };
+  });
+});
+
+describe("the JetStream feed's retention", () => {
+  const server = useNatsServer();
+  const logger = createLogger({ level: 'silent' });
+
+  /** Waits until the stream's max_age has removed every message. */
+  async function expireAll(feed: JetStreamFeed): Promise<void> {
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const { connect } = await import('@nats-io/transport-node');
+    const nc = await connect({ servers: server().url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (let i = 0; i < 100; i++) {
+        if ((await jsm.streams.info(feed.names.stream)).state.messages === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the messages did not expire');
+    } finally {
+      await nc.close();
+    }
+  }
+
+  it('a loader whose unapplied changes expired is stopped with an error that says so', async () => {
+    const feed = await JetStreamFeed.connect({
+      url: server().url,
+      name: 'expiring',
+      logger,
+      maxAgeMs: 1_000,
+    });
+    try {
+      const items = transactions(20, 3, ['orders']);
+      const publisher = await feed.publisher(() => {});
+      await publisher.write(items.slice(0, 30));
+      await publisher.flush();
+      const consumer = await feed.consumer({ after: null, limits: { maxDelayMs: 20 } });
+      const batch = await consumer.next(AbortSignal.timeout(30_000));
+      await batch!.ack();
+      const checkpoint = lastPositionOf(batch!.items);
+      await consumer.close();
+      await publisher.write(items.slice(30));
+      await publisher.flush();
+      await expireAll(feed);
+      await expect(feed.consumer({ after: checkpoint })).rejects.toThrow(/no longer holds the changes/);
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('a loader that had applied everything before it expired starts after it', async () => {
+    const feed = await JetStreamFeed.connect({
+      url: server().url,
+      name: 'expired_applied',
+      logger,
+      maxAgeMs: 1_000,
+    });
+    try {
+      const items = transactions(10, 3, ['orders']);
+      const publisher = await feed.publisher(() => {});
+      await publisher.write(items);
+      await publisher.flush();
+      const consumer = await feed.consumer({ after: null, limits: { maxDelayMs: 20 } });
+      let checkpoint = null;
+      while (checkpoint === null || checkpoint.commitLsn < lastPositionOf(items).commitLsn) {
+        const batch = await consumer.next(AbortSignal.timeout(30_000));
+        await batch!.ack();
+        checkpoint = lastPositionOf(batch!.items);
+      }
+      await consumer.close();
+      await expireAll(feed);
+      const again = await feed.consumer({ after: checkpoint });
+      await again.close();
+    } finally {
+      await feed.close();
+    }
   });
 });

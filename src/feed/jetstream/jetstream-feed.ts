@@ -204,6 +204,7 @@ export class JetStreamFeed {
       if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound)
         throw error;
     }
+    const maxAge = this.#options.maxAgeMs ?? 7 * 24 * 3600_000;
     await this.#jsm.streams.add({
       name: stream,
       subjects: [all],
@@ -211,8 +212,9 @@ export class JetStreamFeed {
       storage: StorageType.File,
       num_replicas: this.#options.replicas ?? 1,
       discard: DiscardPolicy.Old,
-      max_age: nanos(this.#options.maxAgeMs ?? 7 * 24 * 3600_000),
-      duplicate_window: nanos(120_000),
+      max_age: nanos(maxAge),
+      // the server refuses a duplicate window longer than max_age
+      duplicate_window: nanos(maxAge > 0 ? Math.min(120_000, maxAge) : 120_000),
     });
     this.#log.info({ stream, subjects: all }, 'created the JetStream stream of the feed');
   }
@@ -244,8 +246,17 @@ export class JetStreamFeed {
 
   async consumer(options: ConsumerOptions): Promise<JetStreamConsumer> {
     const durable = options.durable ?? 'loader';
-    const start = await this.#startSequence(options.after);
     const { stream, all } = this.names;
+    // what the consumer acknowledged before (its previous life): proof that messages the
+    // stream's retention removed since had been applied
+    let acknowledged = 0;
+    try {
+      acknowledged = (await this.#jsm.consumers.info(stream, durable)).ack_floor.stream_seq;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
+        throw error;
+    }
+    const start = await this.#startSequence(options.after, acknowledged);
     try {
       await this.#jsm.consumers.delete(stream, durable);
     } catch (error) {
@@ -254,7 +265,8 @@ export class JetStreamFeed {
     }
     await this.#jsm.consumers.add(stream, {
       durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
+      // acknowledging a batch's last message acknowledges the batch (delivery is in order)
+      ack_policy: AckPolicy.All,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,
       filter_subject: all,
@@ -276,27 +288,34 @@ export class JetStreamFeed {
   }
 
   /** The first sequence holding a position after `after` (one past the last when none does). */
-  async #startSequence(after: Position | null): Promise<number> {
+  async #startSequence(after: Position | null, acknowledged: number): Promise<number> {
     const stream = this.names.stream;
     const info = await this.#jsm.streams.info(stream);
     const first = info.state.first_seq;
     const lastSeq = info.state.last_seq;
-    if (after === null || info.state.messages === 0) return after === null ? Math.max(1, first) : lastSeq + 1;
+    if (after === null) return Math.max(1, first);
+    const lost = (detail: string) =>
+      new TributaryError(
+        'CONFIG',
+        `the feed's stream ${stream} no longer holds the changes right after the warehouse's checkpoint ` +
+          `${formatPosition(after)} (${detail}; its retention removed them before they were applied): ` +
+          "back the warehouse up with `tributary backfill` of its tables, and raise the stream's max_age",
+      );
+    if (info.state.messages === 0) {
+      // all expired: fine only if this consumer had acknowledged every one of them
+      if (lastSeq > 0 && acknowledged < lastSeq) throw lost(`it is empty, ${lastSeq} messages expired`);
+      return lastSeq + 1;
+    }
     const lastOf = async (seq: number): Promise<Position | null> => {
       const m = await this.#jsm.streams.getMessage(stream, { seq });
       const text = m?.header.get(LAST_HEADER);
       return text ? parsePosition(text) : null;
     };
-    if (first > 1) {
+    if (first > 1 && acknowledged < first - 1) {
       const m = await this.#jsm.streams.getMessage(stream, { seq: first });
       const firstPosition = m?.header.get(FIRST_HEADER);
       if (firstPosition && comparePositions(parsePosition(firstPosition), after) > 0) {
-        throw new TributaryError(
-          'CONFIG',
-          `the feed's stream ${stream} no longer holds the changes right after the warehouse's checkpoint ` +
-            `${formatPosition(after)} (its oldest message starts at ${firstPosition}; older ones were removed by its ` +
-            "retention): back the warehouse up with `tributary backfill`, or raise the stream's max_age",
-        );
+        throw lost(`its oldest message starts at ${firstPosition}`);
       }
     }
     let lo = first;
@@ -312,7 +331,9 @@ export class JetStreamFeed {
 
   async close(): Promise<void> {
     try {
-      await this.#nc.drain();
+      // a drain waits for subscriptions that may never end (a consumer the server dropped)
+      await Promise.race([this.#nc.drain(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      if (!this.#nc.isClosed()) await this.#nc.close();
     } catch {
       await this.#nc.close().catch(() => {});
     }
@@ -641,7 +662,12 @@ export class JetStreamConsumer implements FeedConsumer {
     return {
       items,
       ack: async () => {
-        for (const m of taken) m.ack();
+        // confirmed by the server, so the consumer's record of what was applied is current; an
+        // acknowledgement lost (the server restarting) only means a redelivery, dropped by position
+        await taken
+          .at(-1)!
+          .ackAck({ timeout: 5_000 })
+          .catch(() => false);
       },
     };
   }
@@ -677,6 +703,10 @@ export class JetStreamConsumer implements FeedConsumer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#messages.close();
+    // close() waits for the pull request in flight to end, which can take its whole expiry
+    await Promise.race([
+      this.#messages.close(),
+      new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+    ]);
   }
 }

@@ -1,12 +1,12 @@
 /**
- * The feed contract (feed.ts) as a test suite that every feed runs: memory-feed.test.ts for the
+ * The feed contract (src/feed/feed.ts) as a test suite that every feed runs: src/feed/memory-feed.test.ts for the
  * in-process feed, test/feed/jetstream-feed.test.ts for JetStream against a real nats-server.
  */
 import { expect, it } from 'vitest';
-import type { StreamItem, TableSchema } from '../core/change-event.js';
-import { comparePositions, type Position } from '../core/position.js';
-import { Decimal, PgJson, PgTimestampTz } from '../core/values.js';
-import type { FeedConsumer, FeedPublisher, OnDurable } from './feed.js';
+import type { StreamItem, TableSchema } from '../../src/core/change-event.js';
+import { comparePositions, type Position } from '../../src/core/position.js';
+import { Decimal, PgJson, PgTimestampTz } from '../../src/core/values.js';
+import type { FeedConsumer, FeedPublisher, OnDurable } from '../../src/feed/feed.js';
 
 /** A feed under test: a publisher (one per test) and consumers that stand for loaders. */
 export interface FeedUnderTest {
