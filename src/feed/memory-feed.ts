@@ -22,6 +22,7 @@ import {
   type FeedPublisher,
   type OnDurable,
 } from './feed.js';
+import { StateChange } from './state-change.js';
 
 interface Taken {
   readonly items: StreamItem[];
@@ -47,7 +48,7 @@ export class MemoryFeed {
   #failure: unknown = null;
   #flushWanted = 0;
   /** Wakes whoever waits for a change of state (a write, a take, an ack, a failure, a close). */
-  #waiters: (() => void)[] = [];
+  readonly #changed = new StateChange();
   #consumer: MemoryConsumer | null = null;
 
   constructor(onDurable: OnDurable, limits: Partial<BatchLimits> = {}, now: () => number = Date.now) {
@@ -71,7 +72,7 @@ export class MemoryFeed {
 
   fail(error: unknown): void {
     if (this.#failure === null) this.#failure = error;
-    this.#wake();
+    this.#changed.notify();
   }
 
   /** Items written but not yet acknowledged (for status). */
@@ -88,9 +89,9 @@ export class MemoryFeed {
       this.#queueBytes += estimateBytes(item);
     }
     this.#written += items.length;
-    this.#wake();
+    this.#changed.notify();
     while (this.#full()) {
-      await this.#wait();
+      await this.#changed.wait();
       this.#throwIfFailed();
     }
   }
@@ -98,11 +99,11 @@ export class MemoryFeed {
   async #flush(): Promise<void> {
     const target = this.#written;
     this.#flushWanted++;
-    this.#wake();
+    this.#changed.notify();
     try {
       while (this.#acked < target) {
         this.#throwIfFailed();
-        await this.#wait();
+        await this.#changed.wait();
       }
       this.#throwIfFailed();
     } finally {
@@ -131,7 +132,7 @@ export class MemoryFeed {
     this.#queue = [];
     this.#queueBytes = 0;
     this.#taken.push(taken);
-    this.#wake();
+    this.#changed.notify();
     return taken;
   }
 
@@ -144,7 +145,7 @@ export class MemoryFeed {
     let last: Position | null = null;
     for (let i = taken.items.length - 1; i >= 0 && last === null; i--) last = itemPosition(taken.items[i]!);
     if (last) this.#onDurable(last);
-    this.#wake();
+    this.#changed.notify();
   }
 
   /** A closing consumer's unacknowledged batches go back to the front of the queue. */
@@ -157,7 +158,7 @@ export class MemoryFeed {
       this.#queue = [...back, ...this.#queue];
       this.#queueBytes += bytes;
     }
-    this.#wake();
+    this.#changed.notify();
   }
 
   #throwIfFailed(): void {
@@ -173,18 +174,8 @@ export class MemoryFeed {
       };
       const timer = timeoutMs === null ? null : setTimeout(done, timeoutMs);
       signal.addEventListener('abort', done, { once: true });
-      this.#waiters.push(done);
+      this.#changed.add(done);
     });
-  }
-
-  #wait(): Promise<void> {
-    return new Promise<void>((resolve) => this.#waiters.push(resolve));
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

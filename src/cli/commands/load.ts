@@ -9,7 +9,6 @@
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { formatPosition } from '../../core/position.js';
 import { checkNatsUrl, type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner } from '../../pipeline/snapshot-runner.js';
@@ -19,6 +18,7 @@ import { ControlServer } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { parseDuration } from '../duration.js';
+import { batchLimits, logStatusEvery } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { sourceConfig } from '../source-config.js';
@@ -61,10 +61,7 @@ export function loadCommand(): Command {
     .option('--status-every <duration>', 'log a status line this often', '10s')
     .action(async (flags: LoadFlags) => {
       checkNatsUrl(flags.feed);
-      const batch = {
-        ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
-        ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),
-      };
+      const batch = batchLimits(flags);
       const source = flags.source || process.env.TRIBUTARY_SOURCE ? sourceConfig(flags) : null;
       const statusEveryMs = parseDuration(flags.statusEvery);
       await runUntilSignal(async (signal) => {
@@ -101,18 +98,7 @@ export function loadCommand(): Command {
             return snapshots.request(table, request.predicate, request.reason);
           },
         });
-        const status = setInterval(() => {
-          const s = stats.snapshot();
-          log.info(
-            {
-              changes: s.changes,
-              changesPerSecond: s.changesPerSecond,
-              lagMs: s.lagMs,
-              checkpoint: s.checkpoint ? formatPosition(s.checkpoint) : null,
-            },
-            'status',
-          );
-        }, statusEveryMs);
+        const stopStatus = logStatusEvery(log, stats, statusEveryMs);
         try {
           log.info(
             { feed: redactNatsUrl(flags.feed), consumer: flags.consumer, warehouse: flags.warehouse },
@@ -152,18 +138,10 @@ export function loadCommand(): Command {
           log.info({ changes: stats.snapshot().changes }, 'stopped');
         } finally {
           progress.stop();
-          clearInterval(status);
+          stopStatus();
           await control.close();
           await warehouse.close();
         }
       });
     });
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new TributaryError('USAGE', `${flag} must be a positive whole number, not ${JSON.stringify(text)}`);
-  }
-  return n;
 }

@@ -8,7 +8,6 @@
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { formatPosition } from '../../core/position.js';
 import { checkNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
@@ -21,6 +20,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
+import { batchLimits, logStatusEvery, positiveInteger } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
@@ -74,10 +74,7 @@ export function runCommand(): Command {
       const flags = withConfigFile(given, command);
       const config = sourceConfig(flags);
       if (flags.feed) checkNatsUrl(flags.feed);
-      const batch = {
-        ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
-        ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),
-      };
+      const batch = batchLimits(flags);
       const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
       const snapshot = snapshotSettings(flags);
       const statusEveryMs = parseDuration(flags.statusEvery);
@@ -100,18 +97,7 @@ export function runCommand(): Command {
             return snapshots.request(table, request.predicate, request.reason);
           },
         });
-        const status = setInterval(() => {
-          const s = stats.snapshot();
-          log.info(
-            {
-              changes: s.changes,
-              changesPerSecond: s.changesPerSecond,
-              lagMs: s.lagMs,
-              checkpoint: s.checkpoint ? formatPosition(s.checkpoint) : null,
-            },
-            'status',
-          );
-        }, statusEveryMs);
+        const stopStatus = logStatusEvery(log, stats, statusEveryMs);
         try {
           log.info(
             { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
@@ -141,7 +127,7 @@ export function runCommand(): Command {
           log.info({ changes: stats.snapshot().changes }, 'stopped');
         } finally {
           progress.stop();
-          clearInterval(status);
+          stopStatus();
           await control.close();
           await warehouse.close();
         }
@@ -214,14 +200,6 @@ function snapshotWorkers(text: string): number {
     throw new TributaryError('USAGE', `--snapshot-workers is at most ${MAX_SNAPSHOT_WORKERS}, not ${n}`, {
       hint: 'each worker is one more connection reading the source; a few keep the warehouse busy',
     });
-  }
-  return n;
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new TributaryError('USAGE', `${flag} must be a positive whole number, not ${JSON.stringify(text)}`);
   }
   return n;
 }

@@ -57,6 +57,7 @@ import {
   type FeedPublisher,
   type OnDurable,
 } from '../feed.js';
+import { StateChange } from '../state-change.js';
 import { type FeedNames, feedNames } from './subjects.js';
 
 const FIRST_HEADER = 'Tributary-First';
@@ -383,7 +384,7 @@ export class JetStreamPublisher implements FeedPublisher {
   #lastMsgId: string | null;
   #recovering = false;
   #failure: unknown = null;
-  #waiters: (() => void)[] = [];
+  readonly #changed = new StateChange();
 
   constructor(
     feed: JetStreamFeed,
@@ -428,7 +429,7 @@ export class JetStreamPublisher implements FeedPublisher {
     this.#pump();
     // backpressure: at most one window of sealed messages waits behind the one in flight
     while (this.#sealed.length > this.#window) {
-      await this.#wait();
+      await this.#changed.wait();
       this.#throwIfFailed();
     }
   }
@@ -438,14 +439,14 @@ export class JetStreamPublisher implements FeedPublisher {
     if (this.#runFirst !== null) this.#seal();
     this.#pump();
     while (this.#sealed.length > 0 || this.#inflight.length > 0) {
-      await this.#wait();
+      await this.#changed.wait();
       this.#throwIfFailed();
     }
   }
 
   fail(error: unknown): void {
     this.#failure ??= error;
-    this.#wake();
+    this.#changed.notify();
   }
 
   #seal(): void {
@@ -570,7 +571,7 @@ export class JetStreamPublisher implements FeedPublisher {
       }
       if (this.#inflight.every((e) => e.settled !== 'pending')) void this.#recover(1);
     } else this.#pump();
-    this.#wake();
+    this.#changed.notify();
   }
 
   /** After a failed publish: what the stream holds is durable; the rest goes again, in order. */
@@ -588,7 +589,7 @@ export class JetStreamPublisher implements FeedPublisher {
       this.#lastMsgId = last?.id ?? null;
       this.#recovering = false;
       this.#pump();
-      this.#wake();
+      this.#changed.notify();
     } catch (error) {
       const delay = Math.min(5_000, 100 * 2 ** attempt);
       this.#log.warn({ err: error, retryInMs: delay }, 'JetStream not reachable; retrying');
@@ -598,16 +599,6 @@ export class JetStreamPublisher implements FeedPublisher {
 
   #throwIfFailed(): void {
     if (this.#failure !== null) throw this.#failure;
-  }
-
-  #wait(): Promise<void> {
-    return new Promise<void>((resolve) => this.#waiters.push(resolve));
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

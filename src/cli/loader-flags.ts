@@ -1,0 +1,45 @@
+/**
+ * What `run` and `load` share: the batch flags, and the status line a running loader logs.
+ */
+import { TributaryError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { formatPosition } from '../core/position.js';
+import type { BatchLimits } from '../feed/feed.js';
+import type { PipelineStats } from '../pipeline/pipeline-stats.js';
+import { parseDuration } from './duration.js';
+
+export function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new TributaryError('USAGE', `${flag} must be a positive whole number, not ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** `--batch-size` and `--batch-delay`, as the loader's limits. */
+export function batchLimits(flags: {
+  readonly batchSize?: string;
+  readonly batchDelay?: string;
+}): Partial<BatchLimits> {
+  return {
+    ...(flags.batchSize ? { maxItems: positiveInteger(flags.batchSize, '--batch-size') } : {}),
+    ...(flags.batchDelay ? { maxDelayMs: parseDuration(flags.batchDelay) } : {}),
+  };
+}
+
+/** Logs a `status` line every `everyMs`; returns what stops it. */
+export function logStatusEvery(log: Logger, stats: PipelineStats, everyMs: number): () => void {
+  const timer = setInterval(() => {
+    const s = stats.snapshot();
+    log.info(
+      {
+        changes: s.changes,
+        changesPerSecond: s.changesPerSecond,
+        lagMs: s.lagMs,
+        checkpoint: s.checkpoint ? formatPosition(s.checkpoint) : null,
+      },
+      'status',
+    );
+  }, everyMs);
+  return () => clearInterval(timer);
+}
