@@ -117,3 +117,51 @@ describe("the JetStream feed's retention", () => {
     }
   });
 });
+
+describe('the JetStream feed and the server max_payload', () => {
+  const server = useNatsServer({ maxPayload: 64 * 1024 });
+
+  it('splits messages to fit, and refuses a single change too big for the server, saying what to raise', async () => {
+    const feed = await JetStreamFeed.connect({
+      url: server().url,
+      name: 'small_payload',
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const publisher = await feed.publisher(() => {});
+      // a thousand changes: messages are cut below the 64 KiB limit, and all arrive
+      const items = transactions(20, 50, ['orders']);
+      const consumer = await feed.consumer({ after: null, limits: { maxDelayMs: 20 } });
+      await publisher.write(items);
+      await publisher.flush();
+      let seen = 0;
+      while (seen < 1_000) {
+        const batch = await consumer.next(AbortSignal.timeout(30_000));
+        seen += batch!.items.filter((i) => i.kind === 'change').length;
+        await batch!.ack();
+      }
+      expect(seen).toBe(1_000);
+      await consumer.close();
+      // one change of 200 kB cannot be carried
+      const [schema, first] = transactions(1, 1, ['orders'], 90_000n);
+      const huge =
+        first!.kind === 'change'
+          ? {
+              ...first!,
+              event: {
+                ...first!.event,
+                row: Object.assign(Object.create(null), { id: 1n, note: 'x'.repeat(200_000) }),
+              },
+            }
+          : first!;
+      await expect(
+        (async () => {
+          await publisher.write([schema!, huge]);
+          await publisher.flush();
+        })(),
+      ).rejects.toThrow(/max_payload/);
+    } finally {
+      await feed.close();
+    }
+  });
+});

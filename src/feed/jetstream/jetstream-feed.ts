@@ -427,6 +427,7 @@ export class JetStreamPublisher implements FeedPublisher {
         this.#seal();
     }
     this.#pump();
+    this.#throwIfFailed();
     // backpressure: at most one window of sealed messages waits behind the one in flight
     while (this.#sealed.length > this.#window) {
       await this.#changed.wait();
@@ -438,6 +439,7 @@ export class JetStreamPublisher implements FeedPublisher {
     this.#throwIfFailed();
     if (this.#runFirst !== null) this.#seal();
     this.#pump();
+    this.#throwIfFailed();
     while (this.#sealed.length > 0 || this.#inflight.length > 0) {
       await this.#changed.wait();
       this.#throwIfFailed();
@@ -477,7 +479,15 @@ export class JetStreamPublisher implements FeedPublisher {
         this.#seal();
       }
       const message = this.#sealed.shift()!;
-      for (const part of this.#encode(message)) this.#publish(part.message, part.bytes);
+      let parts: { message: Message; bytes: Uint8Array }[];
+      try {
+        parts = this.#encode(message);
+      } catch (error) {
+        // a change too big for the server: the source stops with it (write/flush reject)
+        this.fail(error);
+        return;
+      }
+      for (const part of parts) this.#publish(part.message, part.bytes);
     }
   }
 
