@@ -76,10 +76,14 @@ describe.each(EACH_MAJOR)('online backfill under concurrent updates and deletes 
       // a partial backfill: rows the warehouse lost in a range come back, nothing else is read
       const before = (await warehouse.snapshotJobs()).length;
       const partial = await live.request({ schema: 'public', name: 'items' }, 'id <= 100', 'range');
-      await waitFor('the partial backfill', async () => {
-        const found = (await warehouse.snapshotJobs()).find((j) => j.id === partial.id);
-        return found?.state === 'done' ? found : undefined;
-      });
+      await waitFor(
+        'the partial backfill',
+        async () => {
+          const found = (await warehouse.snapshotJobs()).find((j) => j.id === partial.id);
+          return found?.state === 'done' ? found : undefined;
+        },
+        120_000,
+      );
       const jobs = await warehouse.snapshotJobs();
       expect(jobs).toHaveLength(before + 1);
       const done = jobs.find((j) => j.id === partial.id);
@@ -96,7 +100,7 @@ describe.each(EACH_MAJOR)('online backfill under concurrent updates and deletes 
       await writer.catch(() => 0);
       await pipeline.stop();
     }
-  });
+  }, 360_000); // a loaded machine: the backfill may take its whole 180 s, the partial one 120 s
 
   // TRUNCATE waits for the backfill's reads (they hold ACCESS SHARE) and is not MVCC-safe (an
   // older snapshot sees the table empty), so it lands after them; the warehouse still ends equal
