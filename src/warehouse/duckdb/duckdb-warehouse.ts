@@ -143,7 +143,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     return this.#checkpoint;
   }
 
-  async apply(items: readonly StreamItem[]): Promise<Position | null> {
+  async #apply(items: readonly StreamItem[]): Promise<Position | null> {
     await this.#restoreKeys();
     const widened = new Set<string>();
     // columns to create widened, by table id: found unfit in this batch, which also creates them
@@ -269,18 +269,18 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
 
   // -- snapshots and backfills (../snapshot.ts) ------------------------------------------------
 
-  async snapshotJobs(): Promise<SnapshotJob[]> {
+  async #snapshotJobs(): Promise<SnapshotJob[]> {
     return (await hasSnapshotState(this.#db)) ? readJobs(this.#db) : [];
   }
 
-  async createSnapshotJob(job: NewJob): Promise<SnapshotJob> {
+  async #createSnapshotJob(job: NewJob): Promise<SnapshotJob> {
     const id = await this.#transaction(() => insertJob(this.#db, job));
     // from now on the table's changes write marks, before the job's first attempt starts
     this.#marks.set(tableId(job.table), marksTableOf(job.table));
     return readJob(this.#db, id);
   }
 
-  async startSnapshotAttempt(
+  async #startSnapshotAttempt(
     id: string,
     snapshotLsn: Lsn,
     schema: TableSchema,
@@ -351,7 +351,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     }
   }
 
-  async applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
+  async #applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
     const job = await readJob(this.#db, file.job);
     // first every value cast in SQL, failing at the first that does not convert; then again,
     // with those rows' texts through the decoders
@@ -370,7 +370,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     });
   }
 
-  async applySnapshotRows(rows: SnapshotRows): Promise<number> {
+  async #applySnapshotRows(rows: SnapshotRows): Promise<number> {
     const job = await readJob(this.#db, rows.job);
     const tid = tableId(job.table);
     await this.#restoreKeys(tid);
@@ -406,7 +406,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     }
   }
 
-  async parkedKeys(id: string, limit: number): Promise<Row[]> {
+  async #parkedKeys(id: string, limit: number): Promise<Row[]> {
     const job = await readJob(this.#db, id);
     const tid = tableId(job.table);
     const table = this.#tables.get(tid);
@@ -414,7 +414,11 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     return table && marks ? parked(this.#db, table, marks, limit) : [];
   }
 
-  async finishSnapshotJob(id: string, state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
+  async #finishSnapshotJob(
+    id: string,
+    state: 'done' | 'failed' | 'cancelled',
+    error?: string,
+  ): Promise<void> {
     const job = await readJob(this.#db, id);
     await this.#restoreKeys(tableId(job.table));
     const lastJob = await this.#transaction(() => finishJob(this.#db, job, state, error ?? null));
@@ -441,6 +445,61 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
       await this.#reload();
       throw error;
     }
+  }
+
+  // -- the public writes and reads of the writer connection, one at a time ------------------
+  // Two callers interleaving statements on one DuckDB connection break each other (a query run
+  // while an appender is open closes the appender's pending result: "Attempting to execute an
+  // unsuccessful or closed pending query result"), and a transaction spans many awaits. So every
+  // public method that uses the writer connection runs after the previous one has finished.
+
+  #tail: Promise<unknown> = Promise.resolve();
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work);
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  apply(items: readonly StreamItem[]): Promise<Position | null> {
+    return this.#serial(() => this.#apply(items));
+  }
+
+  snapshotJobs(): Promise<SnapshotJob[]> {
+    return this.#serial(() => this.#snapshotJobs());
+  }
+
+  createSnapshotJob(job: NewJob): Promise<SnapshotJob> {
+    return this.#serial(() => this.#createSnapshotJob(job));
+  }
+
+  startSnapshotAttempt(
+    id: string,
+    snapshotLsn: Lsn,
+    schema: TableSchema,
+    plan: readonly ChunkPlan[],
+    rowsEstimated: number | null,
+    options: { readonly startOver?: boolean; readonly files?: boolean } = {},
+  ): Promise<SnapshotAttempt> {
+    return this.#serial(() =>
+      this.#startSnapshotAttempt(id, snapshotLsn, schema, plan, rowsEstimated, options),
+    );
+  }
+
+  applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
+    return this.#serial(() => this.#applySnapshotFile(file));
+  }
+
+  applySnapshotRows(rows: SnapshotRows): Promise<number> {
+    return this.#serial(() => this.#applySnapshotRows(rows));
+  }
+
+  parkedKeys(id: string, limit: number): Promise<Row[]> {
+    return this.#serial(() => this.#parkedKeys(id, limit));
+  }
+
+  finishSnapshotJob(id: string, state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
+    return this.#serial(() => this.#finishSnapshotJob(id, state, error));
   }
 
   /** Runs an analyst's read-only query on a connection of its own (see read-query.ts). */
