@@ -35,13 +35,20 @@ class CliProcess {
   #tail = '';
   #partial = '';
 
-  constructor(name: string, args: readonly string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void) {
+  constructor(
+    name: string,
+    args: readonly string[],
+    env: NodeJS.ProcessEnv,
+    nodeArgs: readonly string[],
+    onLine: (line: string) => void,
+  ) {
     this.name = name;
+    const node = [process.execPath, ...nodeArgs, CLI, ...args];
     // the kernel ends the child if this process dies without cleaning up (as the nats-server's)
     const setpriv = findSetpriv();
     const [command, argv] = setpriv
-      ? [setpriv, ['--pdeathsig', 'KILL', '--', process.execPath, CLI, ...args]]
-      : [process.execPath, [CLI, ...args]];
+      ? [setpriv, ['--pdeathsig', 'KILL', '--', ...node]]
+      : [node[0]!, node.slice(1)];
     this.process = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], env });
     this.exited = new Promise((resolve, reject) => {
       this.process.once('error', reject);
@@ -103,7 +110,16 @@ function mib(bytes: number | null): string {
   return bytes === null ? '-' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-export async function cliDrain(ctx: DrainContext, round: number, slot: string): Promise<DrainRun> {
+/**
+ * `profileDir`: the children run with `node --cpu-prof --cpu-prof-dir <profileDir>` (a profile
+ * each, written when they exit on SIGTERM).
+ */
+export async function cliDrain(
+  ctx: DrainContext,
+  round: number,
+  slot: string,
+  profileDir: string | null,
+): Promise<DrainRun> {
   if (!existsSync(CLI))
     throw new Error(
       `${CLI} is missing: run the bench from dist/ after \`npm run build\` (npm run bench:feed)`,
@@ -130,18 +146,21 @@ export async function cliDrain(ctx: DrainContext, round: number, slot: string): 
     onApplied?.();
   };
 
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const meters = await startMeters(ctx);
   const start = now();
   const source = new CliProcess(
     'source',
     ['source', '--slot', slot, '--publication', 'bench_pub', '--tables', 'public.bench', ...feed],
     env,
+    nodeArgs,
     () => {},
   );
   const loader = new CliProcess(
     'load',
     ['load', ...feed, '--warehouse', path, '--slot', slot, '--status-every', STATUS_EVERY],
     env,
+    nodeArgs,
     readStatus,
   );
   const children = [source, loader];

@@ -20,12 +20,14 @@
  *   the Postgres server's.
  * - Scaling from 1 to 2 loaders is printed as not available: there is one loader per warehouse.
  *
- * Options: --changes N (a multiple of 1,000), --runs N, --only in-process,jetstream-1proc,jetstream-2proc.
+ * Options: --changes N (a multiple of 1,000), --runs N, --only in-process,jetstream-1proc,jetstream-2proc,
+ * --children-cpu-prof DIR (the two children of jetstream-2proc run with `node --cpu-prof` into
+ * DIR; profile this process itself with `node --cpu-prof dist/bench/feed/run.js`).
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -57,6 +59,7 @@ interface Options {
   readonly changes: number;
   readonly runs: number;
   readonly only: readonly Variant[];
+  readonly childrenCpuProf: string | null;
 }
 
 function readOptions(): Options {
@@ -65,6 +68,7 @@ function readOptions(): Options {
       changes: { type: 'string', default: '1000000' },
       runs: { type: 'string', default: '2' },
       only: { type: 'string', default: VARIANTS.join(',') },
+      'children-cpu-prof': { type: 'string' },
     },
     strict: true,
   });
@@ -84,6 +88,7 @@ function readOptions(): Options {
     changes,
     runs: positive('runs', values.runs),
     only: VARIANTS.filter((v) => only.includes(v)),
+    childrenCpuProf: values['children-cpu-prof'] ? resolve(values['children-cpu-prof']) : null,
   };
 }
 
@@ -259,7 +264,7 @@ async function main(): Promise<number> {
     for (const { variant, round, slot } of order) {
       const run =
         variant === 'jetstream-2proc'
-          ? await cliDrain(ctx, round, slot)
+          ? await cliDrain(ctx, round, slot, options.childrenCpuProf)
           : await pipelineDrain(ctx, variant, round, slot);
       runs.push(run);
       console.log(runLine(run));
