@@ -18,9 +18,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findSetpriv } from '../../src/embedded/nats-server-binary.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { processCpu } from '../common/proc-cpu.js';
 import { elapsedSince, now, withTimeout } from '../common/report.js';
-import { type DrainContext, type DrainRun, startMeters, takeDownStream, verifyWarehouse } from './drain.js';
+import {
+  childCpu,
+  type DrainContext,
+  type DrainRun,
+  startMeters,
+  takeDownStream,
+  verifyWarehouse,
+} from './drain.js';
 
 /** dist/src/cli/main.js, from dist/bench/feed/. */
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -176,7 +182,7 @@ export async function cliDrain(
     );
     const seconds = elapsedSince(start);
     const timed = meters.timed();
-    const cpu = { source: processCpu(source.pid), loader: processCpu(loader.pid) };
+    const cpu = { source: childCpu(source.pid), loader: childCpu(loader.pid) };
     const rss = { source: peakRss(source.pid), loader: peakRss(loader.pid) };
 
     const { stdout } = await promisify(execFile)(

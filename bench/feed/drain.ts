@@ -8,7 +8,7 @@ import type { NatsServer } from '../../src/embedded/nats-server.js';
 import type { PostgresCluster } from '../../src/embedded/postgres-cluster.js';
 import { feedNames } from '../../src/feed/jetstream/subjects.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { processCpu } from '../common/proc-cpu.js';
+import { mainThreadCpu, processCpu } from '../common/proc-cpu.js';
 import type { ServerCpu } from '../common/server-cpu.js';
 
 export type Variant = 'in-process' | 'jetstream-1proc' | 'jetstream-2proc';
@@ -36,12 +36,18 @@ export interface DrainContext {
   readonly stageTimeoutMs: number;
 }
 
+/** CPU seconds of a process: all its threads, and its main (JavaScript) thread. */
+export interface ProcessCpu {
+  readonly total: number;
+  readonly mainThread: number | null;
+}
+
 export interface DrainCpu {
-  /** This process, all threads (JavaScript and DuckDB's), over the timed part. */
-  readonly bench: number;
+  /** This process, over the timed part. */
+  readonly bench: ProcessCpu;
   /** The `tributary source` and `tributary load` children, from their start to the end of timing. */
-  readonly source: number | null;
-  readonly loader: number | null;
+  readonly source: ProcessCpu | null;
+  readonly loader: ProcessCpu | null;
   readonly nats: number | null;
   /** The whole Postgres server (walsender included), from before the start until the run's backends exited. */
   readonly postgres: number | null;
@@ -64,20 +70,35 @@ export function cpuText(seconds: number | null): string {
   return seconds === null ? '-' : `${seconds.toFixed(1)} s`;
 }
 
+export function processCpuText(cpu: ProcessCpu | null): string {
+  if (cpu === null) return '-';
+  return `${cpu.total.toFixed(1)} s (main thread ${cpuText(cpu.mainThread)})`;
+}
+
+/** A child's CPU so far, read from /proc while it lives (null once it is gone). */
+export function childCpu(pid: number): ProcessCpu | null {
+  const total = processCpu(pid);
+  return total === null ? null : { total, mainThread: mainThreadCpu(pid) };
+}
+
 /** Starts the meters of a run: this process's CPU and the nats-server's now, Postgres' once idle. */
 export async function startMeters(ctx: DrainContext): Promise<{
   /** At the end of timing: this process's and the nats-server's CPU since the start. */
-  timed(): { bench: number; nats: number | null };
+  timed(): { bench: ProcessCpu; nats: number | null };
   /** After the run stopped: the Postgres server's CPU since the start. */
   postgres(): Promise<number | null>;
 }> {
   const postgresBefore = await ctx.postgresCpu.read();
   const natsBefore = processCpu(ctx.nats.pid);
   const benchBefore = process.cpuUsage();
+  const mainBefore = mainThreadCpu();
   return {
     timed() {
       const used = process.cpuUsage(benchBefore);
-      return { bench: (used.user + used.system) / 1e6, nats: cpuDelta(processCpu(ctx.nats.pid), natsBefore) };
+      return {
+        bench: { total: (used.user + used.system) / 1e6, mainThread: cpuDelta(mainThreadCpu(), mainBefore) },
+        nats: cpuDelta(processCpu(ctx.nats.pid), natsBefore),
+      };
     },
     async postgres() {
       return cpuDelta(await ctx.postgresCpu.read(), postgresBefore);

@@ -39,7 +39,15 @@ import { elapsedSince, int, now, rate, verdict } from '../common/report.js';
 import { ServerCpu } from '../common/server-cpu.js';
 import { loadText, median } from '../common/tools.js';
 import { cliDrain } from './cli-drain.js';
-import { cpuText, type DrainContext, type DrainRun, VARIANT_TEXT, VARIANTS, type Variant } from './drain.js';
+import {
+  cpuText,
+  type DrainContext,
+  type DrainRun,
+  processCpuText,
+  VARIANT_TEXT,
+  VARIANTS,
+  type Variant,
+} from './drain.js';
 import { pipelineDrain } from './pipeline-drain.js';
 
 const TARGET = 0.5;
@@ -134,8 +142,9 @@ function runLine(run: DrainRun): string {
   const { cpu } = run;
   const client =
     run.variant === 'jetstream-2proc'
-      ? `source CPU ${cpuText(cpu.source)}, load CPU ${cpuText(cpu.loader)} (bench ${cpuText(cpu.bench)})`
-      : `process CPU ${cpuText(cpu.bench)}`;
+      ? `source CPU ${processCpuText(cpu.source)}, load CPU ${processCpuText(cpu.loader)}, ` +
+        `bench ${cpuText(cpu.bench.total)}`
+      : `process CPU ${processCpuText(cpu.bench)}`;
   return (
     `  ${run.variant.padEnd(15)} run ${run.round} ${run.seconds.toFixed(2).padStart(7)} s ` +
     `${rate(run.changesPerSecond).padStart(8)}  ${client}, nats-server CPU ${cpuText(cpu.nats)}, ` +
@@ -145,8 +154,9 @@ function runLine(run: DrainRun): string {
 
 /** Tributary's CPU in a run: this process, or the source's and the loader's. */
 function tributaryCpu(run: DrainRun): number | null {
-  if (run.variant !== 'jetstream-2proc') return run.cpu.bench;
-  return run.cpu.source === null || run.cpu.loader === null ? null : run.cpu.source + run.cpu.loader;
+  const { bench, source, loader } = run.cpu;
+  if (run.variant !== 'jetstream-2proc') return bench.total;
+  return source === null || loader === null ? null : source.total + loader.total;
 }
 
 function medianOf(values: readonly (number | null)[]): number | null {
