@@ -64,8 +64,11 @@ export function reapedChildrenCpu(): number | null {
   return f ? (Number(f[13]) + Number(f[14])) / CLOCK_TICKS : null;
 }
 
-/** CPU seconds of this process's main thread (the JavaScript thread: its thread id is the pid). */
-export function mainThreadCpu(): number | null {
-  const f = statFields(`/proc/self/task/${process.pid}/stat`);
+/**
+ * CPU seconds of the main thread of `pid` (default this process): for Node, the JavaScript
+ * thread, whose thread id is the pid.
+ */
+export function mainThreadCpu(pid: number = process.pid): number | null {
+  const f = statFields(`/proc/${pid}/task/${pid}/stat`);
   return f ? (Number(f[11]) + Number(f[12])) / CLOCK_TICKS : null;
 }

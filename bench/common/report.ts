@@ -1,4 +1,4 @@
-/** Timing, formatting and file helpers the benchmarks share (bench/e2e, bench/snapshot). */
+/** Timing, formatting and file helpers the benchmarks share (bench/e2e, bench/snapshot, bench/feed). */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 

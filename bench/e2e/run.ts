@@ -26,10 +26,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import type { StreamItem } from '../../src/core/change-event.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { formatLsn, type Lsn, parseLsn } from '../../src/core/lsn.js';
-import type { Position } from '../../src/core/position.js';
 import {
   newestBinaries,
   PostgresCluster,
@@ -37,11 +35,12 @@ import {
   SUPERUSER_PASSWORD,
 } from '../../src/embedded/postgres-cluster.js';
 import { runPipeline } from '../../src/pipeline/pipeline.js';
-import { PipelineStats } from '../../src/pipeline/pipeline-stats.js';
 import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { backlogSql, CHANGES_PER_ROUND } from '../common/backlog.js';
+import { callProcedure, DRAIN_CLUSTER_SETTINGS, dropSlots } from '../common/cluster.js';
+import { ProbeStats } from '../common/probe-stats.js';
 import {
   elapsedSince,
   exitedOk,
@@ -128,39 +127,6 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
-/**
- * PipelineStats that also tells the bench about every applied batch, at the moment the loader
- * reports it durable (the warehouse transaction committed).
- */
-class ProbeStats extends PipelineStats {
-  appliedChanges = 0;
-  /** Sum of the warehouse's apply times (the loader's `millis`). */
-  applyMillis = 0;
-  lastCheckpoint: Position | null = null;
-  onBatch: ((items: readonly StreamItem[], at: number) => void) | null = null;
-  #waiters: { count: number; resolve: () => void }[] = [];
-
-  override applied(checkpoint: Position | null, items: readonly StreamItem[], millis: number): void {
-    const at = now();
-    super.applied(checkpoint, items, millis);
-    this.applyMillis += millis;
-    for (const item of items) if (item.kind === 'change') this.appliedChanges++;
-    if (checkpoint) this.lastCheckpoint = checkpoint;
-    this.onBatch?.(items, at);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.appliedChanges < w.count) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  /** Resolves once `count` changes are in the warehouse. */
-  reach(count: number): Promise<void> {
-    if (this.appliedChanges >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
-  }
-}
-
 interface PipelineHandle {
   readonly stats: ProbeStats;
   readonly warehouse: DuckDBWarehouse;
@@ -216,25 +182,6 @@ async function startPipeline(
 async function closeWarehouse(warehouse: DuckDBWarehouse): Promise<void> {
   openWarehouses.delete(warehouse);
   await warehouse.close();
-}
-
-/** Runs a procedure that commits in a loop: on a client of its own (not an implicit block). */
-async function callProcedure(cluster: PostgresCluster, sql: string): Promise<void> {
-  const client = await cluster.connect();
-  try {
-    await client.query('SET synchronous_commit = off');
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function dropSlots(cluster: PostgresCluster, slots: readonly string[]): Promise<void> {
-  for (const slot of slots)
-    await cluster.sql(
-      'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
-      [slot],
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -758,13 +705,7 @@ async function main(): Promise<number> {
   try {
     cluster = await PostgresCluster.start({
       binaries,
-      settings: {
-        logical_decoding_work_mem: '64MB',
-        shared_buffers: '1GB',
-        max_wal_size: '16GB',
-        checkpoint_timeout: '1h',
-        work_mem: '64MB',
-      },
+      settings: DRAIN_CLUSTER_SETTINGS,
     });
     const [facts] = await cluster.sql<{ version: string; num: string }>(
       "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num",
