@@ -165,3 +165,33 @@ describe('the JetStream feed and the server max_payload', () => {
     }
   });
 });
+
+describe('two loaders with the same consumer name', () => {
+  const server = useNatsServer();
+
+  it('the one started later takes the consumer over, and the first stops before applying anything more', async () => {
+    const logger = createLogger({ level: 'silent' });
+    const feed = await JetStreamFeed.connect({ url: server().url, name: 'two_loaders', logger });
+    try {
+      const publisher = await feed.publisher(() => {});
+      const items = transactions(20, 3, ['orders']);
+      await publisher.write(items.slice(0, 20));
+      await publisher.flush();
+      const first = await feed.consumer({ after: null, limits: { maxDelayMs: 20 } });
+      const batch = await first.next(AbortSignal.timeout(30_000));
+      await batch!.ack();
+      // a second loader with the same name (what a restart after a crash does)
+      const second = await feed.consumer({ after: lastPositionOf(batch!.items), limits: { maxDelayMs: 20 } });
+      await publisher.write(items.slice(20));
+      await publisher.flush();
+      await expect(first.next(AbortSignal.timeout(30_000))).rejects.toThrow(/taken over by another loader/);
+      const next = await second.next(AbortSignal.timeout(30_000));
+      expect(next!.items.length).toBeGreaterThan(0);
+      await next!.ack();
+      await first.close();
+      await second.close();
+    } finally {
+      await feed.close();
+    }
+  });
+});

@@ -25,6 +25,8 @@
  * Limits: a single item larger than the server's max_payload cannot be carried (raise
  * max_payload on the server; NATS allows up to 64 MiB).
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -264,8 +266,12 @@ export class JetStreamFeed {
       if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
         throw error;
     }
+    // the consumer names its loader: a loader started later with the same name takes it over
+    // (the usual case: a restart after a crash), and one still running sees that and stops
+    const owner = `tributary loader ${randomUUID()}`;
     await this.#jsm.consumers.add(stream, {
       durable_name: durable,
+      description: owner,
       // acknowledging a batch's last message acknowledges the batch (delivery is in order)
       ack_policy: AckPolicy.All,
       deliver_policy: DeliverPolicy.StartSequence,
@@ -280,7 +286,30 @@ export class JetStreamFeed {
     // 2.9 such pulls stall for tens of seconds when messages come slowly (measured here)
     const messages = await consumer.consume({ max_messages: 32 });
     this.#log.info({ stream, durable, startSequence: start }, 'loader consuming the feed');
-    return new JetStreamConsumer(messages, { ...DEFAULT_BATCH_LIMITS, ...options.limits }, options.onTypes);
+    const verify = async (): Promise<void> => {
+      let current: string | undefined;
+      try {
+        current = (await this.#jsm.consumers.info(stream, durable)).config.description;
+      } catch (error) {
+        // the server away (restarting): the batch came from the consumer, apply it; the next
+        // batch asks again
+        if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
+          return;
+      }
+      if (current !== owner) {
+        throw new TributaryError(
+          'CONFIG',
+          `the feed's consumer ${durable} on ${stream} was ${current === undefined ? 'deleted' : 'taken over by another loader'}: ` +
+            'two `tributary load` with the same --consumer cannot share a feed; this loader stops (nothing it held was acknowledged)',
+        );
+      }
+    };
+    return new JetStreamConsumer(
+      messages,
+      { ...DEFAULT_BATCH_LIMITS, ...options.limits },
+      options.onTypes,
+      verify,
+    );
   }
 
   async lag(durable = 'loader'): Promise<ConsumerLag> {
@@ -621,6 +650,7 @@ export class JetStreamConsumer implements FeedConsumer {
   readonly #iterator: AsyncIterator<JsMsg>;
   readonly #limits: BatchLimits;
   readonly #onTypes: ((infos: readonly TypeInfo[]) => void) | undefined;
+  readonly #verify: () => Promise<void>;
   #pending: Promise<IteratorResult<JsMsg>> | null = null;
   #closed = false;
   #failure: unknown = null;
@@ -629,11 +659,13 @@ export class JetStreamConsumer implements FeedConsumer {
     messages: ConsumerMessages,
     limits: BatchLimits,
     onTypes: ((infos: readonly TypeInfo[]) => void) | undefined,
+    verify: () => Promise<void>,
   ) {
     this.#messages = messages;
     this.#iterator = messages[Symbol.asyncIterator]();
     this.#limits = limits;
     this.#onTypes = onTypes;
+    this.#verify = verify;
   }
 
   #decode(m: JsMsg): StreamItem[] {
@@ -645,8 +677,15 @@ export class JetStreamConsumer implements FeedConsumer {
 
   async next(signal: AbortSignal): Promise<FeedBatch | null> {
     if (this.#failure !== null) throw this.#failure;
-    const first = await this.#take(signal, null);
-    if (first === null || first === 'timeout') return null;
+    // while nothing comes, ask now and then whether the consumer is still this loader's: pulls
+    // on a consumer another loader re-created simply get nothing
+    let first: JsMsg | null | 'timeout';
+    for (;;) {
+      first = await this.#take(signal, 5_000);
+      if (first !== 'timeout') break;
+      await this.#verified();
+    }
+    if (first === null) return null;
     const taken: JsMsg[] = [first];
     const items: StreamItem[] = this.#decode(first);
     let bytes = first.data.length;
@@ -660,6 +699,8 @@ export class JetStreamConsumer implements FeedConsumer {
       for (const item of this.#decode(m)) items.push(item);
       bytes += m.data.length;
     }
+    // before anything of it is applied: the consumer is still this loader's
+    await this.#verified();
     return {
       items,
       ack: async () => {
@@ -671,6 +712,15 @@ export class JetStreamConsumer implements FeedConsumer {
           .catch(() => false);
       },
     };
+  }
+
+  async #verified(): Promise<void> {
+    try {
+      await this.#verify();
+    } catch (error) {
+      this.#failure = error;
+      throw error;
+    }
   }
 
   /** The next message; 'timeout' after `timeoutMs`; null when closed or aborted. */
