@@ -77,6 +77,8 @@ export interface LoadOnlyOptions {
     readonly onRunner?: (runner: SnapshotRunner) => void;
   };
   readonly onFeed?: (feed: JetStreamFeed) => void;
+  /** Replay into an empty warehouse from the messages stored at or after this time. */
+  readonly from?: Date;
 }
 
 /** Applies the feed to the warehouse until `signal`; then finishes the batch it holds. */
@@ -125,6 +127,7 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
   try {
     const consumer = await jet.consumer({
       after: checkpoint,
+      ...(options.from ? { from: options.from } : {}),
       ...(options.feed.durable ? { durable: options.feed.durable } : {}),
       ...(options.batch ? { limits: options.batch } : {}),
       onTypes: (infos) => types.registerAll(infos),

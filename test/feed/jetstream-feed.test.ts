@@ -195,3 +195,36 @@ describe('two loaders with the same consumer name', () => {
     }
   });
 });
+
+describe('replaying the JetStream feed from a time', () => {
+  const server = useNatsServer();
+
+  it('starts an empty warehouse at the messages stored from then on, and refuses it with a checkpoint', async () => {
+    const logger = createLogger({ level: 'silent' });
+    const feed = await JetStreamFeed.connect({ url: server().url, name: 'replay_from', logger });
+    try {
+      const publisher = await feed.publisher(() => {});
+      const before = transactions(5, 2, ['orders']);
+      await publisher.write(before);
+      await publisher.flush();
+      await new Promise((r) => setTimeout(r, 50));
+      const from = new Date();
+      await new Promise((r) => setTimeout(r, 50));
+      const after = transactions(5, 2, ['orders'], 50_000n).filter((i) => i.kind !== 'schema');
+      await publisher.write(after);
+      await publisher.flush();
+      const consumer = await feed.consumer({ after: null, from, limits: { maxDelayMs: 50 } });
+      const batch = await consumer.next(AbortSignal.timeout(30_000));
+      const positions = batch!.items.map(itemPosition).filter((p): p is Position => p !== null);
+      expect(positions[0]).toEqual(itemPosition(after[0]!));
+      // the table's shape comes with it, though it was published before `from`
+      expect(batch!.items[0]?.kind).toBe('schema');
+      await consumer.close();
+      await expect(feed.consumer({ after: positions[0]!, from })).rejects.toThrow(
+        /replaying from a time is for an empty warehouse/,
+      );
+    } finally {
+      await feed.close();
+    }
+  });
+});

@@ -36,6 +36,7 @@ interface LoadFlags {
   readonly batchSize?: string;
   readonly batchDelay?: string;
   readonly statusEvery: string;
+  readonly from?: string;
 }
 
 export function loadCommand(): Command {
@@ -59,9 +60,14 @@ export function loadCommand(): Command {
     .option('--batch-size <n>', 'most changes applied in one warehouse transaction (default 50000)')
     .option('--batch-delay <duration>', 'longest a change waits for its batch (default 100ms)')
     .option('--status-every <duration>', 'log a status line this often', '10s')
+    .option(
+      '--from <time>',
+      'replay into an empty warehouse from the changes the stream stored at or after this ISO 8601 time',
+    )
     .action(async (flags: LoadFlags) => {
       checkNatsUrl(flags.feed);
       const batch = batchLimits(flags);
+      const from = flags.from === undefined ? undefined : parseTime(flags.from, '--from');
       const source = flags.source || process.env.TRIBUTARY_SOURCE ? sourceConfig(flags) : null;
       const statusEveryMs = parseDuration(flags.statusEvery);
       await runUntilSignal(async (signal) => {
@@ -119,6 +125,7 @@ export function loadCommand(): Command {
               onFeed: (f) => {
                 feed = f;
               },
+              ...(from ? { from } : {}),
               ...(source
                 ? {
                     snapshots: {
@@ -144,4 +151,15 @@ export function loadCommand(): Command {
         }
       });
     });
+}
+
+function parseTime(text: string, flag: string): Date {
+  const time = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time.getTime())) {
+    throw new TributaryError(
+      'USAGE',
+      `${flag} takes an ISO 8601 time such as 2026-11-21T09:00:00Z, not ${JSON.stringify(text)}`,
+    );
+  }
+  return time;
 }

@@ -99,6 +99,11 @@ export interface ConsumerOptions {
   readonly durable?: string;
   /** The warehouse's checkpoint: delivery starts after it. */
   readonly after: Position | null;
+  /**
+   * Replay into a warehouse that holds nothing yet: start with the messages the stream stored
+   * at or after this time, instead of at the stream's beginning. Refused with a checkpoint.
+   */
+  readonly from?: Date;
   readonly limits?: Partial<BatchLimits>;
   /** Receives the type catalog entries that come with schema items, before their batch. */
   readonly onTypes?: (infos: readonly TypeInfo[]) => void;
@@ -259,7 +264,16 @@ export class JetStreamFeed {
       if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
         throw error;
     }
-    const start = await this.#startSequence(options.after, acknowledged);
+    if (options.from && options.after !== null) {
+      throw new TributaryError(
+        'USAGE',
+        `the warehouse already holds the feed up to ${formatPosition(options.after)}; replaying from a time is for ` +
+          'an empty warehouse (starting later would leave a gap, earlier is skipped): drop --from',
+      );
+    }
+    const start = options.from
+      ? await this.#sequenceAt(options.from)
+      : await this.#startSequence(options.after, acknowledged);
     try {
       await this.#jsm.consumers.delete(stream, durable);
     } catch (error) {
@@ -315,6 +329,22 @@ export class JetStreamFeed {
   async lag(durable = 'loader'): Promise<ConsumerLag> {
     const info = await this.#jsm.consumers.info(this.names.stream, durable);
     return { pending: info.num_pending, unacknowledged: info.num_ack_pending };
+  }
+
+  /** The first sequence the stream stored at or after `time` (one past the last when none). */
+  async #sequenceAt(time: Date): Promise<number> {
+    const stream = this.names.stream;
+    const info = await this.#jsm.streams.info(stream);
+    if (info.state.messages === 0) return info.state.last_seq + 1;
+    let lo = info.state.first_seq;
+    let hi = info.state.last_seq + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const m = await this.#jsm.streams.getMessage(stream, { seq: mid });
+      if (m === null || m.time.getTime() < time.getTime()) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** The first sequence holding a position after `after` (one past the last when none does). */
@@ -410,6 +440,8 @@ export class JetStreamPublisher implements FeedPublisher {
   #runLast: Position | null = null;
   #sealed: Message[] = [];
   #inflight: Inflight[] = [];
+  /** The last schema item seen per table (by subject): every message carries its table's. */
+  readonly #schemas = new Map<string, StreamItem>();
   #lastMsgId: string | null;
   #recovering = false;
   #failure: unknown = null;
@@ -487,8 +519,19 @@ export class JetStreamPublisher implements FeedPublisher {
     while (cut > 0 && itemPosition(this.#run[cut - 1]!) === null) cut--;
     const items = this.#run.slice(0, cut);
     const rest = this.#run.slice(cut);
+    const subject = this.#feed.subjectOf(this.#runTable);
+    // a message names its table's shape, so a loader can start at any message (a replay into
+    // an empty warehouse, a new loader): the schema item seen last goes first when it is not there
+    const firstSchema = items.findIndex((i) => i.kind === 'schema');
+    const firstChange = items.findIndex((i) => i.kind === 'change');
+    if (firstChange >= 0 && (firstSchema < 0 || firstSchema > firstChange)) {
+      const known = this.#schemas.get(subject);
+      if (known) items.unshift(known);
+    }
+    for (const item of items)
+      if (item.kind === 'schema') this.#schemas.set(this.#feed.subjectOf(item.schema.table), item);
     this.#sealed.push({
-      subject: this.#feed.subjectOf(this.#runTable),
+      subject,
       items,
       first: this.#runFirst,
       last: this.#runLast,

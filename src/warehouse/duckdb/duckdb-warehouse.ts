@@ -222,10 +222,11 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as StreamItem;
       if (item.kind === 'schema') {
-        await flush();
         const id = tableId(item.schema.table);
         const current = this.#tables.get(id);
+        // the shape it has already (a feed repeats it with every message): nothing to do
         if (current?.schema.version === item.schema.version) continue;
+        await flush();
         if (current && wrote) {
           // DuckDB cannot COMMIT a transaction that updated or deleted rows of a table and then
           // altered it ("another transaction has altered this table"): commit what came before
