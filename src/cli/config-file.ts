@@ -12,7 +12,7 @@
  *   batch: { size: 50000, delay: 100ms }
  *   heartbeat: 30s
  *   snapshot: { mode: initial, workers: 2, chunkRows: 250000, timeout: 10m }
- *   feed: { url: 'nats://127.0.0.1:4222', name: shop }   # JetStream between source and loader
+ *   feed: { url: 'nats://127.0.0.1:4222', name: shop, lanes: 4 }   # JetStream between source and loader
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -47,6 +47,7 @@ const ConfigSchema = z
       .object({
         url: z.string().regex(/^(nats|tls):\/\//, 'a NATS URL such as nats://127.0.0.1:4222'),
         name: z.string().min(1).optional(),
+        lanes: z.number().int().min(1).max(256).optional(),
       })
       .strict()
       .optional(),
@@ -78,7 +79,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
       (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
     throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
-      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name',
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes',
     });
   }
   return result.data;

@@ -5,6 +5,7 @@ import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition } from '../core/position.js';
 import type { BatchLimits } from '../feed/feed.js';
+import { MAX_LANES } from '../feed/jetstream/subjects.js';
 import type { PipelineStats } from '../pipeline/pipeline-stats.js';
 import { parseDuration } from './duration.js';
 
@@ -13,6 +14,14 @@ export function positiveInteger(text: string, flag: string): number {
   if (!Number.isSafeInteger(n) || n <= 0) {
     throw new TributaryError('USAGE', `${flag} must be a positive whole number, not ${JSON.stringify(text)}`);
   }
+  return n;
+}
+
+/** `--lanes`: 1 to 256 (subjects.ts), or undefined when not given. */
+export function laneCount(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = positiveInteger(text, '--lanes');
+  if (n > MAX_LANES) throw new TributaryError('USAGE', `--lanes is at most ${MAX_LANES}, not ${n}`);
   return n;
 }
 

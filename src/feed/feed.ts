@@ -40,11 +40,26 @@ export interface FeedPublisher {
   fail(error: unknown): void;
 }
 
+/**
+ * A loader's hold on one lane of a feed (jetstream/lane-group.ts): the lane, and the epoch of
+ * the hold, which grows with every new hold on the lane. The warehouse applies a lane's batch
+ * only for its latest epoch, so a loader that lost the lane (stalled past its lease) cannot
+ * write after the one that took it over.
+ */
+export interface LaneClaim {
+  readonly lane: number;
+  readonly epoch: bigint;
+}
+
 /** A run of items delivered together; acknowledged as one after the apply committed. */
 export interface FeedBatch {
   readonly items: readonly StreamItem[];
+  /** The lane the batch belongs to, for a feed split in lanes; applied with the lane's checkpoint. */
+  readonly lane?: LaneClaim;
   /** Marks the batch done: durable downstream. Call in delivery order. */
   ack(): Promise<void>;
+  /** The lane was lost before the batch was applied: it is dropped, not acknowledged. */
+  lost?(): void;
 }
 
 export interface FeedConsumer {

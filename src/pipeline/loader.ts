@@ -8,11 +8,14 @@
  *   checkpoint was acknowledged, so a restart resumes exactly.
  * - `exclusive(work)`: a snapshot's write runs between two batches, never during one, so the
  *   stream and the snapshots share the warehouse's one writer in turn.
+ * - Lanes: a batch of a lane (a feed split in lanes) is applied with the lane's checkpoint; one
+ *   the warehouse refuses because another loader holds the lane now (LaneLost) is dropped and
+ *   the loader goes on with its other lanes.
  */
 import type { StreamItem } from '../core/change-event.js';
 import type { Position } from '../core/position.js';
 import type { FeedConsumer } from '../feed/feed.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
+import { LaneLost, type Warehouse } from '../warehouse/warehouse.js';
 
 export { type BatchLimits, DEFAULT_BATCH_LIMITS } from '../feed/feed.js';
 
@@ -43,7 +46,10 @@ export class Loader {
     this.#now = now;
   }
 
-  /** The warehouse's checkpoint: at the start, then after each batch this loader applied. */
+  /**
+   * The warehouse's checkpoint: at the start, then after each batch this loader applied (loaded
+   * by lanes, the warehouse's view of them all: Warehouse.checkpoint).
+   */
   get checkpoint(): Position | null {
     return this.#checkpoint;
   }
@@ -58,7 +64,17 @@ export class Loader {
         const batch = await consumer.next(signal);
         if (batch === null) return;
         const started = this.#now();
-        const checkpoint = await this.#serial(() => this.#warehouse.apply(batch.items));
+        let checkpoint: Position | null;
+        try {
+          checkpoint = await this.#serial(async () => {
+            const applied = await this.#warehouse.apply(batch.items, batch.lane);
+            return batch.lane ? this.#warehouse.checkpoint() : applied;
+          });
+        } catch (error) {
+          if (!(error instanceof LaneLost) || !batch.lane || !batch.lost) throw error;
+          batch.lost();
+          continue;
+        }
         if (checkpoint) this.#checkpoint = checkpoint;
         await batch.ack();
         this.#events.onApplied?.(checkpoint, batch.items, this.#now() - started);

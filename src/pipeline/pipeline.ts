@@ -6,14 +6,17 @@
  * failure of either side.
  */
 import type { StreamItem } from '../core/change-event.js';
+import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Lsn } from '../core/lsn.js';
 import { formatPosition, type Position } from '../core/position.js';
 import { JetStreamFeed } from '../feed/jetstream/jetstream-feed.js';
+import { LaneGroupConsumer } from '../feed/jetstream/lane-group.js';
 import { MemoryFeed } from '../feed/memory-feed.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
-import { TypeRegistry } from '../source/postgres/values/type-registry.js';
+import { type TypeInfo, TypeRegistry } from '../source/postgres/values/type-registry.js';
 import { isSnapshotStore, type SnapshotStore } from '../warehouse/snapshot.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
+import { isLaneStore, type Warehouse } from '../warehouse/warehouse.js';
 import { type BatchLimits, Loader } from './loader.js';
 import { PipelineStats } from './pipeline-stats.js';
 import {
@@ -50,13 +53,80 @@ export interface FeedSettings {
   readonly url: string;
   /** The feed's name (its stream and subjects); default the slot's name. */
   readonly name?: string;
-  /** The loader's durable consumer. Default `loader`. */
+  /** The loaders' group: their durable consumers are `<durable>-l<lane>`. Default `loader`. */
   readonly durable?: string;
+  /** Lanes of a feed created now (fixed then; an existing feed must have as many). Default 1 / the feed's. */
+  readonly lanes?: number;
+  /** What names this loader across restarts (lane-group.ts): the warehouse it writes. */
+  readonly member?: string;
+  /** The group's heartbeat and lease (lane-group.ts), for tests. */
+  readonly heartbeatMs?: number;
+  readonly leaseMs?: number;
 }
 
 /** Connects to the JetStream feed the settings name (the stream is created when missing). */
 export function connectFeed(settings: FeedSettings, slot: string, logger: Logger): Promise<JetStreamFeed> {
-  return JetStreamFeed.connect({ url: settings.url, name: settings.name ?? slot, logger });
+  return JetStreamFeed.connect({
+    url: settings.url,
+    name: settings.name ?? slot,
+    logger,
+    ...(settings.lanes === undefined ? {} : { lanes: settings.lanes }),
+  });
+}
+
+/**
+ * Joins the feed's loader group as a member that applies to `warehouse` (which must keep lane
+ * checkpoints), and tracks what every lane has applied: `appliedLsn()` is the least commit LSN
+ * of the lanes' checkpoints, 0 while a lane has none (what a snapshot's rule 1 waits for; every
+ * lane sees the snapshot runner's watermarks). Call `refresh()` after each applied batch.
+ */
+export async function joinLoaderGroup(
+  jet: JetStreamFeed,
+  warehouse: Warehouse,
+  settings: FeedSettings,
+  options: {
+    readonly logger: Logger;
+    readonly limits?: Partial<BatchLimits>;
+    readonly types?: TypeRegistry;
+    readonly from?: Date;
+    /** What names this loader across restarts (lane-group.ts): the warehouse it writes. */
+    readonly member?: string;
+  },
+): Promise<{ group: LaneGroupConsumer; appliedLsn: () => Lsn; refresh: () => Promise<void> }> {
+  if (!isLaneStore(warehouse)) {
+    throw new TributaryError(
+      'INTERNAL',
+      'a warehouse loaded from a JetStream feed must keep lane checkpoints',
+    );
+  }
+  let applied: Lsn = 0n;
+  const refresh = async () => {
+    const lanes = await warehouse.laneCheckpoints();
+    let least: Lsn | null = null;
+    for (let lane = 0; lane < jet.lanes; lane++) {
+      const lsn = lanes.get(lane)?.commitLsn ?? 0n;
+      if (least === null || lsn < least) least = lsn;
+    }
+    applied = least ?? 0n;
+  };
+  const types = options.types;
+  const group = await LaneGroupConsumer.join(jet, {
+    claim: async (claim) => {
+      const after = await warehouse.claimLane(claim);
+      await refresh();
+      return after;
+    },
+    logger: options.logger,
+    ...(settings.durable ? { group: settings.durable } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(types ? { onTypes: (infos: readonly TypeInfo[]) => types.registerAll(infos) } : {}),
+    ...(options.from ? { from: options.from } : {}),
+    ...(options.member ? { member: options.member } : {}),
+    ...(settings.heartbeatMs ? { heartbeatMs: settings.heartbeatMs } : {}),
+    ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
+  });
+  await refresh();
+  return { group, appliedLsn: () => applied, refresh };
 }
 
 export async function runPipeline(options: PipelineOptions, signal: AbortSignal): Promise<void> {
@@ -115,9 +185,21 @@ async function runWithFeed(
     : await jet!.publisher((position) => source.acknowledge(position), {
         typeInfo: (oid) => types.info(oid),
       });
+  const member = jet
+    ? await joinLoaderGroup(jet, options.warehouse, options.feed!, {
+        logger: log,
+        ...(options.feed?.member ? { member: options.feed.member } : {}),
+        ...(options.batch ? { limits: options.batch } : {}),
+      })
+    : null;
   const loader = new Loader(
     options.warehouse,
-    { onApplied: (applied, items, millis) => stats.applied(applied, items, millis) },
+    {
+      onApplied: (applied, items, millis) => {
+        stats.applied(applied, items, millis);
+        if (member) void member.refresh();
+      },
+    },
     checkpoint,
   );
   const runner = store
@@ -132,7 +214,7 @@ async function runWithFeed(
         serialize: (work) => loader.exclusive(work),
         // rule 1 needs what the warehouse applied: in process the slot's position is exactly
         // that (and follows an idle server); through JetStream, the loader's checkpoint
-        acknowledged: memory ? () => source.acknowledgedLsn : () => loader.checkpoint?.commitLsn ?? 0n,
+        acknowledged: member ? member.appliedLsn : () => source.acknowledgedLsn,
         nudge: () => source.requestKeepalive(),
         ...(options.onSnapshotProgress ? { onProgress: options.onSnapshotProgress } : {}),
       })
@@ -159,13 +241,7 @@ async function runWithFeed(
     : null;
   // the loader outlives the source: stopping, the source flushes what it read through it
   const stopLoading = new AbortController();
-  const consumer = memory
-    ? memory.consumer()
-    : await jet!.consumer({
-        after: checkpoint,
-        ...(options.feed?.durable ? { durable: options.feed.durable } : {}),
-        ...(options.batch ? { limits: options.batch } : {}),
-      });
+  const consumer = member ? member.group : memory!.consumer();
   const loading = loader.run(consumer, stopLoading.signal).catch((error: unknown) => {
     failure ??= error;
     publisher.fail(error);

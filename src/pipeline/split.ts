@@ -13,16 +13,19 @@
  * same rule as `run` (src/pipeline/snapshot-runner.ts); a first run there copies every published
  * table online too (a table without a primary key cannot be: use `tributary run` for those).
  */
+
+import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition } from '../core/position.js';
 import type { JetStreamFeed } from '../feed/jetstream/jetstream-feed.js';
+import type { LaneGroupConsumer } from '../feed/jetstream/lane-group.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
 import type { SourceConfig } from '../source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../source/postgres/values/type-registry.js';
 import { isSnapshotStore } from '../warehouse/snapshot.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { type BatchLimits, Loader } from './loader.js';
-import { connectFeed, type FeedSettings } from './pipeline.js';
+import { connectFeed, type FeedSettings, joinLoaderGroup } from './pipeline.js';
 import { PipelineStats } from './pipeline-stats.js';
 import {
   DEFAULT_SNAPSHOT_SETTINGS,
@@ -77,6 +80,8 @@ export interface LoadOnlyOptions {
     readonly onRunner?: (runner: SnapshotRunner) => void;
   };
   readonly onFeed?: (feed: JetStreamFeed) => void;
+  /** Called with this loader's membership of the feed's loader group (lanes, lag). */
+  readonly onGroup?: (group: LaneGroupConsumer) => void;
   /** Replay into an empty warehouse from the messages stored at or after this time. */
   readonly from?: Date;
 }
@@ -86,13 +91,39 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
   const log = options.logger;
   const checkpoint = await options.warehouse.checkpoint();
   log.info({ checkpoint: checkpoint ? formatPosition(checkpoint) : null }, 'warehouse checkpoint');
+  if (options.from && checkpoint !== null) {
+    throw new TributaryError(
+      'USAGE',
+      `the warehouse already holds the feed up to ${formatPosition(checkpoint)}; replaying from a time is for ` +
+        'an empty warehouse (starting later would leave a gap, earlier is skipped): drop --from',
+    );
+  }
   const jet = await connectFeed(options.feed, options.feed.name, log);
   options.onFeed?.(jet);
   const stats = options.stats ?? new PipelineStats();
   const types = options.types ?? new TypeRegistry();
+  let member: Awaited<ReturnType<typeof joinLoaderGroup>>;
+  try {
+    member = await joinLoaderGroup(jet, options.warehouse, options.feed, {
+      logger: log,
+      types,
+      ...(options.batch ? { limits: options.batch } : {}),
+      ...(options.from ? { from: options.from } : {}),
+      ...(options.feed.member ? { member: options.feed.member } : {}),
+    });
+  } catch (error) {
+    await jet.close();
+    throw error;
+  }
+  options.onGroup?.(member.group);
   const loader = new Loader(
     options.warehouse,
-    { onApplied: (applied, items, millis) => stats.applied(applied, items, millis) },
+    {
+      onApplied: (applied, items, millis) => {
+        stats.applied(applied, items, millis);
+        void member.refresh();
+      },
+    },
     checkpoint,
   );
   const stop = new AbortController();
@@ -112,8 +143,8 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
           logger: log,
           settings: { ...DEFAULT_SNAPSHOT_SETTINGS, ...snap.settings },
           serialize: (work) => loader.exclusive(work),
-          // rule 1: what the warehouse applied; the runner's watermark moves an idle stream
-          acknowledged: () => loader.checkpoint?.commitLsn ?? 0n,
+          // rule 1: what every lane applied; the runner's watermarks reach every lane
+          acknowledged: member.appliedLsn,
           ...(snap.onProgress ? { onProgress: snap.onProgress } : {}),
         })
       : null;
@@ -125,17 +156,10 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
       })
     : null;
   try {
-    const consumer = await jet.consumer({
-      after: checkpoint,
-      ...(options.from ? { from: options.from } : {}),
-      ...(options.feed.durable ? { durable: options.feed.durable } : {}),
-      ...(options.batch ? { limits: options.batch } : {}),
-      onTypes: (infos) => types.registerAll(infos),
-    });
     try {
-      await loader.run(consumer, stop.signal);
+      await loader.run(member.group, stop.signal);
     } finally {
-      await consumer.close();
+      await member.group.close();
     }
   } catch (error) {
     failure ??= error;

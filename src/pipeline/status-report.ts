@@ -111,6 +111,10 @@ export interface FeedStatus {
   readonly pendingMessages: number | null;
   /** Delivered and not yet acknowledged (applied). */
   readonly unacknowledgedMessages: number | null;
+  /** The feed's lanes, those this loader holds, and the loaders of its group. */
+  readonly lanes: number;
+  readonly heldLanes: readonly number[];
+  readonly loaders: number | null;
 }
 
 export async function statusReport(

@@ -64,7 +64,7 @@ describe('tributary source + tributary load', () => {
       expect(status.code, status.stderr).toBe(0);
       const report = JSON.parse(status.stdout) as {
         running: boolean;
-        feed?: { stream: string; consumer: string; pendingMessages: number; unacknowledgedMessages: number };
+        feed?: Record<string, unknown>;
       };
       expect(report.running).toBe(true);
       expect(report.feed).toEqual({
@@ -72,11 +72,15 @@ describe('tributary source + tributary load', () => {
         consumer: 'loader',
         pendingMessages: 0,
         unacknowledgedMessages: 0,
+        lanes: 1,
+        heldLanes: [0],
+        loaders: 1,
       });
       const text = await runCli(['status', '--warehouse', warehouse]);
       expect(text.stdout).toMatch(
         /feed: +JetStream stream TRIBUTARY_shop, consumer loader: 0 messages not yet delivered/,
       );
+      expect(text.stdout).toMatch(/lanes: +1; this loader holds 0 \(1 loader in the group\)/);
     } finally {
       source.child.kill('SIGTERM');
       loader.child.kill('SIGTERM');

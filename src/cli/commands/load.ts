@@ -6,10 +6,13 @@
  * finishes the batch it holds and exits 0. `tributary status` and `query` work while it runs.
  * See src/pipeline/split.ts.
  */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl, type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
+import type { LaneGroupConsumer } from '../../feed/jetstream/lane-group.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner } from '../../pipeline/snapshot-runner.js';
 import { runLoad } from '../../pipeline/split.js';
@@ -77,15 +80,19 @@ export function loadCommand(): Command {
         const stats = new PipelineStats();
         const progress = new SnapshotProgressView(log);
         let feed: JetStreamFeed | null = null;
+        let group: LaneGroupConsumer | null = null;
         let snapshots: SnapshotRunner | null = null;
         const feedStatus = async (): Promise<FeedStatus | null> => {
           if (!feed) return null;
-          const lag = await feed.lag(flags.consumer).catch(() => null);
+          const lag = group ? await group.lag().catch(() => null) : null;
           return {
             stream: feed.names.stream,
             consumer: flags.consumer,
             pendingMessages: lag?.pending ?? null,
             unacknowledgedMessages: lag?.unacknowledged ?? null,
+            lanes: feed.lanes,
+            heldLanes: group?.lanes ?? [],
+            loaders: lag?.members ?? null,
           };
         };
         const control = await ControlServer.start(flags.warehouse, {
@@ -117,6 +124,8 @@ export function loadCommand(): Command {
                 url: flags.feed,
                 name: flags.feedName ?? flags.slot,
                 durable: flags.consumer,
+                // one process writes a DuckDB file: the file names the loader across restarts
+                member: `${hostname()}:${resolve(flags.warehouse)}`,
               },
               logger: log,
               batch,
@@ -124,6 +133,9 @@ export function loadCommand(): Command {
               types,
               onFeed: (f) => {
                 feed = f;
+              },
+              onGroup: (g) => {
+                group = g;
               },
               ...(from ? { from } : {}),
               ...(source

@@ -5,6 +5,8 @@
  * and `tributary backfill` jobs, are copied while the stream flows. Resumes from the warehouse's
  * checkpoint, and a snapshot from its finished chunks, after any stop, kill -9 included.
  */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
@@ -20,7 +22,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
-import { batchLimits, logStatusEvery, positiveInteger } from '../loader-flags.js';
+import { batchLimits, laneCount, logStatusEvery, positiveInteger } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
@@ -39,6 +41,7 @@ interface RunFlags extends SourceFlags {
   readonly snapshotTimeout?: string;
   readonly feed?: string;
   readonly feedName?: string;
+  readonly lanes?: string;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -69,11 +72,15 @@ export function runCommand(): Command {
       '--feed-name <name>',
       "the feed's name on NATS: its stream and subjects (default the slot's name)",
     )
+    .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
     .action(async (given: RunFlags, command: Command) => {
       const flags = withConfigFile(given, command);
       const config = sourceConfig(flags);
       if (flags.feed) checkNatsUrl(flags.feed);
+      const lanes = laneCount(flags.lanes);
+      if (lanes !== undefined && !flags.feed)
+        throw new TributaryError('USAGE', '--lanes is for a feed: add --feed');
       const batch = batchLimits(flags);
       const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
       const snapshot = snapshotSettings(flags);
@@ -119,7 +126,14 @@ export function runCommand(): Command {
                 source = s;
               },
               ...(flags.feed
-                ? { feed: { url: flags.feed, ...(flags.feedName ? { name: flags.feedName } : {}) } }
+                ? {
+                    feed: {
+                      url: flags.feed,
+                      ...(flags.feedName ? { name: flags.feedName } : {}),
+                      ...(lanes === undefined ? {} : { lanes }),
+                      member: `${hostname()}:${resolve(flags.warehouse)}`,
+                    },
+                  }
                 : {}),
             },
             signal,
@@ -171,6 +185,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     snapshotTimeout: pick('snapshotTimeout', flags.snapshotTimeout, file.snapshot?.timeout),
     feed: pick('feed', flags.feed, file.feed?.url),
     feedName: pick('feedName', flags.feedName, file.feed?.name),
+    lanes: pick('lanes', flags.lanes, file.feed?.lanes === undefined ? undefined : String(file.feed.lanes)),
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;

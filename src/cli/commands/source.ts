@@ -10,6 +10,7 @@ import { checkNatsUrl, redactNatsUrl } from '../../feed/jetstream/jetstream-feed
 import { runSource } from '../../pipeline/split.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseDuration } from '../duration.js';
+import { laneCount } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
 
@@ -17,6 +18,7 @@ interface SourceCommandFlags extends SourceFlags {
   readonly feed: string;
   readonly feedName?: string;
   readonly heartbeat?: string;
+  readonly lanes?: string;
 }
 
 export function sourceCommand(): Command {
@@ -29,6 +31,7 @@ export function sourceCommand(): Command {
       '--feed-name <name>',
       "the feed's name on NATS: its stream and subjects (default the slot's name)",
     )
+    .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option(
       '--heartbeat <duration>',
       'emit a heartbeat message this often so the slot advances on a quiet database',
@@ -36,6 +39,7 @@ export function sourceCommand(): Command {
     .action(async (flags: SourceCommandFlags) => {
       checkNatsUrl(flags.feed);
       const config = sourceConfig(flags);
+      const lanes = laneCount(flags.lanes);
       const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
       await runUntilSignal(async (signal) => {
         const log = createLogger();
@@ -46,7 +50,11 @@ export function sourceCommand(): Command {
         await runSource(
           {
             source: { ...config, heartbeatIntervalMs },
-            feed: { url: flags.feed, ...(flags.feedName ? { name: flags.feedName } : {}) },
+            feed: {
+              url: flags.feed,
+              ...(flags.feedName ? { name: flags.feedName } : {}),
+              ...(lanes === undefined ? {} : { lanes }),
+            },
             logger: log,
           },
           signal,

@@ -83,6 +83,8 @@ function describeFeed(feed: FeedStatus | undefined): string[] {
   return [
     `feed:           JetStream stream ${feed.stream}, consumer ${feed.consumer}: ` +
       `${feed.pendingMessages ?? '?'} messages not yet delivered, ${feed.unacknowledgedMessages ?? '?'} being applied`,
+    `lanes:          ${feed.lanes}; this loader holds ${feed.heldLanes.length === 0 ? 'none' : feed.heldLanes.join(', ')}` +
+      ` (${feed.loaders ?? '?'} loader${feed.loaders === 1 ? '' : 's'} in the group)`,
   ];
 }
 

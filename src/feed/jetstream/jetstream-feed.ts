@@ -60,11 +60,14 @@ import {
   type OnDurable,
 } from '../feed.js';
 import { StateChange } from '../state-change.js';
-import { type FeedNames, feedNames } from './subjects.js';
+import { type FeedNames, feedNames, laneOf, MAX_LANES } from './subjects.js';
 
 const FIRST_HEADER = 'Tributary-First';
 const LAST_HEADER = 'Tributary-Last';
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+const LANE_HEADER = 'Tributary-Lane';
+/** The stream's description names its lanes (fixed when it is created). */
+const DESCRIPTION = /^tributary feed; lanes=([0-9]+)$/;
 /** The catalog entries (domains, arrays, enums...) of the types a message's schema items use. */
 const TYPES_HEADER = 'Tributary-Types';
 
@@ -78,6 +81,11 @@ export interface JetStreamFeedOptions {
   readonly replicas?: number;
   /** How long the stream keeps messages, in ms; 0 keeps them until limits. Default 7 days. */
   readonly maxAgeMs?: number;
+  /**
+   * The feed's lanes (subjects.ts), fixed when its stream is created: 1 unless given. Given
+   * for a stream that exists with another number, connecting fails; not given, the stream's.
+   */
+  readonly lanes?: number;
 }
 
 export interface PublisherOptions {
@@ -97,8 +105,10 @@ export interface PublisherOptions {
 export interface ConsumerOptions {
   /** The durable consumer's name. Default `loader`. */
   readonly durable?: string;
-  /** The warehouse's checkpoint: delivery starts after it. */
+  /** The warehouse's checkpoint (of the lane): delivery starts after it. */
   readonly after: Position | null;
+  /** Only this lane's subjects; every lane when not given. */
+  readonly lane?: number;
   /**
    * Replay into a warehouse that holds nothing yet: start with the messages the stream stored
    * at or after this time, instead of at the stream's beginning. Refused with a checkpoint.
@@ -139,6 +149,13 @@ export function checkNatsUrl(url: string, flag = '--feed'): void {
   }
 }
 
+/** The loader's durable consumer was deleted or re-created by another loader. */
+export class ConsumerTakenOver extends TributaryError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
 export class JetStreamFeed {
   readonly names: FeedNames;
   readonly #nc: NatsConnection;
@@ -146,6 +163,7 @@ export class JetStreamFeed {
   readonly #jsm: JetStreamManager;
   readonly #log: Logger;
   readonly #options: JetStreamFeedOptions;
+  #lanes = 1;
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, options: JetStreamFeedOptions) {
     this.#nc = nc;
@@ -198,6 +216,10 @@ export class JetStreamFeed {
 
   async #ensureStream(): Promise<void> {
     const { stream, all } = this.names;
+    const wanted = this.#options.lanes;
+    if (wanted !== undefined && (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_LANES)) {
+      throw new TributaryError('USAGE', `a feed has 1 to ${MAX_LANES} lanes, not ${wanted}`);
+    }
     try {
       const info = await this.#jsm.streams.info(stream);
       if (!info.config.subjects?.includes(all)) {
@@ -207,14 +229,32 @@ export class JetStreamFeed {
             'is another feed using it? Pick another feed name (the slot name)',
         );
       }
+      const lanes = DESCRIPTION.exec(info.config.description ?? '')?.[1];
+      if (lanes === undefined) {
+        throw new TributaryError(
+          'CONFIG',
+          `JetStream stream ${stream} was not made by this version of Tributary (it names no lanes); ` +
+            'once every loader has applied it, delete it (`nats stream rm`) or pick another feed name',
+        );
+      }
+      this.#lanes = Number(lanes);
+      if (wanted !== undefined && wanted !== this.#lanes) {
+        throw new TributaryError(
+          'CONFIG',
+          `the feed's stream ${stream} has ${this.#lanes} lane(s), not ${wanted}: lanes are fixed when the stream is ` +
+            `created (a table's changes must stay in one lane); use --lanes ${this.#lanes}, or a new feed name`,
+        );
+      }
       return;
     } catch (error) {
       if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound)
         throw error;
     }
+    this.#lanes = wanted ?? 1;
     const maxAge = this.#options.maxAgeMs ?? 7 * 24 * 3600_000;
     await this.#jsm.streams.add({
       name: stream,
+      description: `tributary feed; lanes=${this.#lanes}`,
       subjects: [all],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
@@ -224,7 +264,17 @@ export class JetStreamFeed {
       // the server refuses a duplicate window longer than max_age
       duplicate_window: nanos(maxAge > 0 ? Math.min(120_000, maxAge) : 120_000),
     });
-    this.#log.info({ stream, subjects: all }, 'created the JetStream stream of the feed');
+    this.#log.info({ stream, subjects: all, lanes: this.#lanes }, 'created the JetStream stream of the feed');
+  }
+
+  /** The connection to NATS (a loader group keeps its key-value bucket on it). */
+  get connection(): NatsConnection {
+    return this.#nc;
+  }
+
+  /** The feed's lanes: subjects.ts. */
+  get lanes(): number {
+    return this.#lanes;
   }
 
   /** The largest message the server takes. */
@@ -232,19 +282,41 @@ export class JetStreamFeed {
     return this.#nc.info?.max_payload ?? 1024 * 1024;
   }
 
-  /** The last message the stream holds: its id and its last position (null when empty). */
-  async last(): Promise<{ readonly id: string; readonly position: Position } | null> {
+  /** The last message the stream holds: its id, last position and lane (null when empty). */
+  async last(): Promise<{ readonly id: string; readonly position: Position; readonly lane: number } | null> {
     const info = await this.#jsm.streams.info(this.names.stream);
     if (info.state.last_seq === 0 || info.state.messages === 0) return null;
     const message = await this.#jsm.streams.getMessage(this.names.stream, { seq: info.state.last_seq });
     if (!message) return null;
     const last = message.header.get(LAST_HEADER);
-    return last ? { id: message.header.get(MSG_ID_HEADER), position: parsePosition(last) } : null;
+    return last
+      ? {
+          id: message.header.get(MSG_ID_HEADER),
+          position: parsePosition(last),
+          lane: Number(message.header.get(LANE_HEADER) || 0),
+        }
+      : null;
   }
 
-  /** The position up to which the stream holds everything published (what a source resumes after). */
+  /**
+   * The position up to which the stream holds everything published (what a source resumes
+   * after). A run of no table goes to every lane, lane after lane: when the stream ends with
+   * some of its copies only, it holds everything up to the message before them (the source
+   * sends the run again; a lane that has it already drops it by position).
+   */
   async lastPosition(): Promise<Position | null> {
-    return (await this.last())?.position ?? null;
+    const stream = this.names.stream;
+    const info = await this.#jsm.streams.info(stream);
+    if (info.state.last_seq === 0 || info.state.messages === 0) return null;
+    let seq = info.state.last_seq;
+    let message = await this.#jsm.streams.getMessage(stream, { seq });
+    const lane = Number(message?.header.get(LANE_HEADER) || 0);
+    if (message && message.subject === this.names.control(lane) && lane < this.#lanes - 1) {
+      seq -= lane + 1;
+      message = seq >= info.state.first_seq ? await this.#jsm.streams.getMessage(stream, { seq }) : null;
+    }
+    const last = message?.header.get(LAST_HEADER);
+    return last ? parsePosition(last) : null;
   }
 
   async publisher(onDurable: OnDurable, options: PublisherOptions = {}): Promise<JetStreamPublisher> {
@@ -254,7 +326,10 @@ export class JetStreamFeed {
 
   async consumer(options: ConsumerOptions): Promise<JetStreamConsumer> {
     const durable = options.durable ?? 'loader';
-    const { stream, all } = this.names;
+    const { stream } = this.names;
+    if (options.lane !== undefined && !(options.lane >= 0 && options.lane < this.#lanes))
+      throw new TributaryError('INTERNAL', `lane ${options.lane} of a feed with ${this.#lanes}`);
+    const filter = options.lane === undefined ? this.names.all : this.names.lane(options.lane);
     // what the consumer acknowledged before (its previous life): proof that messages the
     // stream's retention removed since had been applied
     let acknowledged = 0;
@@ -290,7 +365,7 @@ export class JetStreamFeed {
       ack_policy: AckPolicy.All,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,
-      filter_subject: all,
+      filter_subject: filter,
       ack_wait: nanos(120_000),
       max_ack_pending: 100_000,
     });
@@ -299,7 +374,15 @@ export class JetStreamFeed {
     // closes a client it must buffer more than 64 MiB for. Not by max_bytes: with nats-server
     // 2.9 such pulls stall for tens of seconds when messages come slowly (measured here)
     const messages = await consumer.consume({ max_messages: 32 });
-    this.#log.info({ stream, durable, startSequence: start }, 'loader consuming the feed');
+    this.#log.info(
+      {
+        stream,
+        durable,
+        startSequence: start,
+        ...(options.lane === undefined ? {} : { lane: options.lane }),
+      },
+      'loader consuming the feed',
+    );
     const verify = async (): Promise<void> => {
       let current: string | undefined;
       try {
@@ -311,10 +394,9 @@ export class JetStreamFeed {
           return;
       }
       if (current !== owner) {
-        throw new TributaryError(
-          'CONFIG',
+        throw new ConsumerTakenOver(
           `the feed's consumer ${durable} on ${stream} was ${current === undefined ? 'deleted' : 'taken over by another loader'}: ` +
-            'two `tributary load` with the same --consumer cannot share a feed; this loader stops (nothing it held was acknowledged)',
+            'another loader holds it now (the hold on its lane lapsed); this loader lets it go (nothing it held was acknowledged)',
         );
       }
     };
@@ -399,14 +481,17 @@ export class JetStreamFeed {
     }
   }
 
-  /** The subject of an item of `table`, or of no table. */
-  subjectOf(table: TableRef | null): string {
-    return table ? this.names.table(table) : this.names.control;
+  /** The subject of an item of `table`. */
+  subjectOf(table: TableRef): string {
+    return this.names.table(table, this.#lanes);
   }
 }
 
 interface Message {
   readonly subject: string;
+  readonly lane: number;
+  /** One of the copies of a run of no table, one per lane. */
+  readonly broadcast: boolean;
   readonly items: StreamItem[];
   readonly first: Position;
   readonly last: Position;
@@ -435,6 +520,8 @@ export class JetStreamPublisher implements FeedPublisher {
   readonly #typeInfo: ((oid: number) => TypeInfo | undefined) | undefined;
   #run: StreamItem[] = [];
   #runTable: TableRef | null = null;
+  /** The run (of no table) holds a logical message: it goes to every lane, alone. */
+  #runHasMessage = false;
   #runBytes = 0;
   #runFirst: Position | null = null;
   #runLast: Position | null = null;
@@ -471,11 +558,21 @@ export class JetStreamPublisher implements FeedPublisher {
     for (const item of items) {
       const table = tableOf(item);
       if (table !== null) {
-        if (this.#runTable === null) this.#runTable = table;
-        else if (!sameRef(this.#runTable, table) && this.#runFirst !== null) {
+        if (this.#runTable === null) {
+          // items of no table ahead of a table's go with it, unless they hold a logical
+          // message (a watermark): those go to every lane
+          if (this.#runHasMessage && this.#runFirst !== null) this.#seal();
+          this.#runTable = table;
+        } else if (!sameRef(this.#runTable, table) && this.#runFirst !== null) {
           this.#seal();
           this.#runTable = table;
         }
+      } else if (item.kind === 'message') {
+        if (this.#runTable !== null && this.#runFirst !== null) {
+          this.#seal();
+          this.#runTable = null;
+        }
+        if (this.#runTable === null) this.#runHasMessage = true;
       }
       this.#run.push(item);
       this.#runBytes += estimateBytes(item);
@@ -519,24 +616,38 @@ export class JetStreamPublisher implements FeedPublisher {
     while (cut > 0 && itemPosition(this.#run[cut - 1]!) === null) cut--;
     const items = this.#run.slice(0, cut);
     const rest = this.#run.slice(cut);
-    const subject = this.#feed.subjectOf(this.#runTable);
-    // a message names its table's shape, so a loader can start at any message (a replay into
-    // an empty warehouse, a new loader): the schema item seen last goes first when it is not there
-    const firstSchema = items.findIndex((i) => i.kind === 'schema');
-    const firstChange = items.findIndex((i) => i.kind === 'change');
-    if (firstChange >= 0 && (firstSchema < 0 || firstSchema > firstChange)) {
-      const known = this.#schemas.get(subject);
-      if (known) items.unshift(known);
+    const first = this.#runFirst;
+    const last = this.#runLast;
+    const table = this.#runTable;
+    if (table === null) {
+      // items of no table: every lane's loader sees them (watermarks move every lane)
+      const names = this.#feed.names;
+      for (let lane = 0; lane < this.#feed.lanes; lane++)
+        this.#sealed.push({ subject: names.control(lane), lane, broadcast: true, items, first, last });
+    } else {
+      const subject = this.#feed.subjectOf(table);
+      // a message names its table's shape, so a loader can start at any message (a replay
+      // into an empty warehouse, a new loader): the schema item seen last goes first when it
+      // is not there
+      const firstSchema = items.findIndex((i) => i.kind === 'schema');
+      const firstChange = items.findIndex((i) => i.kind === 'change');
+      if (firstChange >= 0 && (firstSchema < 0 || firstSchema > firstChange)) {
+        const known = this.#schemas.get(subject);
+        if (known) items.unshift(known);
+      }
+      for (const item of items)
+        if (item.kind === 'schema') this.#schemas.set(this.#feed.subjectOf(item.schema.table), item);
+      this.#sealed.push({
+        subject,
+        lane: laneOf(table, this.#feed.lanes),
+        broadcast: false,
+        items,
+        first,
+        last,
+      });
     }
-    for (const item of items)
-      if (item.kind === 'schema') this.#schemas.set(this.#feed.subjectOf(item.schema.table), item);
-    this.#sealed.push({
-      subject,
-      items,
-      first: this.#runFirst,
-      last: this.#runLast,
-    });
     this.#run = rest;
+    this.#runHasMessage = false;
     this.#runBytes = rest.reduce((n, i) => n + estimateBytes(i), 0);
     this.#runTable = rest.length > 0 ? tableOf(rest[0]!) : null;
     this.#runFirst = null;
@@ -587,17 +698,21 @@ export class JetStreamPublisher implements FeedPublisher {
       const ps = items.map(itemPosition).filter((p): p is Position => p !== null);
       return { first: ps[0]!, last: ps.at(-1)! };
     };
+    const { subject, lane, broadcast } = message;
     return [
-      ...this.#encode({ subject: message.subject, items: left, ...bounds(left) }),
-      ...this.#encode({ subject: message.subject, items: right, ...bounds(right) }),
+      ...this.#encode({ subject, lane, broadcast, items: left, ...bounds(left) }),
+      ...this.#encode({ subject, lane, broadcast, items: right, ...bounds(right) }),
     ];
   }
 
   #publish(message: Message, bytes: Uint8Array): void {
-    const id = `${this.#feed.names.stream}:${formatPosition(message.first)}`;
+    // a run of no table goes to every lane, with the same positions: the lane tells them
+    // apart; and a source that resends such a run may cut it otherwise: the last position too
+    const id = `${this.#feed.names.stream}:${message.lane}:${formatPosition(message.first)}-${formatPosition(message.last)}`;
     const h = headers();
     h.set(FIRST_HEADER, formatPosition(message.first));
     h.set(LAST_HEADER, formatPosition(message.last));
+    h.set(LANE_HEADER, String(message.lane));
     const types = this.#typesOf(message.items);
     if (types.length > 0) h.set(TYPES_HEADER, Buffer.from(JSON.stringify(types)).toString('base64'));
     const entry: Inflight = { message, settled: 'pending' };
@@ -638,10 +753,7 @@ export class JetStreamPublisher implements FeedPublisher {
   }
 
   #settle(): void {
-    while (this.#inflight[0]?.settled === 'stored') {
-      const done = this.#inflight.shift()!;
-      this.#onDurable(done.message.last);
-    }
+    while (this.#inflight[0]?.settled === 'stored') this.#durable(this.#inflight.shift()!.message);
     if (this.#inflight.some((e) => e.settled === 'failed')) {
       if (!this.#recovering) {
         this.#recovering = true;
@@ -656,6 +768,11 @@ export class JetStreamPublisher implements FeedPublisher {
     this.#changed.notify();
   }
 
+  /** A run of no table is durable once its last lane's copy is. */
+  #durable(message: Message): void {
+    if (!message.broadcast || message.lane === this.#feed.lanes - 1) this.#onDurable(message.last);
+  }
+
   /** After a failed publish: what the stream holds is durable; the rest goes again, in order. */
   async #recover(attempt: number): Promise<void> {
     try {
@@ -664,7 +781,10 @@ export class JetStreamPublisher implements FeedPublisher {
       this.#inflight = [];
       const again: Message[] = [];
       for (const message of unsent) {
-        if (last && comparePositions(message.last, last.position) <= 0) this.#onDurable(message.last);
+        // messages are published in (last position, lane) order: the copies of a run of no
+        // table to every lane share their positions
+        const order = last ? comparePositions(message.last, last.position) : 1;
+        if (last && (order < 0 || (order === 0 && message.lane <= last.lane))) this.#durable(message);
         else again.push(message);
       }
       this.#sealed = [...again, ...this.#sealed];

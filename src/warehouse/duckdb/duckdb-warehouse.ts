@@ -8,7 +8,10 @@
  * reloaded from the database. One exception to one-transaction-per-batch: DuckDB cannot commit
  * an ALTER of a table after updating or deleting its rows in the same transaction, so a schema
  * change that follows writes first commits them with their own checkpoint (still exactly once
- * on replay).
+ * on replay). Loaded from a feed by lanes, each lane has its checkpoint and its holder's epoch
+ * in `_tributary.lanes`, written in the batch's transaction; a batch of an older epoch is
+ * refused (LaneLost). One process writes a DuckDB file, so the epochs held in memory are the
+ * file's.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
@@ -22,6 +25,7 @@ import { TributaryError } from '../../core/errors.js';
 import type { Lsn } from '../../core/lsn.js';
 import { comparePositions, type Position } from '../../core/position.js';
 import { displayName } from '../../core/table-ref.js';
+import type { LaneClaim } from '../../feed/feed.js';
 import { foldTable } from '../fold.js';
 import { foldCounts } from '../fold-counts.js';
 import type {
@@ -34,7 +38,7 @@ import type {
   SnapshotRows,
   SnapshotStore,
 } from '../snapshot.js';
-import type { QueryResult, Warehouse } from '../warehouse.js';
+import { LaneLost, type LaneStore, type QueryResult, type Warehouse } from '../warehouse.js';
 import { Db } from './db.js';
 import { addKey, dropKey, tablesWithoutKey } from './deferred-key.js';
 import { mergeTable } from './merge.js';
@@ -58,7 +62,16 @@ import {
   readJobs,
   startAttempt,
 } from './snapshot-store.js';
-import { bootstrap, hasState, readCheckpoint, readSchemas, writeCheckpoint } from './state.js';
+import {
+  bootstrap,
+  hasState,
+  type LaneState,
+  readCheckpoint,
+  readLanes,
+  readSchemas,
+  writeCheckpoint,
+  writeLane,
+} from './state.js';
 import { evolveTable, fillAdded, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
 import { UnfitValue } from './value-writer.js';
@@ -74,7 +87,7 @@ export interface DuckDBWarehouseOptions {
   readonly readOnly?: boolean;
 }
 
-export class DuckDBWarehouse implements Warehouse, SnapshotStore {
+export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
   #queryConnection: DuckDBConnection | null = null;
   readonly #instance: DuckDBInstance;
   readonly #db: Db;
@@ -85,6 +98,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   /** Tables whose marks table exists (in this process's view; cleared with every reload). */
   readonly #marksReady = new Set<string>();
   #checkpoint: Position | null = null;
+  /** The feed's lanes loaded here (LaneStore), by lane: each has its own checkpoint. */
+  #lanes = new Map<number, LaneState>();
   /** Keyed tables loaded without their primary key for now (deferred-key.ts), by table id. */
   #withoutKey = new Set<string>();
 
@@ -130,6 +145,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
       this.#tables.set(tableId(schema.table), await loadTableState(this.#db, schema));
     }
     this.#checkpoint = await readCheckpoint(this.#db);
+    this.#lanes = await readLanes(this.#db);
     this.#withoutKey = await tablesWithoutKey(this.#db, this.#tables.values());
     this.#marks.clear();
     this.#marksReady.clear();
@@ -140,10 +156,72 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
   }
 
   async checkpoint(): Promise<Position | null> {
-    return this.#checkpoint;
+    if (this.#lanes.size === 0) return this.#checkpoint;
+    // loaded by lanes: the least checkpoint of the lanes that hold one
+    let least: Position | null = null;
+    for (const { position } of this.#lanes.values()) {
+      if (position && (least === null || comparePositions(position, least) < 0)) least = position;
+    }
+    return least;
   }
 
-  async #apply(items: readonly StreamItem[]): Promise<Position | null> {
+  async laneCheckpoints(): Promise<ReadonlyMap<number, Position | null>> {
+    return new Map([...this.#lanes].map(([lane, state]) => [lane, state.position]));
+  }
+
+  async #claimLane(claim: LaneClaim): Promise<Position | null> {
+    const held = this.#lanes.get(claim.lane);
+    if (held && held.epoch > claim.epoch) {
+      throw new LaneLost(
+        claim.lane,
+        `lane ${claim.lane} was claimed later by another loader (epoch ${held.epoch})`,
+      );
+    }
+    // a lane loaded here for the first time starts at the warehouse's checkpoint (a warehouse
+    // that \`tributary run\` loaded before, or nothing)
+    const state: LaneState = { epoch: claim.epoch, position: held ? held.position : this.#checkpoint };
+    await this.#transaction(() => writeLane(this.#db, claim.lane, state));
+    this.#lanes.set(claim.lane, state);
+    return state.position;
+  }
+
+  /** Where a batch starts: the lane's checkpoint, or the warehouse's. */
+  #startOf(lane: LaneClaim | undefined): Position | null {
+    if (lane === undefined) {
+      if (this.#lanes.size > 0) {
+        throw new TributaryError(
+          'CONFIG',
+          'this warehouse is loaded from a JetStream feed by lanes (`tributary load`); it cannot also be loaded ' +
+            'straight from a slot: go on with `tributary load` (or `run --feed`), or start a new warehouse',
+        );
+      }
+      return this.#checkpoint;
+    }
+    const held = this.#lanes.get(lane.lane);
+    if (!held || held.epoch !== lane.epoch) {
+      throw new LaneLost(
+        lane.lane,
+        held && held.epoch > lane.epoch
+          ? `lane ${lane.lane} is held by another loader now (epoch ${held.epoch}, this batch's ${lane.epoch})`
+          : `lane ${lane.lane} was never claimed with epoch ${lane.epoch}`,
+      );
+    }
+    return held.position;
+  }
+
+  /** Records `last` as applied (in the open transaction): the lane's checkpoint, or the warehouse's. */
+  async #record(last: Position, lane: LaneClaim | undefined): Promise<void> {
+    if (lane) await writeLane(this.#db, lane.lane, { epoch: lane.epoch, position: last });
+    else await writeCheckpoint(this.#db, last);
+  }
+
+  /** After a commit that recorded `last`. */
+  #recorded(last: Position, lane: LaneClaim | undefined): void {
+    if (lane) this.#lanes.set(lane.lane, { epoch: lane.epoch, position: last });
+    else this.#checkpoint = last;
+  }
+
+  async #apply(items: readonly StreamItem[], lane?: LaneClaim): Promise<Position | null> {
     await this.#restoreKeys();
     const widened = new Set<string>();
     // columns to create widened, by table id: found unfit in this batch, which also creates them
@@ -151,7 +229,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     const createWidened: CreateWidened = new Map();
     for (;;) {
       try {
-        return await this.#applyOnce(items, createWidened);
+        return await this.#applyOnce(items, createWidened, lane);
       } catch (error) {
         // a value its column cannot hold: widen the column (widen.ts) and apply the batch again
         if (!(error instanceof UnfitValue)) throw error;
@@ -171,23 +249,31 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     }
   }
 
-  async #applyOnce(items: readonly StreamItem[], createWidened: CreateWidened): Promise<Position | null> {
-    const start = this.#checkpoint;
+  async #applyOnce(
+    items: readonly StreamItem[],
+    createWidened: CreateWidened,
+    lane: LaneClaim | undefined,
+  ): Promise<Position | null> {
+    const start = this.#startOf(lane);
     const fresh = items.filter((item) => {
       const p = itemPosition(item);
       return !p || !start || comparePositions(p, start) > 0;
     });
     if (!fresh.some((item) => itemPosition(item) !== null || item.kind === 'schema')) return start;
     const last = await this.#transaction(async () => {
-      const last = await this.#applyItems(fresh, createWidened);
-      if (last) await writeCheckpoint(this.#db, last);
+      const last = await this.#applyItems(fresh, createWidened, lane);
+      if (last) await this.#record(last, lane);
       return last;
     });
-    if (last) this.#checkpoint = last;
-    return this.#checkpoint;
+    if (last) this.#recorded(last, lane);
+    return this.#startOf(lane);
   }
 
-  async #applyItems(items: readonly StreamItem[], createWidened: CreateWidened): Promise<Position | null> {
+  async #applyItems(
+    items: readonly StreamItem[],
+    createWidened: CreateWidened,
+    lane: LaneClaim | undefined,
+  ): Promise<Position | null> {
     let pending = new Map<string, ChangeEvent[]>();
     let last: Position | null = null;
     let wrote = false;
@@ -232,9 +318,9 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
           // altered it ("another transaction has altered this table"): commit what came before
           // the schema change, with its checkpoint, and go on in a new transaction (a schema
           // change alone needs no checkpoint: replayed, its version is already current)
-          if (last) await writeCheckpoint(this.#db, last);
+          if (last) await this.#record(last, lane);
           await this.#db.run('COMMIT');
-          if (last) this.#checkpoint = last;
+          if (last) this.#recorded(last, lane);
           await this.#db.run('BEGIN TRANSACTION');
           wrote = false;
         }
@@ -462,8 +548,12 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore {
     return run;
   }
 
-  apply(items: readonly StreamItem[]): Promise<Position | null> {
-    return this.#serial(() => this.#apply(items));
+  apply(items: readonly StreamItem[], lane?: LaneClaim): Promise<Position | null> {
+    return this.#serial(() => this.#apply(items, lane));
+  }
+
+  claimLane(claim: LaneClaim): Promise<Position | null> {
+    return this.#serial(() => this.#claimLane(claim));
   }
 
   snapshotJobs(): Promise<SnapshotJob[]> {

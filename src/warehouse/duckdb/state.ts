@@ -13,6 +13,10 @@ export async function bootstrap(db: Db): Promise<void> {
     'CREATE TABLE IF NOT EXISTS _tributary.checkpoint (commit_lsn UBIGINT NOT NULL, ordinal BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)',
   );
   await db.run(
+    `CREATE TABLE IF NOT EXISTS _tributary.lanes (lane INTEGER NOT NULL, epoch UBIGINT NOT NULL,
+      commit_lsn UBIGINT, ordinal BIGINT, updated_at TIMESTAMPTZ NOT NULL)`,
+  );
+  await db.run(
     `CREATE TABLE IF NOT EXISTS _tributary.schema_versions (table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
       version VARCHAR NOT NULL, columns JSON NOT NULL, first_position VARCHAR, recorded_at TIMESTAMPTZ NOT NULL)`,
   );
@@ -38,6 +42,37 @@ export async function writeCheckpoint(db: Db, position: Position): Promise<void>
   await db.run('INSERT INTO _tributary.checkpoint VALUES ($1::UBIGINT, $2::BIGINT, now())', [
     position.commitLsn,
     BigInt(position.ordinal),
+  ]);
+}
+
+/** A lane of a feed loaded here: its holder's epoch and its checkpoint. */
+export interface LaneState {
+  readonly epoch: bigint;
+  readonly position: Position | null;
+}
+
+export async function readLanes(db: Db): Promise<Map<number, LaneState>> {
+  const lanes = new Map<number, LaneState>();
+  const exists = await db.rows(
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = '_tributary' AND table_name = 'lanes'",
+  );
+  if (Number(exists[0]?.[0] ?? 0) === 0) return lanes;
+  for (const r of await db.rows('SELECT lane, epoch, commit_lsn, ordinal FROM _tributary.lanes')) {
+    lanes.set(Number(r[0]), {
+      epoch: BigInt(r[1] as bigint),
+      position: r[2] === null ? null : { commitLsn: BigInt(r[2] as bigint), ordinal: Number(r[3] as bigint) },
+    });
+  }
+  return lanes;
+}
+
+export async function writeLane(db: Db, lane: number, state: LaneState): Promise<void> {
+  await db.run('DELETE FROM _tributary.lanes WHERE lane = $1', [lane]);
+  await db.run('INSERT INTO _tributary.lanes VALUES ($1, $2::UBIGINT, $3::UBIGINT, $4::BIGINT, now())', [
+    lane,
+    state.epoch,
+    state.position?.commitLsn ?? null,
+    state.position === null ? null : BigInt(state.position.ordinal),
   ]);
 }
 

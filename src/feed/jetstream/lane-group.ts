@@ -1,0 +1,385 @@
+/**
+ * Loaders in parallel: the lanes of a feed (subjects.ts) shared out among the loaders of a group.
+ *
+ * A group is named by its consumer name (`tributary load --consumer`); each of its loaders is a
+ * member. Members and their holds on lanes live in a JetStream key-value bucket of the feed
+ * (`TRIBUTARY_<feed>_<group>`) whose entries expire after the lease time unless renewed:
+ *
+ * - `members.<id>`: written by each member every heartbeat. The live members, sorted, share the
+ *   lanes out: lane k goes to member k mod M. A member joining or leaving changes the share
+ *   within a heartbeat; a member that died stops renewing and drops out within a lease.
+ * - `lanes.<k>`: the hold on lane k, created only when absent (so one member holds a lane at a
+ *   time) and renewed by its holder every heartbeat with the revision it holds. The revision of
+ *   the create is the hold's epoch, and grows with every new hold.
+ *
+ * A member releases the lanes the share gives to others (after the batch it is applying, then
+ * deletes the hold so the next member need not wait for the lease) and takes the free lanes the
+ * share gives it: it claims the lane in the warehouse with the epoch (`LaneStore.claimLane`,
+ * which fences every older epoch off and returns the lane's checkpoint), then opens the lane's
+ * durable consumer (`<group>-l<k>`) at that checkpoint. A member that stalls past its lease and
+ * comes back finds its renewal refused and drops the lane; should it still be applying a batch
+ * of it, the warehouse refuses the batch by its epoch (LaneLost), and the loader drops it.
+ *
+ * To the loader the group is one FeedConsumer: batches of the lanes it holds, one batch per lane
+ * at a time (the next one after the previous one was acknowledged or dropped), so each lane is
+ * applied in order. Positions never tell lanes apart: each batch carries its lane.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type KV, Kvm } from '@nats-io/kv';
+import { TributaryError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Position } from '../../core/position.js';
+import type { TypeInfo } from '../../source/postgres/values/type-registry.js';
+import type { BatchLimits, FeedBatch, FeedConsumer, LaneClaim } from '../feed.js';
+import { StateChange } from '../state-change.js';
+import { ConsumerTakenOver, type JetStreamConsumer, type JetStreamFeed } from './jetstream-feed.js';
+import { escapeToken } from './subjects.js';
+
+export interface LaneGroupOptions {
+  /** The group's name: its loaders' durable consumers are `<group>-l<lane>`. Default `loader`. */
+  readonly group?: string;
+  /** Records the hold in the warehouse (fencing older ones off) and returns the lane's checkpoint. */
+  readonly claim: (claim: LaneClaim) => Promise<Position | null>;
+  readonly logger: Logger;
+  readonly limits?: Partial<BatchLimits>;
+  readonly onTypes?: (infos: readonly TypeInfo[]) => void;
+  /**
+   * What names this member across restarts (the warehouse it writes, say): a member restarted
+   * after a crash takes its own holds back at once instead of waiting for them to lapse.
+   * Without it, a new name per process.
+   */
+  readonly member?: string;
+  /** Replay into an empty warehouse: a lane with no checkpoint starts at this time. */
+  readonly from?: Date;
+  /** How often a member renews its entries and looks at the share. Default 2 s. */
+  readonly heartbeatMs?: number;
+  /** How long an entry lives unrenewed (fixed when the bucket is created). Default 10 s. */
+  readonly leaseMs?: number;
+}
+
+export interface GroupLag {
+  /** Messages of the group's lanes not delivered yet. */
+  readonly pending: number;
+  /** Messages delivered and not yet acknowledged. */
+  readonly unacknowledged: number;
+  /** The lanes this member holds. */
+  readonly lanes: readonly number[];
+  /** Live members of the group. */
+  readonly members: number;
+}
+
+interface Held {
+  readonly claim: LaneClaim;
+  /** The KV revision of the hold, for the next renewal. */
+  revision: number;
+  readonly consumer: JetStreamConsumer;
+  readonly stop: AbortController;
+  /** The pump: fetches the lane's batches one at a time. */
+  pump: Promise<void>;
+  /** A batch fetched and not yet acknowledged or dropped (taken by the loader or not). */
+  outstanding: { readonly batch: FeedBatch; taken: boolean; readonly done: () => void } | null;
+  releasing: Promise<void> | null;
+}
+
+const KEY = /[^-/_=.a-zA-Z0-9]/g;
+
+export class LaneGroupConsumer implements FeedConsumer {
+  readonly id: string;
+  readonly #feed: JetStreamFeed;
+  readonly #kv: KV;
+  readonly #options: LaneGroupOptions;
+  readonly #group: string;
+  readonly #log: Logger;
+  readonly #held = new Map<number, Held>();
+  readonly #changed = new StateChange();
+  /** Fetched batches in arrival order, by lane. */
+  #ready: number[] = [];
+  #members = 1;
+  /** The bucket's creation time in seconds: the high half of every epoch (a bucket made again starts its revisions over). */
+  #era = 0n;
+  #closed = false;
+  #failure: unknown = null;
+  #heartbeat: Promise<void> | null = null;
+  readonly #stopBeat = new AbortController();
+
+  private constructor(feed: JetStreamFeed, kv: KV, options: LaneGroupOptions) {
+    this.#feed = feed;
+    this.#kv = kv;
+    this.#options = options;
+    this.#group = options.group ?? 'loader';
+    this.#log = options.logger;
+    const host = hostname().replace(KEY, '_').slice(0, 64);
+    this.id =
+      options.member === undefined
+        ? `${host}-${process.pid}-${randomBytes(4).toString('hex')}`
+        : `${host}-${createHash('sha256').update(options.member).digest('hex').slice(0, 16)}`;
+  }
+
+  /** Joins the group, takes the lanes the share gives it, and keeps the share current. */
+  static async join(feed: JetStreamFeed, options: LaneGroupOptions): Promise<LaneGroupConsumer> {
+    const group = options.group ?? 'loader';
+    const bucket = `${feed.names.stream}_${escapeToken(group).replaceAll('%', '_')}`;
+    if (bucket.length > 200) {
+      throw new TributaryError('CONFIG', `the consumer name "${group}" is too long; pick a shorter one`);
+    }
+    const kv = await new Kvm(feed.connection).create(bucket, { ttl: options.leaseMs ?? 10_000, history: 1 });
+    const member = new LaneGroupConsumer(feed, kv, options);
+    const created = Date.parse((await kv.status()).streamInfo.created);
+    member.#era = BigInt(Math.floor((Number.isNaN(created) ? 0 : created) / 1000));
+    await member.#beat();
+    member.#heartbeat = member.#beatLoop();
+    return member;
+  }
+
+  /** The lanes this member holds now. */
+  get lanes(): readonly number[] {
+    return [...this.#held.keys()].sort((a, b) => a - b);
+  }
+
+  async next(signal: AbortSignal): Promise<FeedBatch | null> {
+    for (;;) {
+      if (this.#failure !== null) throw this.#failure;
+      if (this.#closed || signal.aborted) return null;
+      const lane = this.#ready.shift();
+      if (lane !== undefined) {
+        const held = this.#held.get(lane);
+        const out = held?.outstanding;
+        if (!held || !out || out.taken) continue;
+        out.taken = true;
+        return {
+          items: out.batch.items,
+          lane: held.claim,
+          ack: async () => {
+            await out.batch.ack();
+            out.done();
+          },
+          lost: () => {
+            this.#log.warn({ lane }, 'another loader holds this lane now; dropped its batch');
+            out.done();
+            void this.#release(lane, { lost: true });
+          },
+        };
+      }
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#changed.add(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopBeat.abort();
+    this.#changed.notify();
+    await this.#heartbeat?.catch(() => {});
+    // hand the lanes over now rather than after a lease (the loader has stopped: a batch it
+    // took and did not acknowledge is the next holder's)
+    await Promise.all(this.lanes.map((lane) => this.#release(lane, { lost: false, abandon: true })));
+    await withTimeout(this.#kv.delete(`members.${this.id}`), 2_000).catch(() => {});
+  }
+
+  /** The group's lag over every lane, and this member's share. */
+  async lag(): Promise<GroupLag> {
+    let pending = 0;
+    let unacknowledged = 0;
+    for (let lane = 0; lane < this.#feed.lanes; lane++) {
+      const lag = await this.#feed.lag(this.#durable(lane)).catch(() => null);
+      pending += lag?.pending ?? 0;
+      unacknowledged += lag?.unacknowledged ?? 0;
+    }
+    return { pending, unacknowledged, lanes: this.lanes, members: this.#members };
+  }
+
+  #durable(lane: number): string {
+    return `${this.#group}-l${lane}`;
+  }
+
+  async #beatLoop(): Promise<void> {
+    const every = this.#options.heartbeatMs ?? 2_000;
+    while (!this.#stopBeat.signal.aborted) {
+      await sleep(every, this.#stopBeat.signal);
+      if (this.#stopBeat.signal.aborted) return;
+      try {
+        await this.#beat();
+      } catch (error) {
+        if (error instanceof TributaryError && error.code !== 'SINK') {
+          this.#fail(error);
+          return;
+        }
+        // NATS away (restarting): the holds may lapse meanwhile; renewals say so when it is back
+        this.#log.warn({ err: error }, 'the loader group could not renew its entries; trying again');
+      }
+    }
+  }
+
+  /** One heartbeat: renew, look at the share, release what is others', take what is ours. */
+  async #beat(): Promise<void> {
+    await this.#kv.put(`members.${this.id}`, this.id);
+    for (const [lane, held] of this.#held) {
+      try {
+        held.revision = await this.#kv.update(`lanes.${lane}`, this.id, held.revision);
+      } catch {
+        this.#log.warn({ lane }, 'the hold on this lane lapsed; another loader may hold it now');
+        await this.#release(lane, { lost: true });
+      }
+    }
+    const members: string[] = [];
+    for await (const key of await this.#kv.keys('members.>')) members.push(key.slice('members.'.length));
+    if (!members.includes(this.id)) members.push(this.id);
+    members.sort();
+    this.#members = members.length;
+    const me = members.indexOf(this.id);
+    const lanes = this.#feed.lanes;
+    for (const lane of this.lanes) {
+      if (lane % members.length !== me) await this.#release(lane, { lost: false });
+    }
+    for (let lane = me; lane < lanes; lane += members.length) {
+      if (this.#closed) return;
+      if (!this.#held.has(lane)) await this.#take(lane);
+    }
+  }
+
+  async #take(lane: number): Promise<void> {
+    let revision: number;
+    try {
+      revision = await this.#kv.create(`lanes.${lane}`, this.id);
+    } catch {
+      // held: by this member's previous life (restarted after a crash), or by another member,
+      // which lets go at its next heartbeat, or its hold lapses
+      const entry = await this.#kv.get(`lanes.${lane}`).catch(() => null);
+      if (entry?.operation !== 'PUT' || entry.string() !== this.id) return;
+      try {
+        revision = await this.#kv.update(`lanes.${lane}`, this.id, entry.revision);
+      } catch {
+        return;
+      }
+    }
+    const claim: LaneClaim = { lane, epoch: (this.#era << 32n) | BigInt(revision) };
+    let consumer: JetStreamConsumer;
+    try {
+      const after = await this.#options.claim(claim);
+      const from = after === null ? this.#options.from : undefined;
+      consumer = await this.#feed.consumer({
+        durable: this.#durable(lane),
+        lane,
+        after,
+        ...(from ? { from } : {}),
+        ...(this.#options.limits ? { limits: this.#options.limits } : {}),
+        ...(this.#options.onTypes ? { onTypes: this.#options.onTypes } : {}),
+      });
+    } catch (error) {
+      await this.#kv.delete(`lanes.${lane}`, { previousSeq: revision }).catch(() => {});
+      throw error;
+    }
+    const held: Held = {
+      claim,
+      revision,
+      consumer,
+      stop: new AbortController(),
+      pump: Promise.resolve(),
+      outstanding: null,
+      releasing: null,
+    };
+    this.#held.set(lane, held);
+    held.pump = this.#pump(lane, held);
+    this.#log.info({ lane, epoch: revision, member: this.id }, 'took a lane of the feed');
+  }
+
+  /** Fetches the lane's batches, one at a time: the next once the last was acknowledged or dropped. */
+  async #pump(lane: number, held: Held): Promise<void> {
+    try {
+      for (;;) {
+        const batch = await held.consumer.next(held.stop.signal);
+        if (batch === null) return;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            if (held.outstanding?.batch === batch) held.outstanding = null;
+            resolve();
+            this.#changed.notify();
+          };
+          held.outstanding = { batch, taken: false, done };
+          this.#ready.push(lane);
+          this.#changed.notify();
+        });
+        if (held.stop.signal.aborted) return;
+      }
+    } catch (error) {
+      if (held.stop.signal.aborted || this.#closed) return;
+      if (error instanceof ConsumerTakenOver) {
+        // another member re-created the lane's consumer: the hold lapsed
+        this.#log.warn({ lane }, 'another loader took this lane over');
+        void this.#release(lane, { lost: true });
+        return;
+      }
+      this.#fail(error);
+    }
+  }
+
+  /**
+   * Stops taking the lane's batches; waits for the batch being applied, if any, then closes its
+   * consumer and (unless the hold is lost already) deletes the hold.
+   */
+  #release(lane: number, how: { readonly lost: boolean; readonly abandon?: boolean }): Promise<void> {
+    const held = this.#held.get(lane);
+    if (!held) return Promise.resolve();
+    held.releasing ??= this.#releasing(lane, held, how);
+    return held.releasing;
+  }
+
+  async #releasing(
+    lane: number,
+    held: Held,
+    how: { readonly lost: boolean; readonly abandon?: boolean },
+  ): Promise<void> {
+    held.stop.abort();
+    const out = held.outstanding;
+    // not applied (or never to be): the lane's next holder gets it again
+    if (out && (!out.taken || how.abandon)) out.done();
+    else if (out?.taken) {
+      // being applied: wait for its ack (or drop)
+      await new Promise<void>((resolve) => {
+        const check = () => (held.outstanding === null ? resolve() : this.#changed.add(check));
+        check();
+      });
+    }
+    this.#held.delete(lane);
+    this.#ready = this.#ready.filter((l) => l !== lane);
+    await held.pump.catch(() => {});
+    await held.consumer.close();
+    if (!how.lost) await this.#kv.delete(`lanes.${lane}`, { previousSeq: held.revision }).catch(() => {});
+    this.#log.info({ lane, lost: how.lost }, 'released a lane of the feed');
+    this.#changed.notify();
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= error;
+    this.#changed.notify();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([
+    promise,
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref()),
+  ]);
+}
