@@ -65,12 +65,18 @@ export interface FeedSettings {
 }
 
 /** Connects to the JetStream feed the settings name (the stream is created when missing). */
-export function connectFeed(settings: FeedSettings, slot: string, logger: Logger): Promise<JetStreamFeed> {
+export function connectFeed(
+  settings: FeedSettings,
+  slot: string,
+  logger: Logger,
+  waitForStream?: AbortSignal,
+): Promise<JetStreamFeed> {
   return JetStreamFeed.connect({
     url: settings.url,
     name: settings.name ?? slot,
     logger,
     ...(settings.lanes === undefined ? {} : { lanes: settings.lanes }),
+    ...(waitForStream ? { waitForStream } : {}),
   });
 }
 

@@ -98,7 +98,14 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
         'an empty warehouse (starting later would leave a gap, earlier is skipped): drop --from',
     );
   }
-  const jet = await connectFeed(options.feed, options.feed.name, log);
+  // the source makes the stream (and decides its lanes): a loader started first waits for it
+  let jet: JetStreamFeed;
+  try {
+    jet = await connectFeed(options.feed, options.feed.name, log, signal);
+  } catch (error) {
+    if (signal.aborted) return;
+    throw error;
+  }
   options.onFeed?.(jet);
   const stats = options.stats ?? new PipelineStats();
   const types = options.types ?? new TypeRegistry();

@@ -1,10 +1,14 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../src/core/change-event.js';
 import { itemPosition } from '../../src/core/change-event.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { Position } from '../../src/core/position.js';
+import { comparePositions } from '../../src/core/position.js';
 import type { FeedConsumer } from '../../src/feed/feed.js';
 import { JetStreamFeed } from '../../src/feed/jetstream/jetstream-feed.js';
+import { laneOf } from '../../src/feed/jetstream/subjects.js';
 import { useNatsServer } from '../harness/use-nats-server.js';
 import { feedContract, transactions } from './feed-contract.js';
 
@@ -226,5 +230,118 @@ describe('replaying the JetStream feed from a time', () => {
     } finally {
       await feed.close();
     }
+  });
+});
+
+describe('a JetStream feed split in lanes', () => {
+  const server = useNatsServer();
+  const logger = createLogger({ level: 'silent' });
+
+  /** Everything a lane's consumer gets until `until`, acknowledged. */
+  async function drainLane(feed: JetStreamFeed, lane: number, until: Position): Promise<StreamItem[]> {
+    const consumer = await feed.consumer({
+      durable: `lane${lane}`,
+      lane,
+      after: null,
+      limits: { maxDelayMs: 20 },
+    });
+    const got: StreamItem[] = [];
+    try {
+      const stop = AbortSignal.timeout(30_000);
+      for (;;) {
+        const batch = await consumer.next(stop);
+        if (!batch) throw new Error(`lane ${lane} ended early`);
+        got.push(...batch.items);
+        await batch.ack();
+        const last = batch.items
+          .map(itemPosition)
+          .filter((p): p is Position => p !== null)
+          .at(-1);
+        if (last && last.commitLsn >= until.commitLsn) return got;
+      }
+    } finally {
+      await consumer.close();
+    }
+  }
+
+  it("sends each table's items to its lane and a logical message to every lane; a source resumes before a run sent to some lanes only", async () => {
+    const feed = await JetStreamFeed.connect({ url: server().url, name: 'laned', logger, lanes: 3 });
+    try {
+      expect(feed.lanes).toBe(3);
+      // tables that land in different lanes
+      const names = ['orders', 'items', 'users', 'events', 'pages', 'clicks'];
+      const byLane = new Map<number, string>();
+      for (const name of names) byLane.set(laneOf({ schema: 'public', name }, 3), name);
+      expect(byLane.size).toBeGreaterThan(1);
+      const tables = [...byLane.values()];
+      const items = transactions(20, 3, tables);
+      const watermark: StreamItem[] = [
+        {
+          kind: 'message',
+          message: {
+            transactional: true,
+            lsn: 90_000n,
+            prefix: 'tributary',
+            content: new Uint8Array([1]),
+            position: { commitLsn: 90_000n, ordinal: 0 },
+          },
+        },
+        {
+          kind: 'commit',
+          commitLsn: 90_000n,
+          endLsn: 90_001n,
+          xid: 7,
+          commitTime: items.find((i) => i.kind === 'commit')!.commitTime,
+          changes: 0,
+        } as StreamItem,
+      ];
+      const durable: Position[] = [];
+      const publisher = await feed.publisher((p) => durable.push(p), { maxItems: 50 });
+      await publisher.write([...items, ...watermark]);
+      await publisher.flush();
+      // durable once every lane's copy is stored, and positions only grow
+      expect(durable.at(-1)).toEqual({ commitLsn: 90_000n, ordinal: Number.MAX_SAFE_INTEGER });
+      for (let i = 1; i < durable.length; i++)
+        expect(comparePositions(durable[i - 1]!, durable[i]!)).toBeLessThan(0);
+      for (const [lane, name] of byLane) {
+        const got = await drainLane(feed, lane, { commitLsn: 90_000n, ordinal: 0 });
+        const changes = got.filter((i) => i.kind === 'change');
+        // this lane's tables only, all of their changes, in order
+        expect(new Set(changes.map((i) => (i.kind === 'change' ? i.event.table.name : '')))).toEqual(
+          new Set([name]),
+        );
+        const published = items.filter((i) => i.kind === 'change' && laneOf(i.event.table, 3) === lane);
+        expect(changes).toEqual(published);
+        // every lane sees the watermark
+        expect(got.some((i) => i.kind === 'message')).toBe(true);
+      }
+      // the stream ends with the watermark's three copies; with the last one gone (a source that
+      // died between them), a source resumes before the watermark, not after it
+      expect(await feed.lastPosition()).toEqual({ commitLsn: 90_000n, ordinal: Number.MAX_SAFE_INTEGER });
+      const nc = await connect({ servers: server().url });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const info = await jsm.streams.info(feed.names.stream);
+        await jsm.streams.deleteMessage(feed.names.stream, info.state.last_seq, false);
+        const resume = await feed.lastPosition();
+        expect(resume).not.toBeNull();
+        expect(comparePositions(resume!, { commitLsn: 90_000n, ordinal: 0 })).toBeLessThan(0);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('keeps the lanes its stream was made with: another number is refused, saying which', async () => {
+    const feed = await JetStreamFeed.connect({ url: server().url, name: 'fixed', logger, lanes: 2 });
+    await feed.close();
+    await expect(
+      JetStreamFeed.connect({ url: server().url, name: 'fixed', logger, lanes: 4 }),
+    ).rejects.toThrow(/has 2 lane\(s\), not 4.*--lanes 2/);
+    const again = await JetStreamFeed.connect({ url: server().url, name: 'fixed', logger });
+    expect(again.lanes).toBe(2);
+    await again.close();
   });
 });

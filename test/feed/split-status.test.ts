@@ -24,7 +24,17 @@ describe('tributary source + tributary load', () => {
 
   it('carry changes into the warehouse, and status shows the consumer lag', async () => {
     const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-split-')), 'w.duckdb');
-    const source = startCli(['source', '--source', cluster().url(), '--feed', nats().url, '--slot', 'shop']);
+    const source = startCli([
+      'source',
+      '--source',
+      cluster().url(),
+      '--feed',
+      nats().url,
+      '--slot',
+      'shop',
+      '--lanes',
+      '2',
+    ]);
     const loader = startCli([
       'load',
       '--feed',
@@ -72,15 +82,15 @@ describe('tributary source + tributary load', () => {
         consumer: 'loader',
         pendingMessages: 0,
         unacknowledgedMessages: 0,
-        lanes: 1,
-        heldLanes: [0],
+        lanes: 2,
+        heldLanes: [0, 1],
         loaders: 1,
       });
       const text = await runCli(['status', '--warehouse', warehouse]);
       expect(text.stdout).toMatch(
         /feed: +JetStream stream TRIBUTARY_shop, consumer loader: 0 messages not yet delivered/,
       );
-      expect(text.stdout).toMatch(/lanes: +1; this loader holds 0 \(1 loader in the group\)/);
+      expect(text.stdout).toMatch(/lanes: +2; this loader holds 0, 1 \(1 loader in the group\)/);
     } finally {
       source.child.kill('SIGTERM');
       loader.child.kill('SIGTERM');

@@ -41,6 +41,7 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
+  type StoredMsg,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { itemPosition, type StreamItem } from '../../core/change-event.js';
@@ -86,6 +87,11 @@ export interface JetStreamFeedOptions {
    * for a stream that exists with another number, connecting fails; not given, the stream's.
    */
   readonly lanes?: number;
+  /**
+   * A loader does not make the stream (the source decides its lanes): while it is missing, wait
+   * for it until this signal aborts (then connecting fails with the signal's reason).
+   */
+  readonly waitForStream?: AbortSignal;
 }
 
 export interface PublisherOptions {
@@ -250,6 +256,19 @@ export class JetStreamFeed {
       if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound)
         throw error;
     }
+    const wait = this.#options.waitForStream;
+    if (wait) {
+      this.#log.info({ stream }, 'waiting for the source to create the feed (tributary source)');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500);
+        wait.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      wait.throwIfAborted();
+      return this.#ensureStream();
+    }
     this.#lanes = wanted ?? 1;
     const maxAge = this.#options.maxAgeMs ?? 7 * 24 * 3600_000;
     await this.#jsm.streams.add({
@@ -308,15 +327,26 @@ export class JetStreamFeed {
     const stream = this.names.stream;
     const info = await this.#jsm.streams.info(stream);
     if (info.state.last_seq === 0 || info.state.messages === 0) return null;
+    // the last message stored (one deleted by hand leaves its sequence behind)
     let seq = info.state.last_seq;
-    let message = await this.#jsm.streams.getMessage(stream, { seq });
+    let message = await this.#messageAt(seq);
+    while (message === null && seq > info.state.first_seq) message = await this.#messageAt(--seq);
     const lane = Number(message?.header.get(LANE_HEADER) || 0);
     if (message && message.subject === this.names.control(lane) && lane < this.#lanes - 1) {
       seq -= lane + 1;
-      message = seq >= info.state.first_seq ? await this.#jsm.streams.getMessage(stream, { seq }) : null;
+      message = seq >= info.state.first_seq ? await this.#messageAt(seq) : null;
     }
     const last = message?.header.get(LAST_HEADER);
     return last ? parsePosition(last) : null;
+  }
+
+  async #messageAt(seq: number): Promise<StoredMsg | null> {
+    try {
+      return await this.#jsm.streams.getMessage(this.names.stream, { seq });
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return null;
+      throw error;
+    }
   }
 
   async publisher(onDurable: OnDurable, options: PublisherOptions = {}): Promise<JetStreamPublisher> {

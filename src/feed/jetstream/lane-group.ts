@@ -26,6 +26,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { TributaryError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -92,6 +93,8 @@ export class LaneGroupConsumer implements FeedConsumer {
   readonly #group: string;
   readonly #log: Logger;
   readonly #held = new Map<number, Held>();
+  /** Lanes being taken (claimed in the warehouse, their consumer opened). */
+  readonly #taking = new Set<number>();
   readonly #changed = new StateChange();
   /** Fetched batches in arrival order, by lane. */
   #ready: number[] = [];
@@ -208,7 +211,8 @@ export class LaneGroupConsumer implements FeedConsumer {
       try {
         await this.#beat();
       } catch (error) {
-        if (error instanceof TributaryError && error.code !== 'SINK') {
+        if ((error instanceof TributaryError && error.code !== 'SINK') || this.#feed.connection.isClosed()) {
+          // (a closed connection never comes back: this loader is done)
           this.#fail(error);
           return;
         }
@@ -218,30 +222,45 @@ export class LaneGroupConsumer implements FeedConsumer {
     }
   }
 
-  /** One heartbeat: renew, look at the share, release what is others', take what is ours. */
+  /**
+   * One heartbeat: renew, look at the share, release what is others', take what is ours. It
+   * never waits for a release or a take (a release waits for the batch being applied, a take
+   * for the warehouse): the renewals must come on time.
+   */
   async #beat(): Promise<void> {
     await this.#kv.put(`members.${this.id}`, this.id);
     for (const [lane, held] of this.#held) {
       try {
         held.revision = await this.#kv.update(`lanes.${lane}`, this.id, held.revision);
-      } catch {
+      } catch (error) {
+        // the server away: the hold may be fine; the next heartbeat tries again
+        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence))
+          throw error;
         this.#log.warn({ lane }, 'the hold on this lane lapsed; another loader may hold it now');
-        await this.#release(lane, { lost: true });
+        void this.#release(lane, { lost: true });
       }
     }
-    const members: string[] = [];
-    for await (const key of await this.#kv.keys('members.>')) members.push(key.slice('members.'.length));
-    if (!members.includes(this.id)) members.push(this.id);
-    members.sort();
+    const live = new Set([this.id]);
+    // (a key written during the listing can be listed twice)
+    for await (const key of await this.#kv.keys('members.>')) live.add(key.slice('members.'.length));
+    const members = [...live].sort();
     this.#members = members.length;
     const me = members.indexOf(this.id);
+    this.#log.debug({ member: this.id, members, holds: this.lanes }, 'loader group heartbeat');
     const lanes = this.#feed.lanes;
     for (const lane of this.lanes) {
-      if (lane % members.length !== me) await this.#release(lane, { lost: false });
+      if (lane % members.length !== me) void this.#release(lane, { lost: false });
     }
     for (let lane = me; lane < lanes; lane += members.length) {
       if (this.#closed) return;
-      if (!this.#held.has(lane)) await this.#take(lane);
+      if (this.#held.has(lane) || this.#taking.has(lane)) continue;
+      this.#taking.add(lane);
+      void this.#take(lane)
+        .catch((error: unknown) => {
+          if (error instanceof TributaryError && error.code !== 'SINK') this.#fail(error);
+          else this.#log.warn({ err: error, lane }, 'could not take a lane; trying again');
+        })
+        .finally(() => this.#taking.delete(lane));
     }
   }
 
@@ -277,6 +296,12 @@ export class LaneGroupConsumer implements FeedConsumer {
       await this.#kv.delete(`lanes.${lane}`, { previousSeq: revision }).catch(() => {});
       throw error;
     }
+    if (this.#closed) {
+      // closed meanwhile: let go at once
+      await consumer.close();
+      await this.#kv.delete(`lanes.${lane}`, { previousSeq: revision }).catch(() => {});
+      return;
+    }
     const held: Held = {
       claim,
       revision,
@@ -296,7 +321,8 @@ export class LaneGroupConsumer implements FeedConsumer {
     try {
       for (;;) {
         const batch = await held.consumer.next(held.stop.signal);
-        if (batch === null) return;
+        // released meanwhile: the batch is the next holder's
+        if (batch === null || held.stop.signal.aborted) return;
         await new Promise<void>((resolve) => {
           const done = () => {
             if (held.outstanding?.batch === batch) held.outstanding = null;
@@ -344,7 +370,9 @@ export class LaneGroupConsumer implements FeedConsumer {
     else if (out?.taken) {
       // being applied: wait for its ack (or drop)
       await new Promise<void>((resolve) => {
-        const check = () => (held.outstanding === null ? resolve() : this.#changed.add(check));
+        // (or for the group to close: the loader stopped and will not acknowledge it)
+        const check = () =>
+          held.outstanding === null || this.#closed ? resolve() : this.#changed.add(check);
         check();
       });
     }
@@ -353,7 +381,7 @@ export class LaneGroupConsumer implements FeedConsumer {
     await held.pump.catch(() => {});
     await held.consumer.close();
     if (!how.lost) await this.#kv.delete(`lanes.${lane}`, { previousSeq: held.revision }).catch(() => {});
-    this.#log.info({ lane, lost: how.lost }, 'released a lane of the feed');
+    this.#log.info({ lane, lost: how.lost, member: this.id }, 'released a lane of the feed');
     this.#changed.notify();
   }
 
