@@ -24,8 +24,9 @@ describe('the pipeline over JetStream, killed under a write load', () => {
 
   describe('tributary load', () => {
     const cluster = useCluster({ binaries: newestBinaries(), setup: (c) => c.sql(ITEMS_DDL) });
+    // a feed of three lanes: the loader's first-run copy waits for every lane to pass its watermark
     it(`ends with warehouse = source after ${ROUNDS} kills -9 of the loader mid-batch`, () =>
-      killFeedUnderLoad(cluster, nats, { victim: 'loader', rounds: ROUNDS, slot: 'feedload' }));
+      killFeedUnderLoad(cluster, nats, { victim: 'loader', rounds: ROUNDS, slot: 'feedload', lanes: 3 }));
   });
 
   describe('tributary source', () => {

@@ -99,4 +99,53 @@ describe('tributary source + tributary load', () => {
       expect(l.code, l.stderr).toBe(0);
     }
   });
+
+  it('copies the rows a table held before the feed, and backfills, through a loader of a feed of three lanes', async () => {
+    // one table, so two lanes stay idle: the copy's rule waits for every lane, which only the
+    // watermarks sent to every lane can move
+    await cluster().sql('CREATE TABLE before_feed (id bigint PRIMARY KEY, note text)');
+    await cluster().sql("INSERT INTO before_feed SELECT g, 'old ' || g FROM generate_series(1, 300) g");
+    const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-split-')), 'w.duckdb');
+    const common = ['--feed', nats().url, '--slot', 'old', '--publication', 'old'];
+    const source = startCli(['source', '--source', cluster().url(), '--lanes', '3', ...common]);
+    await waitFor('the slot', () => /replication slot/.test(source.stderr()) || undefined, 60_000);
+    const loader = startCli([
+      'load',
+      '--source',
+      cluster().url(),
+      '--warehouse',
+      warehouse,
+      '--batch-delay',
+      '20ms',
+      ...common,
+    ]);
+    try {
+      await cluster().sql("UPDATE before_feed SET note = 'new' WHERE id <= 5");
+      const sql =
+        "SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE note = 'new')::INTEGER AS changed FROM before_feed";
+      await waitFor(
+        'the rows from before the feed',
+        async () => {
+          const rows = await queryWarehouse(warehouse, sql).catch(() => []);
+          return JSON.stringify(rows) === JSON.stringify([{ n: 300, changed: 5 }]) || undefined;
+        },
+        60_000,
+      );
+      const backfill = await runCli(['backfill', 'public.before_feed', '--warehouse', warehouse, '--wait']);
+      expect(backfill.code, backfill.stderr).toBe(0);
+      const status = JSON.parse((await runCli(['status', '--warehouse', warehouse, '--json'])).stdout) as {
+        snapshotJobs?: { table: string; state: string }[];
+        feed?: { lanes: number; heldLanes: number[] };
+      };
+      expect(status.feed?.lanes).toBe(3);
+      expect(status.feed?.heldLanes).toEqual([0, 1, 2]);
+      expect(await queryWarehouse(warehouse, sql)).toEqual([{ n: 300, changed: 5 }]);
+    } finally {
+      source.child.kill('SIGTERM');
+      loader.child.kill('SIGTERM');
+      const [s, l] = [await source.exited, await loader.exited];
+      expect(s.code, s.stderr).toBe(0);
+      expect(l.code, l.stderr).toBe(0);
+    }
+  });
 });

@@ -27,11 +27,14 @@ export async function killFeedUnderLoad(
     readonly rounds: number;
     readonly slot: string;
     readonly seed?: number;
+    /** Lanes of the feed (one table: the others idle, moved only by the snapshot's watermarks). */
+    readonly lanes?: number;
   },
 ): Promise<void> {
   const { victim, rounds, slot } = options;
   const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-killfeed-')), 'warehouse.duckdb');
   const feed = ['--feed', nats().url, '--slot', slot];
+  const lanes = options.lanes ? ['--lanes', String(options.lanes)] : [];
   const runArgs = [
     'run',
     '--source',
@@ -41,8 +44,9 @@ export async function killFeedUnderLoad(
     '--batch-delay',
     '20ms',
     ...feed,
+    ...lanes,
   ];
-  const sourceArgs = ['source', '--source', cluster().url(), '--publication', slot, ...feed];
+  const sourceArgs = ['source', '--source', cluster().url(), '--publication', slot, ...feed, ...lanes];
   // with the source's connection the loader also snapshots what the table held before
   const loadArgs = [
     'load',
