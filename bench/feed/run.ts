@@ -18,9 +18,12 @@
  * - Order: rounds of (in-process, jetstream-1proc, jetstream-2proc), `--runs` of them (default
  *   2); medians. Beside each run: this process's CPU (or the two children's), the nats-server's,
  *   the Postgres server's.
- * - Scaling from 1 to 2 loaders is printed as not available: there is one loader per warehouse.
+ * - Scaling from 1 to 2 loaders (lanes-drain.ts): the same number of changes spread over four
+ *   tables, published once to a feed of four lanes, drained by one loader and by two loaders of
+ *   a group (in this process: they share the DuckDB file), `--runs` rounds of (1, 2); the ratio
+ *   of the medians is printed. `--no-scaling` skips it.
  *
- * Options: --changes N (a multiple of 1,000), --runs N, --only in-process,jetstream-1proc,jetstream-2proc,
+ * Options: --changes N (a multiple of 1,000), --runs N, --only in-process,jetstream-1proc,jetstream-2proc, --no-scaling,
  * --children-cpu-prof DIR (the two children of jetstream-2proc run with `node --cpu-prof` into
  * DIR; profile this process itself with `node --cpu-prof dist/bench/feed/run.js`).
  */
@@ -48,6 +51,7 @@ import {
   VARIANTS,
   type Variant,
 } from './drain.js';
+import { drainWithLoaders, publishSpread, type ScalingRun } from './lanes-drain.js';
 import { pipelineDrain } from './pipeline-drain.js';
 
 const TARGET = 0.5;
@@ -57,17 +61,13 @@ const SLOT_PREFIX: Readonly<Record<Variant, string>> = {
   'jetstream-1proc': 'js1',
   'jetstream-2proc': 'js2',
 };
-const NO_SCALING =
-  'not available yet: Tributary runs one loader per warehouse. DuckDB admits one writer per file, ' +
-  "and the feed's consumer delivers the whole stream in order to that one loader; loaders that " +
-  'share the work (tables or key-hash partitions spread across them, issue 5) are not built, so ' +
-  'there is no second loader to measure';
 
 interface Options {
   readonly changes: number;
   readonly runs: number;
   readonly only: readonly Variant[];
   readonly childrenCpuProf: string | null;
+  readonly scaling: boolean;
 }
 
 function readOptions(): Options {
@@ -77,6 +77,7 @@ function readOptions(): Options {
       runs: { type: 'string', default: '2' },
       only: { type: 'string', default: VARIANTS.join(',') },
       'children-cpu-prof': { type: 'string' },
+      'no-scaling': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -97,6 +98,7 @@ function readOptions(): Options {
     runs: positive('runs', values.runs),
     only: VARIANTS.filter((v) => only.includes(v)),
     childrenCpuProf: values['children-cpu-prof'] ? resolve(values['children-cpu-prof']) : null,
+    scaling: !values['no-scaling'],
   };
 }
 
@@ -164,7 +166,7 @@ function medianOf(values: readonly (number | null)[]): number | null {
   return known.length === values.length && known.length > 0 ? median(known) : null;
 }
 
-function summarize(runs: readonly DrainRun[], options: Options): void {
+function summarize(runs: readonly DrainRun[], scaling: readonly ScalingRun[], options: Options): void {
   console.log('');
   console.log(`summary (medians of ${options.runs} run${options.runs === 1 ? '' : 's'} each)`);
   const rates = new Map<Variant, number>();
@@ -191,7 +193,15 @@ function summarize(runs: readonly DrainRun[], options: Options): void {
       `  ratio ${variant} / in-process: ${ratio.toFixed(2)} (target ≥ ${TARGET}): ${verdict(ratio >= TARGET)}`,
     );
   }
-  console.log(`  scaling from 1 to 2 loaders: ${NO_SCALING}`);
+  if (scaling.length === 0) {
+    console.log('  scaling from 1 to 2 loaders: not measured (--no-scaling)');
+    return;
+  }
+  const by = (n: number) => median(scaling.filter((r) => r.loaders === n).map((r) => r.changesPerSecond));
+  console.log(
+    `  scaling from 1 to 2 loaders (one process, one DuckDB file): 1 loader ${rate(by(1))}, 2 loaders ${rate(by(2))}: ` +
+      `${(by(2) / by(1)).toFixed(2)}×`,
+  );
 }
 
 let interrupted = false;
@@ -280,7 +290,23 @@ async function main(): Promise<number> {
       console.log(runLine(run));
       await dropSlots(cluster, [slot]);
     }
-    summarize(runs, options);
+    const scaling: ScalingRun[] = [];
+    if (options.scaling) {
+      console.log('');
+      console.log(`scaling: drain ${int(options.changes)} changes of a four-lane feed with 1 and 2 loaders`);
+      const facts = await publishSpread(ctx);
+      for (let round = 1; round <= options.runs; round++) {
+        for (const loaders of [1, 2]) {
+          const run = await drainWithLoaders(ctx, facts, loaders, round);
+          scaling.push(run);
+          console.log(
+            `  ${`${loaders} loader${loaders === 1 ? '' : 's'}`.padEnd(15)} run ${round} ${run.seconds.toFixed(2).padStart(7)} s ` +
+              `${rate(run.changesPerSecond).padStart(8)}  process CPU ${run.cpuSeconds.toFixed(1)} s; ${run.note}  (load ${loadText()})`,
+          );
+        }
+      }
+    }
+    summarize(runs, scaling, options);
     console.log(`  load average at the end: ${loadText()}`);
     return 0;
   } finally {
