@@ -19,8 +19,9 @@
  *   (the warehouse skips items at or before its checkpoint).
  * - Ordered. A consumer sees the items of each table in position order, with no item of a
  *   table delivered before an earlier one of the same table that it has not yet acknowledged.
- *   (Both feeds here deliver the whole stream in order to one consumer.) A table's `schema`
- *   item comes before the first change that uses it.
+ *   (The in-process feed delivers the whole stream in order to one consumer; JetStream, each
+ *   lane's in order to the one loader of a group that holds the lane: jetstream/lane-group.ts.)
+ *   A table's `schema` item comes before the first change that uses it.
  * - Acknowledge after durable apply. `FeedBatch.ack()` is called by the loader only after the
  *   warehouse transaction holding the batch (and its checkpoint) committed, and batches are
  *   acknowledged in the order they were delivered.

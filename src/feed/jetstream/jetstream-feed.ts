@@ -20,7 +20,14 @@
  * loader opens, its consumer is set to start at the first message holding a position after the
  * checkpoint (found by binary search over the stream's sequence, positions grow with it), so
  * messages a dead loader had taken but not acknowledged are delivered again, in order, at once.
- * Anything delivered twice is dropped by the warehouse by position.
+ * Anything delivered twice is dropped by the warehouse by position. A consumer reads one lane
+ * (subjects.ts) or all of them; the loaders of a group (lane-group.ts) have one consumer per
+ * lane they hold, each started after that lane's checkpoint.
+ *
+ * Lanes. A run of one table goes to its table's lane. A run of no table (commits, logical
+ * messages: a logical message always starts one) goes to every lane, one copy per lane, in lane
+ * order; it counts as durable once the last copy is stored, and a source resumes before a run
+ * whose copies the stream holds only some of.
  *
  * Limits: a single item larger than the server's max_payload cannot be carried (raise
  * max_payload on the server; NATS allows up to 64 MiB).
