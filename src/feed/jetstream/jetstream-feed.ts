@@ -267,11 +267,15 @@ export class JetStreamFeed {
     if (wait) {
       this.#log.info({ stream }, 'waiting for the source to create the feed (tributary source)');
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 500);
-        wait.addEventListener('abort', () => {
+        const onAbort = () => {
           clearTimeout(timer);
           resolve();
-        });
+        };
+        const timer = setTimeout(() => {
+          wait.removeEventListener('abort', onAbort);
+          resolve();
+        }, 500);
+        wait.addEventListener('abort', onAbort, { once: true });
       });
       wait.throwIfAborted();
       return this.#ensureStream();
