@@ -78,10 +78,21 @@ interface Held {
   readonly stop: AbortController;
   /** The pump: fetches the lane's batches one at a time. */
   pump: Promise<void>;
-  /** A batch fetched and not yet acknowledged or dropped (taken by the loader or not). */
-  outstanding: { readonly batch: FeedBatch; taken: boolean; readonly done: () => void } | null;
+  /**
+   * Batches fetched and not yet acknowledged or dropped, in order: the one the loader took (and
+   * applies) first, then at most one read ahead, decoded while the first one is applied.
+   */
+  readonly fetched: Fetched[];
   releasing: Promise<void> | null;
 }
+
+interface Fetched {
+  readonly batch: FeedBatch;
+  taken: boolean;
+}
+
+/** Batches a lane fetches ahead of the loader. */
+const READ_AHEAD = 2;
 
 const KEY = /[^-/_=.a-zA-Z0-9]/g;
 
@@ -147,19 +158,27 @@ export class LaneGroupConsumer implements FeedConsumer {
       const lane = this.#ready.shift();
       if (lane !== undefined) {
         const held = this.#held.get(lane);
-        const out = held?.outstanding;
-        if (!held || !out || out.taken) continue;
+        // a lane's batches go in order: the next once the one before is acknowledged
+        const out = held?.fetched[0];
+        if (!held || !out || out.taken || held.stop.signal.aborted) continue;
         out.taken = true;
+        const settle = () => {
+          const at = held.fetched.indexOf(out);
+          if (at >= 0) held.fetched.splice(at, 1);
+          // the one read ahead is up next
+          if (held.fetched.length > 0 && !held.stop.signal.aborted) this.#ready.push(lane);
+          this.#changed.notify();
+        };
         return {
           items: out.batch.items,
           lane: held.claim,
           ack: async () => {
             await out.batch.ack();
-            out.done();
+            settle();
           },
           lost: () => {
             this.#log.warn({ lane }, 'another loader holds this lane now; dropped its batch');
-            out.done();
+            settle();
             void this.#release(lane, { lost: true });
           },
         };
@@ -308,7 +327,7 @@ export class LaneGroupConsumer implements FeedConsumer {
       consumer,
       stop: new AbortController(),
       pump: Promise.resolve(),
-      outstanding: null,
+      fetched: [],
       releasing: null,
     };
     this.#held.set(lane, held);
@@ -316,24 +335,18 @@ export class LaneGroupConsumer implements FeedConsumer {
     this.#log.info({ lane, epoch: revision, member: this.id }, 'took a lane of the feed');
   }
 
-  /** Fetches the lane's batches, one at a time: the next once the last was acknowledged or dropped. */
+  /** Fetches the lane's batches in order, up to READ_AHEAD not yet acknowledged. */
   async #pump(lane: number, held: Held): Promise<void> {
     try {
       for (;;) {
+        while (held.fetched.length >= READ_AHEAD && !held.stop.signal.aborted) await this.#changed.wait();
+        if (held.stop.signal.aborted) return;
         const batch = await held.consumer.next(held.stop.signal);
         // released meanwhile: the batch is the next holder's
         if (batch === null || held.stop.signal.aborted) return;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            if (held.outstanding?.batch === batch) held.outstanding = null;
-            resolve();
-            this.#changed.notify();
-          };
-          held.outstanding = { batch, taken: false, done };
-          this.#ready.push(lane);
-          this.#changed.notify();
-        });
-        if (held.stop.signal.aborted) return;
+        held.fetched.push({ batch, taken: false });
+        if (held.fetched.length === 1) this.#ready.push(lane);
+        this.#changed.notify();
       }
     } catch (error) {
       if (held.stop.signal.aborted || this.#closed) return;
@@ -364,18 +377,18 @@ export class LaneGroupConsumer implements FeedConsumer {
     how: { readonly lost: boolean; readonly abandon?: boolean },
   ): Promise<void> {
     held.stop.abort();
-    const out = held.outstanding;
-    // not applied (or never to be): the lane's next holder gets it again
-    if (out && (!out.taken || how.abandon)) out.done();
-    else if (out?.taken) {
-      // being applied: wait for its ack (or drop)
+    this.#changed.notify();
+    // what was not taken (or never will be applied) is the lane's next holder's
+    const applying = () => held.fetched.some((f) => f.taken) && !how.abandon && !this.#closed;
+    if (applying()) {
+      // being applied: wait for its ack (or drop), or for the group to close (the loader
+      // stopped and will not acknowledge it)
       await new Promise<void>((resolve) => {
-        // (or for the group to close: the loader stopped and will not acknowledge it)
-        const check = () =>
-          held.outstanding === null || this.#closed ? resolve() : this.#changed.add(check);
+        const check = () => (applying() ? this.#changed.add(check) : resolve());
         check();
       });
     }
+    held.fetched.length = 0;
     this.#held.delete(lane);
     this.#ready = this.#ready.filter((l) => l !== lane);
     await held.pump.catch(() => {});
