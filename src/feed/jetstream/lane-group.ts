@@ -91,7 +91,7 @@ interface Fetched {
   taken: boolean;
 }
 
-/** Batches a lane fetches ahead of the loader. */
+/** A lane's batches fetched and not yet acknowledged: the one being applied and one read ahead. */
 const READ_AHEAD = 2;
 
 const KEY = /[^-/_=.a-zA-Z0-9]/g;
