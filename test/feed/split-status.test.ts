@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { useNatsServer } from '../harness/use-nats-server.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { type RunningCli, runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { queryWarehouse } from '../helpers/warehouse.js';
 
@@ -92,11 +92,7 @@ describe('tributary source + tributary load', () => {
       );
       expect(text.stdout).toMatch(/lanes: +2; this loader holds 0, 1 \(1 loader in the group\)/);
     } finally {
-      source.child.kill('SIGTERM');
-      loader.child.kill('SIGTERM');
-      const [s, l] = [await source.exited, await loader.exited];
-      expect(s.code, s.stderr).toBe(0);
-      expect(l.code, l.stderr).toBe(0);
+      await stopBoth(source, loader);
     }
   });
 
@@ -141,11 +137,16 @@ describe('tributary source + tributary load', () => {
       expect(status.feed?.heldLanes).toEqual([0, 1, 2]);
       expect(await queryWarehouse(warehouse, sql)).toEqual([{ n: 300, changed: 5 }]);
     } finally {
-      source.child.kill('SIGTERM');
-      loader.child.kill('SIGTERM');
-      const [s, l] = [await source.exited, await loader.exited];
-      expect(s.code, s.stderr).toBe(0);
-      expect(l.code, l.stderr).toBe(0);
+      await stopBoth(source, loader);
     }
   });
 });
+
+/** SIGTERM to both halves: each applies or flushes what it holds and exits 0. */
+async function stopBoth(source: RunningCli, loader: RunningCli): Promise<void> {
+  source.child.kill('SIGTERM');
+  loader.child.kill('SIGTERM');
+  const [s, l] = [await source.exited, await loader.exited];
+  expect(s.code, s.stderr).toBe(0);
+  expect(l.code, l.stderr).toBe(0);
+}

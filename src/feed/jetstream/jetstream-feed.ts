@@ -55,6 +55,7 @@ import { itemPosition, type StreamItem } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { comparePositions, formatPosition, type Position, parsePosition } from '../../core/position.js';
+import { sleep } from '../../core/sleep.js';
 import type { TableRef } from '../../core/table-ref.js';
 import type { TypeInfo } from '../../source/postgres/values/type-registry.js';
 import { decodeItems, encodeItems } from '../codec.js';
@@ -266,17 +267,7 @@ export class JetStreamFeed {
     const wait = this.#options.waitForStream;
     if (wait) {
       this.#log.info({ stream }, 'waiting for the source to create the feed (tributary source)');
-      await new Promise<void>((resolve) => {
-        const onAbort = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          wait.removeEventListener('abort', onAbort);
-          resolve();
-        }, 500);
-        wait.addEventListener('abort', onAbort, { once: true });
-      });
+      await sleep(500, wait);
       wait.throwIfAborted();
       return this.#ensureStream();
     }

@@ -31,6 +31,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { TributaryError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Position } from '../../core/position.js';
+import { sleep } from '../../core/sleep.js';
 import type { TypeInfo } from '../../source/postgres/values/type-registry.js';
 import type { BatchLimits, FeedBatch, FeedConsumer, LaneClaim } from '../feed.js';
 import { StateChange } from '../state-change.js';
@@ -402,21 +403,6 @@ export class LaneGroupConsumer implements FeedConsumer {
     this.#failure ??= error;
     this.#changed.notify();
   }
-}
-
-/** Waits `ms`, or until `signal` aborts; leaves no listener behind (the signal lives long). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
