@@ -191,19 +191,15 @@ async function runWithFeed(
     : await jet!.publisher((position) => source.acknowledge(position), {
         typeInfo: (oid) => types.info(oid),
       });
-  const member = jet
-    ? await joinLoaderGroup(jet, options.warehouse, options.feed!, {
-        logger: log,
-        ...(options.feed?.member ? { member: options.feed.member } : {}),
-        ...(options.batch ? { limits: options.batch } : {}),
-      })
-    : null;
+  // through JetStream, the loader is a member of the feed's loader group (it joins below, once
+  // the first run's copy is done)
+  let member: Awaited<ReturnType<typeof joinLoaderGroup>> | null = null;
   const loader = new Loader(
     options.warehouse,
     {
       onApplied: (applied, items, millis) => {
         stats.applied(applied, items, millis);
-        if (member) void member.refresh();
+        void member?.refresh();
       },
     },
     checkpoint,
@@ -219,8 +215,8 @@ async function runWithFeed(
         settings,
         serialize: (work) => loader.exclusive(work),
         // rule 1 needs what the warehouse applied: in process the slot's position is exactly
-        // that (and follows an idle server); through JetStream, the loader's checkpoint
-        acknowledged: member ? member.appliedLsn : () => source.acknowledgedLsn,
+        // that (and follows an idle server); through JetStream, what every lane applied
+        acknowledged: jet ? () => member?.appliedLsn() ?? 0n : () => source.acknowledgedLsn,
         nudge: () => source.requestKeepalive(),
         ...(options.onSnapshotProgress ? { onProgress: options.onSnapshotProgress } : {}),
       })
@@ -247,6 +243,21 @@ async function runWithFeed(
     : null;
   // the loader outlives the source: stopping, the source flushes what it read through it
   const stopLoading = new AbortController();
+  if (jet) {
+    try {
+      member = await joinLoaderGroup(jet, options.warehouse, options.feed!, {
+        logger: log,
+        types,
+        ...(options.feed?.member ? { member: options.feed.member } : {}),
+        ...(options.batch ? { limits: options.batch } : {}),
+      });
+    } catch (error) {
+      signal.removeEventListener('abort', onAbort);
+      stop.abort();
+      await background;
+      throw error;
+    }
+  }
   const consumer = member ? member.group : memory!.consumer();
   const loading = loader.run(consumer, stopLoading.signal).catch((error: unknown) => {
     failure ??= error;
