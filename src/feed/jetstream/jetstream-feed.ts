@@ -404,8 +404,10 @@ export class JetStreamFeed {
     const consumer = await this.#js.consumers.get(stream, durable);
     // bounded by messages (each at most ~512 KiB but for a single huge change): the server
     // closes a client it must buffer more than 64 MiB for. Not by max_bytes: with nats-server
-    // 2.9 such pulls stall for tens of seconds when messages come slowly (measured here)
-    const messages = await consumer.consume({ max_messages: 32 });
+    // 2.9 such pulls stall for tens of seconds when messages come slowly (measured here). A
+    // loader may hold many lanes, each with its pull: theirs share about twice that bound
+    const pull = options.lane === undefined ? 32 : Math.max(4, Math.min(32, Math.floor(64 / this.#lanes)));
+    const messages = await consumer.consume({ max_messages: pull });
     this.#log.info(
       {
         stream,

@@ -33,7 +33,13 @@ import type { Logger } from '../../core/logger.js';
 import type { Position } from '../../core/position.js';
 import { sleep } from '../../core/sleep.js';
 import type { TypeInfo } from '../../source/postgres/values/type-registry.js';
-import type { BatchLimits, FeedBatch, FeedConsumer, LaneClaim } from '../feed.js';
+import {
+  type BatchLimits,
+  DEFAULT_BATCH_LIMITS,
+  type FeedBatch,
+  type FeedConsumer,
+  type LaneClaim,
+} from '../feed.js';
 import { StateChange } from '../state-change.js';
 import { ConsumerTakenOver, type JetStreamConsumer, type JetStreamFeed } from './jetstream-feed.js';
 import { escapeToken } from './subjects.js';
@@ -219,6 +225,21 @@ export class LaneGroupConsumer implements FeedConsumer {
     return { pending, unacknowledged, lanes: this.lanes, members: this.#members };
   }
 
+  /**
+   * A lane's share of the batch bounds: a member may hold every lane, each with a batch being
+   * applied and one read ahead, so each lane gets the bounds divided by the feed's lanes (not
+   * below a floor), and all of them together stay within about twice the loader's bounds.
+   */
+  #laneLimits(): Partial<BatchLimits> {
+    const lanes = this.#feed.lanes;
+    const limits = { ...DEFAULT_BATCH_LIMITS, ...this.#options.limits };
+    return {
+      ...limits,
+      maxItems: Math.max(Math.min(limits.maxItems, 1_000), Math.floor(limits.maxItems / lanes)),
+      maxBytes: Math.max(Math.min(limits.maxBytes, 4 * 2 ** 20), Math.floor(limits.maxBytes / lanes)),
+    };
+  }
+
   #durable(lane: number): string {
     return `${this.#group}-l${lane}`;
   }
@@ -309,7 +330,7 @@ export class LaneGroupConsumer implements FeedConsumer {
         lane,
         after,
         ...(from ? { from } : {}),
-        ...(this.#options.limits ? { limits: this.#options.limits } : {}),
+        limits: this.#laneLimits(),
         ...(this.#options.onTypes ? { onTypes: this.#options.onTypes } : {}),
       });
     } catch (error) {
