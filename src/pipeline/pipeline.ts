@@ -170,7 +170,9 @@ async function runWithFeed(
   if (store && checkpoint === null && prepared.snapshot === null && (await interruptedKeylessCopy(store))) {
     // a table without a key is exact only as one whole copy at the stream's start, and nothing
     // has been applied yet: begin the first run again at a new slot
-    log.warn('the first run was interrupted while copying a table without a primary key; starting it over');
+    log.warn(
+      'the first run was interrupted while copying a table without a primary key, or before its copy began; starting it over',
+    );
     await source.dropSlot();
     prepared = await source.prepare({ exportSnapshot: true });
     startOver = true;
@@ -289,8 +291,16 @@ async function runWithFeed(
   if (failure !== null) throw failure;
 }
 
+/**
+ * Whether a first run was interrupted while a table without a key was unfinished, or before a
+ * job's first attempt (whether its table has a key is learnt when the attempt starts; every
+ * attempt starts before the first chunk is read, so starting over then loses no copied chunk).
+ */
 async function interruptedKeylessCopy(store: SnapshotStore): Promise<boolean> {
   return (await store.snapshotJobs()).some(
-    (j) => j.keyless && j.reason === 'initial' && (j.state === 'pending' || j.state === 'running'),
+    (j) =>
+      (j.keyless || j.attempt === 0) &&
+      j.reason === 'initial' &&
+      (j.state === 'pending' || j.state === 'running'),
   );
 }
