@@ -20,6 +20,11 @@ export interface RunningCli {
   stdout(): string;
 }
 
+/** `tributary run` from `source` into `warehouse`, with batches cut short for tests; then `more`. */
+export function runArgs(source: string, warehouse: string, ...more: string[]): string[] {
+  return ['run', '--source', source, '--warehouse', warehouse, '--batch-delay', '20ms', ...more];
+}
+
 export function startCli(args: readonly string[], env: Readonly<Record<string, string>> = {}): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { NatsServer } from '../../src/embedded/nats-server.js';
 import type { PostgresCluster } from '../harness/postgres.js';
-import { type RunningCli, startCli } from './cli.js';
+import { runArgs as fastRunArgs, type RunningCli, startCli } from './cli.js';
 import { waitFor } from './events.js';
 import { queryWarehouse, waitForWarehouse } from './warehouse.js';
 import { writeItems } from './workload.js';
@@ -35,17 +35,7 @@ export async function killFeedUnderLoad(
   const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-killfeed-')), 'warehouse.duckdb');
   const feed = ['--feed', nats().url, '--slot', slot];
   const lanes = options.lanes ? ['--lanes', String(options.lanes)] : [];
-  const runArgs = [
-    'run',
-    '--source',
-    cluster().url(),
-    '--warehouse',
-    warehouse,
-    '--batch-delay',
-    '20ms',
-    ...feed,
-    ...lanes,
-  ];
+  const runArgs = fastRunArgs(cluster().url(), warehouse, ...feed, ...lanes);
   const sourceArgs = ['source', '--source', cluster().url(), '--publication', slot, ...feed, ...lanes];
   // with the source's connection the loader also snapshots what the table held before
   const loadArgs = [

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { startCli } from '../helpers/cli.js';
+import { runArgs, startCli } from '../helpers/cli.js';
 import { jobsDoneByStatus } from '../helpers/snapshot-workload.js';
 import { queryWarehouse } from '../helpers/warehouse.js';
 
@@ -45,15 +45,7 @@ describe('a first run killed before its copy began', () => {
       });
     await wh.close();
 
-    const run = startCli([
-      'run',
-      '--source',
-      cluster().url(),
-      '--warehouse',
-      warehouse,
-      '--batch-delay',
-      '20ms',
-    ]);
+    const run = startCli(runArgs(cluster().url(), warehouse));
     try {
       await jobsDoneByStatus(warehouse, 2, 120_000).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}; run said:\n${run.stderr().slice(-3000)}`);

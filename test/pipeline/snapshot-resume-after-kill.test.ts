@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { startCli } from '../helpers/cli.js';
+import { runArgs, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import {
   expectWarehouseEqualsSource,
@@ -27,19 +27,14 @@ describe('kill -9 in the middle of the first snapshot', () => {
 
   it('resumes with the chunks not yet done and ends exact', { timeout: 300_000 }, async () => {
     const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-resume-')), 'w.duckdb');
-    const args = [
-      'run',
-      '--source',
+    const args = runArgs(
       cluster().url(),
-      '--warehouse',
       warehouse,
-      '--batch-delay',
-      '20ms',
       '--snapshot-chunk-rows',
       '4000',
       '--snapshot-workers',
       '1',
-    ];
+    );
     const writing = new AbortController();
     const writer = writeWhileCopying(cluster(), ROWS, writing.signal);
     writer.catch(() => {}); // awaited below
