@@ -149,7 +149,13 @@ export async function drainWithLoaders(
       {
         warehouse,
         // a group of its own per run: its consumers start at the stream's beginning
-        feed: { url: ctx.nats.url, name: FEED, durable: `g${loaders}r${round}`, member: `${path}#${i}` },
+        feed: {
+          url: ctx.nats.url,
+          name: FEED,
+          durable: `g${loaders}r${round}`,
+          member: `${path}#${i}`,
+          warehouseId: path,
+        },
         logger: silentLogger(),
         stats,
         types,

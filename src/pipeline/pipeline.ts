@@ -59,6 +59,8 @@ export interface FeedSettings {
   readonly lanes?: number;
   /** What names this loader across restarts (lane-group.ts): the warehouse it writes. */
   readonly member?: string;
+  /** What names the warehouse (lane-group.ts: a group loads one). Default `member`. */
+  readonly warehouseId?: string;
   /** The group's heartbeat and lease (lane-group.ts), for tests. */
   readonly heartbeatMs?: number;
   readonly leaseMs?: number;
@@ -128,6 +130,9 @@ export async function joinLoaderGroup(
     ...(types ? { onTypes: (infos: readonly TypeInfo[]) => types.registerAll(infos) } : {}),
     ...(options.from ? { from: options.from } : {}),
     ...(options.member ? { member: options.member } : {}),
+    ...((settings.warehouseId ?? options.member)
+      ? { warehouse: settings.warehouseId ?? options.member }
+      : {}),
     ...(settings.heartbeatMs ? { heartbeatMs: settings.heartbeatMs } : {}),
     ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
   });

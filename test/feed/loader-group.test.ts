@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
-import type { JetStreamFeed } from '../../src/feed/jetstream/jetstream-feed.js';
+import { JetStreamFeed } from '../../src/feed/jetstream/jetstream-feed.js';
 import type { LaneGroupConsumer } from '../../src/feed/jetstream/lane-group.js';
 import { laneOf } from '../../src/feed/jetstream/subjects.js';
 import { runLoad, runSource } from '../../src/pipeline/split.js';
@@ -200,6 +200,47 @@ describe('loaders in parallel on a feed of four lanes', () => {
       expect(ends[0]).toBeUndefined();
       expect(ends[1]).toBeInstanceOf(Error);
       expect(ends[2]).toBeUndefined();
+    }
+  });
+
+  it('refuses a loader that joins the group to write another warehouse; the group goes on', async () => {
+    const logger = silentLogger();
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-group-'));
+    const first = await DuckDBWarehouse.open(join(dir, 'a.duckdb'));
+    const second = await DuckDBWarehouse.open(join(dir, 'b.duckdb'));
+    const feed = {
+      url: nats().url,
+      name: 'two_warehouses',
+      durable: 'shared',
+      heartbeatMs: 200,
+      leaseMs: 1_500,
+    };
+    // the source makes the stream (a loader waits for it)
+    await (await JetStreamFeed.connect({ url: feed.url, name: feed.name, logger, lanes: LANES })).close();
+    const stopA = new AbortController();
+    const stopB = new AbortController();
+    let groupA: LaneGroupConsumer | null = null;
+    const a = runLoad(
+      { warehouse: first, feed: { ...feed, warehouseId: 'a' }, logger, onGroup: (g) => (groupA = g) },
+      stopA.signal,
+    );
+    try {
+      await waitFor(
+        'the first loader to hold every lane',
+        () => groupA?.lanes.length === LANES || undefined,
+        30_000,
+      );
+      const b = runLoad({ warehouse: second, feed: { ...feed, warehouseId: 'b' }, logger }, stopB.signal);
+      await expect(b).rejects.toThrow(/write another warehouse \(a\).*--consumer of its own/);
+      // the first keeps its lanes
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(groupA!.lanes).toHaveLength(LANES);
+    } finally {
+      stopA.abort();
+      stopB.abort();
+      await a;
+      await first.close();
+      await second.close();
     }
   });
 });

@@ -52,7 +52,11 @@ export function loadCommand(): Command {
       '--feed-name <name>',
       "the feed's name on NATS (default the slot's name, as for `tributary source`)",
     )
-    .option('--consumer <name>', "the loader's durable consumer on the stream", 'loader')
+    .option(
+      '--consumer <name>',
+      "the loaders' group: loaders with the same name share the feed's lanes (with DuckDB, one per warehouse file)",
+      'loader',
+    )
     .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
     .option(
       '--source <postgres-url>',

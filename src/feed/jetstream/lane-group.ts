@@ -58,6 +58,12 @@ export interface LaneGroupOptions {
    * Without it, a new name per process.
    */
   readonly member?: string;
+  /**
+   * What names the warehouse this member writes. A group loads one warehouse: a member that
+   * finds an earlier member writing another one stops (two warehouses would each get a share
+   * of the lanes, each incomplete). Without it, not checked.
+   */
+  readonly warehouse?: string;
   /** Replay into an empty warehouse: a lane with no checkpoint starts at this time. */
   readonly from?: Date;
   /** How often a member renews its entries and looks at the share. Default 2 s. */
@@ -98,6 +104,24 @@ interface Fetched {
   taken: boolean;
 }
 
+/** What a member writes under its key. */
+interface MemberEntry {
+  readonly warehouse: string | null;
+  readonly since: number;
+}
+
+function parseMember(text: string | undefined): MemberEntry | null {
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text) as Partial<MemberEntry>;
+    return typeof value.since === 'number'
+      ? { warehouse: typeof value.warehouse === 'string' ? value.warehouse : null, since: value.since }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A lane's batches fetched and not yet acknowledged: the one being applied and one read ahead. */
 const READ_AHEAD = 2;
 
@@ -119,6 +143,8 @@ export class LaneGroupConsumer implements FeedConsumer {
   #members = 1;
   /** The bucket's creation time in seconds: the high half of every epoch (a bucket made again starts its revisions over). */
   #era = 0n;
+  /** When this member joined: of two members writing different warehouses, the later one stops. */
+  readonly #since = Date.now();
   #closed = false;
   #failure: unknown = null;
   #heartbeat: Promise<void> | null = null;
@@ -269,7 +295,8 @@ export class LaneGroupConsumer implements FeedConsumer {
    * for the warehouse): the renewals must come on time.
    */
   async #beat(): Promise<void> {
-    await this.#kv.put(`members.${this.id}`, this.id);
+    const mine: MemberEntry = { warehouse: this.#options.warehouse ?? null, since: this.#since };
+    await this.#kv.put(`members.${this.id}`, JSON.stringify(mine));
     for (const [lane, held] of this.#held) {
       try {
         held.revision = await this.#kv.update(`lanes.${lane}`, this.id, held.revision);
@@ -284,6 +311,21 @@ export class LaneGroupConsumer implements FeedConsumer {
     const live = new Set([this.id]);
     // (a key written during the listing can be listed twice)
     for await (const key of await this.#kv.keys('members.>')) live.add(key.slice('members.'.length));
+    if (mine.warehouse !== null) {
+      for (const id of live) {
+        if (id === this.id) continue;
+        const other = parseMember((await this.#kv.get(`members.${id}`).catch(() => null))?.string());
+        if (other?.warehouse == null || other.warehouse === mine.warehouse) continue;
+        if (other.since < mine.since || (other.since === mine.since && id < this.id)) {
+          throw new TributaryError(
+            'CONFIG',
+            `the loaders of group "${this.#group}" write another warehouse (${other.warehouse}); a group loads one ` +
+              'warehouse, sharing its lanes out: give this loader a --consumer of its own',
+          );
+        }
+        live.delete(id); // the later one: it stops at its next heartbeat
+      }
+    }
     const members = [...live].sort();
     this.#members = members.length;
     const me = members.indexOf(this.id);
