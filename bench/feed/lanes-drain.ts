@@ -24,6 +24,8 @@ export const LANES = 4;
 const TABLES = Array.from({ length: LANES }, (_, i) => `bench_l${i}`);
 const FEED = 'lanes';
 const SLOT = 'lanes_src';
+/** Rows and sum(qty) per table, asked of Postgres and of the warehouse alike. */
+const PER_TABLE = TABLES.map((t) => `SELECT count(*) AS n, sum(qty) AS q FROM ${t}`).join(' UNION ALL ');
 
 function lanesBacklogSql(): string {
   const tables = TABLES.map(
@@ -81,9 +83,7 @@ export async function publishSpread(ctx: DrainContext): Promise<{ count: string;
   await ctx.cluster.sql("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [SLOT]);
   await callProcedure(ctx.cluster, `CALL bench_spread(${ctx.changes / CHANGES_PER_ROUND})`);
   const [facts] = await ctx.cluster.sql<{ count: string; qty: string }>(
-    `SELECT sum(n)::text AS count, sum(q)::text AS qty FROM (${TABLES.map(
-      (t) => `SELECT count(*) AS n, sum(qty) AS q FROM ${t}`,
-    ).join(' UNION ALL ')}) s`,
+    `SELECT sum(n)::text AS count, sum(q)::text AS qty FROM (${PER_TABLE}) s`,
   );
   const [{ lsn } = { lsn: '' }] = await ctx.cluster.sql<{ lsn: string }>(
     'SELECT pg_current_wal_insert_lsn()::text AS lsn',
@@ -182,9 +182,7 @@ export async function drainWithLoaders(
     const used = process.cpuUsage(cpuBefore);
     stop.abort();
     await Promise.all(done);
-    const answer = await warehouse.query(
-      `SELECT sum(n), sum(q) FROM (${TABLES.map((t) => `SELECT count(*) AS n, sum(qty) AS q FROM ${t}`).join(' UNION ALL ')})`,
-    );
+    const answer = await warehouse.query(`SELECT sum(n), sum(q) FROM (${PER_TABLE})`);
     const row = answer.rows[0] ?? [];
     if (String(row[0]) !== expected.count || String(row[1]) !== expected.qty)
       throw new Error(

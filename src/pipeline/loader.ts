@@ -31,27 +31,11 @@ export class Loader {
   /** The tail of the writer queue: batches and exclusive work run one after another. */
   #tail: Promise<unknown> = Promise.resolve();
   #failure: unknown = null;
-  #checkpoint: Position | null = null;
 
-  /** `checkpoint`: the warehouse's, when the loader starts. */
-  constructor(
-    warehouse: Warehouse,
-    events: LoaderEvents = {},
-    checkpoint: Position | null = null,
-    now: () => number = Date.now,
-  ) {
+  constructor(warehouse: Warehouse, events: LoaderEvents = {}, now: () => number = Date.now) {
     this.#warehouse = warehouse;
     this.#events = events;
-    this.#checkpoint = checkpoint;
     this.#now = now;
-  }
-
-  /**
-   * The warehouse's checkpoint: at the start, then after each batch this loader applied (loaded
-   * by lanes, the warehouse's view of them all: Warehouse.checkpoint).
-   */
-  get checkpoint(): Position | null {
-    return this.#checkpoint;
   }
 
   /**
@@ -66,6 +50,7 @@ export class Loader {
         const started = this.#now();
         let checkpoint: Position | null;
         try {
+          // loaded by lanes, what is reported is the warehouse's view of them all
           checkpoint = await this.#serial(async () => {
             const applied = await this.#warehouse.apply(batch.items, batch.lane);
             return batch.lane ? this.#warehouse.checkpoint() : applied;
@@ -75,7 +60,6 @@ export class Loader {
           batch.lost();
           continue;
         }
-        if (checkpoint) this.#checkpoint = checkpoint;
         await batch.ack();
         this.#events.onApplied?.(checkpoint, batch.items, this.#now() - started);
       }

@@ -97,8 +97,6 @@ export async function joinLoaderGroup(
     readonly limits?: Partial<BatchLimits>;
     readonly types?: TypeRegistry;
     readonly from?: Date;
-    /** What names this loader across restarts (lane-group.ts): the warehouse it writes. */
-    readonly member?: string;
   },
 ): Promise<{ group: LaneGroupConsumer; appliedLsn: () => Lsn; refresh: () => Promise<void> }> {
   if (!isLaneStore(warehouse)) {
@@ -129,9 +127,9 @@ export async function joinLoaderGroup(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(types ? { onTypes: (infos: readonly TypeInfo[]) => types.registerAll(infos) } : {}),
     ...(options.from ? { from: options.from } : {}),
-    ...(options.member ? { member: options.member } : {}),
-    ...((settings.warehouseId ?? options.member)
-      ? { warehouse: settings.warehouseId ?? options.member }
+    ...(settings.member ? { member: settings.member } : {}),
+    ...((settings.warehouseId ?? settings.member)
+      ? { warehouse: settings.warehouseId ?? settings.member }
       : {}),
     ...(settings.heartbeatMs ? { heartbeatMs: settings.heartbeatMs } : {}),
     ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
@@ -201,16 +199,12 @@ async function runWithFeed(
   // through JetStream, the loader is a member of the feed's loader group (it joins below, once
   // the first run's copy is done)
   let member: Awaited<ReturnType<typeof joinLoaderGroup>> | null = null;
-  const loader = new Loader(
-    options.warehouse,
-    {
-      onApplied: (applied, items, millis) => {
-        stats.applied(applied, items, millis);
-        void member?.refresh();
-      },
+  const loader = new Loader(options.warehouse, {
+    onApplied: (applied, items, millis) => {
+      stats.applied(applied, items, millis);
+      void member?.refresh();
     },
-    checkpoint,
-  );
+  });
   const runner = store
     ? new SnapshotRunner({
         connection: options.source.connection,
@@ -255,7 +249,6 @@ async function runWithFeed(
       member = await joinLoaderGroup(jet, options.warehouse, options.feed!, {
         logger: log,
         types,
-        ...(options.feed?.member ? { member: options.feed.member } : {}),
         ...(options.batch ? { limits: options.batch } : {}),
       });
     } catch (error) {

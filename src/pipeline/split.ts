@@ -14,10 +14,9 @@
  * table online too (a table without a primary key cannot be: use `tributary run` for those).
  */
 
-import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition } from '../core/position.js';
-import type { JetStreamFeed } from '../feed/jetstream/jetstream-feed.js';
+import { type JetStreamFeed, replayIntoNonEmpty } from '../feed/jetstream/jetstream-feed.js';
 import type { LaneGroupConsumer } from '../feed/jetstream/lane-group.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
 import type { SourceConfig } from '../source/postgres/setup/connection-config.js';
@@ -91,13 +90,7 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
   const log = options.logger;
   const checkpoint = await options.warehouse.checkpoint();
   log.info({ checkpoint: checkpoint ? formatPosition(checkpoint) : null }, 'warehouse checkpoint');
-  if (options.from && checkpoint !== null) {
-    throw new TributaryError(
-      'USAGE',
-      `the warehouse already holds the feed up to ${formatPosition(checkpoint)}; replaying from a time is for ` +
-        'an empty warehouse (starting later would leave a gap, earlier is skipped): drop --from',
-    );
-  }
+  if (options.from && checkpoint !== null) throw replayIntoNonEmpty(checkpoint);
   // the source makes the stream (and decides its lanes): a loader started first waits for it
   let jet: JetStreamFeed;
   try {
@@ -116,23 +109,18 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
       types,
       ...(options.batch ? { limits: options.batch } : {}),
       ...(options.from ? { from: options.from } : {}),
-      ...(options.feed.member ? { member: options.feed.member } : {}),
     });
   } catch (error) {
     await jet.close();
     throw error;
   }
   options.onGroup?.(member.group);
-  const loader = new Loader(
-    options.warehouse,
-    {
-      onApplied: (applied, items, millis) => {
-        stats.applied(applied, items, millis);
-        void member.refresh();
-      },
+  const loader = new Loader(options.warehouse, {
+    onApplied: (applied, items, millis) => {
+      stats.applied(applied, items, millis);
+      void member.refresh();
     },
-    checkpoint,
-  );
+  });
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort, { once: true });

@@ -145,6 +145,15 @@ export function redactNatsUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@').replace(/\/\/([^:@/]+)@/g, '//***@');
 }
 
+/** A replay from a time (`load --from`) asked of a warehouse that holds the feed up to `checkpoint`. */
+export function replayIntoNonEmpty(checkpoint: Position): TributaryError {
+  return new TributaryError(
+    'USAGE',
+    `the warehouse already holds the feed up to ${formatPosition(checkpoint)}; replaying from a time is for ` +
+      'an empty warehouse (starting later would leave a gap, earlier is skipped): drop --from',
+  );
+}
+
 /** Refuses what is not a NATS URL (`nats://` or `tls://`, comma-separated for a cluster). */
 export function checkNatsUrl(url: string, flag = '--feed'): void {
   for (const part of url.split(',')) {
@@ -371,13 +380,7 @@ export class JetStreamFeed {
       if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
         throw error;
     }
-    if (options.from && options.after !== null) {
-      throw new TributaryError(
-        'USAGE',
-        `the warehouse already holds the feed up to ${formatPosition(options.after)}; replaying from a time is for ` +
-          'an empty warehouse (starting later would leave a gap, earlier is skipped): drop --from',
-      );
-    }
+    if (options.from && options.after !== null) throw replayIntoNonEmpty(options.after);
     const start = options.from
       ? await this.#sequenceAt(options.from)
       : await this.#startSequence(options.after, acknowledged);

@@ -266,7 +266,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
       return last;
     });
     if (last) this.#recorded(last, lane);
-    return this.#startOf(lane);
+    return last ?? start;
   }
 
   async #applyItems(
