@@ -441,6 +441,7 @@ export class SnapshotRunner {
                   job: item.job.id,
                   schema: item.table.schema,
                   snapshotLsn: c,
+                  snapshotTime: snapshot.takenAt,
                   rows,
                   chunk: item.chunk.chunk,
                   last,
@@ -448,7 +449,7 @@ export class SnapshotRunner {
               );
             const loaded =
               csvDir !== null && csvJobs.has(item.job.id)
-                ? await this.#loadCsv(worker, item, c, csvDir)
+                ? await this.#loadCsv(worker, item, c, snapshot.takenAt, csvDir)
                 : null;
             if (signal.aborted) return;
             if (loaded !== null) running.rowsDone += loaded;
@@ -500,6 +501,7 @@ export class SnapshotRunner {
     worker: SnapshotWorker,
     item: { readonly job: SnapshotJob; readonly table: SnapshotTable; readonly chunk: ChunkState },
     c: Lsn,
+    snapshotTime: Date,
     dir: string,
   ): Promise<number | null> {
     const path = join(dir, `${item.job.id}-${item.chunk.chunk}.csv`);
@@ -511,6 +513,7 @@ export class SnapshotRunner {
           job: item.job.id,
           schema: item.table.schema,
           snapshotLsn: c,
+          snapshotTime,
           chunk: item.chunk.chunk,
           path,
           rows,
@@ -595,6 +598,7 @@ export class SnapshotRunner {
             job: job.id,
             schema: table.schema,
             snapshotLsn: snapshot.consistentPoint,
+            snapshotTime: snapshot.takenAt,
             rows,
             chunk: null,
             last: false,

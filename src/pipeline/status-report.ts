@@ -24,8 +24,12 @@ export interface TableStatus {
 
 export async function tableStatus(warehouse: Warehouse): Promise<TableStatus[]> {
   const tables = await warehouse.query(
-    `SELECT table_schema, table_name FROM information_schema.tables
-      WHERE table_schema NOT IN ('_tributary', 'information_schema', 'pg_catalog') AND table_type = 'BASE TABLE'
+    // the current-state tables: those with Tributary's sync column (not the raw zone, history,
+    // or a replay's copies)
+    `SELECT t.table_schema, t.table_name FROM information_schema.tables AS t
+      JOIN information_schema.columns AS c USING (table_catalog, table_schema, table_name)
+      WHERE t.table_schema NOT LIKE '\\_tributary%' ESCAPE '\\' AND t.table_schema NOT IN ('information_schema', 'pg_catalog')
+        AND t.table_type = 'BASE TABLE' AND c.column_name = '_tributary_synced_at'
       ORDER BY 1, 2`,
   );
   const out: TableStatus[] = [];

@@ -5,7 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { TributaryError } from '../core/errors.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
-import { type BackfillRequest, type ControlFile, controlFilePath } from './control-server.js';
+import {
+  type BackfillRequest,
+  type ControlFile,
+  controlFilePath,
+  type ReplayRequest,
+} from './control-server.js';
 
 export function findRunning(warehousePath: string): ControlFile | null {
   const path = controlFilePath(warehousePath);
@@ -58,8 +63,16 @@ async function call<T>(
   return json as T;
 }
 
-export function remoteQuery(control: ControlFile, sql: string): Promise<QueryResult> {
-  return call<QueryResult>(control, 'POST', '/query', { sql });
+export function remoteQuery(control: ControlFile, sql: string, asOf?: string): Promise<QueryResult> {
+  return call<QueryResult>(control, 'POST', '/query', asOf === undefined ? { sql } : { sql, asOf });
+}
+
+export function remoteReplay(control: ControlFile, request: ReplayRequest): Promise<unknown> {
+  return call<unknown>(control, 'POST', '/replay', request);
+}
+
+export function remoteExportRaw(control: ControlFile, dir: string): Promise<unknown> {
+  return call<unknown>(control, 'POST', '/export-raw', { dir });
 }
 
 /** How long `status` waits for a running process (a query may take as long as it takes). */

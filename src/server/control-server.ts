@@ -13,7 +13,12 @@ import { TributaryError } from '../core/errors.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
 
 export interface ControlHandlers {
-  query(sql: string): Promise<QueryResult>;
+  /** With `asOf` (a time or a position, as `--as-of` takes it): the tables as they were then. */
+  query(sql: string, asOf?: string): Promise<QueryResult>;
+  /** Rebuilds tables from the raw zone (tributary replay). */
+  replay?(request: ReplayRequest): Promise<unknown>;
+  /** Exports the raw zone as Parquet (tributary export raw). */
+  exportRaw?(dir: string): Promise<unknown>;
   status(): Promise<unknown>;
   /** Queues a backfill (tributary backfill); absent when the process cannot run one. */
   backfill?(request: BackfillRequest): Promise<unknown>;
@@ -23,6 +28,11 @@ export interface BackfillRequest {
   readonly table: string;
   readonly predicate: string | null;
   readonly reason: string | null;
+}
+
+export interface ReplayRequest {
+  readonly until: string | null;
+  readonly into: string | null;
 }
 
 export interface ControlFile {
@@ -85,10 +95,31 @@ export class ControlServer {
       return respond(response, 401, { error: 'token required' });
     try {
       if (request.method === 'POST' && request.url === '/query') {
-        const body = JSON.parse(await readBody(request)) as { sql?: unknown };
-        if (typeof body.sql !== 'string')
-          return respond(response, 400, { error: 'a JSON body {"sql": "..."} is required' });
-        return respond(response, 200, await handlers.query(body.sql));
+        const body = JSON.parse(await readBody(request)) as { sql?: unknown; asOf?: unknown };
+        if (typeof body.sql !== 'string' || (body.asOf !== undefined && typeof body.asOf !== 'string'))
+          return respond(response, 400, { error: 'a JSON body {"sql": "...", "asOf": "..."} is required' });
+        return respond(
+          response,
+          200,
+          await (body.asOf === undefined ? handlers.query(body.sql) : handlers.query(body.sql, body.asOf)),
+        );
+      }
+      if (request.method === 'POST' && request.url === '/replay') {
+        const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+        const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
+        if (!handlers.replay) return respond(response, 400, { error: 'this process does not replay' });
+        return respond(
+          response,
+          200,
+          await handlers.replay({ until: text(body.until), into: text(body.into) }),
+        );
+      }
+      if (request.method === 'POST' && request.url === '/export-raw') {
+        const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+        if (typeof body.dir !== 'string' || body.dir.length === 0)
+          return respond(response, 400, { error: 'a JSON body {"dir": "..."} is required' });
+        if (!handlers.exportRaw) return respond(response, 400, { error: 'this process does not export' });
+        return respond(response, 200, await handlers.exportRaw(body.dir));
       }
       if (request.method === 'POST' && request.url === '/backfill') {
         const body = JSON.parse(await readBody(request)) as Record<string, unknown>;

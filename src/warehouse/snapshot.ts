@@ -73,6 +73,8 @@ export interface SnapshotRows {
   readonly job: string;
   readonly schema: TableSchema;
   readonly snapshotLsn: Lsn;
+  /** When the snapshot was taken, by the source's clock (the event time of its rows in the raw zone). */
+  readonly snapshotTime: Date;
   readonly rows: readonly Row[];
   /** The chunk these rows belong to, marked done with them when `last`; null for re-read keys. */
   readonly chunk: number | null;
@@ -92,6 +94,8 @@ export interface SnapshotFile {
   readonly job: string;
   readonly schema: TableSchema;
   readonly snapshotLsn: Lsn;
+  /** When the snapshot was taken, by the source's clock. */
+  readonly snapshotTime: Date;
   readonly chunk: number;
   readonly path: string;
   /** Rows Postgres wrote to the file (COPY's count). */

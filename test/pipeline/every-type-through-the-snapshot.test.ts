@@ -87,7 +87,7 @@ describe.each(PATHS)('every type through the snapshot (%s)', (_label, binaries, 
       const shape = async (table: string) =>
         (
           await warehouse.query(
-            `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`,
+            `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}' ORDER BY ordinal_position`,
           )
         ).rows;
       expect(await shape(TABLE)).toEqual(await shape('streamed'));

@@ -46,6 +46,8 @@ export interface PipelineSettings {
   readonly tables?: readonly TableRef[] | 'all';
   readonly batch?: Partial<BatchLimits>;
   readonly tableWatchIntervalMs?: number;
+  /** Keep the raw landing zone (default true). */
+  readonly raw?: boolean;
   /** Snapshots and backfills (off unless given: most tests look at the stream alone). */
   readonly snapshot?: Partial<SnapshotSettings>;
 }
@@ -59,6 +61,7 @@ export async function startPipeline(
   const types = new TypeRegistry();
   const warehouse = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), {
     typeInfo: (oid) => types.info(oid),
+    raw: settings.raw ?? true,
   });
   const stats = new PipelineStats();
   const batches: StreamItem[][] = [];

@@ -119,7 +119,7 @@ describe('kill -9 of run while values widen columns, duplicates come and go, and
     const types = await queryWarehouse(
       warehouse,
       `SELECT column_name AS name, data_type AS type FROM information_schema.columns
-        WHERE table_name = 'hostile' AND column_name IN ('amount', 'grid') ORDER BY column_name`,
+        WHERE table_schema = 'main' AND table_name = 'hostile' AND column_name IN ('amount', 'grid') ORDER BY column_name`,
     );
     expect(types).toEqual([
       { name: 'amount', type: 'VARCHAR' },

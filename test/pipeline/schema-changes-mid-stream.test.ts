@@ -30,7 +30,7 @@ import { change, col, commit, schemaItem } from '../warehouse/items.js';
 import { sourceRows, startPipeline } from './in-process-pipeline.js';
 
 const COLUMNS_SQL = (table: string) =>
-  `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' AND column_name NOT LIKE '_tributary%' ORDER BY column_name`;
+  `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}' AND column_name NOT LIKE '_tributary%' ORDER BY column_name`;
 
 describe.each(EACH_MAJOR)('schema changes while the pipeline runs (%s)', (_label, binaries) => {
   const cluster = useCluster({

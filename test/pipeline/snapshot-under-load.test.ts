@@ -97,7 +97,7 @@ describe.each(EACH_MAJOR)('initial snapshot under a concurrent write load (%s)',
         'SELECT id, region, v FROM regional WHERE id % 2 = 0 ORDER BY id',
       );
       const columns = await warehouse.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'regional' AND column_name NOT LIKE '_tributary%' ORDER BY ordinal_position",
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = 'regional' AND column_name NOT LIKE '_tributary%' ORDER BY ordinal_position",
       );
       expect(columns.rows.map((r) => r[0])).toEqual(['id', 'region', 'v']);
     } finally {

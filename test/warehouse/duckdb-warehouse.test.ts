@@ -148,9 +148,11 @@ describe('DuckDBWarehouse', () => {
       change('insert', 1n, 1, { row: { id: 2, x: new Decimal('NaN') } }),
       commit(1n, 2),
     ]);
-    expect(await rows("SELECT data_type FROM information_schema.columns WHERE column_name = 'x'")).toEqual([
-      ['VARCHAR'],
-    ]);
+    expect(
+      await rows(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = 'main' AND column_name = 'x'",
+      ),
+    ).toEqual([['VARCHAR']]);
     await wh.apply([
       schemaItem([col('id', 23, true), col('x', 1700, false, numeric(8, 2))], 'b'),
       change('insert', 2n, 0, { row: { id: 3, x: new Decimal('123456.78') } }),
@@ -195,8 +197,11 @@ describe('DuckDBWarehouse', () => {
         [2, '[[1,2],[3,4]]', 2],
       ]);
       expect(
-        (await reopened.query("SELECT data_type FROM information_schema.columns WHERE column_name = 'a'"))
-          .rows,
+        (
+          await reopened.query(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = 'main' AND column_name = 'a'",
+          )
+        ).rows,
       ).toEqual([['JSON']]);
     } finally {
       await reopened.close();

@@ -561,7 +561,7 @@ describe.each(EACH_MAJOR)('every type into DuckDB on %s', (_label, binaries) => 
       const typeOf = async () =>
         (
           await warehouse.query(
-            `SELECT data_type FROM information_schema.columns WHERE table_name = 'refused' AND column_name = '${w.column}'`,
+            `SELECT data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = 'refused' AND column_name = '${w.column}'`,
           )
         ).rows[0]?.[0];
       const [stored, unfit, later] = [nextId++, nextId++, nextId++];

@@ -47,7 +47,16 @@ describe('a fresh table loaded from CSV', () => {
   async function load(chunk: number, csv: string, rows: number, job: string) {
     const file = join(dir, `chunk-${chunk}.csv`);
     writeFileSync(file, csv);
-    return wh.applySnapshotFile({ job, schema: SCHEMA, snapshotLsn: 100n, chunk, path: file, rows, decode });
+    return wh.applySnapshotFile({
+      job,
+      schema: SCHEMA,
+      snapshotLsn: 100n,
+      snapshotTime: new Date(),
+      chunk,
+      path: file,
+      rows,
+      decode,
+    });
   }
 
   async function start(files: boolean) {

@@ -67,6 +67,8 @@ export function change(
     pk?: Record<string, Value>;
     before?: Record<string, Value>;
     unchanged?: string[];
+    /** Commit time, microseconds since the epoch (default 0). */
+    time?: bigint;
   },
   table = T,
 ): StreamItem {
@@ -81,7 +83,7 @@ export function change(
       unchanged: values.unchanged ?? [],
       position: { commitLsn: lsn, ordinal },
       xid: 1,
-      commitTime: new PgTimestampTz(0n),
+      commitTime: new PgTimestampTz(values.time ?? 0n),
       schemaVersion: 'v',
     },
   };

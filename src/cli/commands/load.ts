@@ -21,6 +21,7 @@ import { ControlServer } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { parseDuration } from '../duration.js';
+import { landingHandlers } from '../landing-handlers.js';
 import { batchLimits, logStatusEvery } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
@@ -40,6 +41,8 @@ interface LoadFlags {
   readonly batchDelay?: string;
   readonly statusEvery: string;
   readonly from?: string;
+  /** False with --no-raw: no raw landing zone. */
+  readonly raw: boolean;
 }
 
 export function loadCommand(): Command {
@@ -71,6 +74,10 @@ export function loadCommand(): Command {
       '--from <time>',
       'replay into an empty warehouse from the changes the stream stored at or after this ISO 8601 time',
     )
+    .option(
+      '--no-raw',
+      'keep no raw landing zone (no history, time travel, replay or export); not for a warehouse that has one',
+    )
     .action(async (flags: LoadFlags) => {
       checkNatsUrl(flags.feed);
       const batch = batchLimits(flags);
@@ -80,7 +87,11 @@ export function loadCommand(): Command {
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
-        const warehouse = await openForRun(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
+        const warehouse = await openForRun(flags.warehouse, {
+          typeInfo: (oid) => types.info(oid),
+          raw: flags.raw,
+          source: `feed ${flags.feedName ?? flags.slot}`,
+        });
         const stats = new PipelineStats();
         const progress = new SnapshotProgressView(log);
         let feed: JetStreamFeed | null = null;
@@ -100,7 +111,7 @@ export function loadCommand(): Command {
           };
         };
         const control = await ControlServer.start(flags.warehouse, {
-          query: (sql) => warehouse.query(sql),
+          ...landingHandlers(warehouse),
           status: async () =>
             statusReport(warehouse, stats, null, snapshots?.progress() ?? null, await feedStatus()),
           backfill: async (request) => {

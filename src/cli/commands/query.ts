@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
+import { parseReplayPoint } from '../../landing/replay.js';
 import { remoteQuery } from '../../server/control-client.js';
 import type { QueryResult } from '../../warehouse/warehouse.js';
 import { writeStdout } from '../output.js';
@@ -15,6 +16,7 @@ interface QueryFlags {
   readonly warehouse: string;
   readonly json?: boolean;
   readonly csv?: boolean;
+  readonly asOf?: string;
 }
 
 export function queryCommand(): Command {
@@ -24,12 +26,17 @@ export function queryCommand(): Command {
     .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
     .option('--json', 'print rows as JSON objects, one per line')
     .option('--csv', 'print CSV with a header line')
+    .option(
+      '--as-of <time|position>',
+      'every table as it was then, from the raw zone: a time (ISO 8601, UTC unless it says) or a position (16/B374D848[#n])',
+    )
     .action(async (sql: string, flags: QueryFlags) => {
       if (flags.json && flags.csv) throw new TributaryError('USAGE', 'choose one of --json and --csv');
+      const asOf = flags.asOf === undefined ? null : parseReplayPoint(flags.asOf);
       const result = await withWarehouse(
         flags.warehouse,
-        (running) => (running ? remoteQuery(running, sql) : null),
-        (warehouse) => warehouse.query(sql),
+        (running) => (running ? remoteQuery(running, sql, flags.asOf) : null),
+        (warehouse) => (asOf ? warehouse.queryAsOf(sql, asOf) : warehouse.query(sql)),
       );
       await writeStdout(flags.json ? asJsonLines(result) : flags.csv ? asCsv(result) : asTable(result));
     });

@@ -22,6 +22,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
+import { landingHandlers } from '../landing-handlers.js';
 import { batchLimits, laneCount, logStatusEvery, positiveInteger } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
@@ -42,6 +43,8 @@ interface RunFlags extends SourceFlags {
   readonly feed?: string;
   readonly feedName?: string;
   readonly lanes?: string;
+  /** False with --no-raw: no raw landing zone. */
+  readonly raw: boolean;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -72,6 +75,10 @@ export function runCommand(): Command {
       '--feed-name <name>',
       "the feed's name on NATS: its stream and subjects (default the slot's name)",
     )
+    .option(
+      '--no-raw',
+      'keep no raw landing zone (no history, time travel, replay or export); not for a warehouse that has one',
+    )
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
     .action(async (given: RunFlags, command: Command) => {
@@ -88,13 +95,17 @@ export function runCommand(): Command {
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
-        const warehouse = await openForRun(flags.warehouse, { typeInfo: (oid) => types.info(oid) });
+        const warehouse = await openForRun(flags.warehouse, {
+          typeInfo: (oid) => types.info(oid),
+          raw: flags.raw,
+          source: `${describeTarget(config.connection)} slot ${config.slot}`,
+        });
         const stats = new PipelineStats();
         const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;
         let snapshots: SnapshotRunner | null = null;
         const control = await ControlServer.start(flags.warehouse, {
-          query: (sql) => warehouse.query(sql),
+          ...landingHandlers(warehouse),
           status: async () =>
             statusReport(warehouse, stats, (await source?.status()) ?? null, snapshots?.progress() ?? null),
           backfill: async (request) => {
@@ -186,6 +197,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     feed: pick('feed', flags.feed, file.feed?.url),
     feedName: pick('feedName', flags.feedName, file.feed?.name),
     lanes: pick('lanes', flags.lanes, file.feed?.lanes === undefined ? undefined : String(file.feed.lanes)),
+    raw: pick('raw', flags.raw, file.raw?.enabled),
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;

@@ -24,8 +24,25 @@ import {
 import { TributaryError } from '../../core/errors.js';
 import type { Lsn } from '../../core/lsn.js';
 import { comparePositions, type Position } from '../../core/position.js';
-import { displayName } from '../../core/table-ref.js';
+import { displayName, quoteIdentifier as q, type TableRef } from '../../core/table-ref.js';
 import type { LaneClaim } from '../../feed/feed.js';
+import { queryAsOf } from '../../landing/as-of.js';
+import { type ExportedTable, exportRaw } from '../../landing/export.js';
+import { bootstrapHistory, createHistoryView } from '../../landing/history.js';
+import {
+  appendChanges,
+  appendReset,
+  appendSnapshotRows,
+  bootstrapRaw,
+  newBatch,
+  type RawBatch,
+  type RawTable,
+  rawTableNames,
+  type SnapshotOrigin,
+  type SnapshotRaw,
+  syncRawTable,
+} from '../../landing/raw-zone.js';
+import { type ReplayPoint, replaySql } from '../../landing/replay.js';
 import { foldTable } from '../fold.js';
 import { foldCounts } from '../fold-counts.js';
 import type {
@@ -72,10 +89,37 @@ import {
   writeCheckpoint,
   writeLane,
 } from './state.js';
-import { evolveTable, fillAdded, loadTableState, recordVersion, type TableState, tableId } from './tables.js';
+import {
+  duckSchemaOf,
+  evolveTable,
+  fillAdded,
+  LSN_COLUMN,
+  loadTableState,
+  recordVersion,
+  SYNCED_COLUMN,
+  type TableState,
+  tableId,
+} from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
 import { UnfitValue } from './value-writer.js';
 import { widenColumn, widenedType } from './widen.js';
+
+/**
+ * How much WAL DuckDB gathers before a commit checkpoints it into the file (DuckDB's default is
+ * 16 MB). A checkpoint rewrites the last, growing row group of every table written since the
+ * previous one; the raw zone appends every change and snapshot row, so at 16 MB the same row
+ * groups were rewritten over and over (a backfill of 20,000 rows of 30 kB text under load: 17 s
+ * of commits instead of 2–3 s, test/pipeline/backfill-under-load). Larger costs only a longer
+ * WAL replay when the warehouse is opened after a crash.
+ */
+const CHECKPOINT_THRESHOLD = '256MB';
+
+/** A table a replay rebuilt: where it went and how many rows it holds. */
+export interface ReplayedTable {
+  readonly table: TableRef;
+  readonly target: string;
+  readonly rows: number;
+}
 
 /** Types of columns to create widened (widen.ts), by table id, then column name. */
 type CreateWidened = Map<string, Map<string, string>>;
@@ -85,6 +129,14 @@ export interface DuckDBWarehouseOptions {
   readonly typeInfo?: TypeLookup;
   /** Opens the file read-only (for queries while another process writes; `apply` then fails). */
   readonly readOnly?: boolean;
+  /**
+   * Keeps the raw landing zone (../../landing/raw-zone.ts): every applied change also appended
+   * to its table's raw table. Default true. A warehouse that has a raw zone cannot be written
+   * without it (its raw tables would miss changes).
+   */
+  readonly raw?: boolean;
+  /** What the raw zone records as each change's source (`_tributary_source`); see `setSource`. */
+  readonly source?: string;
 }
 
 export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
@@ -102,17 +154,38 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
   #lanes = new Map<number, LaneState>();
   /** Keyed tables loaded without their primary key for now (deferred-key.ts), by table id. */
   #withoutKey = new Set<string>();
+  /** Whether changes are also appended to the raw zone. */
+  readonly #rawZone: boolean;
+  readonly #path: string;
+  readonly #readOnly: boolean;
+  /** Raw tables by table id, as last brought in line with their table (cleared with every reload). */
+  readonly #raw = new Map<string, RawTable>();
+  /** The raw batch of the open transaction, once it wrote raw rows. */
+  #rawBatch: RawBatch | null = null;
+  #source: string | null;
 
-  private constructor(instance: DuckDBInstance, db: Db, typeInfo: TypeLookup | undefined) {
+  private constructor(instance: DuckDBInstance, db: Db, path: string, options: DuckDBWarehouseOptions) {
     this.#instance = instance;
+    this.#path = path;
+    this.#readOnly = options.readOnly ?? false;
     this.#db = db;
-    this.#typeInfo = typeInfo;
+    this.#typeInfo = options.typeInfo;
+    this.#rawZone = options.raw ?? true;
+    this.#source = options.source ?? null;
+  }
+
+  /** Names the source of the changes applied from now on, as the raw zone records it. */
+  setSource(source: string): void {
+    this.#source = source;
   }
 
   static async open(path: string, options: DuckDBWarehouseOptions = {}): Promise<DuckDBWarehouse> {
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+      instance = await DuckDBInstance.create(
+        path,
+        options.readOnly ? { access_mode: 'READ_ONLY' } : { checkpoint_threshold: CHECKPOINT_THRESHOLD },
+      );
     } catch (error) {
       throw new TributaryError(
         'CONFIG',
@@ -123,11 +196,23 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
         },
       );
     }
-    const warehouse = new DuckDBWarehouse(instance, new Db(await instance.connect()), options.typeInfo);
+    const warehouse = new DuckDBWarehouse(instance, new Db(await instance.connect()), path, options);
     try {
       if (!options.readOnly) {
         await bootstrap(warehouse.#db);
         await bootstrapSnapshots(warehouse.#db);
+        if (warehouse.#rawZone) {
+          await bootstrapRaw(warehouse.#db);
+          await bootstrapHistory(warehouse.#db);
+        } else if ((await rawTableNames(warehouse.#db)).length > 0) {
+          throw new TributaryError(
+            'CONFIG',
+            `the warehouse ${path} keeps a raw landing zone; written without it, the zone would miss changes and could no longer rebuild the tables`,
+            {
+              hint: 'leave the raw zone on for this warehouse (drop --raw off / raw: off), or start a new warehouse',
+            },
+          );
+        }
       }
       if (!options.readOnly || (await hasState(warehouse.#db))) await warehouse.#reload();
       // a first run's copy interrupted while a table's key was deferred
@@ -149,6 +234,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     this.#withoutKey = await tablesWithoutKey(this.#db, this.#tables.values());
     this.#marks.clear();
     this.#marksReady.clear();
+    this.#raw.clear();
+    this.#rawBatch = null;
     if (await hasSnapshotState(this.#db)) {
       for (const table of await activeMarkedTables(this.#db))
         this.#marks.set(tableId(table), marksTableOf(table));
@@ -298,9 +385,12 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
           const truncate = events.findLast((e) => e.op === 'truncate');
           if (truncate) await markTruncate(this.#db, truncate.table, truncate.position.commitLsn);
         }
+        // before the merge: a raw table created now is seeded with the rows the table holds
+        const raw = this.#rawZone ? await this.#rawOf(table) : null;
         if (table.hasPrimaryKey)
           await mergeTable(this.#db, table, foldTable(events, table.keyColumns), marks);
         else await mergeCounts(this.#db, table, foldCounts(events, table.keyColumns));
+        if (raw) await appendChanges(this.#db, raw, table, events, await this.#batch());
         wrote = true;
       }
       pending = new Map();
@@ -322,6 +412,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
           await this.#db.run('COMMIT');
           if (last) this.#recorded(last, lane);
           await this.#db.run('BEGIN TRANSACTION');
+          this.#rawBatch = null;
           wrote = false;
         }
         const widened = createWidened.get(id);
@@ -400,7 +491,19 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
         this.#marksReady.add(tid);
       } else this.#marks.delete(tid);
       // a multiset is exact only as one whole copy, and a first run started over begins empty
-      if ((keyless && job.attempt > 0) || options.startOver) await this.#db.run(`DELETE FROM ${table.sql}`);
+      if ((keyless && job.attempt > 0) || options.startOver) {
+        await this.#db.run(`DELETE FROM ${table.sql}`);
+        // in the raw zone, as a truncate just before the new copy's rows (nothing else has
+        // written the table: the stream has not started)
+        if (this.#rawZone)
+          await appendReset(
+            this.#db,
+            await this.#rawOf(table),
+            snapshotLsn,
+            schema.version,
+            await this.#batch(),
+          );
+      }
       // chunks as CSV only for a table whose every column converts in SQL: anything else would
       // go through the decoders a chunk at a time, not in batches
       const files =
@@ -446,11 +549,15 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     return this.#writeWidening(job, async (table) => {
       strict &&= convertsEveryColumn(table);
       try {
-        return await this.#transaction(() => loadCsv(this.#db, table, file, strict));
+        return await this.#transaction(async () =>
+          loadCsv(this.#db, table, file, strict, await this.#snapshotRaw(table, originOf(file, table))),
+        );
       } catch (error) {
         if (strict && error instanceof TributaryError && error.code === 'SINK') {
           strict = false;
-          return this.#transaction(() => loadCsv(this.#db, table, file, false));
+          return this.#transaction(async () =>
+            loadCsv(this.#db, table, file, false, await this.#snapshotRaw(table, originOf(file, table))),
+          );
         }
         throw error;
       }
@@ -462,7 +569,16 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     const tid = tableId(job.table);
     await this.#restoreKeys(tid);
     return this.#writeWidening(job, (table) =>
-      this.#transaction(async () => applyRows(this.#db, table, job, this.#marks.get(tid) ?? null, rows)),
+      this.#transaction(async () =>
+        applyRows(
+          this.#db,
+          table,
+          job,
+          this.#marks.get(tid) ?? null,
+          rows,
+          await this.#snapshotRaw(table, originOf(rows, table)),
+        ),
+      ),
     );
   }
 
@@ -516,9 +632,43 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     }
   }
 
+  /** `table`'s raw table, created or brought in line with the table first (in the open transaction). */
+  async #rawOf(table: TableState): Promise<RawTable> {
+    const id = tableId(table.schema.table);
+    let raw = this.#raw.get(id) ?? null;
+    if (raw?.syncedWith !== table) {
+      const before = raw;
+      raw = await syncRawTable(this.#db, table, raw);
+      // its history view follows its columns (and key)
+      if (raw.columns !== before?.columns || before.syncedWith.hasPrimaryKey !== table.hasPrimaryKey)
+        await createHistoryView(this.#db, raw, table);
+      this.#raw.set(id, raw);
+    }
+    return raw;
+  }
+
+  /** The open transaction's raw batch. */
+  async #batch(): Promise<RawBatch> {
+    this.#rawBatch ??= await newBatch(this.#db, this.#source);
+    return this.#rawBatch;
+  }
+
+  /** How the snapshot write of `table` at `c` records its rows in the raw zone, or null without one. */
+  async #snapshotRaw(table: TableState, origin: SnapshotOrigin): Promise<SnapshotRaw | null> {
+    if (!this.#rawZone) return null;
+    const raw = await this.#rawOf(table);
+    const batch = await this.#batch();
+    return {
+      sql: raw.sql,
+      batch: batch.batch,
+      record: (select, params) => appendSnapshotRows(this.#db, raw, table, select, params, origin, batch),
+    };
+  }
+
   /** Runs `body` in a transaction; on failure rolls back and reloads the in-memory state. */
   async #transaction<T>(body: () => Promise<T>): Promise<T> {
     await this.#db.run('BEGIN TRANSACTION');
+    this.#rawBatch = null;
     try {
       const result = await body();
       await this.#db.run('COMMIT');
@@ -593,6 +743,107 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     return this.#serial(() => this.#finishSnapshotJob(id, state, error));
   }
 
+  /**
+   * Rebuilds the tables from the raw zone (../../landing/replay.ts) as of `point`: into the
+   * schema `into` (tables named as their raw tables), or in place of the live tables, which is
+   * only allowed to the end (the checkpoint stays theirs). One transaction.
+   */
+  replay(point: ReplayPoint, into: string | null): Promise<ReplayedTable[]> {
+    return this.#serial(() => this.#replay(point, into));
+  }
+
+  async #replay(point: ReplayPoint, into: string | null): Promise<ReplayedTable[]> {
+    if (!this.#rawZone) throw new TributaryError('USAGE', 'this warehouse was opened without its raw zone');
+    if (into === null && point.kind !== 'end') {
+      throw new TributaryError(
+        'USAGE',
+        'a replay in place goes to the end of the raw zone (the live tables stay at their checkpoint)',
+        {
+          hint: 'replay to a point into a schema of its own: --into <schema>',
+        },
+      );
+    }
+    if (into !== null) {
+      const live = new Set([...this.#tables.values()].map((t) => duckSchemaOf(t.schema.table)));
+      if (live.has(into) || into.startsWith('_tributary') || into === 'main' || into.length === 0) {
+        throw new TributaryError(
+          'USAGE',
+          `cannot replay into ${JSON.stringify(into)}: it holds live tables or Tributary's own`,
+          {
+            hint: 'name a schema of its own, e.g. --into replay',
+          },
+        );
+      }
+    }
+    if ((await rawTableNames(this.#db)).length === 0 && this.#tables.size > 0) {
+      throw new TributaryError(
+        'USAGE',
+        'this warehouse keeps no raw landing zone (it was loaded with --no-raw): there is nothing to replay from',
+      );
+    }
+    await this.#restoreKeys();
+    return this.#transaction(async () => {
+      const catalog = q(String((await this.#db.rows('SELECT current_database()'))[0]?.[0]));
+      if (into !== null) await this.#db.run(`CREATE SCHEMA IF NOT EXISTS ${q(into)}`);
+      const done: ReplayedTable[] = [];
+      for (const table of this.#tables.values()) {
+        const raw = await this.#rawOf(table);
+        const select = replaySql(raw, table, point, catalog);
+        const columns = [...table.schema.columns.map((c) => q(c.name)), q(LSN_COLUMN)].join(', ');
+        let target: string;
+        if (into === null) {
+          target = table.sql;
+          await this.#db.run(`DELETE FROM ${table.sql}`);
+          await this.#db.run(
+            `INSERT INTO ${table.sql} (${columns}, ${q(SYNCED_COLUMN)}) SELECT *, now() FROM (${select})`,
+          );
+        } else {
+          target = `${q(into)}.${q(raw.name)}`;
+          await this.#db.run(`CREATE OR REPLACE TABLE ${target} AS SELECT * FROM (${select})`);
+        }
+        const count = await this.#db.rows(`SELECT count(*) FROM ${target}`);
+        done.push({ table: table.schema.table, target, rows: Number(count[0]?.[0] ?? 0) });
+      }
+      return done;
+    });
+  }
+
+  /**
+   * Runs an analyst's read-only query with every table as it was at `point` (../../landing/as-of.ts),
+   * on a connection of its own.
+   */
+  async queryAsOf(sql: string, point: ReplayPoint): Promise<QueryResult> {
+    if (this.#readOnly) {
+      // a read-only instance cannot attach a catalog for the views: an in-memory one reads the file
+      const memory = await DuckDBInstance.create(':memory:');
+      try {
+        const connection = await memory.connect();
+        await connection.run(`ATTACH '${this.#path.replaceAll("'", "''")}' AS warehouse (READ_ONLY)`);
+        return await queryAsOf(connection, 'warehouse', sql, point, 'memory');
+      } finally {
+        memory.closeSync();
+      }
+    }
+    const connection = await this.#instance.connect();
+    try {
+      const catalog = String((await (await connection.run('SELECT current_database()')).getRows())[0]?.[0]);
+      return await queryAsOf(connection, catalog, sql, point);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** Writes what is new in the raw zone to `dir` as Parquet (../../landing/export.ts), on a connection of its own. */
+  async exportRaw(dir: string): Promise<ExportedTable[]> {
+    const connection = await this.#instance.connect();
+    try {
+      const catalog = String((await (await connection.run('SELECT current_database()')).getRows())[0]?.[0]);
+      return await exportRaw(connection, catalog, dir);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   /** Runs an analyst's read-only query on a connection of its own (see read-query.ts). */
   async query(sql: string): Promise<QueryResult> {
     if (!this.#queryConnection) this.#queryConnection = await this.#instance.connect();
@@ -607,6 +858,13 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
       this.#instance.closeSync();
     }
   }
+}
+
+function originOf(
+  rows: { readonly snapshotLsn: Lsn; readonly snapshotTime: Date },
+  table: TableState,
+): SnapshotOrigin {
+  return { lsn: rows.snapshotLsn, time: rows.snapshotTime, version: table.schema.version };
 }
 
 function nextPosition(items: readonly StreamItem[], from: number): Position | null {

@@ -9,6 +9,7 @@
  */
 import { TributaryError } from '../../core/errors.js';
 import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
+import type { SnapshotRaw } from '../../landing/raw-zone.js';
 import type { SnapshotFile, SnapshotFileResult } from '../snapshot.js';
 import { type CsvConversion, csvConversion, readPostgresCsv } from './csv-columns.js';
 import type { Db } from './db.js';
@@ -29,6 +30,7 @@ export async function loadCsv(
   table: TableState,
   file: SnapshotFile,
   strict: boolean,
+  raw: SnapshotRaw | null,
 ): Promise<SnapshotFileResult> {
   const source = file.schema.columns;
   if (table.schema.version !== file.schema.version) {
@@ -50,12 +52,19 @@ export async function loadCsv(
     const values = conversions
       .map((c, i) => `${strict ? c.strict(field(i)) : c.lenient(field(i))} AS v${i}`)
       .join(', ');
-    const result = await db.read(
-      `${insert} FROM (SELECT ${values}, ${source.map((_, i) => field(i)).join(', ')} FROM ${csv})
-        ${fits.length > 0 ? `WHERE ${fits.join(' AND ')}` : ''}`,
-      [file.snapshotLsn],
-    );
-    inserted = Number(result.rowsChanged);
+    const converted = `FROM (SELECT ${values}, ${source.map((_, i) => field(i)).join(', ')} FROM ${csv})
+        ${fits.length > 0 ? `WHERE ${fits.join(' AND ')}` : ''}`;
+    if (raw) {
+      // the CSV is read once: into the raw zone, and the table from the rows recorded there
+      inserted = await raw.record(`SELECT ${source.map((_, i) => `v${i}`).join(', ')} ${converted}`, []);
+      await db.run(
+        `INSERT INTO ${table.sql} (${names}) SELECT ${source.map((c) => q(c.name)).join(', ')}, _tributary_lsn, now()
+          FROM ${raw.sql} WHERE _tributary_batch = $1::UBIGINT AND _tributary_op = 'snapshot'`,
+        [raw.batch],
+      );
+    } else {
+      inserted = Number((await db.read(`${insert} ${converted}`, [file.snapshotLsn])).rowsChanged);
+    }
   } else if (strict) {
     throw new TributaryError('INTERNAL', 'a strict CSV load of a table with columns it does not convert');
   }
@@ -75,14 +84,22 @@ export async function loadCsv(
     rest = texts.length;
     if (rest > 0) {
       // a fresh table: no row of the chunk meets another, a plain INSERT (its key may be deferred)
-      await writeRows(db, table, { keyless: true, truncatedLsn: null }, null, {
-        job: file.job,
-        schema: file.schema,
-        snapshotLsn: file.snapshotLsn,
-        rows: texts.map((fields) => file.decode(fields as (string | null)[])),
-        chunk: null,
-        last: false,
-      });
+      await writeRows(
+        db,
+        table,
+        { keyless: true, truncatedLsn: null },
+        null,
+        {
+          job: file.job,
+          schema: file.schema,
+          snapshotLsn: file.snapshotLsn,
+          snapshotTime: file.snapshotTime,
+          rows: texts.map((fields) => file.decode(fields as (string | null)[])),
+          chunk: null,
+          last: false,
+        },
+        raw,
+      );
     }
   }
   if (inserted + rest !== file.rows) {

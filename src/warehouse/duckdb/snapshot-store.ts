@@ -12,6 +12,7 @@ import type { Lsn } from '../../core/lsn.js';
 import { parsePosition } from '../../core/position.js';
 import { quoteIdentifier as q, type TableRef } from '../../core/table-ref.js';
 import type { Value } from '../../core/values.js';
+import type { SnapshotRaw } from '../../landing/raw-zone.js';
 import type { NetDelete } from '../fold.js';
 import type { ChunkPlan, ChunkState, JobState, NewJob, SnapshotJob, SnapshotRows } from '../snapshot.js';
 import type { Db } from './db.js';
@@ -208,9 +209,10 @@ export async function applyRows(
   job: { readonly keyless: boolean; readonly truncatedLsn: Lsn | null },
   marks: MarksTable | null,
   rows: SnapshotRows,
+  raw: SnapshotRaw | null,
 ): Promise<number> {
   const c = rows.snapshotLsn;
-  const written = await writeRows(db, table, job, marks, rows);
+  const written = await writeRows(db, table, job, marks, rows, raw);
   if (rows.reread && rows.reread.length > 0 && marks) await resolveParked(db, table, marks, rows.reread, c);
   await recordProgress(db, rows.job, rows.chunk, rows.rows.length, rows.last, c);
   return written;
@@ -245,6 +247,7 @@ export async function writeRows(
   job: { readonly keyless: boolean; readonly truncatedLsn: Lsn | null },
   marks: MarksTable | null,
   rows: SnapshotRows,
+  raw: SnapshotRaw | null,
 ): Promise<number> {
   const c = rows.snapshotLsn;
   let written = 0;
@@ -270,6 +273,8 @@ export async function writeRows(
         },
       );
       const insert = `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${all.map((n) => `s.${q(n)}`).join(', ')}, now() FROM ${STAGE_SQL} AS s`;
+      // the raw zone gets the rows this write keeps, chosen before it (the rule above)
+      if (raw) await recordRaw(table, job.keyless || !table.hasPrimaryKey, marks, raw, c);
       if (job.keyless || !table.hasPrimaryKey) {
         written = (await db.read(insert)).rowsChanged;
         return;
@@ -292,6 +297,37 @@ export async function writeRows(
     });
   }
   return written;
+}
+
+/**
+ * Records in the raw zone the staged rows that the write after it keeps: all of them for a
+ * multiset (and a fresh table); for a keyed table those no mark of a newer change refuses and
+ * no newer stored row outranks, and those whose key is parked (the snapshot gives their row as
+ * it was at `c`, the parked update's unchanged columns carry it forward).
+ */
+async function recordRaw(
+  table: TableState,
+  all: boolean,
+  marks: MarksTable | null,
+  raw: SnapshotRaw,
+  c: Lsn,
+): Promise<void> {
+  const columns = table.schema.columns.map((col) => `s.${q(col.name)}`).join(', ');
+  if (all) {
+    await raw.record(`SELECT ${columns} FROM ${STAGE_SQL} AS s`, []);
+    return;
+  }
+  const newer = `EXISTS (SELECT 1 FROM ${table.sql} AS t WHERE ${matchKeys(table, 't', 's')} AND t.${q(LSN_COLUMN)} >= $1::UBIGINT)`;
+  const refused = marks
+    ? `EXISTS (SELECT 1 FROM ${marks.sql} AS m WHERE ${matchKeys(table, 'm', 's')} AND NOT m.${q(MARK_PARKED)} AND m.${q(MARK_LSN)} >= $1::UBIGINT)`
+    : 'false';
+  const parkedKey = marks
+    ? `EXISTS (SELECT 1 FROM ${marks.sql} AS m WHERE ${matchKeys(table, 'm', 's')} AND m.${q(MARK_PARKED)})`
+    : 'false';
+  await raw.record(
+    `SELECT ${columns} FROM ${STAGE_SQL} AS s WHERE NOT ${refused} AND (NOT ${newer} OR ${parkedKey})`,
+    [c],
+  );
 }
 
 function matchKeys(table: TableState, a: string, b: string): string {

@@ -37,6 +37,11 @@ import type { SnapshotTable } from './snapshot-table.js';
 export interface ExportedSnapshot {
   readonly name: string;
   readonly consistentPoint: Lsn;
+  /**
+   * The source's clock just before the slot was created: no transaction after the consistent
+   * point committed earlier. The event time of the snapshot's rows in the raw zone.
+   */
+  readonly takenAt: Date;
   /** Ends the exporting session (a temporary slot goes with it). Call once every worker imported. */
   release(): Promise<void>;
 }
@@ -51,6 +56,8 @@ export async function exportSnapshot(
     { applicationName: 'tributary snapshot' },
   );
   try {
+    const clock = await client.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    const takenAt = clock.rows[0]?.now ?? new Date();
     const result = await client.query<{ consistent_point: string; snapshot_name: string }>(
       `CREATE_REPLICATION_SLOT ${q(slot.name)} ${slot.temporary ? 'TEMPORARY ' : ''}LOGICAL pgoutput EXPORT_SNAPSHOT`,
     );
@@ -61,6 +68,7 @@ export async function exportSnapshot(
     return {
       name: row.snapshot_name,
       consistentPoint: parseLsn(row.consistent_point),
+      takenAt,
       release: async () => {
         if (released) return;
         released = true;

@@ -1,0 +1,389 @@
+/**
+ * The raw landing zone in DuckDB (DESIGN.md, "Warehouse layout"): every change the warehouse
+ * applies is also appended, in the same transaction, to its table's raw table
+ * `_tributary_raw."<name>"`, one row per change, with its metadata (columns starting with
+ * `_tributary_`) followed by the row image. Contract:
+ *
+ * - Append-only. Nothing here updates or deletes a raw row; retention (retention.ts) is the one
+ *   setting that removes rows, and only rows no state depends on.
+ * - Exactly once: raw rows are written in the transaction that applies the change and moves the
+ *   checkpoint, and a re-delivered change is skipped by the checkpoint before it reaches here.
+ * - The row image is the new row for inserts and updates (columns named in
+ *   `_tributary_unchanged` are NULL: Postgres did not send them, they keep the earlier value),
+ *   the old row (or just its key) for deletes, nothing for truncates. An update's old image,
+ *   where the replica identity sent one (a changed key, REPLICA IDENTITY FULL), is kept as JSON
+ *   in `_tributary_before` (event-json.ts's encoding).
+ * - Rows a snapshot or backfill wrote are there too, as op `snapshot` at the snapshot's LSN
+ *   (ordinal -1, before every change of that LSN), with the time the snapshot was taken: the
+ *   zone alone rebuilds the tables (replay.ts). A table that held rows before it had a raw table
+ *   (a warehouse from an older build) is seeded with them the same way.
+ * - Columns are never dropped: a column the source drops stays, NULL from then on, so older rows
+ *   stay readable under their schema version (`_tributary_schema_version`). A retyped column is
+ *   converted in place when every stored value converts exactly; otherwise the old column is
+ *   kept as `<name>@<n>` and a new one takes the name.
+ * - `_tributary_batch` numbers the writing transactions in commit order (a sequence, so gaps are
+ *   possible): exports take what is new since the last batch they wrote.
+ */
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, listValue } from '@duckdb/node-api';
+import type { ChangeEvent, Row } from '../core/change-event.js';
+import { TributaryError } from '../core/errors.js';
+import { rowToJson } from '../core/event-json.js';
+import { displayName, quoteIdentifier as q, type TableRef } from '../core/table-ref.js';
+import type { Db } from '../warehouse/duckdb/db.js';
+import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from '../warehouse/duckdb/tables.js';
+import type { ColumnWriter } from '../warehouse/duckdb/value-writer.js';
+
+export const RAW_SCHEMA = '_tributary_raw';
+
+/** The metadata columns of every raw table, in order, before the row image's columns. */
+export const RAW_META = [
+  ['_tributary_op', 'VARCHAR NOT NULL'],
+  ['_tributary_lsn', 'UBIGINT NOT NULL'],
+  ['_tributary_ordinal', 'BIGINT NOT NULL'],
+  ['_tributary_xid', 'UBIGINT'],
+  ['_tributary_commit_time', 'TIMESTAMPTZ NOT NULL'],
+  ['_tributary_ingested_at', 'TIMESTAMPTZ NOT NULL'],
+  ['_tributary_source', 'VARCHAR'],
+  ['_tributary_schema_version', 'VARCHAR NOT NULL'],
+  ['_tributary_unchanged', 'VARCHAR[] NOT NULL'],
+  ['_tributary_before', 'JSON'],
+  ['_tributary_batch', 'UBIGINT NOT NULL'],
+] as const;
+
+const META_NAMES = new Set<string>(RAW_META.map(([name]) => name));
+
+/** A raw table as it is in the database: its name and its row image's columns, in order. */
+export interface RawTable {
+  readonly table: TableRef;
+  readonly name: string;
+  /** `"_tributary_raw"."<name>"`. */
+  readonly sql: string;
+  /** Every column after the metadata: current, dropped and renamed-away ones. */
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /** The DuckDB types of all columns, metadata first, for the appender. */
+  readonly types: readonly DuckDBType[];
+  /** The table state it was brought in line with (`syncRawTable`). */
+  readonly syncedWith: TableState;
+}
+
+/** Who wrote a batch of raw rows, and when. */
+export interface RawBatch {
+  readonly batch: bigint;
+  /** Microseconds since the epoch. */
+  readonly ingestedAt: bigint;
+  readonly source: string | null;
+}
+
+export async function bootstrapRaw(db: Db): Promise<void> {
+  await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(RAW_SCHEMA)}`);
+  await db.run(
+    `CREATE TABLE IF NOT EXISTS _tributary.raw_tables (table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+      raw_name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, seeded_rows UBIGINT NOT NULL)`,
+  );
+  await db.run('CREATE SEQUENCE IF NOT EXISTS _tributary.raw_batch START 1');
+}
+
+/** Whether the database has a raw zone (a read-only open of an older file may not). */
+export async function hasRawZone(db: Db): Promise<boolean> {
+  const rows = await db.rows(
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = '_tributary' AND table_name = 'raw_tables'",
+  );
+  return Number(rows[0]?.[0] ?? 0) > 0;
+}
+
+/** The raw tables, by source table. */
+export async function rawTableNames(db: Db): Promise<{ table: TableRef; name: string }[]> {
+  if (!(await hasRawZone(db))) return [];
+  const rows = await db.rows(
+    'SELECT table_schema, table_name, raw_name FROM _tributary.raw_tables ORDER BY table_schema, table_name',
+  );
+  return rows.map((r) => ({ table: { schema: String(r[0]), name: String(r[1]) }, name: String(r[2]) }));
+}
+
+/**
+ * The raw name of a source table: its name for `public`, `<schema>.<name>` otherwise, with `~2`,
+ * `~3`… after it when another table has that name already (`"a.b".c` and `a."b.c"`).
+ */
+function chooseName(table: TableRef, taken: ReadonlySet<string>): string {
+  const base = table.schema === 'public' ? table.name : `${table.schema}.${table.name}`;
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n++) if (!taken.has(`${base}~${n}`)) return `${base}~${n}`;
+}
+
+export async function newBatch(db: Db, source: string | null): Promise<RawBatch> {
+  const rows = await db.rows("SELECT nextval('_tributary.raw_batch')");
+  return { batch: BigInt(rows[0]?.[0] as bigint), ingestedAt: BigInt(Date.now()) * 1000n, source };
+}
+
+/**
+ * Creates or updates `table`'s raw table so that it has every current column with its current
+ * type (in the caller's transaction). A table that already holds rows when its raw table is
+ * created is seeded with them (as `snapshot` rows at each row's own LSN).
+ */
+export async function syncRawTable(db: Db, table: TableState, existing: RawTable | null): Promise<RawTable> {
+  const ref = table.schema.table;
+  let name = existing?.name ?? null;
+  if (name === null) {
+    const known = (await rawTableNames(db)).find(
+      (t) => t.table.schema === ref.schema && t.table.name === ref.name,
+    );
+    name = known?.name ?? null;
+  }
+  const current = await columnTypes(
+    db,
+    table.sql,
+    table.schema.columns.map((c) => c.name),
+  );
+  if (name === null) {
+    const taken = new Set((await rawTableNames(db)).map((t) => t.name));
+    name = chooseName(ref, taken);
+    const collide = current.find((c) => META_NAMES.has(c.name));
+    if (collide) {
+      throw new TributaryError(
+        'SINK',
+        `${displayName(ref)}: its column ${collide.name} has the name of a raw-zone metadata column`,
+        { hint: 'rename the column on the source, or run without the raw zone (--raw off)' },
+      );
+    }
+    const sql = rawSql(name);
+    const columns = [
+      ...RAW_META.map(([n, t]) => `${q(n)} ${t}`),
+      ...current.map((c) => `${q(c.name)} ${c.type}`),
+    ];
+    await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
+    const seeded = await seed(db, table, sql);
+    await db.run('INSERT INTO _tributary.raw_tables VALUES ($1, $2, $3, now(), $4::UBIGINT)', [
+      ref.schema,
+      ref.name,
+      name,
+      BigInt(seeded),
+    ]);
+    return describeRaw(db, table, name);
+  }
+  const sql = rawSql(name);
+  const stored = existing ?? (await describeRaw(db, table, name));
+  const types = new Map(stored.columns.map((c) => [c.name, c.type]));
+  let changed = existing === null;
+  for (const column of current) {
+    const type = types.get(column.name);
+    if (type === undefined) {
+      await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(column.name)} ${column.type}`);
+      changed = true;
+    } else if (type !== column.type) {
+      await retypeRaw(db, sql, column.name, type, column.type, types);
+      changed = true;
+    }
+  }
+  return changed ? describeRaw(db, table, name) : { ...stored, syncedWith: table };
+}
+
+/** `table`'s raw table as it is, or null when it has none (reads only: for read-only opens). */
+export async function loadRawTable(db: Db, table: TableState): Promise<RawTable | null> {
+  const ref = table.schema.table;
+  const known = (await rawTableNames(db)).find(
+    (t) => t.table.schema === ref.schema && t.table.name === ref.name,
+  );
+  return known ? describeRaw(db, table, known.name) : null;
+}
+
+function rawSql(name: string): string {
+  return `${q(RAW_SCHEMA)}.${q(name)}`;
+}
+
+async function describeRaw(db: Db, table: TableState, name: string): Promise<RawTable> {
+  const result = await db.read(`SELECT * FROM ${rawSql(name)} LIMIT 0`);
+  const names = result.columnNames().slice(RAW_META.length);
+  return {
+    table: table.schema.table,
+    name,
+    sql: rawSql(name),
+    columns: await columnTypes(db, rawSql(name), names),
+    types: result.columnTypes(),
+    syncedWith: table,
+  };
+}
+
+/** The declared types of `names` in `sql` (`JSON`, not the `VARCHAR` under it), in that order. */
+async function columnTypes(
+  db: Db,
+  sql: string,
+  names: readonly string[],
+): Promise<{ name: string; type: string }[]> {
+  if (names.length === 0) return [];
+  const rows = await db.rows(
+    `SELECT column_name, column_type FROM (DESCRIBE SELECT ${names.map(q).join(', ')} FROM ${sql})`,
+  );
+  return rows.map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+}
+
+/** A column retyped on the source: converted in place when exact, else kept aside as `<name>@<n>`. */
+async function retypeRaw(
+  db: Db,
+  sql: string,
+  column: string,
+  from: string,
+  to: string,
+  types: ReadonlyMap<string, string>,
+): Promise<void> {
+  const col = q(column);
+  // to JSON (a LIST widened, widen.ts) never in place: DuckDB cannot replay such an ALTER from
+  // its WAL after a crash, and its cast would not write the JSON form the table holds
+  if (to !== 'JSON') {
+    const rows = await db.rows(
+      `SELECT count(*) FROM ${sql} WHERE ${col} IS NOT NULL AND (TRY_CAST(${col} AS ${to}) IS NULL OR TRY_CAST(TRY_CAST(${col} AS ${to}) AS ${from}) IS DISTINCT FROM ${col})`,
+    );
+    if (Number(rows[0]?.[0] ?? 0) === 0) {
+      await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
+      return;
+    }
+  }
+  let n = 1;
+  while (types.has(`${column}@${n}`)) n++;
+  await db.run(`ALTER TABLE ${sql} RENAME COLUMN ${col} TO ${q(`${column}@${n}`)}`);
+  await db.run(`ALTER TABLE ${sql} ADD COLUMN ${col} ${to}`);
+}
+
+/** The rows a table holds when its raw table is created, as `snapshot` rows. */
+async function seed(db: Db, table: TableState, raw: string): Promise<number> {
+  const columns = table.schema.columns.map((c) => q(c.name));
+  const result = await db.read(
+    `INSERT INTO ${raw} SELECT 'snapshot', ${q(LSN_COLUMN)}, -1, NULL, ${q(SYNCED_COLUMN)}, now(), 'existing rows', $1,
+       []::VARCHAR[], NULL, nextval('_tributary.raw_batch')${columns.map((c) => `, ${c}`).join('')} FROM ${table.sql}`,
+    [table.schema.version],
+  );
+  return Number(result.rowsChanged);
+}
+
+/** Appends one table's changes of a batch, in position order (in the caller's transaction). */
+export async function appendChanges(
+  db: Db,
+  raw: RawTable,
+  table: TableState,
+  events: readonly ChangeEvent[],
+  batch: RawBatch,
+): Promise<void> {
+  const byName = new Map(table.schema.columns.map((c, i) => [c.name, table.writers[i] as ColumnWriter]));
+  // a raw column the table no longer has (dropped, or kept aside when retyped) gets NULL; the
+  // others have the table's types (syncRawTable)
+  const writers = raw.columns.map((c) => byName.get(c.name) ?? null);
+  const names = raw.columns.map((c) => c.name);
+  const images = events.map(imageOf);
+  const ingestedAt = new DuckDBTimestampTZValue(batch.ingestedAt);
+  const batchId = batch.batch;
+  const meta = RAW_META.length;
+  await db.appendRows(
+    { schema: RAW_SCHEMA, table: raw.name },
+    raw.types,
+    events.length,
+    (r, c): DuckDBValue => {
+      const event = events[r] as ChangeEvent;
+      if (c >= meta) {
+        const image = images[r];
+        const writer = writers[c - meta];
+        if (!image || !writer) return null;
+        const value = image[names[c - meta] as string];
+        return value === undefined || value === null ? null : writer.toDuck(value);
+      }
+      switch (c) {
+        case 0:
+          return event.op;
+        case 1:
+          return event.position.commitLsn;
+        case 2:
+          return BigInt(event.position.ordinal);
+        case 3:
+          return BigInt(event.xid);
+        case 4:
+          return new DuckDBTimestampTZValue(event.commitTime.micros);
+        case 5:
+          return ingestedAt;
+        case 6:
+          return batch.source;
+        case 7:
+          return event.schemaVersion;
+        case 8:
+          return listValue(event.unchanged.filter((u) => !(event.row && Object.hasOwn(event.row, u))));
+        case 9:
+          return event.op === 'update' && event.before ? JSON.stringify(rowToJson(event.before)) : null;
+        default:
+          return batchId;
+      }
+    },
+  );
+}
+
+function imageOf(event: ChangeEvent): Row | null {
+  switch (event.op) {
+    case 'insert':
+    case 'update':
+      return event.row;
+    case 'delete':
+      return event.before ?? event.pk;
+    case 'truncate':
+      return null;
+  }
+}
+
+/** What a snapshot's rows are recorded with. */
+export interface SnapshotOrigin {
+  readonly lsn: bigint;
+  readonly time: Date;
+  readonly version: string;
+}
+
+/**
+ * Appends rows a snapshot wrote, selected by `select` (a `SELECT <table's columns> FROM …`
+ * query whose columns are the table's current columns, in order), as `snapshot` rows. Returns
+ * how many.
+ */
+export async function appendSnapshotRows(
+  db: Db,
+  raw: RawTable,
+  table: TableState,
+  select: string,
+  params: DuckDBValue[],
+  origin: SnapshotOrigin,
+  batch: RawBatch,
+): Promise<number> {
+  const columns = table.schema.columns.map((c) => q(c.name));
+  const n = params.length;
+  const result = await db.read(
+    `INSERT INTO ${raw.sql} (${[...RAW_META.map(([name]) => q(name)), ...columns].join(', ')})
+       SELECT 'snapshot', $${n + 1}::UBIGINT, -1, NULL, $${n + 2}::TIMESTAMPTZ, now(), $${n + 3},
+         $${n + 4}, []::VARCHAR[], NULL, $${n + 5}::UBIGINT, * FROM (${select})`,
+    [...params, origin.lsn, origin.time.toISOString(), batch.source, origin.version, batch.batch],
+  );
+  return Number(result.rowsChanged);
+}
+
+/**
+ * Records rows a snapshot write keeps (snapshot-store.ts): `select` yields the table's current
+ * columns in order, with `params` bound. Returns how many rows it recorded.
+ */
+export interface SnapshotRaw {
+  record(select: string, params: DuckDBValue[]): Promise<number>;
+  /** The raw table, and the batch the rows are recorded in (the rows of `record` are those with it). */
+  readonly sql: string;
+  readonly batch: bigint;
+}
+
+/**
+ * A table emptied by Tributary itself (a first run's copy started over at a new snapshot, when
+ * the stream has not written the table yet): recorded as a truncate just before the new
+ * copy's rows, `(lsn, -2)`, at the time of the table's latest raw row.
+ */
+export async function appendReset(
+  db: Db,
+  raw: RawTable,
+  lsn: bigint,
+  version: string,
+  batch: RawBatch,
+): Promise<void> {
+  await db.run(
+    `INSERT INTO ${raw.sql} (${RAW_META.map(([name]) => q(name)).join(', ')})
+       SELECT 'truncate', $1::UBIGINT, -2, NULL, coalesce(max(_tributary_commit_time), now()), now(), $2, $3,
+         []::VARCHAR[], NULL, $4::UBIGINT FROM ${raw.sql}`,
+    [lsn, batch.source ?? 'snapshot restart', version, batch.batch],
+  );
+}
