@@ -13,7 +13,7 @@
  *   heartbeat: 30s
  *   snapshot: { mode: initial, workers: 2, chunkRows: 250000, timeout: 10m }
  *   feed: { url: 'nats://127.0.0.1:4222', name: shop, lanes: 4 }   # JetStream between source and loader
- *   raw: { enabled: true }                       # the raw landing zone (false: none; --no-raw)
+ *   raw: { enabled: true, retention: 90d }       # the raw landing zone (enabled false: none); retention: default keep all
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -52,7 +52,7 @@ const ConfigSchema = z
       })
       .strict()
       .optional(),
-    raw: z.object({ enabled: z.boolean().optional() }).strict().optional(),
+    raw: z.object({ enabled: z.boolean().optional(), retention: duration.optional() }).strict().optional(),
   })
   .strict();
 

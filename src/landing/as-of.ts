@@ -15,6 +15,7 @@ import { duckSchemaOf, loadTableState } from '../warehouse/duckdb/tables.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
 import { loadRawTable } from './raw-zone.js';
 import { type ReplayPoint, replaySql } from './replay.js';
+import { checkHorizon } from './retention.js';
 
 let attached = 0;
 
@@ -39,6 +40,7 @@ export async function queryAsOf(
     for (const schema of await readSchemas(db)) {
       const table = await loadTableState(db, schema);
       const raw = await loadRawTable(db, table);
+      if (raw && point.kind === 'time') await checkHorizon(db, table, point.time, catalog);
       const duckSchema = duckSchemaOf(schema.table);
       await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(target)}.${q(duckSchema)}`);
       const body = raw

@@ -79,13 +79,22 @@ export async function createHistoryView(db: Db, raw: RawTable, table: TableState
   await db.run(`CREATE OR REPLACE VIEW ${view} AS ${historySql(raw, table)}`);
 }
 
-/** The expression of a column's value in every raw row: a column kept aside when retyped joins in. */
-function columnValue(raw: RawTable, name: string, type: string): string {
+/**
+ * The expression of a column's value in every raw row: a column kept aside when retyped joins
+ * in, and a row written before the column was added with a constant DEFAULT has that default.
+ */
+export function columnValue(raw: RawTable, name: string, type: string): string {
   const aside = raw.columns.filter(
     (c) => c.name.startsWith(`${name}@`) && /^\d+$/.test(c.name.slice(name.length + 1)),
   );
-  if (aside.length === 0) return q(name);
-  return `coalesce(${q(name)}, ${aside.map((c) => `TRY_CAST(${q(c.name)} AS ${type})`).join(', ')})`;
+  const parts = [q(name), ...aside.map((c) => `TRY_CAST(${q(c.name)} AS ${type})`)];
+  const fill = raw.defaults.find((d) => d.column === name);
+  if (fill) {
+    parts.push(
+      `CASE WHEN _tributary_schema_version IN (${fill.versions.map(sqlString).join(', ')}) THEN ${fromJsonImage(sqlString(fill.json), name, type)} END`,
+    );
+  }
+  return parts.length === 1 ? q(name) : `coalesce(${parts.join(', ')})`;
 }
 
 /**

@@ -65,6 +65,21 @@ export interface RawTable {
   readonly types: readonly DuckDBType[];
   /** The table state it was brought in line with (`syncRawTable`). */
   readonly syncedWith: TableState;
+  /**
+   * Columns added with a constant DEFAULT (`ColumnSchema.missingValue`): rows written under an
+   * older schema version hold NULL there, but the row has the default from then on, as
+   * Postgres reads it (the warehouse filled it in, tables.ts `fillAdded`). History and replay
+   * read it so.
+   */
+  readonly defaults: readonly MissingDefault[];
+}
+
+export interface MissingDefault {
+  readonly column: string;
+  /** The schema versions without the column. */
+  readonly versions: readonly string[];
+  /** The default, event-json's form, as `{"<column>": value}`. */
+  readonly json: string;
 }
 
 /** Who wrote a batch of raw rows, and when. */
@@ -79,7 +94,7 @@ export async function bootstrapRaw(db: Db): Promise<void> {
   await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(RAW_SCHEMA)}`);
   await db.run(
     `CREATE TABLE IF NOT EXISTS _tributary.raw_tables (table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
-      raw_name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, seeded_rows UBIGINT NOT NULL)`,
+      raw_name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, seeded_rows UBIGINT NOT NULL, horizon TIMESTAMPTZ)`,
   );
   await db.run('CREATE SEQUENCE IF NOT EXISTS _tributary.raw_batch START 1');
 }
@@ -153,7 +168,7 @@ export async function syncRawTable(db: Db, table: TableState, existing: RawTable
     ];
     await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
     const seeded = await seed(db, table, sql);
-    await db.run('INSERT INTO _tributary.raw_tables VALUES ($1, $2, $3, now(), $4::UBIGINT)', [
+    await db.run('INSERT INTO _tributary.raw_tables VALUES ($1, $2, $3, now(), $4::UBIGINT, NULL)', [
       ref.schema,
       ref.name,
       name,
@@ -201,7 +216,36 @@ async function describeRaw(db: Db, table: TableState, name: string): Promise<Raw
     columns: await columnTypes(db, rawSql(name), names),
     types: result.columnTypes(),
     syncedWith: table,
+    defaults: await missingDefaults(db, table.schema.table),
   };
+}
+
+async function missingDefaults(db: Db, table: TableRef): Promise<MissingDefault[]> {
+  const rows = await db.rows(
+    `SELECT version, columns::VARCHAR FROM _tributary.schema_versions WHERE table_schema = $1 AND table_name = $2`,
+    [table.schema, table.name],
+  );
+  const versions = rows.map((r) => {
+    const body = JSON.parse(String(r[1])) as {
+      columns: { name: string }[];
+      missingValues?: Record<string, unknown>;
+    };
+    return {
+      version: String(r[0]),
+      names: new Set(body.columns.map((c) => c.name)),
+      missing: body.missingValues ?? {},
+    };
+  });
+  const out = new Map<string, MissingDefault>();
+  for (const v of versions) {
+    for (const [column, value] of Object.entries(v.missing)) {
+      if (out.has(column) || value === null) continue;
+      const without = [...new Set(versions.filter((o) => !o.names.has(column)).map((o) => o.version))];
+      if (without.length > 0)
+        out.set(column, { column, versions: without, json: JSON.stringify({ [column]: value }) });
+    }
+  }
+  return [...out.values()];
 }
 
 /** The declared types of `names` in `sql` (`JSON`, not the `VARCHAR` under it), in that order. */

@@ -13,7 +13,7 @@
 import { TributaryError } from '../core/errors.js';
 import { quoteIdentifier as q } from '../core/table-ref.js';
 import { LSN_COLUMN, type TableState } from '../warehouse/duckdb/tables.js';
-import { fromJsonImage, HISTORY_SCHEMA } from './history.js';
+import { columnValue, fromJsonImage, HISTORY_SCHEMA } from './history.js';
 import type { RawTable } from './raw-zone.js';
 
 /** Where a replay stops: the end of the raw zone, a time, or a position. */
@@ -50,7 +50,8 @@ function literal(point: ReplayPoint, catalog: string): string {
   return 'NULL';
 }
 
-const POSITION = `((_tributary_lsn::HUGEINT << 64) + (_tributary_ordinal + 2))`;
+/** A raw row's position as one sortable HUGEINT: `commit LSN << 64 | ordinal + 2`. */
+export const POSITION = `((_tributary_lsn::HUGEINT << 64) + (_tributary_ordinal + 2))`;
 
 /**
  * The SELECT of `table`'s rows at `point`, from its raw table in `catalog`: its columns (NULL for
@@ -59,7 +60,14 @@ const POSITION = `((_tributary_lsn::HUGEINT << 64) + (_tributary_ordinal + 2))`;
 export function replaySql(raw: RawTable, table: TableState, point: ReplayPoint, catalog: string): string {
   const stored = new Set(raw.columns.map((c) => c.name));
   const columns = table.schema.columns.map((c) => q(c.name));
+  const types = new Map(raw.columns.map((c) => [c.name, c.type]));
   const values = table.schema.columns.map((c) => (stored.has(c.name) ? q(c.name) : `NULL AS ${q(c.name)}`));
+  // straight from the raw table: a column kept aside when retyped, or added with a default, joins in
+  const rawValues = table.schema.columns.map((c) =>
+    stored.has(c.name)
+      ? `${columnValue(raw, c.name, types.get(c.name) as string)} AS ${q(c.name)}`
+      : `NULL AS ${q(c.name)}`,
+  );
   const at = literal(point, catalog);
   const rawSql = `${catalog}.${raw.sql}`;
   if (table.hasPrimaryKey) {
@@ -78,7 +86,6 @@ export function replaySql(raw: RawTable, table: TableState, point: ReplayPoint, 
       : point.kind === 'time'
         ? `_tributary_commit_time <= ${at}`
         : `${POSITION} <= ${at}`;
-  const types = new Map(raw.columns.map((c) => [c.name, c.type]));
   const before = table.schema.columns.map((c) =>
     stored.has(c.name)
       ? `${fromJsonImage('_tributary_before', c.name, types.get(c.name) ?? 'VARCHAR')} AS ${q(c.name)}`
@@ -86,7 +93,7 @@ export function replaySql(raw: RawTable, table: TableState, point: ReplayPoint, 
   );
   const list = columns.join(', ');
   return `
-WITH upto AS (SELECT ${values.join(', ')}, _tributary_op, _tributary_lsn, _tributary_ordinal, _tributary_before
+WITH upto AS (SELECT ${rawValues.join(', ')}, _tributary_op, _tributary_lsn, _tributary_ordinal, _tributary_before
   FROM ${rawSql} WHERE ${upTo}),
 since AS (SELECT * FROM upto WHERE ${POSITION} > coalesce((SELECT max(${POSITION}) FROM upto WHERE _tributary_op = 'truncate'), -1)),
 counted AS (

@@ -218,4 +218,48 @@ describe('raw landing zone', () => {
       [1, 'old'],
     ]);
   });
+
+  it('prunes what retention lets go, keeping what the tables held at the cutoff', async () => {
+    await wh.apply([
+      schemaItem(V1, 'v1'),
+      change('insert', 10n, 0, { row: { id: 1, v: 'a', big: 'BIG' }, time: T0 }),
+      change('insert', 10n, 1, { row: { id: 2, v: 'b', big: 'B2' }, time: T0 }),
+      commit(10n),
+      change('update', 20n, 0, { row: { id: 1, v: 'a2' }, unchanged: ['big'], time: T0 + SEC }),
+      change('delete', 20n, 1, { pk: { id: 2 }, time: T0 + SEC }),
+      commit(20n),
+      change('update', 30n, 0, { row: { id: 1, v: 'a3' }, unchanged: ['big'], time: T0 + 10n * SEC }),
+      change('insert', 30n, 1, { row: { id: 3, v: 'c', big: 'C' }, time: T0 + 10n * SEC }),
+      commit(30n),
+    ]);
+    const live = 'SELECT id, v, big, _tributary_lsn FROM main.items';
+    const cutoff = new Date(Number((T0 + 5n * SEC) / 1000n));
+    expect(await wh.pruneRaw(cutoff)).toEqual([
+      { table: { schema: 'public', name: 'items' }, removed: 4, compacted: 1 },
+    ]);
+    expect(
+      await rows(
+        'SELECT _tributary_op, _tributary_lsn, id, v, big FROM _tributary_raw.items ORDER BY _tributary_lsn, _tributary_ordinal',
+      ),
+    ).toEqual([
+      ['snapshot', '20', 1, 'a2', 'BIG'],
+      ['update', '30', 1, 'a3', null],
+      ['insert', '30', 3, 'c', 'C'],
+    ]);
+    await wh.replay({ kind: 'end' }, 'replay');
+    expect(await hash('SELECT id, v, big, _tributary_lsn FROM replay.items')).toEqual(await hash(live));
+    expect(
+      (
+        await wh.queryAsOf(
+          'SELECT id, v, big FROM items ORDER BY id',
+          parseReplayPoint('2023-11-14T22:13:26Z'),
+        )
+      ).rows,
+    ).toEqual([[1, 'a2', 'BIG']]);
+    await expect(wh.queryAsOf('SELECT 1', parseReplayPoint('2023-11-14T22:13:20Z'))).rejects.toThrow(
+      /keeps its changes since/,
+    );
+    // nothing older left: a second prune removes nothing
+    expect(await wh.pruneRaw(cutoff)).toEqual([]);
+  });
 });

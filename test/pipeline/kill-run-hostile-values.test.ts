@@ -15,6 +15,7 @@ import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
+import { expectRawZoneExact } from '../helpers/kill-run.js';
 import { queryWarehouse, waitForWarehouse } from '../helpers/warehouse.js';
 
 const ROUNDS = 4;
@@ -116,6 +117,7 @@ describe('kill -9 of run while values widen columns, duplicates come and go, and
       `SELECT id::VARCHAR AS id, amount, grid::VARCHAR AS grid, flag FROM hostile ORDER BY id`,
     );
     expect(copy).toEqual(source);
+    await expectRawZoneExact(warehouse, 'hostile');
     const types = await queryWarehouse(
       warehouse,
       `SELECT column_name AS name, data_type AS type FROM information_schema.columns

@@ -12,6 +12,7 @@ import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { runArgs, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
+import { expectRawZoneExact } from '../helpers/kill-run.js';
 import {
   expectWarehouseEqualsSource,
   jobsDoneByStatus,
@@ -69,6 +70,9 @@ describe('kill -9 in the middle of the first snapshot', () => {
     expect(stopped.stderr).not.toMatch(/starting it over/);
 
     await expectWarehouseEqualsSource(cluster(), warehouse);
+    // the raw zone too: the killed attempt's chunks and the resumed ones, each row once
+    await expectRawZoneExact(warehouse, 'big');
+    await expectRawZoneExact(warehouse, 'tags', true);
 
     // the chunks done before the kill were not read again: they keep the first snapshot's LSN
     const chunks = await queryWarehouse(

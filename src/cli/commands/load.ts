@@ -21,7 +21,7 @@ import { ControlServer } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { parseDuration } from '../duration.js';
-import { landingHandlers } from '../landing-handlers.js';
+import { landingHandlers, pruneEvery } from '../landing-handlers.js';
 import { batchLimits, logStatusEvery } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
@@ -43,6 +43,7 @@ interface LoadFlags {
   readonly from?: string;
   /** False with --no-raw: no raw landing zone. */
   readonly raw: boolean;
+  readonly rawRetention?: string;
 }
 
 export function loadCommand(): Command {
@@ -78,12 +79,19 @@ export function loadCommand(): Command {
       '--no-raw',
       'keep no raw landing zone (no history, time travel, replay or export); not for a warehouse that has one',
     )
+    .option(
+      '--raw-retention <duration>',
+      'prune raw-zone changes older than this (e.g. 90d), keeping what the tables held then (default: keep all)',
+    )
     .action(async (flags: LoadFlags) => {
       checkNatsUrl(flags.feed);
       const batch = batchLimits(flags);
       const from = flags.from === undefined ? undefined : parseTime(flags.from, '--from');
       const source = flags.source || process.env.TRIBUTARY_SOURCE ? sourceConfig(flags) : null;
       const statusEveryMs = parseDuration(flags.statusEvery);
+      const retentionMs = flags.rawRetention === undefined ? null : parseDuration(flags.rawRetention);
+      if (retentionMs !== null && !flags.raw)
+        throw new TributaryError('USAGE', '--raw-retention is for the raw zone: drop --no-raw');
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
@@ -127,6 +135,7 @@ export function loadCommand(): Command {
           },
         });
         const stopStatus = logStatusEvery(log, stats, statusEveryMs);
+        const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
         try {
           log.info(
             { feed: redactNatsUrl(flags.feed), consumer: flags.consumer, warehouse: flags.warehouse },
@@ -173,6 +182,7 @@ export function loadCommand(): Command {
         } finally {
           progress.stop();
           stopStatus();
+          stopPruning();
           await control.close();
           await warehouse.close();
         }

@@ -22,7 +22,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
-import { landingHandlers } from '../landing-handlers.js';
+import { landingHandlers, pruneEvery } from '../landing-handlers.js';
 import { batchLimits, laneCount, logStatusEvery, positiveInteger } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
@@ -45,6 +45,7 @@ interface RunFlags extends SourceFlags {
   readonly lanes?: string;
   /** False with --no-raw: no raw landing zone. */
   readonly raw: boolean;
+  readonly rawRetention?: string;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -79,6 +80,10 @@ export function runCommand(): Command {
       '--no-raw',
       'keep no raw landing zone (no history, time travel, replay or export); not for a warehouse that has one',
     )
+    .option(
+      '--raw-retention <duration>',
+      'prune raw-zone changes older than this (e.g. 90d), keeping what the tables held then (default: keep all)',
+    )
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
     .action(async (given: RunFlags, command: Command) => {
@@ -92,6 +97,9 @@ export function runCommand(): Command {
       const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
       const snapshot = snapshotSettings(flags);
       const statusEveryMs = parseDuration(flags.statusEvery);
+      const retentionMs = flags.rawRetention === undefined ? null : parseDuration(flags.rawRetention);
+      if (retentionMs !== null && !flags.raw)
+        throw new TributaryError('USAGE', '--raw-retention is for the raw zone: drop --no-raw');
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
@@ -116,6 +124,7 @@ export function runCommand(): Command {
           },
         });
         const stopStatus = logStatusEvery(log, stats, statusEveryMs);
+        const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
         try {
           log.info(
             { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
@@ -153,6 +162,7 @@ export function runCommand(): Command {
         } finally {
           progress.stop();
           stopStatus();
+          stopPruning();
           await control.close();
           await warehouse.close();
         }
@@ -198,6 +208,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     feedName: pick('feedName', flags.feedName, file.feed?.name),
     lanes: pick('lanes', flags.lanes, file.feed?.lanes === undefined ? undefined : String(file.feed.lanes)),
     raw: pick('raw', flags.raw, file.raw?.enabled),
+    rawRetention: pick('rawRetention', flags.rawRetention, file.raw?.retention),
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;

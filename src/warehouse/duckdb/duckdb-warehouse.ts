@@ -43,6 +43,7 @@ import {
   syncRawTable,
 } from '../../landing/raw-zone.js';
 import { type ReplayPoint, replaySql } from '../../landing/replay.js';
+import { checkHorizon, pruneRaw } from '../../landing/retention.js';
 import { foldTable } from '../fold.js';
 import { foldCounts } from '../fold-counts.js';
 import type {
@@ -783,10 +784,12 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     }
     await this.#restoreKeys();
     return this.#transaction(async () => {
-      const catalog = q(String((await this.#db.rows('SELECT current_database()'))[0]?.[0]));
+      const unquoted = String((await this.#db.rows('SELECT current_database()'))[0]?.[0]);
+      const catalog = q(unquoted);
       if (into !== null) await this.#db.run(`CREATE SCHEMA IF NOT EXISTS ${q(into)}`);
       const done: ReplayedTable[] = [];
       for (const table of this.#tables.values()) {
+        if (point.kind === 'time') await checkHorizon(this.#db, table, point.time, unquoted);
         const raw = await this.#rawOf(table);
         const select = replaySql(raw, table, point, catalog);
         const columns = [...table.schema.columns.map((c) => q(c.name)), q(LSN_COLUMN)].join(', ');
@@ -831,6 +834,27 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     } finally {
       connection.closeSync();
     }
+  }
+
+  /**
+   * Removes raw rows committed before `cutoff`, keeping what the tables held then, compacted
+   * (../../landing/retention.ts). One transaction per table.
+   */
+  pruneRaw(cutoff: Date): Promise<{ table: TableRef; removed: number; compacted: number }[]> {
+    return this.#serial(async () => {
+      const out: { table: TableRef; removed: number; compacted: number }[] = [];
+      if (!this.#rawZone) return out;
+      const named = new Set((await rawTableNames(this.#db)).map((t) => tableId(t.table)));
+      for (const table of [...this.#tables.values()]) {
+        if (!named.has(tableId(table.schema.table))) continue;
+        const pruned = await this.#transaction(async () => {
+          const catalog = String((await this.#db.rows('SELECT current_database()'))[0]?.[0]);
+          return pruneRaw(this.#db, await this.#rawOf(table), table, cutoff, await this.#batch(), catalog);
+        });
+        if (pruned.removed > 0) out.push({ table: table.schema.table, ...pruned });
+      }
+      return out;
+    });
   }
 
   /** Writes what is new in the raw zone to `dir` as Parquet (../../landing/export.ts), on a connection of its own. */
