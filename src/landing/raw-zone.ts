@@ -25,11 +25,12 @@
  *   possible): exports take what is new since the last batch they wrote.
  */
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import { DuckDBTimestampTZValue, listValue } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, listValue, UTINYINT, VARCHAR } from '@duckdb/node-api';
 import type { ChangeEvent, Row } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
 import { rowToJson } from '../core/event-json.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../core/table-ref.js';
+import type { PgTimestampTz } from '../core/values.js';
 import type { Db } from '../warehouse/duckdb/db.js';
 import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from '../warehouse/duckdb/tables.js';
 import type { ColumnWriter } from '../warehouse/duckdb/value-writer.js';
@@ -288,8 +289,20 @@ async function retypeRaw(
   await db.run(`ALTER TABLE ${sql} ADD COLUMN ${col} ${to}`);
 }
 
+/**
+ * DuckDB 1.5.5 loses every row of a large insert (more than a row group, 122,880 rows) into a
+ * table when, earlier in the same transaction, an INSERT … SELECT inserted no row into it and a
+ * temporary table was created since: the insert reports its rows, the commit keeps none (a
+ * first snapshot chunk of 250,000 rows vanished from the raw zone). So no INSERT … SELECT here
+ * runs when it would insert nothing.
+ */
+async function isEmpty(db: Db, select: string, params: DuckDBValue[] = []): Promise<boolean> {
+  return (await db.rows(`SELECT count(*) FROM (SELECT 1 FROM (${select}) LIMIT 1)`, params))[0]?.[0] === 0n;
+}
+
 /** The rows a table holds when its raw table is created, as `snapshot` rows. */
 async function seed(db: Db, table: TableState, raw: string): Promise<number> {
+  if (await isEmpty(db, `SELECT * FROM ${table.sql}`)) return 0;
   const columns = table.schema.columns.map((c) => q(c.name));
   const result = await db.read(
     `INSERT INTO ${raw} SELECT 'snapshot', ${q(LSN_COLUMN)}, -1, NULL, ${q(SYNCED_COLUMN)}, now(), 'existing rows', $1,
@@ -299,7 +312,19 @@ async function seed(db: Db, table: TableState, raw: string): Promise<number> {
   return Number(result.rowsChanged);
 }
 
-/** Appends one table's changes of a batch, in position order (in the caller's transaction). */
+/** The ops as the staging table codes them (an index into this list, from 1 as in SQL). */
+const OPS = ['insert', 'update', 'delete', 'truncate'] as const;
+const OP_CODE: Readonly<Record<ChangeEvent['op'], number>> = { insert: 1, update: 2, delete: 3, truncate: 4 };
+
+const RAW_STAGE = '_tributary_raw_stage';
+
+/**
+ * Appends one table's changes of a batch, in position order (in the caller's transaction).
+ * Only what varies from row to row crosses from JavaScript (through a temporary staging table,
+ * the op as a small code); what a batch shares — the ingestion time, the source, the batch,
+ * mostly the schema version — is added in SQL: a string appended from JavaScript costs as much
+ * as the rest of the row (bench/landing).
+ */
 export async function appendChanges(
   db: Db,
   raw: RawTable,
@@ -308,54 +333,115 @@ export async function appendChanges(
   batch: RawBatch,
 ): Promise<void> {
   const byName = new Map(table.schema.columns.map((c, i) => [c.name, table.writers[i] as ColumnWriter]));
-  // a raw column the table no longer has (dropped, or kept aside when retyped) gets NULL; the
-  // others have the table's types (syncRawTable)
-  const writers = raw.columns.map((c) => byName.get(c.name) ?? null);
-  const names = raw.columns.map((c) => c.name);
-  const images = events.map(imageOf);
-  const ingestedAt = new DuckDBTimestampTZValue(batch.ingestedAt);
-  const batchId = batch.batch;
-  const meta = RAW_META.length;
-  await db.appendRows(
-    { schema: RAW_SCHEMA, table: raw.name },
-    raw.types,
-    events.length,
-    (r, c): DuckDBValue => {
-      const event = events[r] as ChangeEvent;
-      if (c >= meta) {
-        const image = images[r];
-        const writer = writers[c - meta];
-        if (!image || !writer) return null;
-        const value = image[names[c - meta] as string];
-        return value === undefined || value === null ? null : writer.toDuck(value);
-      }
-      switch (c) {
-        case 0:
-          return event.op;
-        case 1:
-          return event.position.commitLsn;
-        case 2:
-          return BigInt(event.position.ordinal);
-        case 3:
-          return BigInt(event.xid);
-        case 4:
-          return new DuckDBTimestampTZValue(event.commitTime.micros);
-        case 5:
-          return ingestedAt;
-        case 6:
-          return batch.source;
-        case 7:
-          return event.schemaVersion;
-        case 8:
-          return listValue(event.unchanged.filter((u) => !(event.row && Object.hasOwn(event.row, u))));
-        case 9:
-          return event.op === 'update' && event.before ? JSON.stringify(rowToJson(event.before)) : null;
-        default:
-          return batchId;
-      }
-    },
+  // the row image: the columns the table has now (a raw column it no longer has, dropped or
+  // kept aside when retyped, stays NULL); they have the table's types (syncRawTable)
+  const image = raw.columns.flatMap((c, i) => {
+    const writer = byName.get(c.name);
+    return writer
+      ? [{ name: c.name, type: c.type, duck: raw.types[RAW_META.length + i] as DuckDBType, writer }]
+      : [];
+  });
+  const version = events[0]?.schemaVersion;
+  const oneVersion = events.every((e) => e.schemaVersion === version);
+  const varying: [string, string][] = [
+    ['op', 'UTINYINT'],
+    ['lsn', 'UBIGINT'],
+    ['ordinal', 'BIGINT'],
+    ['xid', 'UBIGINT'],
+    ['commit_time', 'TIMESTAMPTZ'],
+    ['unchanged', 'VARCHAR[]'],
+    ['before', 'VARCHAR'],
+    ...(oneVersion ? [] : ([['version', 'VARCHAR']] as [string, string][])),
+  ];
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${q(RAW_STAGE)} (${[
+      ...varying.map(([n, t]) => `${q(`_${n}`)} ${t}`),
+      ...image.map((c, i) => `${q(`c${i}`)} ${c.type}`),
+    ].join(', ')})`,
   );
+  try {
+    const metaTypes = raw.types.slice(0, RAW_META.length);
+    const types: DuckDBType[] = [
+      UTINYINT,
+      metaTypes[1] as DuckDBType,
+      metaTypes[2] as DuckDBType,
+      metaTypes[3] as DuckDBType,
+      metaTypes[4] as DuckDBType,
+      metaTypes[8] as DuckDBType,
+      VARCHAR,
+      ...(oneVersion ? [] : [VARCHAR]),
+      ...image.map((c) => c.duck),
+    ];
+    const images = events.map(imageOf);
+    const first = varying.length;
+    // a transaction's changes share their commit time and xid: converted once each
+    let lastTime: PgTimestampTz | null = null;
+    let lastTimeValue: DuckDBValue = null;
+    let lastXid = -1;
+    let lastXidValue = 0n;
+    await db.appendRows(
+      { schema: 'main', table: RAW_STAGE, catalog: 'temp' },
+      types,
+      events.length,
+      (r, c) => {
+        const event = events[r] as ChangeEvent;
+        if (c >= first) {
+          const row = images[r];
+          const column = image[c - first];
+          if (!row || !column) return null;
+          const value = row[column.name];
+          return value === undefined || value === null ? null : column.writer.toDuck(value);
+        }
+        switch (c) {
+          case 0:
+            return OP_CODE[event.op];
+          case 1:
+            return event.position.commitLsn;
+          case 2:
+            return BigInt(event.position.ordinal);
+          case 3:
+            if (event.xid !== lastXid) {
+              lastXid = event.xid;
+              lastXidValue = BigInt(event.xid);
+            }
+            return lastXidValue;
+          case 4:
+            if (event.commitTime !== lastTime) {
+              lastTime = event.commitTime;
+              lastTimeValue = new DuckDBTimestampTZValue(event.commitTime.micros);
+            }
+            return lastTimeValue;
+          case 5:
+            return event.unchanged.length === 0
+              ? NO_COLUMNS
+              : listValue(event.unchanged.filter((u) => !(event.row && Object.hasOwn(event.row, u))));
+          case 6:
+            return event.op === 'update' && event.before ? JSON.stringify(rowToJson(event.before)) : null;
+          default:
+            return event.schemaVersion;
+        }
+      },
+    );
+    const stage = `temp.main.${q(RAW_STAGE)}`;
+    await db.run(
+      `INSERT INTO ${raw.sql} (${[...RAW_META.map(([n]) => q(n)), ...image.map((c) => q(c.name))].join(', ')})
+        SELECT [${OPS.map((o) => `'${o}'`).join(', ')}][_op], _lsn, _ordinal, _xid, _commit_time,
+          $1::TIMESTAMPTZ, $2, ${oneVersion ? '$3' : 'coalesce(_version, $3)'}, _unchanged, _before, $4::UBIGINT
+          ${image.map((_, i) => `, ${q(`c${i}`)}`).join('')}
+        FROM ${stage}`,
+      [
+        new Date(Number(batch.ingestedAt / 1000n)).toISOString(),
+        batch.source,
+        version ?? table.schema.version,
+        batch.batch,
+      ],
+    );
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS temp.main.${q(RAW_STAGE)}`);
+  }
 }
+
+const NO_COLUMNS = listValue([]);
 
 function imageOf(event: ChangeEvent): Row | null {
   switch (event.op) {
@@ -390,6 +476,7 @@ export async function appendSnapshotRows(
   origin: SnapshotOrigin,
   batch: RawBatch,
 ): Promise<number> {
+  if (await isEmpty(db, select, params)) return 0; // see isEmpty
   const columns = table.schema.columns.map((c) => q(c.name));
   const n = params.length;
   const result = await db.read(

@@ -16,6 +16,8 @@ import type { Db } from './db.js';
 import { recordProgress, writeRows } from './snapshot-store.js';
 import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
 
+const CSV_STAGE = '_tributary_csv_stage';
+
 /** Whether every column converts in SQL (`loadCsv` may then be tried `strict`). */
 export function convertsEveryColumn(table: TableState): boolean {
   return table.schema.columns.every((c, i) => csvConversion(c, table.writers[i]!.type) !== null);
@@ -54,16 +56,31 @@ export async function loadCsv(
       .join(', ');
     const converted = `FROM (SELECT ${values}, ${source.map((_, i) => field(i)).join(', ')} FROM ${csv})
         ${fits.length > 0 ? `WHERE ${fits.join(' AND ')}` : ''}`;
-    if (raw) {
-      // the CSV is read once: into the raw zone, and the table from the rows recorded there
-      inserted = await raw.record(`SELECT ${source.map((_, i) => `v${i}`).join(', ')} ${converted}`, []);
-      await db.run(
-        `INSERT INTO ${table.sql} (${names}) SELECT ${source.map((c) => q(c.name)).join(', ')}, _tributary_lsn, now()
-          FROM ${raw.sql} WHERE _tributary_batch = $1::UBIGINT AND _tributary_op = 'snapshot'`,
-        [raw.batch],
-      );
-    } else {
-      inserted = Number((await db.read(`${insert} ${converted}`, [file.snapshotLsn])).rowsChanged);
+    // the CSV is read once, into a temporary table, and from there into the raw zone and the
+    // table. Not straight into the table: a chunk whose rows all go to the decoders would make
+    // that an INSERT of no row, after which DuckDB loses a large insert into the same table in
+    // the transaction (the decoders' rows: see raw-zone.ts, isEmpty); nor the table from the
+    // raw zone's rows by their batch, which hit the same loss.
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE ${q(CSV_STAGE)} AS SELECT ${source.map((_, i) => `v${i}`).join(', ')} ${converted}`,
+    );
+    try {
+      const count = Number((await db.rows(`SELECT count(*) FROM temp.main.${q(CSV_STAGE)}`))[0]?.[0] ?? 0);
+      if (count > 0) {
+        const copied = Number(
+          (await db.read(`${insert} FROM temp.main.${q(CSV_STAGE)}`, [file.snapshotLsn])).rowsChanged,
+        );
+        const recorded = raw ? await raw.record(`SELECT * FROM temp.main.${q(CSV_STAGE)}`, []) : copied;
+        if (copied !== count || recorded !== count) {
+          throw new TributaryError(
+            'INTERNAL',
+            `${displayName(table.schema.table)}: of ${count} rows converted, ${copied} went to the table and ${recorded} to the raw zone`,
+          );
+        }
+      }
+      inserted = count;
+    } finally {
+      await db.run(`DROP TABLE IF EXISTS temp.main.${q(CSV_STAGE)}`);
     }
   } else if (strict) {
     throw new TributaryError('INTERNAL', 'a strict CSV load of a table with columns it does not convert');
