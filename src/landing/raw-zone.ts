@@ -319,19 +319,28 @@ const OP_CODE: Readonly<Record<ChangeEvent['op'], number>> = { insert: 1, update
 const RAW_STAGE = '_tributary_raw_stage';
 
 /**
- * Appends one table's changes of a batch, in position order (in the caller's transaction).
- * Only what varies from row to row crosses from JavaScript (through a temporary staging table,
- * the op as a small code); what a batch shares — the ingestion time, the source, the batch,
- * mostly the schema version — is added in SQL: a string appended from JavaScript costs as much
- * as the rest of the row (bench/landing).
+ * One table's changes of a batch, staged for the raw zone (`stageChanges`): `insert` appends
+ * them to the raw table, `drop` removes the stage (also after a failure).
  */
-export async function appendChanges(
+export interface StagedChanges {
+  insert(): Promise<void>;
+  drop(): Promise<void>;
+}
+
+/**
+ * Stages one table's changes of a batch, in position order (in the caller's transaction), to
+ * be appended to its raw table. Only what varies from row to row crosses from JavaScript (the
+ * op as a small code); what a batch shares — the ingestion time, the source, the batch, mostly
+ * the schema version — is added in SQL: a string appended from JavaScript costs as much as the
+ * rest of the row (bench/landing).
+ */
+export async function stageChanges(
   db: Db,
   raw: RawTable,
   table: TableState,
   events: readonly ChangeEvent[],
   batch: RawBatch,
-): Promise<void> {
+): Promise<StagedChanges> {
   const byName = new Map(table.schema.columns.map((c, i) => [c.name, table.writers[i] as ColumnWriter]));
   // the row image: the columns the table has now (a raw column it no longer has, dropped or
   // kept aside when retyped, stays NULL); they have the table's types (syncRawTable)
@@ -343,6 +352,7 @@ export async function appendChanges(
   });
   const version = events[0]?.schemaVersion;
   const oneVersion = events.every((e) => e.schemaVersion === version);
+  const images = events.map(imageOf);
   const varying: [string, string][] = [
     ['op', 'UTINYINT'],
     ['lsn', 'UBIGINT'],
@@ -372,7 +382,6 @@ export async function appendChanges(
       ...(oneVersion ? [] : [VARCHAR]),
       ...image.map((c) => c.duck),
     ];
-    const images = events.map(imageOf);
     const first = varying.length;
     // a transaction's changes share their commit time and xid: converted once each
     let lastTime: PgTimestampTz | null = null;
@@ -422,23 +431,29 @@ export async function appendChanges(
         }
       },
     );
-    const stage = `temp.main.${q(RAW_STAGE)}`;
-    await db.run(
-      `INSERT INTO ${raw.sql} (${[...RAW_META.map(([n]) => q(n)), ...image.map((c) => q(c.name))].join(', ')})
-        SELECT [${OPS.map((o) => `'${o}'`).join(', ')}][_op], _lsn, _ordinal, _xid, _commit_time,
-          $1::TIMESTAMPTZ, $2, ${oneVersion ? '$3' : 'coalesce(_version, $3)'}, _unchanged, _before, $4::UBIGINT
-          ${image.map((_, i) => `, ${q(`c${i}`)}`).join('')}
-        FROM ${stage}`,
-      [
-        new Date(Number(batch.ingestedAt / 1000n)).toISOString(),
-        batch.source,
-        version ?? table.schema.version,
-        batch.batch,
-      ],
-    );
-  } finally {
+  } catch (error) {
     await db.run(`DROP TABLE IF EXISTS temp.main.${q(RAW_STAGE)}`);
+    throw error;
   }
+  const stage = `temp.main.${q(RAW_STAGE)}`;
+  return {
+    insert: async () => {
+      await db.run(
+        `INSERT INTO ${raw.sql} (${[...RAW_META.map(([n]) => q(n)), ...image.map((c) => q(c.name))].join(', ')})
+          SELECT [${OPS.map((o) => `'${o}'`).join(', ')}][_op], _lsn, _ordinal, _xid, _commit_time,
+            $1::TIMESTAMPTZ, $2, ${oneVersion ? '$3' : 'coalesce(_version, $3)'}, _unchanged, _before, $4::UBIGINT
+            ${image.map((_, i) => `, ${q(`c${i}`)}`).join('')}
+          FROM ${stage}`,
+        [
+          new Date(Number(batch.ingestedAt / 1000n)).toISOString(),
+          batch.source,
+          version ?? table.schema.version,
+          batch.batch,
+        ],
+      );
+    },
+    drop: () => db.run(`DROP TABLE IF EXISTS ${stage}`),
+  };
 }
 
 const NO_COLUMNS = listValue([]);

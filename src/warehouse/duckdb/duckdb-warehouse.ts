@@ -30,7 +30,6 @@ import { queryAsOf } from '../../landing/as-of.js';
 import { type ExportedTable, exportRaw } from '../../landing/export.js';
 import { bootstrapHistory, createHistoryView } from '../../landing/history.js';
 import {
-  appendChanges,
   appendReset,
   appendSnapshotRows,
   bootstrapRaw,
@@ -40,6 +39,7 @@ import {
   rawTableNames,
   type SnapshotOrigin,
   type SnapshotRaw,
+  stageChanges,
   syncRawTable,
 } from '../../landing/raw-zone.js';
 import { type ReplayPoint, replaySql } from '../../landing/replay.js';
@@ -388,10 +388,16 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
         }
         // before the merge: a raw table created now is seeded with the rows the table holds
         const raw = this.#rawZone ? await this.#rawOf(table) : null;
-        if (table.hasPrimaryKey)
-          await mergeTable(this.#db, table, foldTable(events, table.keyColumns), marks);
-        else await mergeCounts(this.#db, table, foldCounts(events, table.keyColumns));
-        if (raw) await appendChanges(this.#db, raw, table, events, await this.#batch());
+        const staged = raw ? await stageChanges(this.#db, raw, table, events, await this.#batch()) : null;
+        try {
+          if (table.hasPrimaryKey)
+            await mergeTable(this.#db, table, foldTable(events, table.keyColumns), marks);
+          else await mergeCounts(this.#db, table, foldCounts(events, table.keyColumns));
+          if (staged) await staged.insert();
+        } finally {
+          // after a failure the transaction may refuse even this: the failure is what counts
+          await staged?.drop().catch(() => {});
+        }
         wrote = true;
       }
       pending = new Map();
