@@ -1,6 +1,8 @@
 /**
- * What `run` and `load` share: the batch flags, and the status line a running loader logs.
+ * What `run` and `load` share: the batch and raw-zone flags, and the status line a running
+ * loader logs.
  */
+import type { Command } from 'commander';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition } from '../core/position.js';
@@ -51,4 +53,28 @@ export function logStatusEvery(log: Logger, stats: PipelineStats, everyMs: numbe
     );
   }, everyMs);
   return () => clearInterval(timer);
+}
+
+/** `--no-raw` and `--raw-retention`, on a command that loads a warehouse. */
+export function addRawOptions(command: Command): Command {
+  return command
+    .option(
+      '--no-raw',
+      'keep no raw landing zone (no history, time travel, replay or export); not for a warehouse that has one',
+    )
+    .option(
+      '--raw-retention <duration>',
+      'prune raw-zone changes older than this (e.g. 90d), keeping what the tables held then (default: keep all)',
+    );
+}
+
+/** The raw-zone retention in milliseconds, or null to keep everything. */
+export function rawRetention(flags: {
+  readonly raw: boolean;
+  readonly rawRetention?: string;
+}): number | null {
+  const retentionMs = flags.rawRetention === undefined ? null : parseDuration(flags.rawRetention);
+  if (retentionMs !== null && !flags.raw)
+    throw new TributaryError('USAGE', '--raw-retention is for the raw zone: drop --no-raw');
+  return retentionMs;
 }

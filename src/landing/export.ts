@@ -25,6 +25,7 @@ import {
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { TributaryError } from '../core/errors.js';
+import { isRunning } from '../core/process.js';
 import { quoteIdentifier as q } from '../core/table-ref.js';
 import { Db } from '../warehouse/duckdb/db.js';
 import { RAW_SCHEMA, rawTableNames } from './raw-zone.js';
@@ -150,7 +151,7 @@ function lock(dir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(path, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
         throw new TributaryError('USAGE', `another export (process ${holder}) is writing to ${dir}`, {
           hint: 'wait for it to finish',
         });
@@ -159,13 +160,4 @@ function lock(dir: string): () => void {
     }
   }
   throw new TributaryError('USAGE', `cannot lock ${dir} for the export`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

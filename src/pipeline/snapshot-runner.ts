@@ -36,6 +36,7 @@
  *   (slot re-created, copies cleared) while nothing has been applied; later, such a table cannot
  *   be snapshotted online and the job fails saying so.
  */
+
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,7 @@ import { hasPrimaryKey, type Row } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatLsn, type Lsn } from '../core/lsn.js';
+import { isRunning } from '../core/process.js';
 import { displayName, sameTable, type TableRef } from '../core/table-ref.js';
 import { isConnectionFailure } from '../source/postgres/postgres-source.js';
 import { connectClient } from '../source/postgres/setup/connect.js';
@@ -676,15 +678,6 @@ async function sweepStaleCsvDirectories(): Promise<void> {
     const pid = Number(/^tributary-snapshot-(\d+)-/.exec(name)?.[1]);
     if (!pid || pid === process.pid || isRunning(pid)) continue;
     await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -22,7 +22,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { parseDuration } from '../duration.js';
 import { landingHandlers, pruneEvery } from '../landing-handlers.js';
-import { batchLimits, logStatusEvery } from '../loader-flags.js';
+import { addRawOptions, batchLimits, logStatusEvery, rawRetention } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { sourceConfig } from '../source-config.js';
@@ -47,7 +47,7 @@ interface LoadFlags {
 }
 
 export function loadCommand(): Command {
-  return new Command('load')
+  return addRawOptions(new Command('load'))
     .description(
       'apply the changes of a NATS JetStream feed to the warehouse (the other half of `tributary source`)',
     )
@@ -75,23 +75,13 @@ export function loadCommand(): Command {
       '--from <time>',
       'replay into an empty warehouse from the changes the stream stored at or after this ISO 8601 time',
     )
-    .option(
-      '--no-raw',
-      'keep no raw landing zone (no history, time travel, replay or export); not for a warehouse that has one',
-    )
-    .option(
-      '--raw-retention <duration>',
-      'prune raw-zone changes older than this (e.g. 90d), keeping what the tables held then (default: keep all)',
-    )
     .action(async (flags: LoadFlags) => {
       checkNatsUrl(flags.feed);
       const batch = batchLimits(flags);
       const from = flags.from === undefined ? undefined : parseTime(flags.from, '--from');
       const source = flags.source || process.env.TRIBUTARY_SOURCE ? sourceConfig(flags) : null;
       const statusEveryMs = parseDuration(flags.statusEvery);
-      const retentionMs = flags.rawRetention === undefined ? null : parseDuration(flags.rawRetention);
-      if (retentionMs !== null && !flags.raw)
-        throw new TributaryError('USAGE', '--raw-retention is for the raw zone: drop --no-raw');
+      const retentionMs = rawRetention(flags);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();

@@ -23,7 +23,14 @@ import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
 import { landingHandlers, pruneEvery } from '../landing-handlers.js';
-import { batchLimits, laneCount, logStatusEvery, positiveInteger } from '../loader-flags.js';
+import {
+  addRawOptions,
+  batchLimits,
+  laneCount,
+  logStatusEvery,
+  positiveInteger,
+  rawRetention,
+} from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
@@ -51,7 +58,7 @@ interface RunFlags extends SourceFlags {
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
 
 export function runCommand(): Command {
-  return addSourceOptions(new Command('run'))
+  return addRawOptions(addSourceOptions(new Command('run')))
     .description("copy the tables' rows, then stream committed changes into the warehouse until stopped")
     .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
     .option('--batch-size <n>', 'most changes applied in one warehouse transaction (default 50000)')
@@ -76,14 +83,6 @@ export function runCommand(): Command {
       '--feed-name <name>',
       "the feed's name on NATS: its stream and subjects (default the slot's name)",
     )
-    .option(
-      '--no-raw',
-      'keep no raw landing zone (no history, time travel, replay or export); not for a warehouse that has one',
-    )
-    .option(
-      '--raw-retention <duration>',
-      'prune raw-zone changes older than this (e.g. 90d), keeping what the tables held then (default: keep all)',
-    )
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
     .action(async (given: RunFlags, command: Command) => {
@@ -97,9 +96,7 @@ export function runCommand(): Command {
       const heartbeatIntervalMs = flags.heartbeat ? parseDuration(flags.heartbeat) : 0;
       const snapshot = snapshotSettings(flags);
       const statusEveryMs = parseDuration(flags.statusEvery);
-      const retentionMs = flags.rawRetention === undefined ? null : parseDuration(flags.rawRetention);
-      if (retentionMs !== null && !flags.raw)
-        throw new TributaryError('USAGE', '--raw-retention is for the raw zone: drop --no-raw');
+      const retentionMs = rawRetention(flags);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
