@@ -159,7 +159,7 @@ export async function syncRawTable(db: Db, table: TableState, existing: RawTable
       throw new TributaryError(
         'SINK',
         `${displayName(ref)}: its column ${collide.name} has the name of a raw-zone metadata column`,
-        { hint: 'rename the column on the source, or run without the raw zone (--raw off)' },
+        { hint: 'rename the column on the source, or run without the raw zone (--no-raw)' },
       );
     }
     const sql = rawSql(name);

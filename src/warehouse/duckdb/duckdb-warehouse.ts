@@ -136,7 +136,7 @@ export interface DuckDBWarehouseOptions {
    * without it (its raw tables would miss changes).
    */
   readonly raw?: boolean;
-  /** What the raw zone records as each change's source (`_tributary_source`); see `setSource`. */
+  /** What the raw zone records as each change's source (`_tributary_source`). */
   readonly source?: string;
 }
 
@@ -163,7 +163,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
   readonly #raw = new Map<string, RawTable>();
   /** The raw batch of the open transaction, once it wrote raw rows. */
   #rawBatch: RawBatch | null = null;
-  #source: string | null;
+  readonly #source: string | null;
 
   private constructor(instance: DuckDBInstance, db: Db, path: string, options: DuckDBWarehouseOptions) {
     this.#instance = instance;
@@ -173,11 +173,6 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     this.#typeInfo = options.typeInfo;
     this.#rawZone = options.raw ?? true;
     this.#source = options.source ?? null;
-  }
-
-  /** Names the source of the changes applied from now on, as the raw zone records it. */
-  setSource(source: string): void {
-    this.#source = source;
   }
 
   static async open(path: string, options: DuckDBWarehouseOptions = {}): Promise<DuckDBWarehouse> {
@@ -210,7 +205,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
             'CONFIG',
             `the warehouse ${path} keeps a raw landing zone; written without it, the zone would miss changes and could no longer rebuild the tables`,
             {
-              hint: 'leave the raw zone on for this warehouse (drop --raw off / raw: off), or start a new warehouse',
+              hint: 'leave the raw zone on for this warehouse (drop --no-raw, or raw: { enabled: false }), or start a new warehouse',
             },
           );
         }
