@@ -12,6 +12,7 @@ import type { NatsServer } from '../../src/embedded/nats-server.js';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { runArgs as fastRunArgs, type RunningCli, startCli } from './cli.js';
 import { waitFor } from './events.js';
+import { expectRawZoneExact } from './kill-run.js';
 import { queryWarehouse, waitForWarehouse } from './warehouse.js';
 import { writeItems } from './workload.js';
 
@@ -154,4 +155,6 @@ export async function killFeedUnderLoad(
       expect(stopped.code, stopped.stderr).toBe(0);
     }
   }
+  // every process stopped: the raw zone holds every change once, and rebuilds the table
+  await expectRawZoneExact(warehouse, 'items');
 }

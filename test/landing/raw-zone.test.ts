@@ -37,7 +37,9 @@ describe('raw landing zone', () => {
       change('delete', 20n, 0, { pk: { id: 1 }, time: T0 + SEC }),
       commit(20n),
     ];
-    await wh.apply(batch);
+    // the same change twice in one batch, as a feed redelivering after a restart can hand it
+    const twice = batch[1] as StreamItem;
+    await wh.apply([...batch.slice(0, 2), twice, ...batch.slice(2)]);
     await wh.apply(batch);
     await wh.close();
     wh = await DuckDBWarehouse.open(join(dir, 'w.duckdb'));

@@ -4,6 +4,7 @@
  * first snapshot, in the resumed one, and in backfills asked for between kills. At the end every
  * job is done and the warehouse equals the source, with no duplicate keys.
  */
+
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
+import { expectRawZoneExact } from '../helpers/kill-run.js';
 import {
   expectWarehouseEqualsSource,
   jobsDoneByStatus,
@@ -76,5 +78,7 @@ describe.each(EACH_MAJOR)('kill -9 during snapshots and backfills, 20 times (%s)
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(backfills).toBeGreaterThan(0);
     await expectWarehouseEqualsSource(cluster(), warehouse);
+    await expectRawZoneExact(warehouse, 'big');
+    await expectRawZoneExact(warehouse, 'tags', true);
   });
 });

@@ -610,7 +610,11 @@ export function isConnectionFailure(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
   return (
     (code !== undefined && TRANSIENT_SQLSTATES.has(code)) ||
-    /ECONNRESET|ECONNREFUSED|EPIPE|terminat|Connection terminated|socket/i.test(`${code ?? ''} ${message}`)
+    // pg's "Client has encountered a connection error and is not queryable": a query on a
+    // client whose connection already failed (the soak saw a streaming consumer exit on it)
+    /ECONNRESET|ECONNREFUSED|EPIPE|terminat|Connection terminated|socket|not queryable/i.test(
+      `${code ?? ''} ${message}`,
+    )
   );
 }
 

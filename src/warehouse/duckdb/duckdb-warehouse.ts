@@ -338,9 +338,17 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     lane: LaneClaim | undefined,
   ): Promise<Position | null> {
     const start = this.#startOf(lane);
+    // delivery is at least once, also within a batch (a feed that redelivers after its server
+    // restarted can hand the loader one change twice in one batch): each position once
+    const seen = new Set<string>();
     const fresh = items.filter((item) => {
       const p = itemPosition(item);
-      return !p || !start || comparePositions(p, start) > 0;
+      if (!p) return true;
+      if (start && comparePositions(p, start) <= 0) return false;
+      const key = `${p.commitLsn}#${p.ordinal}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
     });
     if (!fresh.some((item) => itemPosition(item) !== null || item.kind === 'schema')) return start;
     const last = await this.#transaction(async () => {
