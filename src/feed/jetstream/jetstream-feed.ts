@@ -889,12 +889,17 @@ export class JetStreamConsumer implements FeedConsumer {
     const taken: JsMsg[] = [first];
     const items: StreamItem[] = this.#decode(first);
     let bytes = first.data.length;
+    // a server that restarted while this batch was gathered redelivers what it had handed out
+    // unacknowledged, this batch's messages among them: each stream sequence once per batch
+    const sequences = new Set([first.seq]);
     const due = Date.now() + this.#limits.maxDelayMs;
     while (items.length < this.#limits.maxItems && bytes < this.#limits.maxBytes) {
       const left = due - Date.now();
       if (left <= 0) break;
       const m = await this.#take(signal, left);
       if (m === null || m === 'timeout') break;
+      if (sequences.has(m.seq)) continue;
+      sequences.add(m.seq);
       taken.push(m);
       for (const item of this.#decode(m)) items.push(item);
       bytes += m.data.length;
