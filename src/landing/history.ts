@@ -28,6 +28,7 @@
  */
 import type { ColumnSchema } from '../core/change-event.js';
 import { quoteIdentifier as q } from '../core/table-ref.js';
+import { quoteLiteral } from '../source/postgres/setup/sql-text.js';
 import type { Db } from '../warehouse/duckdb/db.js';
 import type { TableState } from '../warehouse/duckdb/tables.js';
 import type { RawTable } from './raw-zone.js';
@@ -91,7 +92,7 @@ export function columnValue(raw: RawTable, name: string, type: string): string {
   const fill = raw.defaults.find((d) => d.column === name);
   if (fill) {
     parts.push(
-      `CASE WHEN _tributary_schema_version IN (${fill.versions.map(sqlString).join(', ')}) THEN ${fromJsonImage(sqlString(fill.json), name, type)} END`,
+      `CASE WHEN _tributary_schema_version IN (${fill.versions.map(quoteLiteral).join(', ')}) THEN ${fromJsonImage(quoteLiteral(fill.json), name, type)} END`,
     );
   }
   return parts.length === 1 ? q(name) : `coalesce(${parts.join(', ')})`;
@@ -152,8 +153,8 @@ export function historySql(raw: RawTable, table: TableState): string {
   const carried = names.map((n) => {
     const column = schemaOf.get(n);
     if (keySet.has(n) || (column && FIXED_LENGTH.has(column.typeOid))) return q(n);
-    const own = `CASE WHEN NOT list_contains(_tributary_unchanged, ${sqlString(n)}) THEN {'v': ${q(n)}} END`;
-    return `CASE WHEN list_contains(_tributary_unchanged, ${sqlString(n)})
+    const own = `CASE WHEN NOT list_contains(_tributary_unchanged, ${quoteLiteral(n)}) THEN {'v': ${q(n)}} END`;
+    return `CASE WHEN list_contains(_tributary_unchanged, ${quoteLiteral(n)})
       THEN (last_value(${own} IGNORE NULLS) OVER (PARTITION BY ${partition} ORDER BY _p ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)).v
       ELSE ${q(n)} END AS ${q(n)}`;
   });
@@ -196,8 +197,4 @@ SELECT ${all},${
   _tributary_op IN ('delete', 'truncate') AS _tributary_is_deleted
 FROM timed
 WINDOW w AS (PARTITION BY ${partition} ORDER BY _p)`;
-}
-
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }

@@ -32,7 +32,7 @@ import { rowToJson } from '../core/event-json.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../core/table-ref.js';
 import type { PgTimestampTz } from '../core/values.js';
 import type { Db } from '../warehouse/duckdb/db.js';
-import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from '../warehouse/duckdb/tables.js';
+import { inexactValues, LSN_COLUMN, SYNCED_COLUMN, type TableState } from '../warehouse/duckdb/tables.js';
 import type { ColumnWriter } from '../warehouse/duckdb/value-writer.js';
 
 export const RAW_SCHEMA = '_tributary_raw';
@@ -275,10 +275,7 @@ async function retypeRaw(
   // to JSON (a LIST widened, widen.ts) never in place: DuckDB cannot replay such an ALTER from
   // its WAL after a crash, and its cast would not write the JSON form the table holds
   if (to !== 'JSON') {
-    const rows = await db.rows(
-      `SELECT count(*) FROM ${sql} WHERE ${col} IS NOT NULL AND (TRY_CAST(${col} AS ${to}) IS NULL OR TRY_CAST(TRY_CAST(${col} AS ${to}) AS ${from}) IS DISTINCT FROM ${col})`,
-    );
-    if (Number(rows[0]?.[0] ?? 0) === 0) {
+    if ((await inexactValues(db, sql, col, from, to)) === 0) {
       await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
       return;
     }

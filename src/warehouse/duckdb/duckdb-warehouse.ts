@@ -159,6 +159,8 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
   readonly #rawZone: boolean;
   readonly #path: string;
   readonly #readOnly: boolean;
+  /** The file's catalog name (its default database), read at open. */
+  #catalog = '';
   /** Raw tables by table id, as last brought in line with their table (cleared with every reload). */
   readonly #raw = new Map<string, RawTable>();
   /** The raw batch of the open transaction, once it wrote raw rows. */
@@ -194,6 +196,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     }
     const warehouse = new DuckDBWarehouse(instance, new Db(await instance.connect()), path, options);
     try {
+      warehouse.#catalog = String((await warehouse.#db.rows('SELECT current_database()'))[0]?.[0]);
       if (!options.readOnly) {
         await bootstrap(warehouse.#db);
         await bootstrapSnapshots(warehouse.#db);
@@ -793,7 +796,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     }
     await this.#restoreKeys();
     return this.#transaction(async () => {
-      const unquoted = String((await this.#db.rows('SELECT current_database()'))[0]?.[0]);
+      const unquoted = this.#catalog;
       const catalog = q(unquoted);
       if (into !== null) await this.#db.run(`CREATE SCHEMA IF NOT EXISTS ${q(into)}`);
       const done: ReplayedTable[] = [];
@@ -838,8 +841,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     }
     const connection = await this.#instance.connect();
     try {
-      const catalog = String((await (await connection.run('SELECT current_database()')).getRows())[0]?.[0]);
-      return await queryAsOf(connection, catalog, sql, point);
+      return await queryAsOf(connection, this.#catalog, sql, point);
     } finally {
       connection.closeSync();
     }
@@ -857,8 +859,14 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
       for (const table of [...this.#tables.values()]) {
         if (!named.has(tableId(table.schema.table))) continue;
         const pruned = await this.#transaction(async () => {
-          const catalog = String((await this.#db.rows('SELECT current_database()'))[0]?.[0]);
-          return pruneRaw(this.#db, await this.#rawOf(table), table, cutoff, await this.#batch(), catalog);
+          return pruneRaw(
+            this.#db,
+            await this.#rawOf(table),
+            table,
+            cutoff,
+            await this.#batch(),
+            this.#catalog,
+          );
         });
         if (pruned.removed > 0) out.push({ table: table.schema.table, ...pruned });
       }
@@ -870,8 +878,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
   async exportRaw(dir: string): Promise<ExportedTable[]> {
     const connection = await this.#instance.connect();
     try {
-      const catalog = String((await (await connection.run('SELECT current_database()')).getRows())[0]?.[0]);
-      return await exportRaw(connection, catalog, dir);
+      return await exportRaw(connection, this.#catalog, dir);
     } finally {
       connection.closeSync();
     }

@@ -144,13 +144,24 @@ export async function fillAdded(db: Db, table: TableState, added: readonly Colum
   return wrote;
 }
 
-async function retype(db: Db, schema: TableSchema, column: string, from: string, to: string): Promise<void> {
-  const sql = tableSql(schema.table);
-  const col = q(column);
+/** How many stored values of `col` (quoted) in `sql` do not survive a cast to `to` and back to `from`. */
+export async function inexactValues(
+  db: Db,
+  sql: string,
+  col: string,
+  from: string,
+  to: string,
+): Promise<number> {
   const rows = await db.rows(
     `SELECT count(*) FROM ${sql} WHERE ${col} IS NOT NULL AND (TRY_CAST(${col} AS ${to}) IS NULL OR TRY_CAST(TRY_CAST(${col} AS ${to}) AS ${from}) IS DISTINCT FROM ${col})`,
   );
-  const inexact = Number(rows[0]?.[0] ?? 0);
+  return Number(rows[0]?.[0] ?? 0);
+}
+
+async function retype(db: Db, schema: TableSchema, column: string, from: string, to: string): Promise<void> {
+  const sql = tableSql(schema.table);
+  const col = q(column);
+  const inexact = await inexactValues(db, sql, col, from, to);
   if (inexact > 0) {
     throw new TributaryError(
       'SINK',
