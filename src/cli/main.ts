@@ -17,6 +17,7 @@ import { sourceCommand } from './commands/source.js';
 import { statusCommand } from './commands/status.js';
 import { tailCommand } from './commands/tail.js';
 import { teardownCommand } from './commands/teardown.js';
+import { verifyCommand } from './commands/verify.js';
 import { isClosedReader } from './run-until-signal.js';
 
 export function program(): Command {
@@ -37,6 +38,7 @@ export function program(): Command {
   root.addCommand(queryCommand());
   root.addCommand(statusCommand());
   root.addCommand(backfillCommand());
+  root.addCommand(verifyCommand());
   root.addCommand(replayCommand());
   root.addCommand(exportCommand());
   root.addCommand(tailCommand());
@@ -48,7 +50,8 @@ export function program(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     await program().parseAsync([...argv], { from: 'user' });
-    return 0;
+    // a command that found a problem (verify, check) set 1 after printing its report
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (

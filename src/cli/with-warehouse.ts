@@ -57,6 +57,25 @@ export async function withWarehouse<T>(
 }
 
 /**
+ * Through the running `tributary run` that holds the file when there is one; otherwise `alone()`,
+ * which opens the file itself (for writing: it runs part of the pipeline).
+ */
+export function runningOr<T>(
+  path: string,
+  remote: (running: ControlFile) => Promise<T>,
+  alone: () => Promise<T>,
+): Promise<T> {
+  const running = findRunning(path);
+  if (running) return remote(running);
+  if (!existsSync(path)) {
+    throw new TributaryError('USAGE', `no warehouse at ${path}`, {
+      hint: 'pass --warehouse <path.duckdb>, the file `tributary run` writes to',
+    });
+  }
+  return alone();
+}
+
+/**
  * Opens the warehouse for `tributary run`. Another process may hold the file for a moment — a
  * `status` or `query` that opened it read-only just before this run started — so a lock conflict
  * is retried for up to `waitMs` before it is reported, naming the holder.

@@ -4,7 +4,7 @@ import type { Position } from '../core/position.js';
 import { PgTimestampTz } from '../core/values.js';
 import { MemoryFeed } from '../feed/memory-feed.js';
 import type { QueryResult, Warehouse } from '../warehouse/warehouse.js';
-import { Loader } from './loader.js';
+import { Loader, PointPassed } from './loader.js';
 
 function change(commitLsn: bigint, ordinal: number): StreamItem {
   return {
@@ -159,5 +159,128 @@ describe('Loader over the in-process feed', () => {
     await expect(publisher.write([change(2n, 0)])).rejects.toThrow('disk full');
     await expect(publisher.flush()).rejects.toThrow('disk full');
     await expect(loader.exclusive(async () => 1)).rejects.toThrow('disk full');
+  });
+});
+
+/** Applies at once; remembers every position applied and the checkpoint. */
+class RecordingWarehouse implements Warehouse {
+  readonly applied: string[] = [];
+  readonly transactions: number[] = [];
+  #checkpoint: Position | null;
+  constructor(checkpoint: Position | null = null) {
+    this.#checkpoint = checkpoint;
+  }
+  async checkpoint(): Promise<Position | null> {
+    return this.#checkpoint;
+  }
+  async apply(items: readonly StreamItem[]): Promise<Position | null> {
+    this.transactions.push(items.length);
+    for (const item of items) {
+      if (item.kind === 'change') {
+        this.applied.push(`${item.event.position.commitLsn}:${item.event.position.ordinal}`);
+        this.#checkpoint = item.event.position;
+      } else this.applied.push(item.kind);
+    }
+    return this.#checkpoint;
+  }
+  async query(): Promise<QueryResult> {
+    return { columns: [], rows: [] };
+  }
+  async close(): Promise<void> {}
+}
+
+function schemaItem(): StreamItem {
+  return {
+    kind: 'schema',
+    schema: {
+      table: { schema: 'public', name: 't' },
+      columns: [],
+      key: [],
+      replicaIdentity: 'd',
+      version: 'v2',
+    },
+  } as unknown as StreamItem;
+}
+
+function pinned(warehouse: RecordingWarehouse, limits: { maxItems?: number; maxDelayMs?: number }) {
+  const acks: Position[] = [];
+  const feed = new MemoryFeed((p) => acks.push(p), limits);
+  const loader = new Loader(warehouse);
+  const stop = new AbortController();
+  const running = loader.run(feed.consumer(), stop.signal).catch((error: unknown) => error);
+  return { acks, publisher: feed.publisher, loader, running, stop };
+}
+
+describe('Loader.pinAt: work at one exact place in the stream', () => {
+  it('splits the batch that straddles the point: everything before it applied, nothing after', async () => {
+    const warehouse = new RecordingWarehouse({ commitLsn: 5n, ordinal: 0 });
+    const { acks, publisher, loader, stop } = pinned(warehouse, { maxItems: 6, maxDelayMs: 60_000 });
+    const seen = loader.pinAt(10n, Promise.resolve(20n), async () => [...warehouse.applied]);
+    await publisher.write([
+      change(8n, 0),
+      change(12n, 0),
+      schemaItem(),
+      change(20n, 0),
+      change(20n, 1),
+      change(21n, 0),
+    ]);
+    expect(await seen).toEqual(['8:0', '12:0']);
+    await tick();
+    expect(warehouse.applied).toEqual(['8:0', '12:0', 'schema', '20:0', '20:1', '21:0']);
+    // one acknowledgement, for the whole batch, after its last part
+    expect(acks).toEqual([{ commitLsn: 21n, ordinal: 0 }]);
+    stop.abort();
+  });
+
+  it('holds what is at or above the bound until the point is known', async () => {
+    const warehouse = new RecordingWarehouse();
+    const { publisher, loader, stop } = pinned(warehouse, { maxItems: 3, maxDelayMs: 60_000 });
+    let learn: (lsn: bigint) => void = () => {};
+    const point = new Promise<bigint>((resolve) => {
+      learn = resolve;
+    });
+    const seen = loader.pinAt(10n, point, async () => [...warehouse.applied]);
+    await publisher.write([change(9n, 0), change(11n, 0), change(13n, 0)]);
+    await tick();
+    expect(warehouse.applied).toEqual(['9:0']); // 11 and 13 wait: the point may lie between them
+    learn(13n);
+    expect(await seen).toEqual(['9:0', '11:0']);
+    await tick();
+    expect(warehouse.applied).toEqual(['9:0', '11:0', '13:0']);
+    stop.abort();
+  });
+
+  it('waits for a later batch when the point is beyond the one in hand', async () => {
+    const warehouse = new RecordingWarehouse();
+    const { publisher, loader, stop } = pinned(warehouse, { maxItems: 2, maxDelayMs: 60_000 });
+    const seen = loader.pinAt(10n, Promise.resolve(30n), async () => [...warehouse.applied]);
+    await publisher.write([change(11n, 0), change(12n, 0)]);
+    await tick();
+    await publisher.write([change(29n, 0), change(30n, 0)]);
+    expect(await seen).toEqual(['11:0', '12:0', '29:0']);
+    stop.abort();
+  });
+
+  it('refuses a point the warehouse has already passed, and one that failed, going on either way', async () => {
+    const warehouse = new RecordingWarehouse({ commitLsn: 15n, ordinal: 0 });
+    const { publisher, loader, stop } = pinned(warehouse, { maxItems: 1, maxDelayMs: 60_000 });
+    const passed = loader.pinAt(10n, Promise.resolve(20n), async () => 'never');
+    await publisher.write([change(16n, 0)]);
+    await expect(passed).rejects.toBeInstanceOf(PointPassed);
+    const failed = loader.pinAt(17n, Promise.reject(new Error('no slot')), async () => 'never');
+    await expect(failed).rejects.toThrow('no slot');
+    await publisher.write([change(18n, 0)]);
+    await tick();
+    expect(warehouse.applied).toEqual(['16:0', '18:0']);
+    stop.abort();
+  });
+
+  it('rejects a waiting pin when the loader stops', async () => {
+    const warehouse = new RecordingWarehouse();
+    const { loader, stop, running } = pinned(warehouse, { maxItems: 1, maxDelayMs: 60_000 });
+    const waiting = loader.pinAt(10n, Promise.resolve(20n), async () => 'never');
+    stop.abort();
+    await running;
+    await expect(waiting).rejects.toThrow(/stopped before/);
   });
 });

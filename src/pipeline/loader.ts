@@ -11,10 +11,20 @@
  * - Lanes: a batch of a lane (a feed split in lanes) is applied with the lane's checkpoint; one
  *   the warehouse refuses because another loader holds the lane now (LaneLost) is dropped and
  *   the loader goes on with its other lanes.
+ * - `pinAt(bound, point, work)`: runs `work` at one exact place in the stream — after every
+ *   change that committed before `point`, before any that committed at or after it — splitting
+ *   the batch that straddles it (tributary verify reads the warehouse there, at the source
+ *   snapshot exported at `point`). `point` is learnt after the request (creating the slot that
+ *   exports it waits for running transactions), but is never below `bound`: the loader applies
+ *   freely below `bound` and holds what is at or above it until `point` is known. The parts of a
+ *   split batch are separate transactions with their own checkpoints; the batch is acknowledged
+ *   once, after the last, so a crash in between resends the rest (skipped by position).
  */
-import type { StreamItem } from '../core/change-event.js';
+import { itemPosition, type StreamItem } from '../core/change-event.js';
+import { TributaryError } from '../core/errors.js';
+import { formatLsn, type Lsn } from '../core/lsn.js';
 import type { Position } from '../core/position.js';
-import type { FeedConsumer } from '../feed/feed.js';
+import type { FeedBatch, FeedConsumer } from '../feed/feed.js';
 import { LaneLost, type Warehouse } from '../warehouse/warehouse.js';
 
 export { type BatchLimits, DEFAULT_BATCH_LIMITS } from '../feed/feed.js';
@@ -24,6 +34,24 @@ export interface LoaderEvents {
   readonly onApplied?: (checkpoint: Position | null, items: readonly StreamItem[], millis: number) => void;
 }
 
+/**
+ * `pinAt` was asked for a point the warehouse has already passed (a change at or after `bound`
+ * was applied before the request arrived): ask again with a later point.
+ */
+export class PointPassed extends Error {
+  override readonly name = 'PointPassed';
+}
+
+interface Pin {
+  readonly bound: Lsn;
+  point: Lsn | null;
+  /** Whether a batch was handled since the request (the checkpoint was checked against `bound`). */
+  started: boolean;
+  readonly known: Promise<Lsn>;
+  readonly work: () => Promise<unknown>;
+  readonly settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
+}
+
 export class Loader {
   readonly #warehouse: Warehouse;
   readonly #events: LoaderEvents;
@@ -31,6 +59,7 @@ export class Loader {
   /** The tail of the writer queue: batches and exclusive work run one after another. */
   #tail: Promise<unknown> = Promise.resolve();
   #failure: unknown = null;
+  #pin: Pin | null = null;
 
   constructor(warehouse: Warehouse, events: LoaderEvents = {}, now: () => number = Date.now) {
     this.#warehouse = warehouse;
@@ -50,11 +79,9 @@ export class Loader {
         const started = this.#now();
         let checkpoint: Position | null;
         try {
-          // loaded by lanes, what is reported is the warehouse's view of them all
-          checkpoint = await this.#serial(async () => {
-            const applied = await this.#warehouse.apply(batch.items, batch.lane);
-            return batch.lane ? this.#warehouse.checkpoint() : applied;
-          });
+          checkpoint = this.#pin
+            ? await this.#applyAroundPin(this.#pin, batch.items, batch.lane)
+            : await this.#applyPart(batch.items, batch.lane);
         } catch (error) {
           if (!(error instanceof LaneLost) || !batch.lane || !batch.lost) throw error;
           batch.lost();
@@ -66,7 +93,104 @@ export class Loader {
     } catch (error) {
       this.#failure ??= error;
       throw error;
+    } finally {
+      const pin = this.#pin;
+      this.#pin = null;
+      pin?.settle.reject(
+        new TributaryError('USAGE', 'the pipeline stopped before it reached the verification point'),
+      );
     }
+  }
+
+  /**
+   * Runs `work` between the last change that committed before `point` and the first at or after
+   * it (see the header); `point` (a promise: not known yet) is at least `bound`. Rejects with
+   * PointPassed when the warehouse has already applied something at or after `bound`, and with
+   * `point`'s error when it fails (the loader then goes on as if nothing was asked).
+   */
+  pinAt<T>(bound: Lsn, point: Promise<Lsn>, work: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#failure !== null) return reject(this.#failure);
+      if (this.#pin) {
+        return reject(new TributaryError('USAGE', 'a verification is already waiting for its point'));
+      }
+      const pin: Pin = {
+        bound,
+        point: null,
+        started: false,
+        known: point.then((lsn) => {
+          if (lsn < bound) {
+            throw new TributaryError(
+              'INTERNAL',
+              `point ${formatLsn(lsn)} is below its bound ${formatLsn(bound)}`,
+            );
+          }
+          pin.point = lsn;
+          return lsn;
+        }),
+        work,
+        settle: { resolve: resolve as (value: unknown) => void, reject },
+      };
+      pin.known.catch((error: unknown) => {
+        if (this.#pin === pin) this.#pin = null;
+        reject(error);
+      });
+      this.#pin = pin;
+    });
+  }
+
+  /** Applies a batch that may straddle the pin's point: the part before, the pin's work, the rest. */
+  async #applyAroundPin(
+    pin: Pin,
+    items: readonly StreamItem[],
+    lane: FeedBatch['lane'],
+  ): Promise<Position | null> {
+    if (lane && lane.lane !== 0) {
+      this.#pin = null;
+      pin.settle.reject(
+        new TributaryError('USAGE', 'tributary verify needs a feed of one lane: this one has several'),
+      );
+      return this.#applyPart(items, lane);
+    }
+    if (!pin.started) {
+      // a batch applied while the request arrived may have gone past the bound already
+      pin.started = true;
+      const before = await this.#serial(() => this.#warehouse.checkpoint());
+      if (before && before.commitLsn >= pin.bound) {
+        this.#pin = null;
+        pin.settle.reject(new PointPassed(`the warehouse is already at ${formatLsn(before.commitLsn)}`));
+        return this.#applyPart(items, lane);
+      }
+    }
+    const atBound = splitAt(items, pin.bound);
+    if (atBound === items.length) return this.#applyPart(items, lane);
+    let checkpoint: Position | null = null;
+    if (atBound > 0) checkpoint = await this.#applyPart(items.slice(0, atBound), lane);
+    let point: Lsn;
+    try {
+      // hold what is at or above the bound until the point is known
+      point = pin.point ?? (await pin.known);
+    } catch {
+      return this.#applyPart(items.slice(atBound), lane);
+    }
+    const at = splitAt(items, point);
+    if (at > atBound) checkpoint = await this.#applyPart(items.slice(atBound, at), lane);
+    if (at === items.length) return checkpoint;
+    this.#pin = null;
+    try {
+      pin.settle.resolve(await this.#serial(pin.work));
+    } catch (error) {
+      pin.settle.reject(error);
+    }
+    return this.#applyPart(items.slice(at), lane);
+  }
+
+  /** One transaction; loaded by lanes, what is reported is the warehouse's view of them all. */
+  #applyPart(items: readonly StreamItem[], lane: FeedBatch['lane']): Promise<Position | null> {
+    return this.#serial(async () => {
+      const applied = await this.#warehouse.apply(items, lane);
+      return lane ? this.#warehouse.checkpoint() : applied;
+    });
   }
 
   /**
@@ -85,4 +209,20 @@ export class Loader {
     this.#tail = run.catch(() => {});
     return run;
   }
+}
+
+/**
+ * The index of the first item that committed at or after `lsn` (schema items just before it go
+ * with it: they describe its changes), or `items.length` when there is none.
+ */
+function splitAt(items: readonly StreamItem[], lsn: Lsn): number {
+  for (let i = 0; i < items.length; i++) {
+    const position = itemPosition(items[i] as StreamItem);
+    if (position && position.commitLsn >= lsn) {
+      let start = i;
+      while (start > 0 && itemPosition(items[start - 1] as StreamItem) === null) start--;
+      return start;
+    }
+  }
+  return items.length;
 }

@@ -41,6 +41,8 @@ export interface PipelineOptions {
   /** Called with the snapshot runner once it exists (status, backfill requests, progress). */
   readonly onSnapshots?: (runner: SnapshotRunner) => void;
   readonly onSnapshotProgress?: (progress: readonly JobProgress[]) => void;
+  /** Called with the loader once it exists (tributary verify pins a point through it). */
+  readonly onLoader?: (loader: Loader) => void;
   /**
    * The feed between source and loader: in process (the default; the slot is the durable log),
    * or NATS JetStream (`url`: nats://...), where the slot is acknowledged once JetStream holds a
@@ -205,6 +207,7 @@ async function runWithFeed(
       void member?.refresh();
     },
   });
+  options.onLoader?.(loader);
   const runner = store
     ? new SnapshotRunner({
         connection: options.source.connection,

@@ -10,6 +10,7 @@ import {
   type ControlFile,
   controlFilePath,
   type ReplayRequest,
+  type VerifyRequest,
 } from './control-server.js';
 
 export function findRunning(warehousePath: string): ControlFile | null {
@@ -53,7 +54,7 @@ async function call<T>(
   const json = (await response.json()) as { error?: string; code?: string; hint?: string | null };
   if (!response.ok) {
     throw new TributaryError(
-      json.code === 'USAGE' ? 'USAGE' : 'SINK',
+      json.code === 'USAGE' || json.code === 'CONFIG' ? json.code : 'SINK',
       json.error ?? `HTTP ${response.status}`,
       {
         ...(json.hint ? { hint: json.hint } : {}),
@@ -69,6 +70,11 @@ export function remoteQuery(control: ControlFile, sql: string, asOf?: string): P
 
 export function remoteReplay(control: ControlFile, request: ReplayRequest): Promise<unknown> {
   return call<unknown>(control, 'POST', '/replay', request);
+}
+
+/** A verify reads the whole source: it takes as long as it takes. */
+export function remoteVerify(control: ControlFile, request: VerifyRequest): Promise<unknown> {
+  return call<unknown>(control, 'POST', '/verify', request);
 }
 
 export function remoteExportRaw(control: ControlFile, dir: string): Promise<unknown> {

@@ -20,6 +20,8 @@ export interface ControlHandlers {
   /** Exports the raw zone as Parquet (tributary export raw). */
   exportRaw?(dir: string): Promise<unknown>;
   status(): Promise<unknown>;
+  /** Compares the warehouse with the source (tributary verify); absent when the process cannot. */
+  verify?(request: Record<string, unknown>): Promise<unknown>;
   /** Queues a backfill (tributary backfill); absent when the process cannot run one. */
   backfill?(request: BackfillRequest): Promise<unknown>;
 }
@@ -28,6 +30,12 @@ export interface BackfillRequest {
   readonly table: string;
   readonly predicate: string | null;
   readonly reason: string | null;
+}
+
+export interface VerifyRequest {
+  /** Tables to compare (display names); null: every table. */
+  readonly tables: readonly string[] | null;
+  readonly settings: Readonly<Record<string, number>>;
 }
 
 export interface ReplayRequest {
@@ -120,6 +128,11 @@ export class ControlServer {
           return respond(response, 400, { error: 'a JSON body {"dir": "..."} is required' });
         if (!handlers.exportRaw) return respond(response, 400, { error: 'this process does not export' });
         return respond(response, 200, await handlers.exportRaw(body.dir));
+      }
+      if (request.method === 'POST' && request.url === '/verify') {
+        const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+        if (!handlers.verify) return respond(response, 400, { error: 'this process does not verify' });
+        return respond(response, 200, await handlers.verify(body));
       }
       if (request.method === 'POST' && request.url === '/backfill') {
         const body = JSON.parse(await readBody(request)) as Record<string, unknown>;

@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
+import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
@@ -35,6 +36,7 @@ import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
 import { openForRun } from '../with-warehouse.js';
+import { checkVerifyRequest, verifyWith } from './verify.js';
 
 interface RunFlags extends SourceFlags {
   readonly config?: string;
@@ -109,10 +111,15 @@ export function runCommand(): Command {
         const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;
         let snapshots: SnapshotRunner | null = null;
+        let loader: Loader | null = null;
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
           status: async () =>
             statusReport(warehouse, stats, (await source?.status()) ?? null, snapshots?.progress() ?? null),
+          verify: async (body) => {
+            if (!loader) throw new TributaryError('USAGE', 'the pipeline is still starting; try again');
+            return verifyWith(loader, warehouse, config, types, checkVerifyRequest(body), log);
+          },
           backfill: async (request) => {
             if (!snapshots) throw new TributaryError('USAGE', 'the pipeline is still starting; try again');
             const [table] = parseTableList(request.table);
@@ -141,6 +148,9 @@ export function runCommand(): Command {
               onSnapshotProgress: (p) => progress.update(p),
               onSource: (s) => {
                 source = s;
+              },
+              onLoader: (l) => {
+                loader = l;
               },
               ...(flags.feed
                 ? {

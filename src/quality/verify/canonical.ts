@@ -68,6 +68,8 @@ export interface ColumnCanon {
   readonly name: string;
   readonly source: string;
   readonly warehouse: string;
+  /** The text never holds `|` or `\` (digits, signs, `:`, ...): the row hash need not escape it. */
+  readonly plain?: boolean;
 }
 
 export type CanonResult = ColumnCanon | { readonly name: string; readonly uncomparable: string };
@@ -148,7 +150,7 @@ export function canonicalColumn(source: SourceColumnType, warehouseType: string)
   const pair = canon(source, parseDuckType(warehouseType), column, column, 0);
   return typeof pair === 'string'
     ? { name: source.name, uncomparable: pair }
-    : { name: source.name, source: pair.source, warehouse: pair.warehouse };
+    : { name: source.name, source: pair.source, warehouse: pair.warehouse, plain: pair.plain === true };
 }
 
 /**
@@ -156,10 +158,15 @@ export function canonicalColumn(source: SourceColumnType, warehouseType: string)
  * (escaped, `\N` for NULL, joined by `|`).
  */
 export function rowHash(columns: readonly ColumnCanon[]): { source: string; warehouse: string } {
-  const field = (expr: string, lit: (s: string) => string) =>
-    `coalesce(replace(replace(${expr}, ${lit('\\')}, ${lit('\\\\')}), ${lit('|')}, ${lit('\\|')}), ${lit('\\N')})`;
+  // a plain text cannot hold the separator or the escape: it goes in as it is (the cheaper path)
+  const field = (expr: string, plain: boolean, lit: (s: string) => string) =>
+    plain
+      ? `coalesce(${expr}, ${lit('\\N')})`
+      : `coalesce(replace(replace(${expr}, ${lit('\\')}, ${lit('\\\\')}), ${lit('|')}, ${lit('\\|')}), ${lit('\\N')})`;
   const joined = (side: 'source' | 'warehouse', lit: (s: string) => string) =>
-    columns.length === 0 ? lit('') : columns.map((c) => field(c[side], lit)).join(` || ${lit('|')} || `);
+    columns.length === 0
+      ? lit('')
+      : columns.map((c) => field(c[side], c.plain === true, lit)).join(` || ${lit('|')} || `);
   return {
     source: `('x' || substr(md5(convert_to(${joined('source', pgLiteral)}, 'UTF8')), 1, 15))::bit(60)::bigint`,
     warehouse: `CAST('0x' || substr(md5(${joined('warehouse', duckLiteral)}), 1, 15) AS BIGINT)`,
@@ -223,10 +230,13 @@ const DECODED_OIDS = new Set([
   16, 17, 20, 21, 23, 26, 28, 29, 114, 700, 701, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 3802, 5069,
 ]);
 const NUMERIC = 1700;
+const JSON_OIDS = new Set([114, 3802]);
 
 interface Pair {
   readonly source: string;
   readonly warehouse: string;
+  /** See ColumnCanon.plain. */
+  readonly plain?: boolean;
 }
 
 /** Both expressions, or the reason there is no exact pair. `p` and `d` are the value's SQL. */
@@ -248,17 +258,26 @@ function canon(type: SourceType, duck: DuckType, p: string, d: string, depth: nu
       : `${named}: an array in a scalar column`;
   }
   if (INTEGER_OIDS.has(oid) && DUCK_INTEGERS.has(scalar))
-    return { source: `(${p})::text`, warehouse: text(d) };
-  if ((oid === 700 || oid === 701) && (scalar === 'FLOAT' || scalar === 'DOUBLE')) return floatPair(p, d);
+    return { source: `(${p})::text`, warehouse: text(d), plain: true };
+  if ((oid === 700 || oid === 701) && (scalar === 'FLOAT' || scalar === 'DOUBLE'))
+    return { ...floatPair(p, d), plain: true };
   if (oid === NUMERIC && duck.kind === 'decimal') {
     const mod = numericModifier(base.typeModifier);
     if (!mod || mod.scale !== duck.scale) {
       return `${named}: the scales differ, so Postgres' text has other trailing zeros (the warehouse has not taken the column's type change yet?)`;
     }
-    // DuckDB prints DECIMAL(p,p)'s 0.5 as '.5' and -0.5 as '-.5'
-    return { source: `(${p})::text`, warehouse: `regexp_replace(${text(d)}, '^(-?)\\.', '\\10.')` };
+    // DuckDB prints DECIMAL(p,p)'s 0.5 as '.5' and -0.5 as '-.5' (with digits before the point, a 0)
+    return {
+      source: `(${p})::text`,
+      warehouse: duck.width === duck.scale ? `regexp_replace(${text(d)}, '^(-?)\\.', '\\10.')` : text(d),
+      plain: true,
+    };
   }
   if (scalar === 'VARCHAR' && (oid === NUMERIC || oid === 114 || oid === 3802)) {
+    return { source: `(${p})::text`, warehouse: d };
+  }
+  if (scalar === 'VARCHAR' && (oid === 25 || oid === 1043)) {
+    // text and varchar print as themselves (the cheaper path for the commonest columns)
     return { source: `(${p})::text`, warehouse: d };
   }
   if (scalar === 'VARCHAR' && !DECODED_OIDS.has(oid)) {
@@ -266,7 +285,7 @@ function canon(type: SourceType, duck: DuckType, p: string, d: string, depth: nu
     return { source: `CASE WHEN num_nulls(${p}) = 0 THEN format('%s', ${p}) END`, warehouse: d };
   }
   const same = SAME_TYPE.get(oid);
-  if (same && same.duck === scalar) return same.pair(p, d);
+  if (same && same.duck === scalar) return { ...same.pair(p, d), plain: !JSON_OIDS.has(oid) };
   return `${named}: no exact pair (not the DuckDB type Tributary gives this Postgres type; has the column's type changed on one side only?)`;
 }
 

@@ -13,7 +13,7 @@
  * refused (LaneLost). One process writes a DuckDB file, so the epochs held in memory are the
  * file's.
  */
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import {
   type ChangeEvent,
   itemPosition,
@@ -138,6 +138,16 @@ export interface DuckDBWarehouseOptions {
   readonly raw?: boolean;
   /** What the raw zone records as each change's source (`_tributary_source`). */
   readonly source?: string;
+}
+
+/** The warehouse at one moment, read on a transaction of its own (`pinnedReader`). */
+export interface PinnedReader {
+  /** The file's catalog (database) name. */
+  readonly catalog: string;
+  /** The checkpoint the pinned view holds. */
+  readonly checkpoint: Position | null;
+  rows(sql: string, values?: DuckDBValue[]): Promise<DuckDBValue[][]>;
+  close(): Promise<void>;
 }
 
 export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
@@ -881,6 +891,33 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
       return await exportRaw(connection, this.#catalog, dir);
     } finally {
       connection.closeSync();
+    }
+  }
+
+  /**
+   * A read transaction on a connection of its own that sees the warehouse as it is now, and
+   * keeps seeing it so while the loader goes on (DuckDB's MVCC snapshot is taken at the first
+   * read, made here): tributary verify reads its pinned point through it. Close it soon: until
+   * it closes, DuckDB cannot checkpoint.
+   */
+  async pinnedReader(): Promise<PinnedReader> {
+    const connection = await this.#instance.connect();
+    const db = new Db(connection);
+    try {
+      await db.run('BEGIN TRANSACTION');
+      const checkpoint = await readCheckpoint(db);
+      return {
+        catalog: this.#catalog,
+        checkpoint,
+        rows: (sql, values) => db.rows(sql, values),
+        close: async () => {
+          await db.run('ROLLBACK').catch(() => {});
+          connection.closeSync();
+        },
+      };
+    } catch (error) {
+      connection.closeSync();
+      throw error;
     }
   }
 

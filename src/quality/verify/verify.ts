@@ -1,0 +1,426 @@
+/**
+ * `tributary verify`: proves the warehouse holds exactly the source's rows, comparing both at
+ * ONE point of the stream, so replication lag never raises a false alarm.
+ *
+ * The point: a temporary replication slot exports a snapshot of the source; it shows exactly
+ * the transactions that committed before the slot's consistent point L. The loader is asked to
+ * stop between the last change that committed before L and the first at or after it
+ * (Loader.pinAt) and to open a read transaction on the warehouse there (DuckDB's MVCC keeps that
+ * view while the loader goes on). Creating the slot waits for the transactions running then, so
+ * L is learnt late; it is never below the WAL insert position read just before, which the loader
+ * may apply up to meanwhile. A logical message written after the slot exists makes the stream
+ * reach L even on an idle source. When the warehouse passed that bound before the request
+ * reached the loader (PointPassed), verification starts over with a new slot.
+ *
+ * Then per table (table-compare.ts): bucket counts and hash sums on both sides, bisection of the
+ * buckets that differ, differing keys row by row. The source is read by `concurrency`
+ * connections importing the snapshot (REPEATABLE READ, READ ONLY), each statement under the
+ * statement timeout; one table at a time.
+ *
+ * Tables a snapshot or backfill job is still copying at the point are skipped (said so); columns
+ * no canonical form compares exactly are listed as not compared.
+ */
+import type pg from 'pg';
+import { hasPrimaryKey } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { formatLsn, type Lsn, parseLsn } from '../../core/lsn.js';
+import { formatPosition } from '../../core/position.js';
+import { displayName, quoteIdentifier as q, type TableRef } from '../../core/table-ref.js';
+import { PointPassed } from '../../pipeline/loader.js';
+import { connectClient } from '../../source/postgres/setup/connect.js';
+import type { SourceConfig } from '../../source/postgres/setup/connection-config.js';
+import {
+  type ExportedSnapshot,
+  exportSnapshot,
+  SnapshotWorker,
+} from '../../source/postgres/snapshot/snapshot-reader.js';
+import { describeForSnapshot } from '../../source/postgres/snapshot/snapshot-table.js';
+import type { TypeRegistry } from '../../source/postgres/values/type-registry.js';
+import type { PinnedReader } from '../../warehouse/duckdb/duckdb-warehouse.js';
+import { duckSchemaOf, tableSql } from '../../warehouse/duckdb/tables.js';
+import { type ColumnCanon, canonicalColumn, readSourceColumns } from './canonical.js';
+import {
+  type ComparedTable,
+  type CompareSettings,
+  compareTable,
+  type KeyDifference,
+  type QueryLog,
+  type SourceSide,
+} from './table-compare.js';
+
+export interface VerifySettings extends CompareSettings {
+  /** Source connections reading at once. */
+  readonly concurrency: number;
+  /** Per source statement; 0 for none. */
+  readonly statementTimeoutMs: number;
+}
+
+export const DEFAULT_VERIFY_SETTINGS: VerifySettings = Object.freeze({
+  concurrency: 2,
+  statementTimeoutMs: 5 * 60_000,
+  bucketRows: 100_000,
+  leafRows: 1_000,
+  fanout: 16,
+  maxReported: 1_000,
+});
+
+/** Opens the warehouse's view at the point: `point` resolves to L once the slot exists. */
+export type PinWarehouse = (bound: Lsn, point: Promise<Lsn>) => Promise<PinnedReader>;
+
+export interface VerifyOptions {
+  readonly connection: SourceConfig;
+  readonly publication: string;
+  readonly types: TypeRegistry;
+  /** The tables to compare; null: every table the warehouse holds. */
+  readonly tables: readonly TableRef[] | null;
+  readonly settings?: Partial<VerifySettings>;
+  readonly pin: PinWarehouse;
+  readonly logger: Logger;
+}
+
+export interface TableVerdict {
+  readonly table: string;
+  readonly status: 'match' | 'differs' | 'skipped';
+  /** Why a table was skipped, or what differs beyond rows (a missing table, columns). */
+  readonly reason?: string;
+  readonly mode?: 'range' | 'hash' | 'multiset';
+  readonly sourceRows?: number;
+  readonly warehouseRows?: number;
+  readonly buckets?: number;
+  readonly differingBuckets?: readonly string[];
+  readonly differences?: readonly KeyDifference[];
+  /** Differences not listed (beyond the report's limit, or in a table without a key). */
+  readonly unlisted?: number;
+  /** Source columns the warehouse lacks, and warehouse columns the source lacks. */
+  readonly missingColumns?: readonly string[];
+  readonly extraColumns?: readonly string[];
+  /** Columns present on both sides that could not be compared exactly, with why. */
+  readonly uncompared?: readonly { readonly column: string; readonly reason: string }[];
+}
+
+export interface VerifyReport {
+  /** The point both sides were compared at: the slot's consistent point. */
+  readonly point: string;
+  /** The warehouse's checkpoint at the point. */
+  readonly checkpoint: string | null;
+  /** True when every compared table matches. */
+  readonly ok: boolean;
+  readonly tables: readonly TableVerdict[];
+  readonly queries: readonly QueryLog[];
+  /** Attempts at pinning the point (more than one when the warehouse raced past it). */
+  readonly attempts: number;
+}
+
+const MAX_ATTEMPTS = 5;
+const MESSAGE_PREFIX = 'tributary.verify';
+
+export async function verify(options: VerifyOptions): Promise<VerifyReport> {
+  const settings = { ...DEFAULT_VERIFY_SETTINGS, ...options.settings };
+  for (let attempt = 1; ; attempt++) {
+    const pinned = await pinBoth(options, settings);
+    if (pinned === null) {
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new TributaryError(
+          'SINK',
+          `the warehouse kept moving past the verification point (${attempt} attempts)`,
+          { hint: 'try again; the loader applies changes faster than a slot can be created' },
+        );
+      }
+      continue;
+    }
+    try {
+      return { ...(await compareAll(options, settings, pinned)), attempts: attempt };
+    } finally {
+      await pinned.reader.close();
+      await Promise.all(pinned.workers.map((w) => w.close()));
+    }
+  }
+}
+
+interface Pinned {
+  readonly point: Lsn;
+  readonly reader: PinnedReader;
+  readonly workers: readonly SnapshotWorker[];
+}
+
+/** The source snapshot and the warehouse view at the same point; null when the warehouse raced past it. */
+async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promise<Pinned | null> {
+  const client = await connectClient(options.connection, { applicationName: 'tributary verify' });
+  try {
+    const bound = parseLsn(
+      (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn,
+    );
+    const held: { snapshot: ExportedSnapshot | null } = { snapshot: null };
+    const slot = `tributary_verify_${process.pid}_${Date.now().toString(36)}`;
+    const point = exportSnapshot(options.connection, { name: slot, temporary: true }).then((s) => {
+      held.snapshot = s;
+      return s.consistentPoint;
+    });
+    const reader = options.pin(bound, point);
+    // whatever happens to the pin, the exported snapshot must not leak
+    const workers: SnapshotWorker[] = [];
+    try {
+      await point;
+      for (let i = 0; i < Math.max(1, settings.concurrency); i++) {
+        workers.push(
+          await SnapshotWorker.open(options.connection, held.snapshot!.name, {
+            statementTimeoutMs: settings.statementTimeoutMs,
+          }),
+        );
+      }
+    } catch (error) {
+      reader.then((r) => r.close()).catch(() => {});
+      await Promise.all(workers.map((w) => w.close()));
+      throw error;
+    } finally {
+      await held.snapshot?.release();
+    }
+    // the stream reaches the point even when nothing else is written
+    await client.query('SELECT pg_logical_emit_message(true, $1, $2)', [MESSAGE_PREFIX, slot]);
+    try {
+      const pinned = await reader;
+      return { point: await point, reader: pinned, workers };
+    } catch (error) {
+      await Promise.all(workers.map((w) => w.close()));
+      if (error instanceof PointPassed) {
+        options.logger.debug({ err: error.message }, 'the warehouse passed the verification point; again');
+        return null;
+      }
+      throw error;
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function compareAll(
+  options: VerifyOptions,
+  settings: VerifySettings,
+  pinned: Pinned,
+): Promise<Omit<VerifyReport, 'attempts'>> {
+  const { reader, workers } = pinned;
+  const log = options.logger;
+  const checkpoint = reader.checkpoint;
+  if (checkpoint && checkpoint.commitLsn >= pinned.point) {
+    throw new TributaryError(
+      'INTERNAL',
+      `the warehouse view is at ${formatPosition(checkpoint)}, not before ${formatLsn(pinned.point)}`,
+    );
+  }
+  const source = sourcePool(workers);
+  const tables = options.tables ?? (await warehouseTables(reader));
+  const copying = await tablesBeingCopied(reader);
+  const queries: QueryLog[] = [];
+  const verdicts: TableVerdict[] = [];
+  for (const table of tables) {
+    const name = displayName(table);
+    if (copying.has(name)) {
+      verdicts.push({ table: name, status: 'skipped', reason: 'a snapshot or backfill job is copying it' });
+      continue;
+    }
+    log.info({ table: name }, 'verifying');
+    verdicts.push(await verifyTable(table, options, settings, source, reader, queries));
+  }
+  return {
+    point: formatLsn(pinned.point),
+    checkpoint: checkpoint ? formatPosition(checkpoint) : null,
+    ok: verdicts.every((v) => v.status !== 'differs'),
+    tables: verdicts,
+    queries,
+  };
+}
+
+async function verifyTable(
+  table: TableRef,
+  options: VerifyOptions,
+  settings: VerifySettings,
+  source: SourceSide & { readonly first: pg.Client },
+  reader: PinnedReader,
+  queries: QueryLog[],
+): Promise<TableVerdict> {
+  const name = displayName(table);
+  const described = await describeForSnapshot(source.first, table, options.publication, options.types).catch(
+    (error: unknown) => {
+      if (error instanceof TributaryError && error.code === 'TABLE_NOT_FOUND') return null;
+      throw error;
+    },
+  );
+  const warehouseColumns = await reader.rows(
+    `SELECT column_name, data_type FROM duckdb_columns()
+      WHERE database_name = $1 AND schema_name = $2 AND table_name = $3 AND column_name NOT LIKE '\\_tributary\\_%' ESCAPE '\\'
+      ORDER BY column_index`,
+    [reader.catalog, duckSchemaOf(table), table.name],
+  );
+  if (!described) {
+    return { table: name, status: 'differs', reason: 'the table does not exist on the source' };
+  }
+  if (warehouseColumns.length === 0) {
+    return { table: name, status: 'differs', reason: 'the table is not in the warehouse' };
+  }
+  const published = new Set(described.schema.columns.map((c) => c.name));
+  const sourceColumns = (await readSourceColumns(source.first, table)).filter((c) => published.has(c.name));
+  const warehouseType = new Map(warehouseColumns.map((row) => [String(row[0]), String(row[1])]));
+  const missingColumns = sourceColumns.filter((c) => !warehouseType.has(c.name)).map((c) => c.name);
+  const sourceNames = new Set(sourceColumns.map((c) => c.name));
+  const extraColumns = [...warehouseType.keys()].filter((c) => !sourceNames.has(c));
+  const columns: ColumnCanon[] = [];
+  const uncompared: { column: string; reason: string }[] = [];
+  for (const column of sourceColumns) {
+    const type = warehouseType.get(column.name);
+    if (type === undefined) continue;
+    const canon = canonicalColumn(column, type);
+    if ('uncomparable' in canon) uncompared.push({ column: column.name, reason: canon.uncomparable });
+    else columns.push(canon);
+  }
+  const key = hasPrimaryKey(described.schema) ? described.schema.key : [];
+  const unkeyed = key.filter((k) => !columns.some((c) => c.name === k));
+  if (unkeyed.length > 0) {
+    return {
+      table: name,
+      status: 'skipped',
+      reason: `its key column(s) ${unkeyed.join(', ')} cannot be compared (${[...missingColumns, ...uncompared.map((u) => u.column)].includes(unkeyed[0]!) ? 'missing or not comparable' : 'unknown'})`,
+      missingColumns,
+      extraColumns,
+      uncompared,
+    };
+  }
+  const keyTypes = key.map((k, i) => ({ source: described.keyTypes[i]!, warehouse: warehouseType.get(k)! }));
+  const compared: ComparedTable = {
+    display: name,
+    sourceSelect: described.select,
+    sourceFiltered: described.filtered,
+    sourcePages: described.pages,
+    warehouseTable: tableSql(table),
+    columns,
+    key,
+    keyTypes,
+    ordered: key.length > 0 && (await orderedAlike(source.first, table, key, keyTypes)),
+  };
+  const result = await compareTable(compared, source, reader, settings, (entry) => queries.push(entry));
+  const differs =
+    missingColumns.length > 0 ||
+    extraColumns.length > 0 ||
+    result.differingBuckets.length > 0 ||
+    result.differences.length > 0;
+  return {
+    table: name,
+    status: differs ? 'differs' : 'match',
+    ...(missingColumns.length || extraColumns.length ? { reason: 'the columns differ' } : {}),
+    ...result,
+    missingColumns,
+    extraColumns,
+    uncompared,
+  };
+}
+
+/**
+ * Whether both engines order the key alike (then buckets are key ranges): integers, decimals,
+ * uuids, and text compared bytewise (the "C"/"POSIX" collation); DuckDB orders text bytewise.
+ */
+async function orderedAlike(
+  client: pg.Client,
+  table: TableRef,
+  key: readonly string[],
+  types: readonly { readonly source: string; readonly warehouse: string }[],
+): Promise<boolean> {
+  const collations = await client.query<{ name: string; oid: string; collation: string | null }>(
+    `SELECT a.attname AS name, a.atttypid::int8::text AS oid,
+            CASE WHEN co.collname = 'default' THEN (SELECT datcollate FROM pg_database WHERE datname = current_database())
+                 ELSE co.collname END AS collation
+       FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation
+      WHERE a.attrelid = $1::regclass AND a.attname = ANY($2::text[])`,
+    [`${q(table.schema)}.${q(table.name)}`, key],
+  );
+  const byName = new Map(collations.rows.map((r) => [r.name, r]));
+  return key.every((k, i) => {
+    const row = byName.get(k);
+    const warehouse = types[i]!.warehouse;
+    if (!row) return false;
+    switch (Number(row.oid)) {
+      case 20:
+      case 21:
+      case 23:
+        return ['BIGINT', 'INTEGER', 'SMALLINT'].includes(warehouse);
+      case 1700:
+        return warehouse.startsWith('DECIMAL');
+      case 2950:
+        return warehouse === 'UUID';
+      case 25:
+      case 1043:
+        return warehouse === 'VARCHAR' && (row.collation === 'C' || row.collation === 'POSIX');
+      default:
+        return false;
+    }
+  });
+}
+
+/** The workers as one SourceSide: each statement on whichever is free. */
+function sourcePool(workers: readonly SnapshotWorker[]): SourceSide & { readonly first: pg.Client } {
+  const free = [...workers];
+  const waiting: ((worker: SnapshotWorker) => void)[] = [];
+  const acquire = (): Promise<SnapshotWorker> => {
+    const worker = free.pop();
+    return worker ? Promise.resolve(worker) : new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (worker: SnapshotWorker) => {
+    const next = waiting.shift();
+    if (next) next(worker);
+    else free.push(worker);
+  };
+  return {
+    first: workers[0]!.client,
+    query: async (sql, values = []) => {
+      const worker = await acquire();
+      try {
+        const result = await worker.client.query({
+          text: sql,
+          values: [...values],
+          rowMode: 'array',
+          types: { getTypeParser: () => (text: string) => text },
+        });
+        return result.rows as (string | null)[][];
+      } catch (error) {
+        if (!/statement timeout/i.test((error as Error).message)) throw error;
+        throw new TributaryError(
+          'CONFIG',
+          `a verify statement on the source timed out: ${(error as Error).message}`,
+          {
+            cause: error,
+            hint: 'raise --statement-timeout, or lower --bucket-rows so each statement reads less',
+          },
+        );
+      } finally {
+        release(worker);
+      }
+    },
+  };
+}
+
+/** The warehouse's current-state tables (those with Tributary's sync column), as source names. */
+async function warehouseTables(reader: PinnedReader): Promise<TableRef[]> {
+  const rows = await reader.rows(
+    `SELECT t.table_schema, t.table_name FROM information_schema.tables AS t
+      JOIN information_schema.columns AS c USING (table_catalog, table_schema, table_name)
+      WHERE t.table_catalog = $1 AND t.table_schema NOT LIKE '\\_tributary%' ESCAPE '\\'
+        AND t.table_type = 'BASE TABLE' AND c.column_name = '_tributary_synced_at'
+      ORDER BY 1, 2`,
+    [reader.catalog],
+  );
+  return rows.map((row) => ({
+    schema: String(row[0]) === 'main' ? 'public' : String(row[0]),
+    name: String(row[1]),
+  }));
+}
+
+async function tablesBeingCopied(reader: PinnedReader): Promise<Set<string>> {
+  const exists = await reader.rows(
+    `SELECT count(*) FROM duckdb_tables() WHERE database_name = $1 AND schema_name = '_tributary' AND table_name = 'snapshot_jobs'`,
+    [reader.catalog],
+  );
+  if (Number(exists[0]?.[0] ?? 0) === 0) return new Set();
+  const rows = await reader.rows(
+    `SELECT DISTINCT table_schema, table_name FROM _tributary.snapshot_jobs WHERE state IN ('pending', 'running')`,
+  );
+  return new Set(rows.map((row) => displayName({ schema: String(row[0]), name: String(row[1]) })));
+}
