@@ -20,6 +20,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { to as copyTo } from 'pg-copy-streams';
@@ -126,7 +127,8 @@ async function main(): Promise<void> {
         throw new Error(`verify found differences in a matching table: ${JSON.stringify(table)}`);
       console.log(
         `  run ${run}: verify ${seconds.toFixed(1)} s (${rate(options.rows / seconds)} rows), ` +
-          `${table.buckets} buckets (${table.mode}), ${statements} source statements`,
+          `${table.buckets} buckets (${table.mode}), ${statements} source statements taking ` +
+          `${table.seconds?.source.toFixed(1)} s together, DuckDB ${table.seconds?.warehouse.toFixed(1)} s`,
       );
     }
     stop.abort();
@@ -212,9 +214,11 @@ async function naiveCompare(
     let rows = 0;
     let differences = 0;
     let carry = '';
+    // a chunk may end inside a character: decode across chunks
+    const decoder = new StringDecoder('utf8');
     const stream = client.query(copyTo(pgSql));
     for await (const data of stream) {
-      const lines = (carry + (data as Buffer).toString('utf8')).split('\n');
+      const lines = (carry + decoder.write(data as Buffer)).split('\n');
       carry = lines.pop() ?? '';
       for (const line of lines) {
         rows++;

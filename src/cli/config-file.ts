@@ -14,6 +14,10 @@
  *   snapshot: { mode: initial, workers: 2, chunkRows: 250000, timeout: 10m }
  *   feed: { url: 'nats://127.0.0.1:4222', name: shop, lanes: 4 }   # JetStream between source and loader
  *   raw: { enabled: true, retention: 90d }       # the raw landing zone (enabled false: none); retention: default keep all
+ *   ledgers:                                     # tributary verify: aggregates equal on both sides, exactly
+ *     - name: daily_revenue
+ *       sql: SELECT CAST(ordered_at AS date) AS day, sum(total) AS revenue FROM orders GROUP BY 1
+ *       warehouseSql: ...                        # optional: DuckDB's own SQL where the dialects differ
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -53,6 +57,18 @@ const ConfigSchema = z
       .strict()
       .optional(),
     raw: z.object({ enabled: z.boolean().optional(), retention: duration.optional() }).strict().optional(),
+    ledgers: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of letters, digits, _ . - (at most 64)'),
+            sql: z.string().min(1),
+            warehouseSql: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .refine((list) => new Set(list.map((l) => l.name)).size === list.length, 'ledger names must be unique')
+      .optional(),
   })
   .strict();
 
@@ -81,7 +97,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
       (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
     throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
-      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes',
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes, raw.enabled, raw.retention, ledgers[].name/sql/warehouseSql',
     });
   }
   return result.data;

@@ -36,6 +36,12 @@ export interface VerifyRequest {
   /** Tables to compare (display names); null: every table. */
   readonly tables: readonly string[] | null;
   readonly settings: Readonly<Record<string, number>>;
+  /** Ledger reconciliations (the verifying command's config file's `ledgers`). */
+  readonly ledgers?: readonly {
+    readonly name: string;
+    readonly sql: string;
+    readonly warehouseSql?: string;
+  }[];
 }
 
 export interface ReplayRequest {

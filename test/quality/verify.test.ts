@@ -6,7 +6,7 @@
  * the running process, it reports no difference. Keys of other kinds (hash buckets) and a table
  * without a key (a multiset) are compared too; bad requests exit 2.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -116,6 +116,18 @@ describe('tributary verify', () => {
          VALUES (2000000, 1, 1.00, 'invented', TIMESTAMPTZ '2026-01-01 00:00:00+00', 0, now())`,
     );
 
+    // and a ledger: each account's balance, to the cent
+    const config = join(dir, 'tributary.yml');
+    writeFileSync(
+      config,
+      [
+        'ledgers:',
+        '  - name: balances',
+        '    sql: SELECT account, count(*) AS entries, sum(amount) AS balance FROM ledger GROUP BY account',
+        '  - name: entries',
+        '    sql: SELECT count(*) AS entries FROM ledger WHERE account = 3',
+      ].join('\n'),
+    );
     const result = await runCli([
       'verify',
       '--source',
@@ -124,6 +136,8 @@ describe('tributary verify', () => {
       warehouse,
       '--tables',
       'public.ledger',
+      '--config',
+      config,
       '--json',
     ]);
     expect(result.code, result.stderr).toBe(1);
@@ -144,6 +158,15 @@ describe('tributary verify', () => {
       { id: '2000000', kind: 'extra', columns: [] },
     ]);
     expect(ledger.unlisted ?? 0).toBe(0);
+    // zero tolerance: a cent off in account 10, one entry missing in 0 (id 250000), one invented in 1
+    const balances = report.ledgers.find((l) => l.name === 'balances')!;
+    expect(balances.status).toBe('differs');
+    expect(balances.onlySource.map((r) => r.split('\t')[0]).sort()).toEqual(['0', '1', '10']);
+    expect(balances.onlyWarehouse.map((r) => r.split('\t')[0]).sort()).toEqual(['0', '1', '10']);
+    const account10 = balances.onlyWarehouse.find((r) => r.startsWith('10\t'))!.split('\t');
+    const source10 = balances.onlySource.find((r) => r.startsWith('10\t'))!.split('\t');
+    expect(Number(account10[2]) - Number(source10[2])).toBeCloseTo(0.01, 6);
+    expect(report.ledgers.find((l) => l.name === 'entries')?.status).toBe('match');
 
     // the first level covered the table; only the buckets holding a damaged key were split
     const queries = report.queries.filter((q) => q.table === 'public.ledger');
@@ -171,6 +194,16 @@ describe('tributary verify', () => {
   it('reports no difference under a concurrent write load, through the running process, in every kind of bucket', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-verify-load-'));
     const warehouse = join(dir, 'w.duckdb');
+    const config = join(dir, 'tributary.yml');
+    writeFileSync(
+      config,
+      [
+        'ledgers:',
+        '  - name: totals',
+        '    sql: SELECT count(*) AS n, sum(amount) AS total, min(id) AS first FROM ledger',
+        '    warehouseSql: SELECT count(*) AS n, sum(amount) AS total, min(id) AS first FROM main.ledger',
+      ].join('\n'),
+    );
     const run = startCli(runArgs(cluster().url(), warehouse, '--slot', 'load', '--publication', 'load'));
     const stop = new AbortController();
     const client = await cluster().connect();
@@ -191,7 +224,16 @@ describe('tributary verify', () => {
         }
       })();
       for (let i = 0; i < 3; i++) {
-        const result = await runCli(['verify', '--warehouse', warehouse, '--json', '--bucket-rows', '50000']);
+        const result = await runCli([
+          'verify',
+          '--warehouse',
+          warehouse,
+          '--json',
+          '--bucket-rows',
+          '50000',
+          '--config',
+          config,
+        ]);
         expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
         const report = parseReport(result.stdout);
         expect(report.ok).toBe(true);
@@ -203,6 +245,7 @@ describe('tributary verify', () => {
           expect(t.status, JSON.stringify(t)).toBe('match');
           expect(t.uncompared ?? []).toEqual([]);
         }
+        expect(report.ledgers.map((l) => [l.name, l.status])).toEqual([['totals', 'match']]);
       }
     } finally {
       stop.abort();

@@ -43,6 +43,8 @@ interface VerifyFlags extends SourceFlags {
   readonly statementTimeout?: string;
   readonly config?: string;
   readonly raw: boolean;
+  readonly ledgersOnly?: boolean;
+  readonly ledgers?: VerifyRequest['ledgers'];
 }
 
 export function verifyCommand(): Command {
@@ -65,6 +67,7 @@ export function verifyCommand(): Command {
       `rows per compared bucket: each source statement reads about this many (default ${DEFAULT_VERIFY_SETTINGS.bucketRows})`,
     )
     .option('--statement-timeout <duration>', 'limit on each source statement (default 5m)')
+    .option('--ledgers-only', "compare only the config file's ledgers, no table")
     .option('--no-raw', 'the warehouse keeps no raw landing zone (as its tributary run was started)')
     .option('--config <file>', 'read source settings from a YAML or JSON file; flags given here win')
     .addHelpText(
@@ -76,9 +79,16 @@ export function verifyCommand(): Command {
     )
     .action(async (given: VerifyFlags, command: Command) => {
       const flags = withConfig(given, command);
+      if (flags.ledgersOnly && !flags.ledgers?.length) {
+        throw new TributaryError(
+          'USAGE',
+          '--ledgers-only needs ledgers: give a --config file with a ledgers list',
+        );
+      }
       const request: VerifyRequest = {
-        tables: flags.tables ? parseTableList(flags.tables).map(displayName) : null,
+        tables: flags.ledgersOnly ? [] : flags.tables ? parseTableList(flags.tables).map(displayName) : null,
         settings: verifySettings(flags),
+        ...(flags.ledgers?.length ? { ledgers: flags.ledgers } : {}),
       };
       const report = await runningOr(
         flags.warehouse,
@@ -132,11 +142,21 @@ export function checkVerifyRequest(body: Record<string, unknown>): VerifyRequest
   }
   if ((out.concurrency ?? 1) > MAX_CONCURRENCY)
     throw new TributaryError('USAGE', `concurrency is at most ${MAX_CONCURRENCY}`);
+  const ledgers = body.ledgers ?? [];
+  const valid = (l: unknown): l is { name: string; sql: string; warehouseSql?: string } =>
+    typeof l === 'object' &&
+    l !== null &&
+    typeof (l as { name?: unknown }).name === 'string' &&
+    typeof (l as { sql?: unknown }).sql === 'string' &&
+    ['string', 'undefined'].includes(typeof (l as { warehouseSql?: unknown }).warehouseSql);
+  if (!Array.isArray(ledgers) || !ledgers.every(valid))
+    throw new TributaryError('USAGE', 'ledgers must be a list of {name, sql, warehouseSql?}');
   return {
     tables: Array.isArray(tables)
       ? (tables as string[]).flatMap((t) => parseTableList(t).map(displayName))
       : null,
     settings: out,
+    ...(ledgers.length ? { ledgers } : {}),
   };
 }
 
@@ -157,6 +177,7 @@ export function verifyWith(
     settings: request.settings,
     pin: (bound, point) => loader.pinAt(bound, point, () => warehouse.pinnedReader()),
     logger,
+    ...(request.ledgers ? { ledgers: request.ledgers } : {}),
   });
 }
 
@@ -227,6 +248,7 @@ function withConfig(flags: VerifyFlags, command: Command): VerifyFlags {
     publication: pick('publication', flags.publication, file.publication),
     warehouse: pick('warehouse', flags.warehouse, file.warehouse),
     raw: pick('raw', flags.raw, file.raw?.enabled),
+    ledgers: file.ledgers,
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as VerifyFlags;
@@ -259,6 +281,13 @@ export function describeReport(report: VerifyReport): string {
       lines.push(`  ${d.kind.padEnd(8)} ${key}${d.columns ? `  (${d.columns.join(', ')})` : ''}`);
     }
     if (t.unlisted) lines.push(`  … and ${count(t.unlisted)} more`);
+  }
+  for (const l of report.ledgers) {
+    lines.push(
+      `ledger ${l.name}  ${l.status === 'match' ? 'match' : 'DIFFERS'}  ${count(l.rows)} rows on the source`,
+    );
+    for (const row of l.onlySource) lines.push(`  source only     ${row}`);
+    for (const row of l.onlyWarehouse) lines.push(`  warehouse only  ${row}`);
   }
   lines.push(report.ok ? 'the warehouse matches the source' : 'the warehouse DIFFERS from the source');
   return `${lines.join('\n')}\n`;

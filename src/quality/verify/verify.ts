@@ -77,6 +77,27 @@ export interface VerifyOptions {
   readonly settings?: Partial<VerifySettings>;
   readonly pin: PinWarehouse;
   readonly logger: Logger;
+  /** Aggregates that must be equal on both sides at the point, to the last digit. */
+  readonly ledgers?: readonly Ledger[];
+}
+
+/**
+ * A ledger reconciliation: the same aggregate on both sides (daily revenue, say), compared
+ * exactly, row for row, as text. `sql` runs on both unless `warehouseSql` gives DuckDB its own.
+ */
+export interface Ledger {
+  readonly name: string;
+  readonly sql: string;
+  readonly warehouseSql?: string;
+}
+
+export interface LedgerVerdict {
+  readonly name: string;
+  readonly status: 'match' | 'differs';
+  readonly rows: number;
+  /** Rows one side has and the other has not (as tab-joined text), at most 100 each. */
+  readonly onlySource: readonly string[];
+  readonly onlyWarehouse: readonly string[];
 }
 
 export interface TableVerdict {
@@ -95,6 +116,11 @@ export interface TableVerdict {
   /** Source columns the warehouse lacks, and warehouse columns the source lacks. */
   readonly missingColumns?: readonly string[];
   readonly extraColumns?: readonly string[];
+  /**
+   * Time spent: wall clock for the table, and the sum of its source statements' times (several
+   * run at once) and of its warehouse queries' times.
+   */
+  readonly seconds?: { readonly total: number; readonly source: number; readonly warehouse: number };
   /** Columns present on both sides that could not be compared exactly, with why. */
   readonly uncompared?: readonly { readonly column: string; readonly reason: string }[];
 }
@@ -107,6 +133,7 @@ export interface VerifyReport {
   /** True when every compared table matches. */
   readonly ok: boolean;
   readonly tables: readonly TableVerdict[];
+  readonly ledgers: readonly LedgerVerdict[];
   readonly queries: readonly QueryLog[];
   /** Attempts at pinning the point (more than one when the warehouse raced past it). */
   readonly attempts: number;
@@ -222,12 +249,67 @@ async function compareAll(
     log.info({ table: name }, 'verifying');
     verdicts.push(await verifyTable(table, options, settings, source, reader, queries));
   }
+  const ledgers: LedgerVerdict[] = [];
+  for (const ledger of options.ledgers ?? []) ledgers.push(await reconcile(ledger, source, reader));
   return {
     point: formatLsn(pinned.point),
     checkpoint: checkpoint ? formatPosition(checkpoint) : null,
-    ok: verdicts.every((v) => v.status !== 'differs'),
+    ok: verdicts.every((v) => v.status !== 'differs') && ledgers.every((l) => l.status === 'match'),
     tables: verdicts,
+    ledgers,
     queries,
+  };
+}
+
+const LEDGER_SAMPLE = 100;
+
+/** Runs a ledger's aggregate on both sides at the point and compares the rows as text. */
+async function reconcile(ledger: Ledger, source: SourceSide, reader: PinnedReader): Promise<LedgerVerdict> {
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? '\\N' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let sourceRows: (string | null)[][];
+  try {
+    sourceRows = await source.query(ledger.sql);
+  } catch (error) {
+    throw new TributaryError(
+      'CONFIG',
+      `ledger ${ledger.name}: the source refused its query: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: 'the query runs on Postgres as written (and on DuckDB unless warehouseSql is given)',
+      },
+    );
+  }
+  const warehouse = await reader.query(ledger.warehouseSql ?? ledger.sql).catch((error: unknown) => {
+    throw new TributaryError(
+      'CONFIG',
+      `ledger ${ledger.name}: the warehouse refused its query: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: 'give the ledger a warehouseSql in DuckDB SQL when the dialects differ',
+      },
+    );
+  });
+  const left = new Map<string, number>();
+  for (const row of sourceRows) {
+    const key = row.map(cell).join('\t');
+    left.set(key, (left.get(key) ?? 0) + 1);
+  }
+  const onlyWarehouse: string[] = [];
+  for (const row of warehouse.rows) {
+    const key = row.map(cell).join('\t');
+    const n = left.get(key) ?? 0;
+    if (n > 1) left.set(key, n - 1);
+    else if (n === 1) left.delete(key);
+    else onlyWarehouse.push(key);
+  }
+  const onlySource = [...left.entries()].flatMap(([key, n]) => Array.from({ length: n }, () => key));
+  return {
+    name: ledger.name,
+    status: onlySource.length === 0 && onlyWarehouse.length === 0 ? 'match' : 'differs',
+    rows: sourceRows.length,
+    onlySource: onlySource.slice(0, LEDGER_SAMPLE),
+    onlyWarehouse: onlyWarehouse.slice(0, LEDGER_SAMPLE),
   };
 }
 
@@ -235,7 +317,7 @@ async function verifyTable(
   table: TableRef,
   options: VerifyOptions,
   settings: VerifySettings,
-  source: SourceSide & { readonly first: pg.Client },
+  source: SourceSide & { readonly first: pg.Client; busySeconds(): number },
   reader: PinnedReader,
   queries: QueryLog[],
 ): Promise<TableVerdict> {
@@ -297,7 +379,26 @@ async function verifyTable(
     keyTypes,
     ordered: key.length > 0 && (await orderedAlike(source.first, table, key, keyTypes)),
   };
-  const result = await compareTable(compared, source, reader, settings, (entry) => queries.push(entry));
+  let warehouseSeconds = 0;
+  const started = performance.now();
+  const sourceBefore = source.busySeconds();
+  const result = await compareTable(
+    compared,
+    source,
+    {
+      rows: async (sql, values) => {
+        const start = performance.now();
+        try {
+          return await reader.rows(sql, values);
+        } finally {
+          warehouseSeconds += (performance.now() - start) / 1000;
+        }
+      },
+    },
+    settings,
+    (entry) => queries.push(entry),
+  );
+  const round = (n: number) => Math.round(n * 100) / 100;
   const differs =
     missingColumns.length > 0 ||
     extraColumns.length > 0 ||
@@ -308,6 +409,11 @@ async function verifyTable(
     status: differs ? 'differs' : 'match',
     ...(missingColumns.length || extraColumns.length ? { reason: 'the columns differ' } : {}),
     ...result,
+    seconds: {
+      total: round((performance.now() - started) / 1000),
+      source: round(source.busySeconds() - sourceBefore),
+      warehouse: round(warehouseSeconds),
+    },
     missingColumns,
     extraColumns,
     uncompared,
@@ -356,7 +462,10 @@ async function orderedAlike(
 }
 
 /** The workers as one SourceSide: each statement on whichever is free. */
-function sourcePool(workers: readonly SnapshotWorker[]): SourceSide & { readonly first: pg.Client } {
+function sourcePool(
+  workers: readonly SnapshotWorker[],
+): SourceSide & { readonly first: pg.Client; busySeconds(): number } {
+  let busy = 0;
   const free = [...workers];
   const waiting: ((worker: SnapshotWorker) => void)[] = [];
   const acquire = (): Promise<SnapshotWorker> => {
@@ -370,8 +479,10 @@ function sourcePool(workers: readonly SnapshotWorker[]): SourceSide & { readonly
   };
   return {
     first: workers[0]!.client,
+    busySeconds: () => busy,
     query: async (sql, values = []) => {
       const worker = await acquire();
+      const start = performance.now();
       try {
         const result = await worker.client.query({
           text: sql,
@@ -391,6 +502,7 @@ function sourcePool(workers: readonly SnapshotWorker[]): SourceSide & { readonly
           },
         );
       } finally {
+        busy += (performance.now() - start) / 1000;
         release(worker);
       }
     },

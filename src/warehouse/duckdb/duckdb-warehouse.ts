@@ -147,6 +147,8 @@ export interface PinnedReader {
   /** The checkpoint the pinned view holds. */
   readonly checkpoint: Position | null;
   rows(sql: string, values?: DuckDBValue[]): Promise<DuckDBValue[][]>;
+  /** A query someone wrote (a ledger's): refused unless it only reads (read-query.ts). */
+  query(sql: string): Promise<QueryResult>;
   close(): Promise<void>;
 }
 
@@ -910,6 +912,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
         catalog: this.#catalog,
         checkpoint,
         rows: (sql, values) => db.rows(sql, values),
+        query: (sql) => readQuery(connection, sql),
         close: async () => {
           await db.run('ROLLBACK').catch(() => {});
           connection.closeSync();
