@@ -306,6 +306,47 @@ describe('tributary verify', () => {
     expect(readings.warehouseRows).toBe((readings.sourceRows ?? 0) - 1);
   });
 
+  it('gives up when a long transaction holds the snapshot back, and the pipeline goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-verify-stuck-'));
+    const warehouse = join(dir, 'w.duckdb');
+    const run = startCli(
+      runArgs(
+        cluster().url(),
+        warehouse,
+        '--slot',
+        'stuck',
+        '--publication',
+        'stuck',
+        '--tables',
+        'public.items',
+      ),
+    );
+    const open = await cluster().connect();
+    try {
+      await copiedAndStreaming(cluster(), 'stuck');
+      await open.query('BEGIN');
+      await open.query(`INSERT INTO items VALUES (90000001, 1, 'held open')`);
+      const stuck = await runCli(['verify', '--warehouse', warehouse, '--point-timeout', '2s', '--json']);
+      expect(stuck.code, stuck.stderr).toBe(1);
+      expect(stuck.stderr).toMatch(/no snapshot within 2 s/);
+      // the loader was let go: changes keep arriving
+      await cluster().sql(`INSERT INTO items VALUES (90000002, 2, 'after')`);
+      await open.query('COMMIT');
+      await waitForWarehouse(cluster(), 'stuck');
+      const after = await runCli(['verify', '--warehouse', warehouse, '--json']);
+      expect(after.code, after.stderr).toBe(0);
+      const report = parseReport(after.stdout);
+      expect(report.tables.map((t) => [t.table, t.status, t.sourceRows])).toEqual([
+        ['public.items', 'match', expect.any(Number)],
+      ]);
+      expect(report.tables[0]?.sourceRows).toBeGreaterThanOrEqual(2);
+    } finally {
+      await open.end();
+      run.child.kill('SIGTERM');
+    }
+    expect((await run.exited).code, run.stderr()).toBe(0);
+  });
+
   it('refuses bad requests with exit 2, saying what to change', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-verify-bad-'));
     const cases: [string[], RegExp][] = [

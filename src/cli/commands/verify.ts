@@ -41,6 +41,7 @@ interface VerifyFlags extends SourceFlags {
   readonly concurrency?: string;
   readonly bucketRows?: string;
   readonly statementTimeout?: string;
+  readonly pointTimeout?: string;
   readonly config?: string;
   readonly raw: boolean;
   readonly ledgersOnly?: boolean;
@@ -67,6 +68,10 @@ export function verifyCommand(): Command {
       `rows per compared bucket: each source statement reads about this many (default ${DEFAULT_VERIFY_SETTINGS.bucketRows})`,
     )
     .option('--statement-timeout <duration>', 'limit on each source statement (default 5m)')
+    .option(
+      '--point-timeout <duration>',
+      'longest wait for the source snapshot, which waits for the transactions running on it (default 1m)',
+    )
     .option('--ledgers-only', "compare only the config file's ledgers, no table")
     .option('--no-raw', 'the warehouse keeps no raw landing zone (as its tributary run was started)')
     .option('--config <file>', 'read source settings from a YAML or JSON file; flags given here win')
@@ -113,6 +118,7 @@ function verifySettings(flags: VerifyFlags): Partial<VerifySettings> {
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(flags.bucketRows ? { bucketRows: positiveInteger(flags.bucketRows, '--bucket-rows') } : {}),
     ...(flags.statementTimeout ? { statementTimeoutMs: parseDuration(flags.statementTimeout) } : {}),
+    ...(flags.pointTimeout ? { pointTimeoutMs: parseDuration(flags.pointTimeout) } : {}),
   };
 }
 
@@ -129,7 +135,7 @@ export function checkVerifyRequest(body: Record<string, unknown>): VerifyRequest
   if (typeof settings !== 'object' || settings === null)
     throw new TributaryError('USAGE', 'settings must be an object');
   const out: Record<string, number> = {};
-  for (const name of ['concurrency', 'bucketRows', 'statementTimeoutMs'] as const) {
+  for (const name of ['concurrency', 'bucketRows', 'statementTimeoutMs', 'pointTimeoutMs'] as const) {
     const value = settings[name];
     if (value === undefined) continue;
     if (

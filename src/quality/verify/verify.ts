@@ -54,11 +54,17 @@ export interface VerifySettings extends CompareSettings {
   readonly concurrency: number;
   /** Per source statement; 0 for none. */
   readonly statementTimeoutMs: number;
+  /**
+   * Longest wait for the source's snapshot: creating its slot waits for every transaction
+   * running then, and meanwhile the loader holds what it receives past the bound.
+   */
+  readonly pointTimeoutMs: number;
 }
 
 export const DEFAULT_VERIFY_SETTINGS: VerifySettings = Object.freeze({
   concurrency: 2,
   statementTimeoutMs: 5 * 60_000,
+  pointTimeoutMs: 60_000,
   bucketRows: 100_000,
   leafRows: 1_000,
   fanout: 16,
@@ -140,6 +146,7 @@ export interface VerifyReport {
 }
 
 const MAX_ATTEMPTS = 5;
+
 const MESSAGE_PREFIX = 'tributary.verify';
 
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
@@ -180,10 +187,28 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     );
     const held: { snapshot: ExportedSnapshot | null } = { snapshot: null };
     const slot = `tributary_verify_${process.pid}_${Date.now().toString(36)}`;
-    const point = exportSnapshot(options.connection, { name: slot, temporary: true }).then((s) => {
-      held.snapshot = s;
-      return s.consistentPoint;
+    const exporting = exportSnapshot(options.connection, { name: slot, temporary: true });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new TributaryError(
+            'SINK',
+            `the source gave no snapshot within ${settings.pointTimeoutMs / 1000} s: creating a slot waits for every transaction running on it`,
+            {
+              hint: 'look for long-running or idle-in-transaction sessions on the source (pg_stat_activity), then try again',
+            },
+          ),
+        );
+      }, settings.pointTimeoutMs);
     });
+    const point = Promise.race([
+      exporting.then((s) => {
+        held.snapshot = s;
+        return s.consistentPoint;
+      }),
+      late,
+    ]);
     const reader = options.pin(bound, point);
     // whatever happens to the pin, the exported snapshot must not leak
     const workers: SnapshotWorker[] = [];
@@ -199,8 +224,11 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     } catch (error) {
       reader.then((r) => r.close()).catch(() => {});
       await Promise.all(workers.map((w) => w.close()));
+      // a snapshot that comes after the timeout is let go when it comes
+      exporting.then((s) => s.release()).catch(() => {});
       throw error;
     } finally {
+      clearTimeout(timer);
       await held.snapshot?.release();
     }
     // the stream reaches the point even when nothing else is written
@@ -236,7 +264,7 @@ async function compareAll(
     );
   }
   const source = sourcePool(workers);
-  const tables = options.tables ?? (await warehouseTables(reader));
+  const tables = options.tables ?? (await everyTable(reader, source.first, options.publication));
   const copying = await tablesBeingCopied(reader);
   const queries: QueryLog[] = [];
   const verdicts: TableVerdict[] = [];
@@ -507,6 +535,21 @@ function sourcePool(
       }
     },
   };
+}
+
+/** The tables the warehouse holds and those the publication publishes, once each, in order. */
+async function everyTable(reader: PinnedReader, client: pg.Client, publication: string): Promise<TableRef[]> {
+  const published = await client.query<{ schemaname: string; tablename: string }>(
+    'SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1',
+    [publication],
+  );
+  const all = new Map<string, TableRef>();
+  for (const table of [
+    ...(await warehouseTables(reader)),
+    ...published.rows.map((r) => ({ schema: r.schemaname, name: r.tablename })),
+  ])
+    all.set(displayName(table), table);
+  return [...all.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, table]) => table);
 }
 
 /** The warehouse's current-state tables (those with Tributary's sync column), as source names. */
