@@ -12,7 +12,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import pg from 'pg';
 import { quoteIdentifier } from '../core/table-ref.js';
 import { freePort } from './free-port.js';
@@ -220,6 +220,56 @@ export class PostgresCluster {
     liveClusters.add(cluster);
     await cluster.#launch();
     return cluster;
+  }
+
+  /**
+   * A hot standby of this server (streaming from it through a physical slot, with
+   * hot_standby_feedback), made with the low-level backup API: Postgres 16 and later can decode
+   * logically on a standby. Stopped with `stop()` like any cluster.
+   */
+  async startStandby(): Promise<PostgresCluster> {
+    const base = await mkdtemp(join(tmpdir(), `tributary-pg-${this.binaries.label}-standby-`));
+    await chmod(base, 0o755);
+    await mkdir(join(base, 'socket'));
+    const slot = `standby_${basename(base)
+      .replace(/[^a-z0-9]/gi, '')
+      .toLowerCase()}`;
+    const client = await this.connect();
+    try {
+      await client.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+      await client.query("SELECT pg_backup_start('tributary standby', true)");
+      await cp(this.dataDir, join(base, 'data'), {
+        recursive: true,
+        filter: (source) => {
+          const name = relative(this.dataDir, source);
+          return !/^(postmaster\.(pid|opts)|pg_wal\/.+|pg_replslot\/.+|backup_label.*)$/.test(name);
+        },
+      });
+      const stopped = await client.query<{ labelfile: string }>(
+        'SELECT labelfile FROM pg_backup_stop(false)',
+      );
+      writeFileSync(join(base, 'data', 'backup_label'), stopped.rows[0]?.labelfile ?? '');
+    } finally {
+      await client.end();
+    }
+    writeFileSync(join(base, 'data', 'standby.signal'), '');
+    await chmod(join(base, 'data'), 0o700);
+    await chownTree(base, this.#owner);
+    const standby = new PostgresCluster(this.binaries, await freePort(), base, this.#owner, {
+      ...this.#settings,
+      hot_standby: 'on',
+      hot_standby_feedback: 'on',
+      primary_slot_name: slot,
+      primary_conninfo: `host=${this.socketDir} port=${this.port} user=${SUPERUSER}`,
+    });
+    liveClusters.add(standby);
+    try {
+      await standby.#launch();
+    } catch (error) {
+      await standby.stop();
+      throw new Error(`the standby did not start: ${(error as Error).message}\n${standby.log}`);
+    }
+    return standby;
   }
 
   get major(): number {

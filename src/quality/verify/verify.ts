@@ -20,6 +20,7 @@
  * Tables a snapshot or backfill job is still copying at the point are skipped (said so); columns
  * no canonical form compares exactly are listed as not compared.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { hasPrimaryKey } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
@@ -29,7 +30,7 @@ import { formatPosition } from '../../core/position.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../../core/table-ref.js';
 import { PointPassed } from '../../pipeline/loader.js';
 import { connectClient } from '../../source/postgres/setup/connect.js';
-import type { SourceConfig } from '../../source/postgres/setup/connection-config.js';
+import { describeTarget, type SourceConfig } from '../../source/postgres/setup/connection-config.js';
 import {
   type ExportedSnapshot,
   exportSnapshot,
@@ -85,6 +86,12 @@ export interface VerifyOptions {
   readonly logger: Logger;
   /** Aggregates that must be equal on both sides at the point, to the last digit. */
   readonly ledgers?: readonly Ledger[];
+  /**
+   * Read the source on this hot standby of it instead (Postgres 16+, which decodes logically on a
+   * standby): the snapshot is exported there, once it replayed past the bound, so production only
+   * sees a WAL position read and a logical message.
+   */
+  readonly replica?: SourceConfig;
 }
 
 /**
@@ -134,6 +141,8 @@ export interface TableVerdict {
 export interface VerifyReport {
   /** The point both sides were compared at: the slot's consistent point. */
   readonly point: string;
+  /** The server the source's rows were read on (the primary, or the replica), without secrets. */
+  readonly readFrom: string;
   /** The warehouse's checkpoint at the point. */
   readonly checkpoint: string | null;
   /** True when every compared table matches. */
@@ -187,7 +196,10 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     );
     const held: { snapshot: ExportedSnapshot | null } = { snapshot: null };
     const slot = `tributary_verify_${process.pid}_${Date.now().toString(36)}`;
-    const exporting = exportSnapshot(options.connection, { name: slot, temporary: true });
+    const reading = options.replica ?? options.connection;
+    const exporting = options.replica
+      ? onReplica(options.replica, client, bound, slot, settings.pointTimeoutMs)
+      : exportSnapshot(options.connection, { name: slot, temporary: true });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -216,7 +228,7 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
       await point;
       for (let i = 0; i < Math.max(1, settings.concurrency); i++) {
         workers.push(
-          await SnapshotWorker.open(options.connection, held.snapshot!.name, {
+          await SnapshotWorker.open(reading, held.snapshot!.name, {
             statementTimeoutMs: settings.statementTimeoutMs,
           }),
         );
@@ -246,6 +258,79 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     }
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/**
+ * The snapshot on a standby: once it replayed past `bound`, a temporary slot there (its consistent
+ * point is then past `bound` too); the primary is asked to log its running transactions so the
+ * slot need not wait for the next routine record (15 s), when the role may (else it waits).
+ */
+async function onReplica(
+  replica: SourceConfig,
+  primary: pg.Client,
+  bound: Lsn,
+  slot: string,
+  timeoutMs: number,
+): Promise<ExportedSnapshot> {
+  const client = await connectClient(replica, { applicationName: 'tributary verify' });
+  try {
+    const facts = await client.query<{ recovery: boolean; version: number }>(
+      `SELECT pg_is_in_recovery() AS recovery, current_setting('server_version_num')::int AS version`,
+    );
+    const { recovery, version } = facts.rows[0]!;
+    if (!recovery) {
+      throw new TributaryError('CONFIG', `the replica ${describeTarget(replica)} is not a standby`, {
+        hint: 'give --replica a hot standby of the source, or leave it out to read the source itself',
+      });
+    }
+    if (version < 160000) {
+      throw new TributaryError(
+        'CONFIG',
+        `the replica ${describeTarget(replica)} runs Postgres ${Math.floor(version / 10000)}`,
+        {
+          hint: 'reading a snapshot at a stream position on a standby needs Postgres 16 or later (logical decoding on a standby)',
+        },
+      );
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const replayed = await client.query<{ lsn: string | null }>(
+        'SELECT pg_last_wal_replay_lsn()::text AS lsn',
+      );
+      const lsn = replayed.rows[0]?.lsn;
+      if (lsn && parseLsn(lsn) >= bound) break;
+      if (Date.now() > deadline) {
+        throw new TributaryError(
+          'SINK',
+          `the replica ${describeTarget(replica)} did not replay up to ${formatLsn(bound)} in time`,
+          {
+            hint: 'is it streaming from the source? (pg_stat_wal_receiver)',
+          },
+        );
+      }
+      await sleep(100);
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
+  let nudging = true;
+  const nudge = (async () => {
+    while (nudging) {
+      await sleep(250);
+      if (!nudging) break;
+      try {
+        await primary.query('SELECT pg_log_standby_snapshot()');
+      } catch {
+        return; // not allowed: the slot waits for the server's own record
+      }
+    }
+  })();
+  try {
+    return await exportSnapshot(replica, { name: slot, temporary: true });
+  } finally {
+    nudging = false;
+    await nudge;
   }
 }
 
@@ -281,6 +366,7 @@ async function compareAll(
   for (const ledger of options.ledgers ?? []) ledgers.push(await reconcile(ledger, source, reader));
   return {
     point: formatLsn(pinned.point),
+    readFrom: describeTarget(options.replica ?? options.connection),
     checkpoint: checkpoint ? formatPosition(checkpoint) : null,
     ok: verdicts.every((v) => v.status !== 'differs') && ledgers.every((l) => l.status === 'match'),
     tables: verdicts,
