@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../src/core/change-event.js';
+import type { CheckResult } from '../../src/quality/check-result.js';
 import type { CheckSpec } from '../../src/quality/check-spec.js';
 import { ChecksSchema } from '../../src/quality/check-spec.js';
 import type { VolumeBucket } from '../../src/quality/volume.js';
@@ -20,6 +21,10 @@ const DAY = 24 * HOUR;
 /** Thursday, half an hour into the day (UTC): Wednesday is the last completed day. */
 const NOW = new Date('2026-11-19T00:30:00Z');
 const TODAY = Date.parse('2026-11-19T00:00:00Z');
+
+function bucketsOf(result: CheckResult | undefined): VolumeBucket[] {
+  return (result?.observed.buckets ?? []) as VolumeBucket[];
+}
 
 function checks(raw: unknown[]): CheckSpec[] {
   return ChecksSchema.parse(raw);
@@ -69,7 +74,7 @@ describe('volume check', () => {
     await load(history(50));
     const [result] = await wh.check(daily, () => NOW);
     expect(result?.status).toBe('fail');
-    const buckets = result?.observed.buckets as VolumeBucket[];
+    const buckets = bucketsOf(result);
     // the last seven completed days, oldest first; today (2 changes so far) is not among them
     expect(buckets.map((b) => [b.bucket.slice(0, 10), b.count, b.baseline, b.verdict])).toEqual([
       ['2026-11-12', 100, 100, 'ok'],
@@ -107,7 +112,7 @@ describe('volume check', () => {
     const [day, hour] = await wh.check([...daily, ...hourly], () => NOW);
     expect(day?.status).toBe('pass');
     expect(hour?.status).toBe('pass');
-    const judged = (hour?.observed.buckets as VolumeBucket[]).filter((b) => b.verdict === 'ok');
+    const judged = bucketsOf(hour).filter((b) => b.verdict === 'ok');
     // Tuesday's and Wednesday's working hours; the quiet night hours are under the floor
     expect(judged).toHaveLength(20);
     expect(judged.every((b) => b.count === 10 && b.baseline === 10)).toBe(true);
@@ -134,9 +139,7 @@ describe('volume check', () => {
       () => NOW,
     );
     expect(hour?.status).toBe('fail');
-    const anomalies = (hour?.observed.buckets as VolumeBucket[]).filter(
-      (b) => b.verdict !== 'ok' && b.verdict !== 'below floor',
-    );
+    const anomalies = bucketsOf(hour).filter((b) => b.verdict !== 'ok' && b.verdict !== 'below floor');
     expect(anomalies.map((b) => [b.bucket, b.verdict])).toEqual([
       ['2026-11-17T09:00:00', 'spike'],
       ...Array.from({ length: 10 }, (_, h) => [`2026-11-18T${String(8 + h).padStart(2, '0')}:00:00`, 'drop']),
@@ -153,7 +156,7 @@ describe('volume check', () => {
     );
     // NOW is 09:30 on the 19th in Tokyo (UTC+9): the last completed local day is the 18th, from
     // 15:00 UTC on the 17th: Tuesday's last three working hours (30) and Wednesday's first seven (35)
-    const [bucket] = tokyo?.observed.buckets as VolumeBucket[];
+    const [bucket] = bucketsOf(tokyo);
     expect(bucket).toMatchObject({ bucket: '2026-11-18T00:00:00', count: 65 });
   });
 });

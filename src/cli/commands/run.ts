@@ -15,6 +15,8 @@ import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
 import { statusReport } from '../../pipeline/status-report.js';
+import { scheduleChecks } from '../../quality/check-schedule.js';
+import type { CheckSpec } from '../../quality/check-spec.js';
 import { ControlServer } from '../../server/control-server.js';
 import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
@@ -22,7 +24,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
-import { landingHandlers, pruneEvery } from '../landing-handlers.js';
+import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import {
   addRawOptions,
   batchLimits,
@@ -53,6 +55,8 @@ interface RunFlags extends SourceFlags {
   /** False with --no-raw: no raw landing zone. */
   readonly raw: boolean;
   readonly rawRetention?: string;
+  /** From the config file's `checks:` (there is no flag): run on their schedules. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -111,6 +115,7 @@ export function runCommand(): Command {
         let snapshots: SnapshotRunner | null = null;
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
+          check: checkHandler(warehouse, flags.checks ?? null),
           status: async () =>
             statusReport(warehouse, stats, (await source?.status()) ?? null, snapshots?.progress() ?? null),
           backfill: async (request) => {
@@ -122,6 +127,7 @@ export function runCommand(): Command {
         });
         const stopStatus = logStatusEvery(log, stats, statusEveryMs);
         const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
+        const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log);
         try {
           log.info(
             { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
@@ -160,6 +166,7 @@ export function runCommand(): Command {
           progress.stop();
           stopStatus();
           stopPruning();
+          await stopChecks();
           await control.close();
           await warehouse.close();
         }
@@ -206,6 +213,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     lanes: pick('lanes', flags.lanes, file.feed?.lanes === undefined ? undefined : String(file.feed.lanes)),
     raw: pick('raw', flags.raw, file.raw?.enabled),
     rawRetention: pick('rawRetention', flags.rawRetention, file.raw?.retention),
+    checks: file.checks,
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;
