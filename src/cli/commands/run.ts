@@ -4,6 +4,7 @@
  * the rows the tables already hold (src/pipeline/snapshot-runner.ts); tables published later,
  * and `tributary backfill` jobs, are copied while the stream flows. Resumes from the warehouse's
  * checkpoint, and a snapshot from its finished chunks, after any stop, kill -9 included.
+ * With `--config`, the file's `checks:` run on their schedules (src/quality/check-schedule.ts).
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -88,7 +89,10 @@ export function runCommand(): Command {
       "the feed's name on NATS: its stream and subjects (default the slot's name)",
     )
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
-    .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
+    .option(
+      '--config <file>',
+      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check)',
+    )
     .action(async (given: RunFlags, command: Command) => {
       const flags = withConfigFile(given, command);
       const config = sourceConfig(flags);
