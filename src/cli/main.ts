@@ -37,8 +37,8 @@ export function program(): Command {
   root.addCommand(demoCommand());
   root.addCommand(queryCommand());
   root.addCommand(statusCommand());
-  root.addCommand(backfillCommand());
   root.addCommand(checkCommand());
+  root.addCommand(backfillCommand());
   root.addCommand(replayCommand());
   root.addCommand(exportCommand());
   root.addCommand(tailCommand());

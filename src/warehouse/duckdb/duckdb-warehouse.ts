@@ -886,16 +886,6 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     });
   }
 
-  /** Writes what is new in the raw zone to `dir` as Parquet (../../landing/export.ts), on a connection of its own. */
-  async exportRaw(dir: string): Promise<ExportedTable[]> {
-    const connection = await this.#instance.connect();
-    try {
-      return await exportRaw(connection, this.#catalog, dir);
-    } finally {
-      connection.closeSync();
-    }
-  }
-
   /**
    * Runs data checks (../../quality/) on a connection of their own, so they never wait on or
    * block the loader; then records their results in `_tributary.check_results` through the
@@ -912,6 +902,16 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     if (!this.#readOnly && results.length > 0)
       await this.#serial(() => this.#transaction(() => recordCheckResults(this.#db, results)));
     return results;
+  }
+
+  /** Writes what is new in the raw zone to `dir` as Parquet (../../landing/export.ts), on a connection of its own. */
+  async exportRaw(dir: string): Promise<ExportedTable[]> {
+    const connection = await this.#instance.connect();
+    try {
+      return await exportRaw(connection, this.#catalog, dir);
+    } finally {
+      connection.closeSync();
+    }
   }
 
   /** Runs an analyst's read-only query on a connection of its own (see read-query.ts). */
