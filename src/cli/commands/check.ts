@@ -18,7 +18,7 @@ import { withWarehouse } from '../with-warehouse.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
 
 interface CheckFlags {
-  readonly warehouse: string;
+  readonly warehouse?: string;
   readonly config?: string;
   readonly only?: string;
   readonly json?: boolean;
@@ -41,7 +41,7 @@ export function checkCommand(): Command {
         '`tributary run` holds the warehouse, the checks run in it (without --config: the checks it was\n' +
         'started with).',
     )
-    .action(async (flags: CheckFlags, command: Command) => {
+    .action(async (flags: CheckFlags) => {
       const file = flags.config ? loadConfigFile(flags.config) : null;
       if (file && !file.checks)
         throw new TributaryError('USAGE', `${flags.config} declares no checks`, {
@@ -50,8 +50,8 @@ export function checkCommand(): Command {
       const only = flags.only === undefined ? null : names(flags.only);
       const declared: CheckSpec[] | null = file?.checks ?? null;
       const selected = declared ? selectChecks(declared, only) : null;
-      const typed = command.getOptionValueSource('warehouse') === 'cli';
-      const warehouse = (typed ? flags.warehouse : file?.warehouse) ?? flags.warehouse ?? DEFAULT_WAREHOUSE;
+      // --warehouse has no default, so it is set only when typed: it wins over the file's
+      const warehouse = flags.warehouse ?? file?.warehouse ?? DEFAULT_WAREHOUSE;
       const results = (await withWarehouse(
         warehouse,
         (running) => remoteCheck(running, { checks: selected, only: selected ? null : only }),
