@@ -45,4 +45,46 @@ heartbeat: 30s
     expect(() => loadConfigFile('/nonexistent/tributary.yml')).toThrow(/cannot read the config file/);
     expect(() => loadConfigFile(file('source: [unclosed\n'), {})).toThrow(/not valid YAML/);
   });
+
+  it('reads checks with their defaults, and names the key of a bad one', () => {
+    const path = file(`
+checks:
+  - { name: lag, type: freshness, warn: 1m }
+  - { name: refs, type: relationships, table: orders, column: customer_id, to: customers, field: id }
+  - { name: vol, type: volume, spike: 3 }
+`);
+    expect(loadConfigFile(path, {}).checks).toEqual([
+      { name: 'lag', type: 'freshness', warn: '1m', severity: 'error', every: '5m' },
+      {
+        name: 'refs',
+        type: 'relationships',
+        table: 'orders',
+        column: 'customer_id',
+        to: 'customers',
+        field: 'id',
+        severity: 'error',
+        every: '5m',
+      },
+      {
+        name: 'vol',
+        type: 'volume',
+        spike: 3,
+        severity: 'error',
+        every: '5m',
+        grain: 'day',
+        weeks: 4,
+        floor: 10,
+        buckets: 1,
+        timezone: 'UTC',
+      },
+    ]);
+    const bad = file(`
+checks:
+  - { name: refs, type: relationships, table: orders, columns: [a, b], to: customers, fields: [id] }
+  - { name: v, type: volume, table: 'a.b.c', drop: 2 }
+`);
+    expect(() => loadConfigFile(bad, {})).toThrow(/checks\.0\.fields: 2 column\(s\) refer to 1 field\(s\)/);
+    expect(() => loadConfigFile(bad, {})).toThrow(/checks\.1\.table: not a table name/);
+    expect(() => loadConfigFile(bad, {})).toThrow(/checks\.1\.drop/);
+  });
 });

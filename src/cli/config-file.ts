@@ -18,11 +18,24 @@
  *     - name: daily_revenue
  *       sql: SELECT CAST(ordered_at AS date) AS day, sum(total) AS revenue FROM orders GROUP BY 1
  *       warehouseSql: ...                        # optional: DuckDB's own SQL where the dialects differ
+ *   checks:                                       # data checks: `tributary check`, and `run` on their schedules
+ *     - { name: lag, type: freshness, warn: 1m, error: 5m }
+ *     - { name: orders-fresh, type: freshness, table: public.orders, warn: 1h }
+ *     - { name: order-ids, type: unique, table: public.orders, columns: [id] }
+ *     - { name: emails, type: not_null, table: customers, columns: [email], severity: warn }
+ *     - { name: states, type: accepted_values, table: orders, column: state, values: [new, paid, shipped] }
+ *     - { name: order-customer, type: relationships, table: orders, column: customer_id,
+ *         to: customers, field: id, grace: 10m }
+ *     - { name: no-negative, type: custom, sql: 'SELECT * FROM orders WHERE total < 0', every: 1h }
+ *     - { name: order-volume, type: volume, table: orders, grain: hour, drop: 0.5, spike: 3, floor: 20 }
+ *   Every check: name (unique), type, severity (warn | error, default error), every (default 5m);
+ *   the rest per type (src/quality/check-spec.ts).
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { TributaryError } from '../core/errors.js';
+import { ChecksSchema } from '../quality/check-spec.js';
 import { DURATION_PATTERN } from './duration.js';
 
 const duration = z.string().regex(DURATION_PATTERN, 'a duration such as 500ms, 30s or 5m');
@@ -69,6 +82,7 @@ const ConfigSchema = z
       )
       .refine((list) => new Set(list.map((l) => l.name)).size === list.length, 'ledger names must be unique')
       .optional(),
+    checks: ChecksSchema.optional(),
   })
   .strict();
 
@@ -97,7 +111,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
       (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
     throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
-      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes, raw.enabled, raw.retention, ledgers[].name/sql/warehouseSql',
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes, raw.enabled, raw.retention, ledgers[].name/sql/warehouseSql, checks (see the README, "Checks")',
     });
   }
   return result.data;

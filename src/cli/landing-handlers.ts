@@ -1,11 +1,13 @@
 /**
  * What a running `run` or `load` does with the raw zone: answers the commands that reach it
- * through its control endpoint (queries as of a point, replay, export), and prunes it when a
- * retention is set.
+ * through its control endpoint (queries as of a point, replay, export, checks), and prunes it
+ * when a retention is set.
  */
 import type { Logger } from 'pino';
 import { displayName } from '../core/table-ref.js';
 import { parseReplayPoint } from '../landing/replay.js';
+import { requestedChecks } from '../quality/check-selection.js';
+import type { CheckSpec } from '../quality/check-spec.js';
 import type { ControlHandlers } from '../server/control-server.js';
 import type { DuckDBWarehouse } from '../warehouse/duckdb/duckdb-warehouse.js';
 
@@ -19,6 +21,14 @@ export function landingHandlers(
       warehouse.replay(request.until ? parseReplayPoint(request.until) : { kind: 'end' }, request.into),
     exportRaw: (dir) => warehouse.exportRaw(dir),
   };
+}
+
+/** Runs the checks `tributary check` sent (or `own`, the process's configured ones) and records them. */
+export function checkHandler(
+  warehouse: DuckDBWarehouse,
+  own: readonly CheckSpec[] | null,
+): NonNullable<ControlHandlers['check']> {
+  return (request) => warehouse.check(requestedChecks(request.checks, own, request.only));
 }
 
 /** How often the raw zone is pruned (and once, a minute after the start). */

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, TributaryError } from '../core/errors.js';
 import { backfillCommand } from './commands/backfill.js';
+import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand } from './commands/export.js';
 import { loadCommand } from './commands/load.js';
@@ -37,6 +38,7 @@ export function program(): Command {
   root.addCommand(demoCommand());
   root.addCommand(queryCommand());
   root.addCommand(statusCommand());
+  root.addCommand(checkCommand());
   root.addCommand(backfillCommand());
   root.addCommand(verifyCommand());
   root.addCommand(replayCommand());

@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'SPOOL'
   | 'SINK'
   | 'ABORTED'
+  // a check found a problem (exit 1)
+  | 'CHECK_FAILED'
   | 'INTERNAL';
 
 const CONFIGURATION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

@@ -7,6 +7,7 @@ import { TributaryError } from '../core/errors.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
 import {
   type BackfillRequest,
+  type CheckRequest,
   type ControlFile,
   controlFilePath,
   type ReplayRequest,
@@ -93,4 +94,9 @@ export function remoteBackfill(
   request: BackfillRequest,
 ): Promise<Record<string, unknown>> {
   return call<Record<string, unknown>>(control, 'POST', '/backfill', request, STATUS_TIMEOUT_MS * 3);
+}
+
+/** Runs checks in the running process (as long as they take: no time limit). */
+export function remoteCheck(control: ControlFile, request: CheckRequest): Promise<unknown> {
+  return call<unknown>(control, 'POST', '/check', request);
 }

@@ -1,6 +1,7 @@
 /**
  * The running `tributary run`'s local control endpoint. DuckDB admits one process per file,
- * so `tributary query` and `tributary status` reach the running process instead of the file.
+ * so `tributary query`, `status`, `replay`, `export`, `backfill` and `check` reach the running
+ * process instead of the file.
  *
  * Secure by default: it binds to 127.0.0.1 on a free port, every request needs the bearer
  * token, and the port and token are written to `<warehouse>.control.json`, readable only by
@@ -24,6 +25,15 @@ export interface ControlHandlers {
   verify?(request: Record<string, unknown>): Promise<unknown>;
   /** Queues a backfill (tributary backfill); absent when the process cannot run one. */
   backfill?(request: BackfillRequest): Promise<unknown>;
+  /** Runs data checks once and records their results (tributary check). */
+  check?(request: CheckRequest): Promise<unknown>;
+}
+
+export interface CheckRequest {
+  /** The checks to run, as the config file declares them (validated again here); null: the process's own. */
+  readonly checks: unknown;
+  /** Only the checks of these names; null: all. */
+  readonly only: readonly string[] | null;
 }
 
 export interface BackfillRequest {
@@ -160,6 +170,16 @@ export class ControlServer {
             reason: text(body.reason),
           }),
         );
+      }
+      if (request.method === 'POST' && request.url === '/check') {
+        const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+        const only = body.only ?? null;
+        if (only !== null && !(Array.isArray(only) && only.every((n) => typeof n === 'string')))
+          return respond(response, 400, {
+            error: 'a JSON body {"checks": [...], "only": ["name", ...]} is required',
+          });
+        if (!handlers.check) return respond(response, 400, { error: 'this process does not run checks' });
+        return respond(response, 200, await handlers.check({ checks: body.checks ?? null, only }));
       }
       if (request.method === 'GET' && request.url === '/status')
         return respond(response, 200, await handlers.status());

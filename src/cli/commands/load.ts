@@ -21,7 +21,7 @@ import { ControlServer } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { parseDuration } from '../duration.js';
-import { landingHandlers, pruneEvery } from '../landing-handlers.js';
+import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import { addRawOptions, batchLimits, logStatusEvery, rawRetention } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
@@ -110,6 +110,7 @@ export function loadCommand(): Command {
         };
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
+          check: checkHandler(warehouse, null),
           status: async () =>
             statusReport(warehouse, stats, null, snapshots?.progress() ?? null, await feedStatus()),
           backfill: async (request) => {

@@ -4,6 +4,7 @@
  * the rows the tables already hold (src/pipeline/snapshot-runner.ts); tables published later,
  * and `tributary backfill` jobs, are copied while the stream flows. Resumes from the warehouse's
  * checkpoint, and a snapshot from its finished chunks, after any stop, kill -9 included.
+ * With `--config`, the file's `checks:` run on their schedules (src/quality/check-schedule.ts).
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -16,6 +17,8 @@ import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
 import { statusReport } from '../../pipeline/status-report.js';
+import { scheduleChecks } from '../../quality/check-schedule.js';
+import type { CheckSpec } from '../../quality/check-spec.js';
 import { ControlServer } from '../../server/control-server.js';
 import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
@@ -23,7 +26,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
-import { landingHandlers, pruneEvery } from '../landing-handlers.js';
+import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import {
   addRawOptions,
   batchLimits,
@@ -55,6 +58,8 @@ interface RunFlags extends SourceFlags {
   /** False with --no-raw: no raw landing zone. */
   readonly raw: boolean;
   readonly rawRetention?: string;
+  /** From the config file's `checks:` (there is no flag): run on their schedules. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -86,7 +91,10 @@ export function runCommand(): Command {
       "the feed's name on NATS: its stream and subjects (default the slot's name)",
     )
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
-    .option('--config <file>', 'read settings from a YAML or JSON file; flags given here win')
+    .option(
+      '--config <file>',
+      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check)',
+    )
     .action(async (given: RunFlags, command: Command) => {
       const flags = withConfigFile(given, command);
       const config = sourceConfig(flags);
@@ -114,6 +122,7 @@ export function runCommand(): Command {
         let loader: Loader | null = null;
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
+          check: checkHandler(warehouse, flags.checks ?? null),
           status: async () =>
             statusReport(warehouse, stats, (await source?.status()) ?? null, snapshots?.progress() ?? null),
           verify: async (body) => {
@@ -129,6 +138,7 @@ export function runCommand(): Command {
         });
         const stopStatus = logStatusEvery(log, stats, statusEveryMs);
         const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
+        const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log);
         try {
           log.info(
             { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
@@ -170,6 +180,7 @@ export function runCommand(): Command {
           progress.stop();
           stopStatus();
           stopPruning();
+          await stopChecks();
           await control.close();
           await warehouse.close();
         }
@@ -216,6 +227,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     lanes: pick('lanes', flags.lanes, file.feed?.lanes === undefined ? undefined : String(file.feed.lanes)),
     raw: pick('raw', flags.raw, file.raw?.enabled),
     rawRetention: pick('rawRetention', flags.rawRetention, file.raw?.retention),
+    checks: file.checks,
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;

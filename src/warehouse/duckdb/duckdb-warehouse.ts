@@ -44,6 +44,11 @@ import {
 } from '../../landing/raw-zone.js';
 import { type ReplayPoint, replaySql } from '../../landing/replay.js';
 import { checkHorizon, pruneRaw } from '../../landing/retention.js';
+import { CheckReader } from '../../quality/check-reader.js';
+import type { CheckResult } from '../../quality/check-result.js';
+import { recordCheckResults } from '../../quality/check-results-store.js';
+import type { CheckSpec } from '../../quality/check-spec.js';
+import { runChecks } from '../../quality/run-checks.js';
 import { foldTable } from '../fold.js';
 import { foldCounts } from '../fold-counts.js';
 import type {
@@ -307,10 +312,17 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     return held.position;
   }
 
-  /** Records `last` as applied (in the open transaction): the lane's checkpoint, or the warehouse's. */
-  async #record(last: Position, lane: LaneClaim | undefined): Promise<void> {
-    if (lane) await writeLane(this.#db, lane.lane, { epoch: lane.epoch, position: last });
-    else await writeCheckpoint(this.#db, last);
+  /**
+   * Records `last` as applied (in the open transaction): the lane's checkpoint, or the warehouse's,
+   * with `commitTime` (µs) the newest commit time applied (null: keep the recorded one).
+   */
+  async #record(
+    last: Position,
+    lane: LaneClaim | undefined,
+    commitTime: bigint | null = null,
+  ): Promise<void> {
+    if (lane) await writeLane(this.#db, lane.lane, { epoch: lane.epoch, position: last, commitTime });
+    else await writeCheckpoint(this.#db, last, commitTime);
   }
 
   /** After a commit that recorded `last`. */
@@ -368,7 +380,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     if (!fresh.some((item) => itemPosition(item) !== null || item.kind === 'schema')) return start;
     const last = await this.#transaction(async () => {
       const last = await this.#applyItems(fresh, createWidened, lane);
-      if (last) await this.#record(last, lane);
+      if (last) await this.#record(last, lane, newestCommitTime(fresh));
       return last;
     });
     if (last) this.#recorded(last, lane);
@@ -886,6 +898,24 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     });
   }
 
+  /**
+   * Runs data checks (../../quality/) on a connection of their own, so they never wait on or
+   * block the loader; then records their results in `_tributary.check_results` through the
+   * writer, one transaction after the batch in flight (not when opened read-only).
+   */
+  async check(specs: readonly CheckSpec[], now?: () => Date): Promise<CheckResult[]> {
+    const connection = await this.#instance.connect();
+    let results: CheckResult[];
+    try {
+      results = await runChecks(new CheckReader(connection), specs, now);
+    } finally {
+      connection.closeSync();
+    }
+    if (!this.#readOnly && results.length > 0)
+      await this.#serial(() => this.#transaction(() => recordCheckResults(this.#db, results)));
+    return results;
+  }
+
   /** Writes what is new in the raw zone to `dir` as Parquet (../../landing/export.ts), on a connection of its own. */
   async exportRaw(dir: string): Promise<ExportedTable[]> {
     const connection = await this.#instance.connect();
@@ -945,6 +975,21 @@ function originOf(
   table: TableState,
 ): SnapshotOrigin {
   return { lsn: rows.snapshotLsn, time: rows.snapshotTime, version: table.schema.version };
+}
+
+/** The newest commit time (µs) of the changes and commits among `items`, or null when they have none. */
+function newestCommitTime(items: readonly StreamItem[]): bigint | null {
+  let newest: bigint | null = null;
+  for (const item of items) {
+    const time =
+      item.kind === 'change'
+        ? item.event.commitTime.micros
+        : item.kind === 'commit'
+          ? item.commitTime.micros
+          : null;
+    if (time !== null && (newest === null || time > newest)) newest = time;
+  }
+  return newest;
 }
 
 function nextPosition(items: readonly StreamItem[], from: number): Position | null {

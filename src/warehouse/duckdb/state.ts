@@ -1,8 +1,10 @@
 /**
  * Tributary's own state in the `_tributary` schema: the checkpoint (one row: the last applied
- * position) and the schema versions of every table. Written in the same transaction as the
+ * position, and the commit time of the newest transaction applied with it, for freshness checks;
+ * NULL in files written before it was kept) and the schema versions of every table. Written in the same transaction as the
  * data they describe, so after a crash they agree with the current-state tables.
  */
+import { DuckDBTimestampTZValue } from '@duckdb/node-api';
 import type { ColumnSchema, TableSchema } from '../../core/change-event.js';
 import type { Position } from '../../core/position.js';
 import type { Db } from './db.js';
@@ -16,6 +18,9 @@ export async function bootstrap(db: Db): Promise<void> {
     `CREATE TABLE IF NOT EXISTS _tributary.lanes (lane INTEGER NOT NULL, epoch UBIGINT NOT NULL,
       commit_lsn UBIGINT, ordinal BIGINT, updated_at TIMESTAMPTZ NOT NULL)`,
   );
+  // files from before commit times were kept with the checkpoint
+  await db.run('ALTER TABLE _tributary.checkpoint ADD COLUMN IF NOT EXISTS commit_time TIMESTAMPTZ');
+  await db.run('ALTER TABLE _tributary.lanes ADD COLUMN IF NOT EXISTS commit_time TIMESTAMPTZ');
   await db.run(
     `CREATE TABLE IF NOT EXISTS _tributary.schema_versions (table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
       version VARCHAR NOT NULL, columns JSON NOT NULL, first_position VARCHAR, recorded_at TIMESTAMPTZ NOT NULL)`,
@@ -37,18 +42,36 @@ export async function readCheckpoint(db: Db): Promise<Position | null> {
   return { commitLsn: BigInt(row[0] as bigint), ordinal: Number(row[1] as bigint) };
 }
 
-export async function writeCheckpoint(db: Db, position: Position): Promise<void> {
-  await db.run('DELETE FROM _tributary.checkpoint');
-  await db.run('INSERT INTO _tributary.checkpoint VALUES ($1::UBIGINT, $2::BIGINT, now())', [
-    position.commitLsn,
-    BigInt(position.ordinal),
-  ]);
+/**
+ * Records `position` as applied, with `commitTime` (microseconds since the epoch) the commit time
+ * of the newest transaction applied in the batch; null keeps the one recorded before.
+ */
+export async function writeCheckpoint(db: Db, position: Position, commitTime: bigint | null): Promise<void> {
+  const values = [position.commitLsn, BigInt(position.ordinal), timestampOf(commitTime)];
+  const held = await db.rows('SELECT count(*) FROM _tributary.checkpoint');
+  if (Number(held[0]?.[0] ?? 0) === 0) {
+    await db.run(
+      'INSERT INTO _tributary.checkpoint (commit_lsn, ordinal, updated_at, commit_time) VALUES ($1::UBIGINT, $2::BIGINT, now(), $3::TIMESTAMPTZ)',
+      values,
+    );
+  } else {
+    await db.run(
+      'UPDATE _tributary.checkpoint SET commit_lsn = $1::UBIGINT, ordinal = $2::BIGINT, updated_at = now(), commit_time = coalesce($3::TIMESTAMPTZ, commit_time)',
+      values,
+    );
+  }
+}
+
+function timestampOf(micros: bigint | null | undefined): DuckDBTimestampTZValue | null {
+  return micros === null || micros === undefined ? null : new DuckDBTimestampTZValue(micros);
 }
 
 /** A lane of a feed loaded here: its holder's epoch and its checkpoint. */
 export interface LaneState {
   readonly epoch: bigint;
   readonly position: Position | null;
+  /** The commit time (µs since the epoch) of the newest transaction applied to the lane in a batch; null keeps the recorded one. */
+  readonly commitTime?: bigint | null;
 }
 
 export async function readLanes(db: Db): Promise<Map<number, LaneState>> {
@@ -67,13 +90,27 @@ export async function readLanes(db: Db): Promise<Map<number, LaneState>> {
 }
 
 export async function writeLane(db: Db, lane: number, state: LaneState): Promise<void> {
-  await db.run('DELETE FROM _tributary.lanes WHERE lane = $1', [lane]);
-  await db.run('INSERT INTO _tributary.lanes VALUES ($1, $2::UBIGINT, $3::UBIGINT, $4::BIGINT, now())', [
+  const values = [
     lane,
     state.epoch,
     state.position?.commitLsn ?? null,
     state.position === null ? null : BigInt(state.position.ordinal),
-  ]);
+    timestampOf(state.commitTime),
+  ];
+  const held = await db.rows('SELECT count(*) FROM _tributary.lanes WHERE lane = $1', [lane]);
+  if (Number(held[0]?.[0] ?? 0) === 0) {
+    await db.run(
+      `INSERT INTO _tributary.lanes (lane, epoch, commit_lsn, ordinal, updated_at, commit_time)
+        VALUES ($1, $2::UBIGINT, $3::UBIGINT, $4::BIGINT, now(), $5::TIMESTAMPTZ)`,
+      values,
+    );
+  } else {
+    await db.run(
+      `UPDATE _tributary.lanes SET epoch = $2::UBIGINT, commit_lsn = $3::UBIGINT, ordinal = $4::BIGINT,
+        updated_at = now(), commit_time = coalesce($5::TIMESTAMPTZ, commit_time) WHERE lane = $1`,
+      values,
+    );
+  }
 }
 
 /** The latest recorded schema of every table. */
