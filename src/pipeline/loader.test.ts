@@ -275,6 +275,37 @@ describe('Loader.pinAt: work at one exact place in the stream', () => {
     stop.abort();
   });
 
+  it("stops before the first transaction the snapshot does not see, even below the point's LSN", async () => {
+    const warehouse = new RecordingWarehouse();
+    const { publisher, loader, stop } = pinned(warehouse, { maxItems: 4, maxDelayMs: 60_000 });
+    // change(lsn, ordinal) carries xid 1: the snapshot does not see it
+    const seen = loader.pinAt(
+      10n,
+      Promise.resolve({ lsn: 20n, invisible: (xid: number) => xid === 1 }),
+      async () => [...warehouse.applied],
+    );
+    await publisher.write([change(9n, 0), change(12n, 0), change(15n, 0), change(21n, 0)]);
+    expect(await seen).toEqual(['9:0']);
+    stop.abort();
+  });
+
+  it('refuses a snapshot that sees a transaction after one it does not see (not a prefix of the stream)', async () => {
+    const warehouse = new RecordingWarehouse();
+    const { publisher, loader, stop } = pinned(warehouse, { maxItems: 3, maxDelayMs: 60_000 });
+    let calls = 0;
+    // the first transaction at or past the bound is invisible, the next one visible
+    const seen = loader.pinAt(
+      10n,
+      Promise.resolve({ lsn: 20n, invisible: () => calls++ === 0 }),
+      async () => 'x',
+    );
+    await publisher.write([change(11n, 0), change(12n, 0), change(25n, 0)]);
+    await expect(seen).rejects.toBeInstanceOf(PointPassed);
+    await tick();
+    expect(warehouse.applied).toEqual(['11:0', '12:0', '25:0']);
+    stop.abort();
+  });
+
   it('rejects a waiting pin when the loader stops', async () => {
     const warehouse = new RecordingWarehouse();
     const { loader, stop, running } = pinned(warehouse, { maxItems: 1, maxDelayMs: 60_000 });

@@ -42,12 +42,26 @@ export class PointPassed extends Error {
   override readonly name = 'PointPassed';
 }
 
+/**
+ * Where to stop: before the first transaction committed at or after `lsn`, and, when `invisible`
+ * is given (the snapshot's view), before the first transaction (at or past the bound) the
+ * snapshot does not see. On a standby a transaction becomes visible when its commit is replayed,
+ * in WAL order, so a standby's snapshot is a prefix of the stream by visibility — but not always
+ * the one its slot's consistent point names: there `lsn` is left at its maximum and visibility
+ * alone decides. Either way the snapshot must see nothing after the stop (checked on the rest of
+ * the batch: else PointPassed, and verify starts over).
+ */
+export interface PinPoint {
+  readonly lsn: Lsn;
+  readonly invisible?: (xid: number) => boolean;
+}
+
 interface Pin {
   readonly bound: Lsn;
-  point: Lsn | null;
+  point: PinPoint | null;
   /** Whether a batch was handled since the request (the checkpoint was checked against `bound`). */
   started: boolean;
-  readonly known: Promise<Lsn>;
+  readonly known: Promise<PinPoint>;
   readonly work: () => Promise<unknown>;
   readonly settle: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
 }
@@ -108,7 +122,7 @@ export class Loader {
    * PointPassed when the warehouse has already applied something at or after `bound`, and with
    * `point`'s error when it fails (the loader then goes on as if nothing was asked).
    */
-  pinAt<T>(bound: Lsn, point: Promise<Lsn>, work: () => Promise<T>): Promise<T> {
+  pinAt<T>(bound: Lsn, point: Promise<Lsn | PinPoint>, work: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#failure !== null) return reject(this.#failure);
       if (this.#pin) {
@@ -118,15 +132,16 @@ export class Loader {
         bound,
         point: null,
         started: false,
-        known: point.then((lsn) => {
-          if (lsn < bound) {
+        known: point.then((given) => {
+          const at: PinPoint = typeof given === 'bigint' ? { lsn: given } : given;
+          if (at.lsn < bound) {
             throw new TributaryError(
               'INTERNAL',
-              `point ${formatLsn(lsn)} is below its bound ${formatLsn(bound)}`,
+              `point ${formatLsn(at.lsn)} is below its bound ${formatLsn(bound)}`,
             );
           }
-          pin.point = lsn;
-          return lsn;
+          pin.point = at;
+          return at;
         }),
         work,
         settle: { resolve: resolve as (value: unknown) => void, reject },
@@ -166,17 +181,25 @@ export class Loader {
     if (atBound === items.length) return this.#applyPart(items, lane);
     let checkpoint: Position | null = null;
     if (atBound > 0) checkpoint = await this.#applyPart(items.slice(0, atBound), lane);
-    let point: Lsn;
+    let point: PinPoint;
     try {
       // hold what is at or above the bound until the point is known
       point = pin.point ?? (await pin.known);
     } catch {
       return this.#applyPart(items.slice(atBound), lane);
     }
-    const at = splitAt(items, point);
+    const at = splitAt(items, point.lsn, atBound, point.invisible);
     if (at > atBound) checkpoint = await this.#applyPart(items.slice(atBound, at), lane);
     if (at === items.length) return checkpoint;
     this.#pin = null;
+    // the snapshot must see a prefix of the stream: nothing it sees may come after the stop
+    const seenLater = point.invisible ? visibleAfter(items, at, point.invisible) : null;
+    if (seenLater !== null) {
+      pin.settle.reject(
+        new PointPassed(`the snapshot sees transaction ${seenLater} after one it does not see; again`),
+      );
+      return this.#applyPart(items.slice(at), lane);
+    }
     try {
       pin.settle.resolve(await this.#serial(pin.work));
     } catch (error) {
@@ -215,14 +238,43 @@ export class Loader {
  * The index of the first item that committed at or after `lsn` (schema items just before it go
  * with it: they describe its changes), or `items.length` when there is none.
  */
-function splitAt(items: readonly StreamItem[], lsn: Lsn): number {
-  for (let i = 0; i < items.length; i++) {
-    const position = itemPosition(items[i] as StreamItem);
-    if (position && position.commitLsn >= lsn) {
+function splitAt(
+  items: readonly StreamItem[],
+  lsn: Lsn,
+  from = 0,
+  invisible?: (xid: number) => boolean,
+): number {
+  for (let i = from; i < items.length; i++) {
+    const item = items[i] as StreamItem;
+    const position = itemPosition(item);
+    const xid = xidOf(item);
+    if (position && (position.commitLsn >= lsn || (invisible && xid !== null && invisible(xid)))) {
       let start = i;
       while (start > 0 && itemPosition(items[start - 1] as StreamItem) === null) start--;
       return start;
     }
   }
   return items.length;
+}
+
+function xidOf(item: StreamItem): number | null {
+  if (item.kind === 'change') return item.event.xid;
+  if (item.kind === 'commit') return item.xid;
+  return null;
+}
+
+/** A transaction from `from` on that the snapshot sees; else null. */
+function visibleAfter(
+  items: readonly StreamItem[],
+  from: number,
+  invisible: (xid: number) => boolean,
+): number | null {
+  for (let i = from; i < items.length; i++) {
+    const item = items[i] as StreamItem;
+    const position = itemPosition(item);
+    if (!position) continue;
+    const xid = xidOf(item);
+    if (xid !== null && !invisible(xid)) return xid;
+  }
+  return null;
 }

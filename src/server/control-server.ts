@@ -52,8 +52,6 @@ export interface VerifyRequest {
     readonly sql: string;
     readonly warehouseSql?: string;
   }[];
-  /** Read the source on this standby (a URL). */
-  readonly replica?: string;
 }
 
 export interface ReplayRequest {

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/quality/verify/verify.js';
 import { newestBinaries, type PostgresCluster } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
@@ -367,91 +367,3 @@ describe('tributary verify', () => {
     }
   });
 });
-
-// logical decoding on a standby (the snapshot exported there) came with Postgres 16
-describe.skipIf(newestBinaries().major < 16)(
-  'tributary verify --replica: the source read on a hot standby',
-  () => {
-    let standby: PostgresCluster | null = null;
-    const cluster = useCluster({
-      binaries: newestBinaries(),
-      setup: async (c) => {
-        await c.sql('CREATE TABLE items (id bigint PRIMARY KEY, n integer NOT NULL, note text)');
-        await c.sql(`INSERT INTO items SELECT i, i % 97, 'item ' || i FROM generate_series(1, 50000) i`);
-        standby = await c.startStandby();
-      },
-    });
-    afterAll(async () => {
-      await standby?.stop();
-    });
-
-    it('compares at one point under a write load, reading rows only on the standby, and refuses a primary as replica', async () => {
-      const replica = standby!;
-      const dir = mkdtempSync(join(tmpdir(), 'tributary-verify-replica-'));
-      const warehouse = join(dir, 'w.duckdb');
-      const run = startCli(runArgs(cluster().url(), warehouse));
-      const stop = new AbortController();
-      const client = await cluster().connect();
-      let writer: Promise<unknown> = Promise.resolve();
-      try {
-        await copiedAndStreaming(cluster(), 'tributary');
-        writer = (async () => {
-          for (let round = 0; !stop.signal.aborted; round++) {
-            await writeItems(client, {
-              transactions: 20,
-              firstId: 1_000_000 + round * 1000,
-              seed: round + 1,
-            });
-          }
-        })();
-        for (let i = 0; i < 2; i++) {
-          const result = await runCli([
-            'verify',
-            '--warehouse',
-            warehouse,
-            '--replica',
-            replica.url(),
-            '--json',
-          ]);
-          expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-          const report = parseReport(result.stdout);
-          expect(report.readFrom).toContain(`:${replica.port}/`);
-          expect(report.tables.map((t) => [t.table, t.status])).toEqual([['public.items', 'match']]);
-        }
-        const primaryAsReplica = await runCli([
-          'verify',
-          '--warehouse',
-          warehouse,
-          '--replica',
-          cluster().url(),
-        ]);
-        expect(primaryAsReplica.code, primaryAsReplica.stderr).toBe(2);
-        expect(primaryAsReplica.stderr).toMatch(/is not a standby/);
-        expect(primaryAsReplica.stderr).not.toContain('tributary-test-secret');
-      } finally {
-        stop.abort();
-        await writer;
-        await client.end();
-        run.child.kill('SIGTERM');
-      }
-      expect((await run.exited).code, run.stderr()).toBe(0);
-      // and a difference is found through the standby too
-      await onFile(warehouse, 'UPDATE items SET n = n + 1 WHERE id = 777');
-      const damaged = await runCli([
-        'verify',
-        '--source',
-        cluster().url(),
-        '--warehouse',
-        warehouse,
-        '--replica',
-        replica.url(),
-        '--json',
-      ]);
-      expect(damaged.code, damaged.stderr).toBe(1);
-      const report = parseReport(damaged.stdout);
-      expect(report.tables[0]?.differences).toEqual([
-        { key: { id: '777' }, kind: 'changed', columns: ['n'] },
-      ]);
-    });
-  },
-);

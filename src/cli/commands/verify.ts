@@ -23,7 +23,7 @@ import {
 import { remoteVerify } from '../../server/control-client.js';
 import type { VerifyRequest } from '../../server/control-server.js';
 import { connectClient } from '../../source/postgres/setup/connect.js';
-import { describeTarget, parseSourceUrl } from '../../source/postgres/setup/connection-config.js';
+import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import type { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
@@ -42,7 +42,6 @@ interface VerifyFlags extends SourceFlags {
   readonly bucketRows?: string;
   readonly statementTimeout?: string;
   readonly pointTimeout?: string;
-  readonly replica?: string;
   readonly config?: string;
   readonly raw: boolean;
   readonly ledgersOnly?: boolean;
@@ -73,10 +72,6 @@ export function verifyCommand(): Command {
       '--point-timeout <duration>',
       'longest wait for the source snapshot, which waits for the transactions running on it (default 1m)',
     )
-    .option(
-      '--replica <postgres-url>',
-      'read the source on this hot standby of it instead (Postgres 16+; hot_standby_feedback on)',
-    )
     .option('--ledgers-only', "compare only the config file's ledgers, no table")
     .option('--no-raw', 'the warehouse keeps no raw landing zone (as its tributary run was started)')
     .option('--config <file>', 'read source settings from a YAML or JSON file; flags given here win')
@@ -99,10 +94,7 @@ export function verifyCommand(): Command {
         tables: flags.ledgersOnly ? [] : flags.tables ? parseTableList(flags.tables).map(displayName) : null,
         settings: verifySettings(flags),
         ...(flags.ledgers?.length ? { ledgers: flags.ledgers } : {}),
-        ...(flags.replica ? { replica: flags.replica } : {}),
       };
-      // a bad URL is refused here, before anything runs
-      if (flags.replica) parseSourceUrl(flags.replica);
       const report = await runningOr(
         flags.warehouse,
         (running) => remoteVerify(running, request) as Promise<VerifyReport>,
@@ -171,7 +163,6 @@ export function checkVerifyRequest(body: Record<string, unknown>): VerifyRequest
       : null,
     settings: out,
     ...(ledgers.length ? { ledgers } : {}),
-    ...(typeof body.replica === 'string' && body.replica ? { replica: body.replica } : {}),
   };
 }
 
@@ -193,7 +184,6 @@ export function verifyWith(
     pin: (bound, point) => loader.pinAt(bound, point, () => warehouse.pinnedReader()),
     logger,
     ...(request.ledgers ? { ledgers: request.ledgers } : {}),
-    ...(request.replica ? { replica: parseSourceUrl(request.replica) } : {}),
   });
 }
 

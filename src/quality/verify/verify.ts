@@ -20,7 +20,6 @@
  * Tables a snapshot or backfill job is still copying at the point are skipped (said so); columns
  * no canonical form compares exactly are listed as not compared.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { hasPrimaryKey } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
@@ -28,7 +27,7 @@ import type { Logger } from '../../core/logger.js';
 import { formatLsn, type Lsn, parseLsn } from '../../core/lsn.js';
 import { formatPosition } from '../../core/position.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../../core/table-ref.js';
-import { PointPassed } from '../../pipeline/loader.js';
+import { type PinPoint, PointPassed } from '../../pipeline/loader.js';
 import { connectClient } from '../../source/postgres/setup/connect.js';
 import { describeTarget, type SourceConfig } from '../../source/postgres/setup/connection-config.js';
 import {
@@ -73,7 +72,7 @@ export const DEFAULT_VERIFY_SETTINGS: VerifySettings = Object.freeze({
 });
 
 /** Opens the warehouse's view at the point: `point` resolves to L once the slot exists. */
-export type PinWarehouse = (bound: Lsn, point: Promise<Lsn>) => Promise<PinnedReader>;
+export type PinWarehouse = (bound: Lsn, point: Promise<PinPoint>) => Promise<PinnedReader>;
 
 export interface VerifyOptions {
   readonly connection: SourceConfig;
@@ -86,12 +85,6 @@ export interface VerifyOptions {
   readonly logger: Logger;
   /** Aggregates that must be equal on both sides at the point, to the last digit. */
   readonly ledgers?: readonly Ledger[];
-  /**
-   * Read the source on this hot standby of it instead (Postgres 16+, which decodes logically on a
-   * standby): the snapshot is exported there, once it replayed past the bound, so production only
-   * sees a WAL position read and a logical message.
-   */
-  readonly replica?: SourceConfig;
 }
 
 /**
@@ -141,8 +134,10 @@ export interface TableVerdict {
 export interface VerifyReport {
   /** The point both sides were compared at: the slot's consistent point. */
   readonly point: string;
-  /** The server the source's rows were read on (the primary, or the replica), without secrets. */
+  /** The server the source's rows were read on, without secrets. */
   readonly readFrom: string;
+  /** The source snapshot read, as Postgres shows it (`xmin:xmax:xip`). */
+  readonly snapshot: string;
   /** The warehouse's checkpoint at the point. */
   readonly checkpoint: string | null;
   /** True when every compared table matches. */
@@ -183,6 +178,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
 
 interface Pinned {
   readonly point: Lsn;
+  /** The source snapshot, `xmin:xmax:xip` (pg_current_snapshot). */
+  readonly snapshot: string;
   readonly reader: PinnedReader;
   readonly workers: readonly SnapshotWorker[];
 }
@@ -196,10 +193,8 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     );
     const held: { snapshot: ExportedSnapshot | null } = { snapshot: null };
     const slot = `tributary_verify_${process.pid}_${Date.now().toString(36)}`;
-    const reading = options.replica ?? options.connection;
-    const exporting = options.replica
-      ? onReplica(options.replica, client, bound, slot, settings.pointTimeoutMs)
-      : exportSnapshot(options.connection, { name: slot, temporary: true });
+    const reading = options.connection;
+    const exporting = exportSnapshot(options.connection, { name: slot, temporary: true });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -214,25 +209,28 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
         );
       }, settings.pointTimeoutMs);
     });
-    const point = Promise.race([
-      exporting.then((s) => {
-        held.snapshot = s;
-        return s.consistentPoint;
-      }),
-      late,
-    ]);
-    const reader = options.pin(bound, point);
-    // whatever happens to the pin, the exported snapshot must not leak
+    // the point is known once the workers hold the snapshot: its LSN, and which transactions
+    // it does not see (a standby's can leave out the one committed just before its point)
     const workers: SnapshotWorker[] = [];
-    try {
-      await point;
+    let seen = '';
+    const point = (async (): Promise<PinPoint> => {
+      const snapshot = await Promise.race([exporting, late]);
+      held.snapshot = snapshot;
       for (let i = 0; i < Math.max(1, settings.concurrency); i++) {
         workers.push(
-          await SnapshotWorker.open(reading, held.snapshot!.name, {
+          await SnapshotWorker.open(reading, snapshot.name, {
             statementTimeoutMs: settings.statementTimeoutMs,
           }),
         );
       }
+      const view = await workers[0]!.client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+      seen = view.rows[0]!.s;
+      return { lsn: snapshot.consistentPoint, invisible: invisibleIn(seen) };
+    })();
+    const reader = options.pin(bound, point);
+    // whatever happens to the pin, the exported snapshot must not leak
+    try {
+      await point;
     } catch (error) {
       reader.then((r) => r.close()).catch(() => {});
       await Promise.all(workers.map((w) => w.close()));
@@ -247,7 +245,7 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     await client.query('SELECT pg_logical_emit_message(true, $1, $2)', [MESSAGE_PREFIX, slot]);
     try {
       const pinned = await reader;
-      return { point: await point, reader: pinned, workers };
+      return { point: (await point).lsn, snapshot: seen, reader: pinned, workers };
     } catch (error) {
       await Promise.all(workers.map((w) => w.close()));
       if (error instanceof PointPassed) {
@@ -262,76 +260,21 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
 }
 
 /**
- * The snapshot on a standby: once it replayed past `bound`, a temporary slot there (its consistent
- * point is then past `bound` too); the primary is asked to log its running transactions so the
- * slot need not wait for the next routine record (15 s), when the role may (else it waits).
+ * Whether a transaction (by its 32-bit xid, as the stream carries it) is one the snapshot
+ * `xmin:xmax:xip,...` (pg_current_snapshot, 64-bit xids) does not see: at or past xmax, or
+ * running then. The xid is widened with xmax's epoch (the stream's are within 2^31 of it).
  */
-async function onReplica(
-  replica: SourceConfig,
-  primary: pg.Client,
-  bound: Lsn,
-  slot: string,
-  timeoutMs: number,
-): Promise<ExportedSnapshot> {
-  const client = await connectClient(replica, { applicationName: 'tributary verify' });
-  try {
-    const facts = await client.query<{ recovery: boolean; version: number }>(
-      `SELECT pg_is_in_recovery() AS recovery, current_setting('server_version_num')::int AS version`,
-    );
-    const { recovery, version } = facts.rows[0]!;
-    if (!recovery) {
-      throw new TributaryError('CONFIG', `the replica ${describeTarget(replica)} is not a standby`, {
-        hint: 'give --replica a hot standby of the source, or leave it out to read the source itself',
-      });
-    }
-    if (version < 160000) {
-      throw new TributaryError(
-        'CONFIG',
-        `the replica ${describeTarget(replica)} runs Postgres ${Math.floor(version / 10000)}`,
-        {
-          hint: 'reading a snapshot at a stream position on a standby needs Postgres 16 or later (logical decoding on a standby)',
-        },
-      );
-    }
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const replayed = await client.query<{ lsn: string | null }>(
-        'SELECT pg_last_wal_replay_lsn()::text AS lsn',
-      );
-      const lsn = replayed.rows[0]?.lsn;
-      if (lsn && parseLsn(lsn) >= bound) break;
-      if (Date.now() > deadline) {
-        throw new TributaryError(
-          'SINK',
-          `the replica ${describeTarget(replica)} did not replay up to ${formatLsn(bound)} in time`,
-          {
-            hint: 'is it streaming from the source? (pg_stat_wal_receiver)',
-          },
-        );
-      }
-      await sleep(100);
-    }
-  } finally {
-    await client.end().catch(() => {});
-  }
-  let nudging = true;
-  const nudge = (async () => {
-    while (nudging) {
-      await sleep(250);
-      if (!nudging) break;
-      try {
-        await primary.query('SELECT pg_log_standby_snapshot()');
-      } catch {
-        return; // not allowed: the slot waits for the server's own record
-      }
-    }
-  })();
-  try {
-    return await exportSnapshot(replica, { name: slot, temporary: true });
-  } finally {
-    nudging = false;
-    await nudge;
-  }
+export function invisibleIn(text: string): (xid: number) => boolean {
+  const [, xmaxText = '0', xipText = ''] = text.split(':');
+  const xmax = BigInt(xmaxText);
+  const running = new Set(xipText ? xipText.split(',').map((x) => BigInt(x)) : []);
+  const half = 1n << 31n;
+  return (xid) => {
+    let full = ((xmax >> 32n) << 32n) | BigInt(xid >>> 0);
+    if (full > xmax + half) full -= 1n << 32n;
+    else if (full < xmax - half) full += 1n << 32n;
+    return full >= xmax || running.has(full);
+  };
 }
 
 async function compareAll(
@@ -366,7 +309,8 @@ async function compareAll(
   for (const ledger of options.ledgers ?? []) ledgers.push(await reconcile(ledger, source, reader));
   return {
     point: formatLsn(pinned.point),
-    readFrom: describeTarget(options.replica ?? options.connection),
+    readFrom: describeTarget(options.connection),
+    snapshot: pinned.snapshot,
     checkpoint: checkpoint ? formatPosition(checkpoint) : null,
     ok: verdicts.every((v) => v.status !== 'differs') && ledgers.every((l) => l.status === 'match'),
     tables: verdicts,
