@@ -32,6 +32,7 @@
  *   the rest per type (src/quality/check-spec.ts).
  */
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { TributaryError } from '../core/errors.js';
@@ -115,6 +116,15 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     });
   }
   return result.data;
+}
+
+/**
+ * How a command merges the file under its flags: a flag typed on the command line wins, else the
+ * file's value, else the flag's default.
+ */
+export function flagOrFile(command: Command): <T>(name: string, flag: T, fromFile: T | undefined) => T {
+  const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
+  return (name, flag, fromFile) => (typed(name) || fromFile === undefined ? flag : fromFile);
 }
 
 function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string): unknown {

@@ -123,6 +123,8 @@ export async function startPipeline(
       throw r.error ?? new Error('the pipeline stopped before its slot was active');
     }),
   ]);
+  // the slot is active before the pipeline hands over its snapshot runner: wait for that too
+  if (settings.snapshot) await waitFor('the snapshot runner', () => runner ?? undefined, 60_000);
   let closed = false;
   const close = async () => {
     if (closed) return;

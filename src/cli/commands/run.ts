@@ -24,7 +24,7 @@ import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
-import { loadConfigFile } from '../config-file.js';
+import { flagOrFile, loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
 import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import {
@@ -192,9 +192,7 @@ export function runCommand(): Command {
 function withConfigFile(flags: RunFlags, command: Command): RunFlags {
   if (!flags.config) return flags;
   const file = loadConfigFile(flags.config);
-  const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
-  const pick = <T>(name: string, flag: T, fromFile: T | undefined): T =>
-    typed(name) || fromFile === undefined ? flag : fromFile;
+  const pick = flagOrFile(command);
   const tables = Array.isArray(file.tables) ? file.tables.join(',') : file.tables;
   const merged: Record<string, unknown> = {
     ...flags,

@@ -27,7 +27,7 @@ import { describeTarget } from '../../source/postgres/setup/connection-config.js
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import type { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
-import { loadConfigFile } from '../config-file.js';
+import { flagOrFile, loadConfigFile } from '../config-file.js';
 import { parseDuration } from '../duration.js';
 import { positiveInteger } from '../loader-flags.js';
 import { writeStdout } from '../output.js';
@@ -244,9 +244,7 @@ async function verifyStandalone(flags: VerifyFlags, request: VerifyRequest): Pro
 function withConfig(flags: VerifyFlags, command: Command): VerifyFlags {
   if (!flags.config) return flags;
   const file = loadConfigFile(flags.config);
-  const typed = (name: string) => command.getOptionValueSource(name) === 'cli';
-  const pick = <T>(name: string, flag: T, fromFile: T | undefined): T =>
-    typed(name) || fromFile === undefined ? flag : fromFile;
+  const pick = flagOrFile(command);
   const merged: Record<string, unknown> = {
     ...flags,
     source: pick('source', flags.source, file.source),

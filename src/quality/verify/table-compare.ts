@@ -362,19 +362,12 @@ class Comparer {
       depth,
     });
     const values: DuckDBValue[] = [...where.values];
-    const tuple = `(${this.#t.key.map(q).join(', ')})`;
-    const bound = (texts: readonly string[]) =>
-      `(${texts
-        .map((t, k) => {
-          values.push(t);
-          return `$${values.length}::${this.#t.keyTypes[k]!.warehouse}`;
-        })
-        .join(', ')})`;
     // part i holds keys in [bounds[i-1], bounds[i]): below bounds[m] it is at most m
     const part = (low: number, high: number): string => {
       if (low === high) return String(low);
       const middle = (low + high) >> 1;
-      return `CASE WHEN ${tuple} < ${bound(bounds[middle]!)} THEN ${part(low, middle)} ELSE ${part(middle + 1, high)} END`;
+      const below = this.#keyComparison('<', bounds[middle]!, values, 'warehouse', 0);
+      return `CASE WHEN ${below} THEN ${part(low, middle)} ELSE ${part(middle + 1, high)} END`;
     };
     const rows = await this.#warehouse.rows(
       `SELECT ${part(0, bounds.length)} AS _tributary_part, count(*)::VARCHAR,
@@ -391,35 +384,40 @@ class Comparer {
   /** `key >= from AND key < to` on the source, with the bounds as parameters from `$first+1`. */
   #sourceRange(bucket: Bucket, first: number): { sql: string; values: unknown[] } {
     const values: unknown[] = [];
-    const tuple = `(${this.#t.key.map(q).join(', ')})`;
-    const bound = (texts: readonly string[]) =>
-      `(${texts
-        .map((t, k) => {
-          values.push(t);
-          return `$${first + values.length}::text::${this.#t.keyTypes[k]!.source}`;
-        })
-        .join(', ')})`;
-    const parts: string[] = [];
-    if (bucket.from) parts.push(`${tuple} >= ${bound(bucket.from)}`);
-    if (bucket.to) parts.push(`${tuple} < ${bound(bucket.to)}`);
-    return { sql: parts.length ? parts.join(' AND ') : 'TRUE', values };
+    return { sql: this.#range(bucket, values, 'source', first), values };
   }
 
   #warehouseRange(bucket: Bucket): { sql: string; values: DuckDBValue[] } {
     const values: DuckDBValue[] = [];
-    const tuple = `(${this.#t.key.map(q).join(', ')})`;
-    const bound = (texts: readonly string[]) =>
-      `(${texts
-        .map((t, k) => {
-          values.push(t);
-          return `$${values.length}::${this.#t.keyTypes[k]!.warehouse}`;
-        })
-        .join(', ')})`;
+    return { sql: this.#range(bucket, values, 'warehouse', 0), values };
+  }
+
+  /** `key >= from AND key < to` (TRUE when unbounded) on one side, the bounds appended to `values`. */
+  #range(bucket: Bucket, values: unknown[], side: 'source' | 'warehouse', first: number): string {
     const parts: string[] = [];
-    // a one-column tuple in DuckDB is the value itself
-    if (bucket.from) parts.push(`${tuple} >= ${bound(bucket.from)}`);
-    if (bucket.to) parts.push(`${tuple} < ${bound(bucket.to)}`);
-    return { sql: parts.length ? parts.join(' AND ') : 'TRUE', values };
+    if (bucket.from) parts.push(this.#keyComparison('>=', bucket.from, values, side, first));
+    if (bucket.to) parts.push(this.#keyComparison('<', bucket.to, values, side, first));
+    return parts.length ? parts.join(' AND ') : 'TRUE';
+  }
+
+  /**
+   * `(k1, k2, ...) <op> (bound)` with the bound's texts as parameters (appended to `values`,
+   * numbered after `first` more), cast to each key column's type on that side (a one-column tuple
+   * is the value itself on both engines).
+   */
+  #keyComparison(
+    op: '<' | '>=',
+    bound: readonly string[],
+    values: unknown[],
+    side: 'source' | 'warehouse',
+    first: number,
+  ): string {
+    const params = bound.map((text, k) => {
+      values.push(text);
+      const type = this.#t.keyTypes[k]![side];
+      return side === 'source' ? `$${first + values.length}::text::${type}` : `$${values.length}::${type}`;
+    });
+    return `(${this.#t.key.map(q).join(', ')}) ${op} (${params.join(', ')})`;
   }
 
   // ---- key hashes ----------------------------------------------------------------------------
