@@ -150,7 +150,7 @@ async function publicationEntry(
   );
   if (Number(has.rows[0]?.n ?? 0) < 2) return { columns: null, rowFilter: null };
   const entry = await client.query<{ attnames: string[] | null; rowfilter: string | null }>(
-    `SELECT attnames, rowfilter FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3`,
+    `SELECT attnames::text[] AS attnames, rowfilter FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3`,
     [publication, table.schema, table.name],
   );
   const row = entry.rows[0];
