@@ -32,7 +32,13 @@ import { rowToJson } from '../core/event-json.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../core/table-ref.js';
 import type { PgTimestampTz } from '../core/values.js';
 import type { Db } from '../warehouse/duckdb/db.js';
-import { inexactValues, LSN_COLUMN, SYNCED_COLUMN, type TableState } from '../warehouse/duckdb/tables.js';
+import {
+  alterColumnType,
+  inexactValues,
+  LSN_COLUMN,
+  SYNCED_COLUMN,
+  type TableState,
+} from '../warehouse/duckdb/tables.js';
 import type { ColumnWriter } from '../warehouse/duckdb/value-writer.js';
 
 export const RAW_SCHEMA = '_tributary_raw';
@@ -276,7 +282,7 @@ async function retypeRaw(
   // its WAL after a crash, and its cast would not write the JSON form the table holds
   if (to !== 'JSON') {
     if ((await inexactValues(db, sql, col, from, to)) === 0) {
-      await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
+      await alterColumnType(db, sql, col, from, to);
       return;
     }
   }

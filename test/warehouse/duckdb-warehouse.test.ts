@@ -166,6 +166,22 @@ describe('DuckDBWarehouse', () => {
     expect(await wh.checkpoint()).toEqual({ commitLsn: 2n, ordinal: Number.MAX_SAFE_INTEGER });
   });
 
+  it('widens a numeric(p,p) column to the text Postgres prints (0.5000, not .5000)', async () => {
+    const numeric = (p: number, sc: number) => (p << 16) + sc + 4;
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('x', 1700, false, numeric(4, 4))], 'a'),
+      change('insert', 1n, 0, { row: { id: 1, x: new Decimal('0.5000') } }),
+      change('insert', 1n, 1, { row: { id: 2, x: new Decimal('-0.0100') } }),
+      commit(1n, 2),
+    ]);
+    await wh.apply([change('insert', 2n, 0, { row: { id: 3, x: new Decimal('NaN') } }), commit(2n)]);
+    expect(await rows('SELECT id, x FROM items ORDER BY id')).toEqual([
+      [1, '0.5000'],
+      [2, '-0.0100'],
+      [3, 'NaN'],
+    ]);
+  });
+
   it('widens a LIST to JSON so that a file copied before close (kill -9) still opens', async () => {
     const v1 = [col('id', 23, true), col('a', 1007), col('n', 23)];
     await wh.apply([

@@ -158,6 +158,24 @@ export async function inexactValues(
   return Number(rows[0]?.[0] ?? 0);
 }
 
+/**
+ * Changes a column's type, converting what it holds. DECIMAL → VARCHAR keeps Postgres' text:
+ * DuckDB's cast prints a DECIMAL(p,p)'s 0.5 as `.5`, Postgres `0.5`, so the 0 is put back.
+ */
+export async function alterColumnType(
+  db: Db,
+  sql: string,
+  col: string,
+  from: string,
+  to: string,
+): Promise<void> {
+  const using =
+    from.toUpperCase().startsWith('DECIMAL') && to.toUpperCase() === 'VARCHAR'
+      ? ` USING regexp_replace(CAST(${col} AS VARCHAR), '^(-?)\\.', '\\10.')`
+      : '';
+  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}${using}`);
+}
+
 async function retype(db: Db, schema: TableSchema, column: string, from: string, to: string): Promise<void> {
   const sql = tableSql(schema.table);
   const col = q(column);
@@ -169,7 +187,7 @@ async function retype(db: Db, schema: TableSchema, column: string, from: string,
       { hint: `drop ${sql} in the warehouse and backfill the table` },
     );
   }
-  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
+  await alterColumnType(db, sql, col, from, to);
 }
 
 /**

@@ -3,7 +3,8 @@
  * changes to a type that can, instead of replication stopping on one rare value. Two cases:
  *
  * - DECIMAL(p,s) → VARCHAR, for `NaN` in a `numeric(p,s)` column (DECIMAL has no NaN). Stored
- *   values become their exact text, which DuckDB's cast prints as Postgres does (`12.50`).
+ *   values become their exact text as Postgres prints it (`12.50`, and `0.5000` where DuckDB's
+ *   cast of a DECIMAL(p,p) says `.5000`: tables.ts alterColumnType).
  * - LIST → JSON, for an array value a LIST cannot hold: more dimensions than the column's, an
  *   array with lower bounds other than 1 (the source keeps Postgres' text, `[0:1]={1,2}`), or an
  *   element its type cannot hold. Every value, stored or new, becomes the JSON form of change
@@ -52,7 +53,7 @@ import {
   type Value,
 } from '../../core/values.js';
 import type { Db } from './db.js';
-import { recordVersion, type TableState } from './tables.js';
+import { alterColumnType, recordVersion, type TableState } from './tables.js';
 import { type UnfitValue, valueJson } from './value-writer.js';
 
 const JSON_TYPE = DuckDBVarCharType.create('JSON');
@@ -88,7 +89,7 @@ export async function widenColumn(db: Db, table: TableState, unfit: UnfitValue):
   };
   if (to !== 'JSON') {
     await inTransaction(db, async () => {
-      await db.run(`ALTER TABLE ${table.sql} ALTER COLUMN ${column} SET DATA TYPE ${to}`).catch(fail);
+      await alterColumnType(db, table.sql, column, writer.type.toString(), to).catch(fail);
       await recordVersion(db, table.schema, null, note);
     });
     return true;
