@@ -74,7 +74,10 @@ export function verifyCommand(): Command {
     )
     .option('--ledgers-only', "compare only the config file's ledgers, no table")
     .option('--no-raw', 'the warehouse keeps no raw landing zone (as its tributary run was started)')
-    .option('--config <file>', 'read source settings from a YAML or JSON file; flags given here win')
+    .option(
+      '--config <file>',
+      'read source settings and ledgers from a YAML or JSON file; flags given here win',
+    )
     .addHelpText(
       'after',
       '\nWhile tributary run runs, the request goes to it; otherwise verify streams from the slot up to\n' +
