@@ -9,9 +9,12 @@
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
 import { TributaryError } from '../core/errors.js';
 import { findRunning } from '../server/control-client.js';
 import type { ControlFile } from '../server/control-server.js';
+import { describeTarget } from '../source/postgres/setup/connection-config.js';
+import type { TypeRegistry } from '../source/postgres/values/type-registry.js';
 import { DuckDBWarehouse, type DuckDBWarehouseOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 
 export interface WithWarehouseOptions {
@@ -93,6 +96,24 @@ export async function openForRun(
     (holder) => heldError(path, holder, '', RUN_HINT),
   );
   return warehouse as DuckDBWarehouse;
+}
+
+/**
+ * The warehouse a process streaming from `source`'s slot writes (run, a standalone verify): its
+ * types mapped through the source's type registry, its raw zone (unless `raw` is false) naming
+ * the source without secrets.
+ */
+export function openForSlot(
+  path: string,
+  source: { readonly connection: pg.ClientConfig; readonly slot: string },
+  types: TypeRegistry,
+  raw: boolean,
+): Promise<DuckDBWarehouse> {
+  return openForRun(path, {
+    typeInfo: (oid) => types.info(oid),
+    raw,
+    source: `${describeTarget(source.connection)} slot ${source.slot}`,
+  });
 }
 
 const STARTING_HINT =

@@ -38,7 +38,7 @@ import {
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
-import { openForRun } from '../with-warehouse.js';
+import { openForSlot } from '../with-warehouse.js';
 import { checkVerifyRequest, verifyWith } from './verify.js';
 
 interface RunFlags extends SourceFlags {
@@ -110,11 +110,7 @@ export function runCommand(): Command {
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
-        const warehouse = await openForRun(flags.warehouse, {
-          typeInfo: (oid) => types.info(oid),
-          raw: flags.raw,
-          source: `${describeTarget(config.connection)} slot ${config.slot}`,
-        });
+        const warehouse = await openForSlot(flags.warehouse, config, types, flags.raw);
         const stats = new PipelineStats();
         const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;

@@ -23,7 +23,6 @@ import {
 import { remoteVerify } from '../../server/control-client.js';
 import type { VerifyRequest } from '../../server/control-server.js';
 import { connectClient } from '../../source/postgres/setup/connect.js';
-import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import type { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
@@ -32,7 +31,7 @@ import { parseDuration } from '../duration.js';
 import { positiveInteger } from '../loader-flags.js';
 import { writeStdout } from '../output.js';
 import { type SourceFlags, sourceConfig } from '../source-config.js';
-import { openForRun, runningOr } from '../with-warehouse.js';
+import { openForSlot, runningOr } from '../with-warehouse.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
 
 interface VerifyFlags extends SourceFlags {
@@ -196,11 +195,7 @@ async function verifyStandalone(flags: VerifyFlags, request: VerifyRequest): Pro
   const config = { ...sourceConfig(sourceOnly(flags)), tables: await publishedTables(flags) };
   const log = createLogger();
   const types = new TypeRegistry();
-  const warehouse = await openForRun(flags.warehouse, {
-    typeInfo: (oid) => types.info(oid),
-    raw: flags.raw,
-    source: `${describeTarget(config.connection)} slot ${config.slot}`,
-  });
+  const warehouse = await openForSlot(flags.warehouse, config, types, flags.raw);
   const stop = new AbortController();
   try {
     if ((await warehouse.checkpoint()) === null) {
