@@ -160,7 +160,9 @@ export async function inexactValues(
 
 /**
  * Changes a column's type, converting what it holds. DECIMAL → VARCHAR keeps Postgres' text:
- * DuckDB's cast prints a DECIMAL(p,p)'s 0.5 as `.5`, Postgres `0.5`, so the 0 is put back.
+ * DuckDB's cast prints a DECIMAL(p,p)'s 0.5 as `.5`, Postgres `0.5`, so the 0 is put back — by
+ * an UPDATE after the ALTER, not `ALTER … USING`: a file killed before its checkpoint could not
+ * be opened again (DuckDB fails replaying such an ALTER from its WAL; kill-run-hostile-values).
  */
 export async function alterColumnType(
   db: Db,
@@ -169,11 +171,12 @@ export async function alterColumnType(
   from: string,
   to: string,
 ): Promise<void> {
-  const using =
-    from.toUpperCase().startsWith('DECIMAL') && to.toUpperCase() === 'VARCHAR'
-      ? ` USING regexp_replace(CAST(${col} AS VARCHAR), '^(-?)\\.', '\\10.')`
-      : '';
-  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}${using}`);
+  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
+  if (from.toUpperCase().startsWith('DECIMAL') && to.toUpperCase() === 'VARCHAR') {
+    await db.run(
+      `UPDATE ${sql} SET ${col} = regexp_replace(${col}, '^(-?)\\.', '\\10.') WHERE regexp_matches(${col}, '^-?\\.')`,
+    );
+  }
 }
 
 async function retype(db: Db, schema: TableSchema, column: string, from: string, to: string): Promise<void> {
