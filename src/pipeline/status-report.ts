@@ -107,6 +107,38 @@ export async function jobStatus(
   });
 }
 
+/** A data check's latest result (src/quality/): what `status` shows of each. */
+export interface CheckStatus {
+  readonly name: string;
+  readonly type: string;
+  readonly severity: string;
+  readonly status: string;
+  readonly message: string;
+  readonly finishedAt: string;
+}
+
+/** The latest result of every check ever run on this warehouse (`_tributary.check_results`). */
+export async function checkStatus(warehouse: Warehouse): Promise<CheckStatus[]> {
+  const exists = await warehouse.query(
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = '_tributary' AND table_name = 'check_results'",
+  );
+  if (Number(exists.rows[0]?.[0] ?? 0) === 0) return [];
+  const result = await warehouse.query(
+    `SELECT check_name, check_type, severity, status, message, finished_at::VARCHAR FROM (
+       SELECT *, row_number() OVER (PARTITION BY check_name ORDER BY finished_at DESC, run_id DESC) AS latest
+         FROM _tributary.check_results)
+      WHERE latest = 1 ORDER BY check_name`,
+  );
+  return result.rows.map((r) => ({
+    name: String(r[0]),
+    type: String(r[1]),
+    severity: String(r[2]),
+    status: String(r[3]),
+    message: String(r[4]),
+    finishedAt: String(r[5]),
+  }));
+}
+
 /** A JetStream feed as the loader sees it: its stream, its consumer, and how far behind that is. */
 export interface FeedStatus {
   readonly stream: string;
@@ -152,6 +184,7 @@ export async function statusReport(
     ...(feed ? { feed } : {}),
     tables: await tableStatus(warehouse),
     snapshots: await jobStatus(warehouse, progress),
+    checks: await checkStatus(warehouse),
   };
 }
 

@@ -192,5 +192,13 @@ checks:
       "SELECT status FROM _tributary.check_results WHERE check_name = 'lag' ORDER BY finished_at DESC LIMIT 1",
     );
     expect(recorded).toEqual([{ status: 'fail' }]);
+    // status shows each check's latest result
+    const status = await runCli(['status', '--warehouse', warehouse, '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const checks = (JSON.parse(status.stdout) as { checks: { name: string; status: string }[] }).checks;
+    expect(checks.find((c) => c.name === 'lag')?.status).toBe('fail');
+    expect(checks.find((c) => c.name === 'emails')?.status).toBe('fail');
+    const text = await runCli(['status', '--warehouse', warehouse]);
+    expect(text.stdout).toMatch(/^ {2}lag {2}FAIL {2}\(freshness, error\)/m);
   });
 });

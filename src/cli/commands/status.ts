@@ -5,7 +5,7 @@
  * and the tables, but no slot lag, since `status` does not connect to the source itself.
  */
 import { Command } from 'commander';
-import type { FeedStatus, JobStatus } from '../../pipeline/status-report.js';
+import type { CheckStatus, FeedStatus, JobStatus } from '../../pipeline/status-report.js';
 import { statusReport } from '../../pipeline/status-report.js';
 import { remoteStatus } from '../../server/control-client.js';
 import { writeStdout } from '../output.js';
@@ -59,6 +59,13 @@ function describe(report: Record<string, unknown>): string {
   const jobs = (report.snapshots ?? []) as JobStatus[];
   if (jobs.length > 0) lines.push('snapshots and backfills:');
   for (const j of jobs) lines.push(`  ${describeJob(j)}`);
+  const checks = (report.checks ?? []) as CheckStatus[];
+  if (checks.length > 0) lines.push('checks (latest result of each):');
+  for (const c of checks) {
+    lines.push(
+      `  ${c.name}  ${c.status.toUpperCase()}  (${c.type}, ${c.severity})  ${c.finishedAt}  ${c.message}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
