@@ -35,9 +35,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../core/duration.js';
 import { TributaryError } from '../core/errors.js';
 import { ChecksSchema } from '../quality/check-spec.js';
-import { DURATION_PATTERN } from './duration.js';
 
 const duration = z.string().regex(DURATION_PATTERN, 'a duration such as 500ms, 30s or 5m');
 

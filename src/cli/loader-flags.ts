@@ -3,13 +3,13 @@
  * loader logs.
  */
 import type { Command } from 'commander';
+import { parseDuration } from '../core/duration.js';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition } from '../core/position.js';
 import type { BatchLimits } from '../feed/feed.js';
 import { MAX_LANES } from '../feed/jetstream/subjects.js';
 import type { PipelineStats } from '../pipeline/pipeline-stats.js';
-import { parseDuration } from './duration.js';
 
 export function positiveInteger(text: string, flag: string): number {
   const n = Number(text);

@@ -11,7 +11,7 @@
  * against the same weekday [and hour] of the previous weeks).
  */
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from '../cli/duration.js';
+import { DURATION_PATTERN, parseDuration } from '../core/duration.js';
 import { isTributaryError } from '../core/errors.js';
 import type { TableRef } from '../core/table-ref.js';
 import { parseTableList } from '../source/postgres/setup/tables.js';

@@ -10,7 +10,7 @@
  * never applies.
  */
 
-import { parseDuration } from '../cli/duration.js';
+import { parseDuration } from '../core/duration.js';
 import { displayName } from '../core/table-ref.js';
 import type { CheckReader } from './check-reader.js';
 import type { Outcome } from './check-result.js';

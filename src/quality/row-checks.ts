@@ -12,7 +12,7 @@
  * - custom: `sql` is a SELECT returning the failing rows; anything but one SELECT is refused.
  */
 import { DuckDBTimestampTZValue, StatementType } from '@duckdb/node-api';
-import { parseDuration } from '../cli/duration.js';
+import { parseDuration } from '../core/duration.js';
 import { TributaryError } from '../core/errors.js';
 import { displayName, quoteIdentifier as q } from '../core/table-ref.js';
 import { SYNCED_COLUMN } from '../warehouse/duckdb/tables.js';

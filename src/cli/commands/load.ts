@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl, type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
@@ -20,7 +21,6 @@ import { type FeedStatus, statusReport } from '../../pipeline/status-report.js';
 import { ControlServer } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
-import { parseDuration } from '../duration.js';
 import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import { addRawOptions, batchLimits, logStatusEvery, rawRetention } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';

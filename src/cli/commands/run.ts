@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
@@ -25,7 +26,6 @@ import { describeTarget } from '../../source/postgres/setup/connection-config.js
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { flagOrFile, loadConfigFile } from '../config-file.js';
-import { parseDuration } from '../duration.js';
 import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import {
   addRawOptions,

@@ -5,11 +5,11 @@
  * On SIGTERM it publishes what it read, acknowledges, and exits 0. See src/pipeline/split.ts.
  */
 import { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import { runSource } from '../../pipeline/split.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
-import { parseDuration } from '../duration.js';
 import { laneCount } from '../loader-flags.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';

@@ -6,13 +6,13 @@
  */
 import { Command } from 'commander';
 import { itemPosition, type StreamItem } from '../../core/change-event.js';
+import { parseDuration } from '../../core/duration.js';
 import { itemToJson } from '../../core/event-json.js';
 import { createLogger } from '../../core/logger.js';
 import type { Position } from '../../core/position.js';
 import { NdjsonFileSink } from '../../sinks/ndjson-sink.js';
 import { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
-import { parseDuration } from '../duration.js';
 import { writeStdout } from '../output.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';

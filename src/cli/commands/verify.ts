@@ -9,6 +9,7 @@
  * on SIGTERM — so it needs the same source settings (`--source`, `--slot`, `--config`, ...).
  */
 import { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { displayName, type TableRef } from '../../core/table-ref.js';
@@ -27,7 +28,6 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import type { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { flagOrFile, loadConfigFile } from '../config-file.js';
-import { parseDuration } from '../duration.js';
 import { positiveInteger } from '../loader-flags.js';
 import { writeStdout } from '../output.js';
 import { type SourceFlags, sourceConfig } from '../source-config.js';

@@ -1,5 +1,5 @@
 /** Durations as users write them: `500ms`, `30s`, `5m`, `1h`, `90d`. One pattern for flags and the config file. */
-import { TributaryError } from '../core/errors.js';
+import { TributaryError } from './errors.js';
 
 export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
