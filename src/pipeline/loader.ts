@@ -45,11 +45,9 @@ export class PointPassed extends Error {
 /**
  * Where to stop: before the first transaction committed at or after `lsn`, and, when `invisible`
  * is given (the snapshot's view), before the first transaction (at or past the bound) the
- * snapshot does not see. On a standby a transaction becomes visible when its commit is replayed,
- * in WAL order, so a standby's snapshot is a prefix of the stream by visibility — but not always
- * the one its slot's consistent point names: there `lsn` is left at its maximum and visibility
- * alone decides. Either way the snapshot must see nothing after the stop (checked on the rest of
- * the batch: else PointPassed, and verify starts over).
+ * snapshot does not see (an exported snapshot agrees with its slot's consistent point; this
+ * checks it). The snapshot must also see nothing after the stop (checked on the rest of the
+ * batch: else PointPassed, and verify starts over).
  */
 export interface PinPoint {
   readonly lsn: Lsn;
