@@ -81,6 +81,8 @@ export interface LoadOnlyOptions {
   readonly onFeed?: (feed: JetStreamFeed) => void;
   /** Called with this loader's membership of the feed's loader group (lanes, lag). */
   readonly onGroup?: (group: LaneGroupConsumer) => void;
+  /** Called with the loader once it exists (tributary verify pins a point through it). */
+  readonly onLoader?: (loader: Loader) => void;
   /** Replay into an empty warehouse from the messages stored at or after this time. */
   readonly from?: Date;
 }
@@ -121,6 +123,7 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
       void member.refresh();
     },
   });
+  options.onLoader?.(loader);
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort, { once: true });

@@ -136,7 +136,67 @@ describe('tributary source + tributary load', () => {
       expect(status.feed?.lanes).toBe(3);
       expect(status.feed?.heldLanes).toEqual([0, 1, 2]);
       expect(await queryWarehouse(warehouse, sql)).toEqual([{ n: 300, changed: 5 }]);
+      // a point between two batches of one loader: not with three lanes
+      const verify = await runCli(['verify', '--warehouse', warehouse]);
+      expect(verify.code, verify.stderr).toBe(2);
+      expect(verify.stderr).toMatch(/needs a feed of one lane/);
     } finally {
+      await stopBoth(source, loader);
+    }
+  });
+});
+
+describe('tributary verify through a loader of a one-lane feed', () => {
+  const cluster = useCluster({
+    binaries: newestBinaries(),
+    setup: (c) => c.sql('CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2))'),
+  });
+  const nats = useNatsServer();
+
+  it('pins the point in the loader and compares, while the source writes', async () => {
+    const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-split-verify-')), 'w.duckdb');
+    const common = ['--feed', nats().url, '--slot', 'one', '--publication', 'one'];
+    const source = startCli(['source', '--source', cluster().url(), ...common]);
+    await waitFor('the slot', () => /replication slot/.test(source.stderr()) || undefined, 60_000);
+    const loader = startCli([
+      'load',
+      '--source',
+      cluster().url(),
+      '--warehouse',
+      warehouse,
+      '--batch-delay',
+      '20ms',
+      ...common,
+    ]);
+    const writer = setInterval(() => {
+      cluster()
+        .sql(
+          `INSERT INTO accounts VALUES ((random() * 1e9)::bigint, 1.50) ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + 1`,
+        )
+        .catch(() => {});
+    }, 20);
+    try {
+      await cluster().sql('INSERT INTO accounts SELECT g, g / 100.0 FROM generate_series(1, 2000) g');
+      await waitFor(
+        'the rows',
+        async () => {
+          const rows = await queryWarehouse(warehouse, 'SELECT count(*)::INTEGER AS n FROM accounts').catch(
+            () => [],
+          );
+          return Number((rows[0] as { n?: number } | undefined)?.n ?? 0) >= 2000 || undefined;
+        },
+        60_000,
+      );
+      const verify = await runCli(['verify', '--warehouse', warehouse, '--json']);
+      expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
+      const report = JSON.parse(verify.stdout) as {
+        ok: boolean;
+        tables: { table: string; status: string }[];
+      };
+      expect(report.ok).toBe(true);
+      expect(report.tables).toEqual([expect.objectContaining({ table: 'public.accounts', status: 'match' })]);
+    } finally {
+      clearInterval(writer);
       await stopBoth(source, loader);
     }
   });

@@ -14,6 +14,7 @@ import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl, type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import type { LaneGroupConsumer } from '../../feed/jetstream/lane-group.js';
+import type { Loader } from '../../pipeline/loader.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner } from '../../pipeline/snapshot-runner.js';
 import { runLoad } from '../../pipeline/split.js';
@@ -28,6 +29,7 @@ import { SnapshotProgressView } from '../snapshot-progress.js';
 import { sourceConfig } from '../source-config.js';
 import { openForRun } from '../with-warehouse.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
+import { checkVerifyRequest, verifyWith } from './verify.js';
 
 interface LoadFlags {
   readonly feed: string;
@@ -95,6 +97,7 @@ export function loadCommand(): Command {
         let feed: JetStreamFeed | null = null;
         let group: LaneGroupConsumer | null = null;
         let snapshots: SnapshotRunner | null = null;
+        let loader: Loader | null = null;
         const feedStatus = async (): Promise<FeedStatus | null> => {
           if (!feed) return null;
           const lag = group ? await group.lag().catch(() => null) : null;
@@ -113,6 +116,24 @@ export function loadCommand(): Command {
           check: checkHandler(warehouse, null),
           status: async () =>
             statusReport(warehouse, stats, null, snapshots?.progress() ?? null, await feedStatus()),
+          verify: async (body) => {
+            if (!source) {
+              throw new TributaryError(
+                'USAGE',
+                'this loader has no source to compare with: start `tributary load` with --source to verify',
+              );
+            }
+            // the point is pinned between two batches of this loader: it must load every table
+            if (!loader || !feed || !group)
+              throw new TributaryError('USAGE', 'the loader is still starting; try again');
+            if (feed.lanes !== 1 || !group.lanes.includes(0)) {
+              throw new TributaryError(
+                'USAGE',
+                `tributary verify needs a feed of one lane loaded by this process; this one has ${feed.lanes}`,
+              );
+            }
+            return verifyWith(loader, warehouse, source, types, checkVerifyRequest(body), log);
+          },
           backfill: async (request) => {
             if (!snapshots) {
               throw new TributaryError(
@@ -151,6 +172,9 @@ export function loadCommand(): Command {
               },
               onGroup: (g) => {
                 group = g;
+              },
+              onLoader: (l) => {
+                loader = l;
               },
               ...(from ? { from } : {}),
               ...(source
