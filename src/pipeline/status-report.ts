@@ -66,15 +66,23 @@ export interface JobStatus {
   readonly chunks?: string;
 }
 
+/** Whether Tributary's state has this table (a warehouse older than the feature lacks it). */
+async function hasStateTable(
+  warehouse: Warehouse,
+  name: 'snapshot_jobs' | 'check_results',
+): Promise<boolean> {
+  const exists = await warehouse.query(
+    `SELECT count(*) FROM information_schema.tables WHERE table_schema = '_tributary' AND table_name = '${name}'`,
+  );
+  return Number(exists.rows[0]?.[0] ?? 0) > 0;
+}
+
 /** Snapshot and backfill jobs (src/warehouse/snapshot.ts), newest last, with live progress when running. */
 export async function jobStatus(
   warehouse: Warehouse,
   progress: readonly JobProgress[] | null,
 ): Promise<JobStatus[]> {
-  const exists = await warehouse.query(
-    "SELECT count(*) FROM information_schema.tables WHERE table_schema = '_tributary' AND table_name = 'snapshot_jobs'",
-  );
-  if (Number(exists.rows[0]?.[0] ?? 0) === 0) return [];
+  if (!(await hasStateTable(warehouse, 'snapshot_jobs'))) return [];
   const result = await warehouse.query(
     `SELECT id, table_schema, table_name, predicate, reason, state, requested_at::VARCHAR, started_at::VARCHAR,
             finished_at::VARCHAR, rows_done::BIGINT, rows_estimated::BIGINT, attempt, error
@@ -119,10 +127,7 @@ export interface CheckStatus {
 
 /** The latest result of every check ever run on this warehouse (`_tributary.check_results`). */
 export async function checkStatus(warehouse: Warehouse): Promise<CheckStatus[]> {
-  const exists = await warehouse.query(
-    "SELECT count(*) FROM information_schema.tables WHERE table_schema = '_tributary' AND table_name = 'check_results'",
-  );
-  if (Number(exists.rows[0]?.[0] ?? 0) === 0) return [];
+  if (!(await hasStateTable(warehouse, 'check_results'))) return [];
   const result = await warehouse.query(
     `SELECT check_name, check_type, severity, status, message, finished_at::VARCHAR FROM (
        SELECT *, row_number() OVER (PARTITION BY check_name ORDER BY finished_at DESC, run_id DESC) AS latest
