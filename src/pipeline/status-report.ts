@@ -12,6 +12,7 @@ import { formatPosition, type Position } from '../core/position.js';
 import { quoteIdentifier } from '../core/table-ref.js';
 import type { SourceStatus } from '../source/postgres/postgres-source.js';
 import { bytesBehind, type SlotObservation } from '../source/postgres/stream/slot-monitor.js';
+import { CURRENT_TABLES_SQL } from '../warehouse/duckdb/tables.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { PipelineStats } from './pipeline-stats.js';
 import type { JobProgress } from './snapshot-runner.js';
@@ -23,15 +24,8 @@ export interface TableStatus {
 }
 
 export async function tableStatus(warehouse: Warehouse): Promise<TableStatus[]> {
-  const tables = await warehouse.query(
-    // the current-state tables: those with Tributary's sync column (not the raw zone, history,
-    // or a replay's copies)
-    `SELECT t.table_schema, t.table_name FROM information_schema.tables AS t
-      JOIN information_schema.columns AS c USING (table_catalog, table_schema, table_name)
-      WHERE t.table_schema NOT LIKE '\\_tributary%' ESCAPE '\\' AND t.table_schema NOT IN ('information_schema', 'pg_catalog')
-        AND t.table_type = 'BASE TABLE' AND c.column_name = '_tributary_synced_at'
-      ORDER BY 1, 2`,
-  );
+  const tables = await warehouse.query(CURRENT_TABLES_SQL);
+
   const out: TableStatus[] = [];
   for (const [schema, name] of tables.rows as [string, string][]) {
     const result = await warehouse.query(

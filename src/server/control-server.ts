@@ -11,6 +11,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TributaryError } from '../core/errors.js';
+import type { Ledger } from '../quality/verify/verify.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
 
 export interface ControlHandlers {
@@ -47,11 +48,7 @@ export interface VerifyRequest {
   readonly tables: readonly string[] | null;
   readonly settings: Readonly<Record<string, number>>;
   /** Ledger reconciliations (the verifying command's config file's `ledgers`). */
-  readonly ledgers?: readonly {
-    readonly name: string;
-    readonly sql: string;
-    readonly warehouseSql?: string;
-  }[];
+  readonly ledgers?: readonly Ledger[];
 }
 
 export interface ReplayRequest {

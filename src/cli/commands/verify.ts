@@ -17,6 +17,7 @@ import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import {
   DEFAULT_VERIFY_SETTINGS,
+  type Ledger,
   type VerifyReport,
   type VerifySettings,
   verify,
@@ -151,7 +152,7 @@ export function checkVerifyRequest(body: Record<string, unknown>): VerifyRequest
   if ((out.concurrency ?? 1) > MAX_CONCURRENCY)
     throw new TributaryError('USAGE', `concurrency is at most ${MAX_CONCURRENCY}`);
   const ledgers = body.ledgers ?? [];
-  const valid = (l: unknown): l is { name: string; sql: string; warehouseSql?: string } =>
+  const valid = (l: unknown): l is Ledger =>
     typeof l === 'object' &&
     l !== null &&
     typeof (l as { name?: unknown }).name === 'string' &&

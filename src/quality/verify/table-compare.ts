@@ -238,6 +238,23 @@ class Comparer {
     }
   }
 
+  /** Records a query about to run over `bucket` (null: the whole table). */
+  #logRange(
+    side: QueryLog['side'],
+    purpose: QueryLog['purpose'],
+    bucket: Bucket | null,
+    depth: number,
+  ): void {
+    this.#log({
+      side,
+      table: this.#t.display,
+      purpose,
+      range: rangeText(bucket),
+      root: bucket?.root ?? 'all',
+      depth,
+    });
+  }
+
   async #warehouseCount(): Promise<number> {
     this.#log({
       side: 'warehouse',
@@ -259,7 +276,7 @@ class Comparer {
     depth: number,
   ): Promise<string[][]> {
     const keys = this.#t.key.map(q);
-    const where = within ? this.#warehouseRange(within) : { sql: 'TRUE', values: [] };
+    const where = this.#warehouseRange(within);
     // bounds need not be exact quantiles, only keys in order: among many rows, every 100th of a
     // fixed-seed sample of 100 per part (sorting the sample, not the table)
     const parts = Math.ceil(rows / Math.max(1, step));
@@ -268,14 +285,7 @@ class Comparer {
       ? `(SELECT ${keys.join(', ')} FROM ${this.#t.warehouseTable} WHERE ${where.sql}) AS s USING SAMPLE reservoir(${parts * 100} ROWS) REPEATABLE (1)`
       : `${this.#t.warehouseTable} WHERE ${where.sql}`;
     const every = sampled ? 100 : Math.max(1, Math.floor(step));
-    this.#log({
-      side: 'warehouse',
-      table: this.#t.display,
-      purpose: 'bounds',
-      range: rangeText(within),
-      root: within?.root ?? 'all',
-      depth,
-    });
+    this.#logRange('warehouse', 'bounds', within, depth);
     const found = await this.#warehouse.rows(
       `SELECT ${keys.map((k) => `${k}::VARCHAR`).join(', ')} FROM (
          SELECT ${keys.join(', ')}, row_number() OVER (ORDER BY ${keys.join(', ')}) AS _tributary_rn FROM ${scope})
@@ -288,14 +298,7 @@ class Comparer {
   async #sourceBounds(within: Bucket, step: number, depth: number): Promise<string[][]> {
     const keys = this.#t.key.map(q);
     const where = this.#sourceRange(within, 0);
-    this.#log({
-      side: 'source',
-      table: this.#t.display,
-      purpose: 'bounds',
-      range: rangeText(within),
-      root: within?.root ?? 'all',
-      depth,
-    });
+    this.#logRange('source', 'bounds', within, depth);
     return (
       await this.#source.query(
         `SELECT ${keys.map((k) => `${k}::text`).join(', ')} FROM (
@@ -309,14 +312,7 @@ class Comparer {
 
   async #sourceAggregate(bucket: Bucket, purpose: QueryLog['purpose']): Promise<Aggregate> {
     const where = this.#sourceRange(bucket, 0);
-    this.#log({
-      side: 'source',
-      table: this.#t.display,
-      purpose,
-      range: rangeText(bucket),
-      root: bucket.root,
-      depth: bucket.depth,
-    });
+    this.#logRange('source', purpose, bucket, bucket.depth);
     const rows = await this.#source.query(
       `SELECT count(*), coalesce(sum(${this.#hash.source}), 0) FROM (${this.#t.sourceSelect}) AS s WHERE ${where.sql}`,
       where.values,
@@ -325,15 +321,8 @@ class Comparer {
   }
 
   async #warehouseAggregate(bucket: Bucket, purpose: QueryLog['purpose']): Promise<Aggregate> {
-    const where = bucket.from || bucket.to ? this.#warehouseRange(bucket) : { sql: 'TRUE', values: [] };
-    this.#log({
-      side: 'warehouse',
-      table: this.#t.display,
-      purpose,
-      range: rangeText(bucket),
-      root: bucket.root,
-      depth: bucket.depth,
-    });
+    const where = this.#warehouseRange(bucket);
+    this.#logRange('warehouse', purpose, bucket, bucket.depth);
     const rows = await this.#warehouse.rows(
       `SELECT count(*)::VARCHAR, coalesce(sum(${this.#hash.warehouse}), 0)::VARCHAR FROM ${this.#t.warehouseTable} WHERE ${where.sql}`,
       where.values,
@@ -352,15 +341,8 @@ class Comparer {
     depth: number,
     purpose: QueryLog['purpose'],
   ): Promise<Aggregate[]> {
-    const where = within ? this.#warehouseRange(within) : { sql: 'TRUE', values: [] };
-    this.#log({
-      side: 'warehouse',
-      table: this.#t.display,
-      purpose,
-      range: rangeText(within),
-      root: within?.root ?? 'all',
-      depth,
-    });
+    const where = this.#warehouseRange(within);
+    this.#logRange('warehouse', purpose, within, depth);
     const values: DuckDBValue[] = [...where.values];
     // part i holds keys in [bounds[i-1], bounds[i]): below bounds[m] it is at most m
     const part = (low: number, high: number): string => {
@@ -387,16 +369,16 @@ class Comparer {
     return { sql: this.#range(bucket, values, 'source', first), values };
   }
 
-  #warehouseRange(bucket: Bucket): { sql: string; values: DuckDBValue[] } {
+  #warehouseRange(bucket: Bucket | null): { sql: string; values: DuckDBValue[] } {
     const values: DuckDBValue[] = [];
     return { sql: this.#range(bucket, values, 'warehouse', 0), values };
   }
 
-  /** `key >= from AND key < to` (TRUE when unbounded) on one side, the bounds appended to `values`. */
-  #range(bucket: Bucket, values: unknown[], side: 'source' | 'warehouse', first: number): string {
+  /** `key >= from AND key < to` (TRUE when unbounded, or no bucket) on one side, the bounds appended to `values`. */
+  #range(bucket: Bucket | null, values: unknown[], side: 'source' | 'warehouse', first: number): string {
     const parts: string[] = [];
-    if (bucket.from) parts.push(this.#keyComparison('>=', bucket.from, values, side, first));
-    if (bucket.to) parts.push(this.#keyComparison('<', bucket.to, values, side, first));
+    if (bucket?.from) parts.push(this.#keyComparison('>=', bucket.from, values, side, first));
+    if (bucket?.to) parts.push(this.#keyComparison('<', bucket.to, values, side, first));
     return parts.length ? parts.join(' AND ') : 'TRUE';
   }
 
@@ -572,23 +554,9 @@ class Comparer {
 
   async #rowByRow(bucket: Bucket): Promise<void> {
     const where = this.#sourceRange(bucket, 0);
-    this.#log({
-      side: 'source',
-      table: this.#t.display,
-      purpose: 'rows',
-      range: rangeText(bucket),
-      root: bucket.root,
-      depth: bucket.depth,
-    });
+    this.#logRange('source', 'rows', bucket, bucket.depth);
     const wWhere = this.#warehouseRange(bucket);
-    this.#log({
-      side: 'warehouse',
-      table: this.#t.display,
-      purpose: 'rows',
-      range: rangeText(bucket),
-      root: bucket.root,
-      depth: bucket.depth,
-    });
+    this.#logRange('warehouse', 'rows', bucket, bucket.depth);
     const [src, wh] = await Promise.all([
       this.#source.query(
         `SELECT ${this.#rowColumns('source')} FROM (${this.#t.sourceSelect}) AS s WHERE ${where.sql}`,

@@ -38,7 +38,7 @@ import {
 import { describeForSnapshot } from '../../source/postgres/snapshot/snapshot-table.js';
 import type { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import type { PinnedReader } from '../../warehouse/duckdb/duckdb-warehouse.js';
-import { duckSchemaOf, tableSql } from '../../warehouse/duckdb/tables.js';
+import { CURRENT_TABLES_SQL, duckSchemaOf, tableSql } from '../../warehouse/duckdb/tables.js';
 import { type ColumnCanon, canonicalColumn, readSourceColumns } from './canonical.js';
 import {
   type ComparedTable,
@@ -193,7 +193,6 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     );
     const held: { snapshot: ExportedSnapshot | null } = { snapshot: null };
     const slot = `tributary_verify_${process.pid}_${Date.now().toString(36)}`;
-    const reading = options.connection;
     const exporting = exportSnapshot(options.connection, { name: slot, temporary: true });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -210,7 +209,7 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
       }, settings.pointTimeoutMs);
     });
     // the point is known once the workers hold the snapshot: its LSN, and which transactions
-    // it does not see (a standby's can leave out the one committed just before its point)
+    // it does not see (Loader's PinPoint checks the two agree)
     const workers: SnapshotWorker[] = [];
     let seen = '';
     const point = (async (): Promise<PinPoint> => {
@@ -218,7 +217,7 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
       held.snapshot = snapshot;
       for (let i = 0; i < Math.max(1, settings.concurrency); i++) {
         workers.push(
-          await SnapshotWorker.open(reading, snapshot.name, {
+          await SnapshotWorker.open(options.connection, snapshot.name, {
             statementTimeoutMs: settings.statementTimeoutMs,
           }),
         );
@@ -584,14 +583,8 @@ async function everyTable(reader: PinnedReader, client: pg.Client, publication: 
 
 /** The warehouse's current-state tables (those with Tributary's sync column), as source names. */
 async function warehouseTables(reader: PinnedReader): Promise<TableRef[]> {
-  const rows = await reader.rows(
-    `SELECT t.table_schema, t.table_name FROM information_schema.tables AS t
-      JOIN information_schema.columns AS c USING (table_catalog, table_schema, table_name)
-      WHERE t.table_catalog = $1 AND t.table_schema NOT LIKE '\\_tributary%' ESCAPE '\\'
-        AND t.table_type = 'BASE TABLE' AND c.column_name = '_tributary_synced_at'
-      ORDER BY 1, 2`,
-    [reader.catalog],
-  );
+  const rows = await reader.rows(CURRENT_TABLES_SQL);
+
   return rows.map((row) => ({
     schema: String(row[0]) === 'main' ? 'public' : String(row[0]),
     name: String(row[1]),

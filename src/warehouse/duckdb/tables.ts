@@ -31,6 +31,17 @@ export interface TableState {
   readonly writers: readonly ColumnWriter[];
 }
 
+/**
+ * The current-state tables of the file, `(schema, name)` in DuckDB's names: those with Tributary's
+ * sync column (not the raw zone, history, or a replay's copies).
+ */
+export const CURRENT_TABLES_SQL = `SELECT t.table_schema, t.table_name FROM information_schema.tables AS t
+  JOIN information_schema.columns AS c USING (table_catalog, table_schema, table_name)
+  WHERE t.table_catalog = current_database() AND t.table_schema NOT LIKE '\\_tributary%' ESCAPE '\\'
+    AND t.table_schema NOT IN ('information_schema', 'pg_catalog')
+    AND t.table_type = 'BASE TABLE' AND c.column_name = '_tributary_synced_at'
+  ORDER BY 1, 2`;
+
 export function duckSchemaOf(table: TableRef): string {
   return table.schema === 'public' ? 'main' : table.schema;
 }
