@@ -36,6 +36,7 @@ import { parseSourceUrl } from '../../src/source/postgres/setup/connection-confi
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { DRAIN_CLUSTER_SETTINGS } from '../common/cluster.js';
+import { firstCopyDone } from '../common/copied.js';
 import { elapsedSince, int, now, rate, sleep, verdict, withTimeout } from '../common/report.js';
 import { median } from '../common/tools.js';
 import { createOrders } from '../snapshot/orders.js';
@@ -163,14 +164,7 @@ async function waitForCopy(
   cluster: PostgresCluster,
   rows: number,
 ): Promise<void> {
-  for (;;) {
-    const jobs = await warehouse.snapshotJobs();
-    if (jobs.some((j) => j.state === 'failed')) throw new Error('the copy failed');
-    if (jobs.length > 0 && jobs.every((j) => j.state === 'done')) break;
-    await sleep(200);
-  }
-  const count = await warehouse.query('SELECT count(*)::BIGINT FROM orders');
-  if (Number(count.rows[0]?.[0]) !== rows) throw new Error(`the warehouse holds ${count.rows[0]?.[0]} rows`);
+  await firstCopyDone(warehouse, rows);
   await cluster.sql(`SELECT pg_logical_emit_message(true, 'bench', 'loaded')`);
   await sleep(1000);
 }

@@ -87,4 +87,14 @@ checks:
     expect(() => loadConfigFile(bad, {})).toThrow(/checks\.1\.table: not a table name/);
     expect(() => loadConfigFile(bad, {})).toThrow(/checks\.1\.drop/);
   });
+
+  it('reads metrics.dir, and names a bad key under metrics', () => {
+    expect(loadConfigFile(file('metrics: { dir: defs/metrics }\n'), {})).toEqual({
+      metrics: { dir: 'defs/metrics' },
+    });
+    expect(() => loadConfigFile(file('metrics: { directory: x }\n'), {})).toThrow(
+      /metrics: Unrecognized key/,
+    );
+    expect(() => loadConfigFile(file('metrics: { dir: "" }\n'), {})).toThrow(/metrics\.dir/);
+  });
 });

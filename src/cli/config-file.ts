@@ -11,9 +11,11 @@
  *   publication: tributary
  *   batch: { size: 50000, delay: 100ms }
  *   heartbeat: 30s
+ *   http: 127.0.0.1:8080                          # the HTTP API (run --http); another address needs TRIBUTARY_HTTP_TOKEN
  *   snapshot: { mode: initial, workers: 2, chunkRows: 250000, timeout: 10m }
  *   feed: { url: 'nats://127.0.0.1:4222', name: shop, lanes: 4 }   # JetStream between source and loader
  *   raw: { enabled: true, retention: 90d }       # the raw landing zone (enabled false: none); retention: default keep all
+ *   replica: ${TRIBUTARY_REPLICA}                # tributary verify reads the source's rows on this hot standby
  *   ledgers:                                     # tributary verify: aggregates equal on both sides, exactly
  *     - name: daily_revenue
  *       sql: SELECT CAST(ordered_at AS date) AS day, sum(total) AS revenue FROM orders GROUP BY 1
@@ -30,6 +32,10 @@
  *     - { name: order-volume, type: volume, table: orders, grain: hour, drop: 0.5, spike: 3, floor: 20 }
  *   Every check: name (unique), type, severity (warn | error, default error), every (default 5m);
  *   the rest per type (src/quality/check-spec.ts).
+ *   metrics: { dir: metrics }                    # the metric definitions (*.yml), relative to this file
+ *                                                # (`tributary metrics`, and `run` loads them at start)
+ *   models: { dir: models, schema: models }       # curated models (src/models/): the *.sql files of dir
+ *                                                 # (relative to this file), materialised in schema
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -53,6 +59,7 @@ const ConfigSchema = z
       .strict()
       .optional(),
     heartbeat: duration.optional(),
+    http: z.string().min(1).optional(),
     snapshot: z
       .object({
         mode: z.enum(['initial', 'never']).optional(),
@@ -71,6 +78,7 @@ const ConfigSchema = z
       .strict()
       .optional(),
     raw: z.object({ enabled: z.boolean().optional(), retention: duration.optional() }).strict().optional(),
+    replica: z.string().min(1).optional(),
     ledgers: z
       .array(
         z
@@ -84,6 +92,20 @@ const ConfigSchema = z
       .refine((list) => new Set(list.map((l) => l.name)).size === list.length, 'ledger names must be unique')
       .optional(),
     checks: ChecksSchema.optional(),
+    metrics: z
+      .object({ dir: z.string().min(1) })
+      .strict()
+      .optional(),
+    models: z
+      .object({
+        dir: z.string().min(1).optional(),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]*$/, 'a schema name of lower-case letters, digits and _')
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -112,7 +134,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
       (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
     throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
-      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes, raw.enabled, raw.retention, ledgers[].name/sql/warehouseSql, checks (see the README, "Checks")',
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, http, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes, raw.enabled, raw.retention, replica, ledgers[].name/sql/warehouseSql, checks (see the README, "Checks"), metrics.dir, models.dir, models.schema',
     });
   }
   return result.data;

@@ -11,6 +11,8 @@ import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand } from './commands/export.js';
 import { loadCommand } from './commands/load.js';
+import { metricsCommand } from './commands/metrics.js';
+import { modelsCommand } from './commands/models.js';
 import { queryCommand } from './commands/query.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
@@ -39,13 +41,18 @@ export function program(): Command {
   root.addCommand(queryCommand());
   root.addCommand(statusCommand());
   root.addCommand(checkCommand());
+  root.addCommand(metricsCommand());
+  root.addCommand(modelsCommand());
   root.addCommand(backfillCommand());
   root.addCommand(verifyCommand());
   root.addCommand(replayCommand());
   root.addCommand(exportCommand());
   root.addCommand(tailCommand());
   root.addCommand(teardownCommand());
-  for (const command of root.commands) command.exitOverride();
+  for (const command of root.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
   return root;
 }
 

@@ -119,3 +119,18 @@ export function itemPosition(item: StreamItem): Position | null {
       return null;
   }
 }
+
+/** The newest commit time (µs) of the changes and commits among `items`, or null when they have none. */
+export function newestCommitMicros(items: readonly StreamItem[]): bigint | null {
+  let newest: bigint | null = null;
+  for (const item of items) {
+    const time =
+      item.kind === 'change'
+        ? item.event.commitTime.micros
+        : item.kind === 'commit'
+          ? item.commitTime.micros
+          : null;
+    if (time !== null && (newest === null || time > newest)) newest = time;
+  }
+  return newest;
+}

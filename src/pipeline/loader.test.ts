@@ -306,6 +306,23 @@ describe('Loader.pinAt: work at one exact place in the stream', () => {
     stop.abort();
   });
 
+  it('refuses a point whose next transaction the snapshot may or may not see, and takes one whose next is clear of it', async () => {
+    const warehouse = new RecordingWarehouse();
+    const { publisher, loader, stop } = pinned(warehouse, { maxItems: 4, maxDelayMs: 60_000 });
+    // a standby's snapshot at 20 may hold the record right after it: a commit at 20..60 is in doubt
+    const doubtful = loader.pinAt(10n, Promise.resolve({ lsn: 20n, unsureThrough: 60n }), async () => 'x');
+    await publisher.write([change(11n, 0), change(12n, 0), change(60n, 0), change(70n, 0)]);
+    await expect(doubtful).rejects.toBeInstanceOf(PointPassed);
+    await tick();
+    expect(warehouse.applied).toEqual(['11:0', '12:0', '60:0', '70:0']);
+    const clear = loader.pinAt(80n, Promise.resolve({ lsn: 90n, unsureThrough: 130n }), async () => [
+      ...warehouse.applied,
+    ]);
+    await publisher.write([change(85n, 0), change(131n, 0), change(140n, 0), change(150n, 0)]);
+    expect(await clear).toEqual(['11:0', '12:0', '60:0', '70:0', '85:0']);
+    stop.abort();
+  });
+
   it('rejects a waiting pin when the loader stops', async () => {
     const warehouse = new RecordingWarehouse();
     const { loader, stop, running } = pinned(warehouse, { maxItems: 1, maxDelayMs: 60_000 });

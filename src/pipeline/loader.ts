@@ -52,6 +52,12 @@ export class PointPassed extends Error {
 export interface PinPoint {
   readonly lsn: Lsn;
   readonly invisible?: (xid: number) => boolean;
+  /**
+   * The snapshot may or may not see a transaction committed in `[lsn, unsureThrough]` (a
+   * standby's, taken while it replayed the record after `lsn`): when the first transaction at
+   * or after `lsn` is one, the point is refused (PointPassed, and verify starts over).
+   */
+  readonly unsureThrough?: Lsn;
 }
 
 interface Pin {
@@ -190,6 +196,15 @@ export class Loader {
     if (at > atBound) checkpoint = await this.#applyPart(items.slice(atBound, at), lane);
     if (at === items.length) return checkpoint;
     this.#pin = null;
+    const next = firstPosition(items, at);
+    if (point.unsureThrough !== undefined && next !== null && next.commitLsn <= point.unsureThrough) {
+      pin.settle.reject(
+        new PointPassed(
+          `the snapshot may or may not see the transaction at ${formatLsn(next.commitLsn)}; again`,
+        ),
+      );
+      return this.#applyPart(items.slice(at), lane);
+    }
     // the snapshot must see a prefix of the stream: nothing it sees may come after the stop
     const seenLater = point.invisible ? visibleAfter(items, at, point.invisible) : null;
     if (seenLater !== null) {
@@ -253,6 +268,14 @@ function splitAt(
     }
   }
   return items.length;
+}
+
+function firstPosition(items: readonly StreamItem[], from: number): Position | null {
+  for (let i = from; i < items.length; i++) {
+    const position = itemPosition(items[i] as StreamItem);
+    if (position) return position;
+  }
+  return null;
 }
 
 function xidOf(item: StreamItem): number | null {

@@ -41,6 +41,10 @@ export interface PipelineOptions {
   /** Called with the snapshot runner once it exists (status, backfill requests, progress). */
   readonly onSnapshots?: (runner: SnapshotRunner) => void;
   readonly onSnapshotProgress?: (progress: readonly JobProgress[]) => void;
+  /** Called after each batch the loader committed (the models refresh what it touched). */
+  readonly onApplied?: (items: readonly StreamItem[]) => void;
+  /** Called after each write of a snapshot or backfill (rows copied into a table, a job finished). */
+  readonly onSnapshotWrite?: () => void;
   /** Called with the loader once it exists (tributary verify pins a point through it). */
   readonly onLoader?: (loader: Loader) => void;
   /**
@@ -205,6 +209,7 @@ async function runWithFeed(
     onApplied: (applied, items, millis) => {
       stats.applied(applied, items, millis);
       void member?.refresh();
+      options.onApplied?.(items);
     },
   });
   options.onLoader?.(loader);
@@ -217,7 +222,11 @@ async function runWithFeed(
         types,
         logger: log,
         settings,
-        serialize: (work) => loader.exclusive(work),
+        serialize: async (work) => {
+          const done = await loader.exclusive(work);
+          options.onSnapshotWrite?.();
+          return done;
+        },
         // rule 1 needs what the warehouse applied: in process the slot's position is exactly
         // that (and follows an idle server); through JetStream, what every lane applied
         acknowledged: jet ? () => member?.appliedLsn() ?? 0n : () => source.acknowledgedLsn,

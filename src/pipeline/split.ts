@@ -14,6 +14,7 @@
  * table online too (a table without a primary key cannot be: use `tributary run` for those).
  */
 
+import type { StreamItem } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { formatPosition } from '../core/position.js';
 import { type JetStreamFeed, replayIntoNonEmpty } from '../feed/jetstream/jetstream-feed.js';
@@ -85,6 +86,10 @@ export interface LoadOnlyOptions {
   readonly onLoader?: (loader: Loader) => void;
   /** Replay into an empty warehouse from the messages stored at or after this time. */
   readonly from?: Date;
+  /** Called after each batch the loader committed (the models refresh what it touched). */
+  readonly onApplied?: (items: readonly StreamItem[]) => void;
+  /** Called after each write of a snapshot or backfill. */
+  readonly onSnapshotWrite?: () => void;
 }
 
 /** Applies the feed to the warehouse until `signal`; then finishes the batch it holds. */
@@ -121,6 +126,7 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
     onApplied: (applied, items, millis) => {
       stats.applied(applied, items, millis);
       void member.refresh();
+      options.onApplied?.(items);
     },
   });
   options.onLoader?.(loader);
@@ -140,7 +146,11 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
           types,
           logger: log,
           settings: { ...DEFAULT_SNAPSHOT_SETTINGS, ...snap.settings },
-          serialize: (work) => loader.exclusive(work),
+          serialize: async (work) => {
+            const done = await loader.exclusive(work);
+            options.onSnapshotWrite?.();
+            return done;
+          },
           // rule 1: what every lane applied; the runner's watermarks reach every lane
           acknowledged: member.appliedLsn,
           ...(snap.onProgress ? { onProgress: snap.onProgress } : {}),

@@ -4,12 +4,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { TributaryError } from '../core/errors.js';
+import type { MetricsRequest } from '../metrics/metrics-request.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
 import {
   type BackfillRequest,
   type CheckRequest,
   type ControlFile,
   controlFilePath,
+  type ModelsRequest,
   type ReplayRequest,
   type VerifyRequest,
 } from './control-server.js';
@@ -99,4 +101,14 @@ export function remoteBackfill(
 /** Runs checks in the running process (as long as they take: no time limit). */
 export function remoteCheck(control: ControlFile, request: CheckRequest): Promise<unknown> {
   return call<unknown>(control, 'POST', '/check', request);
+}
+
+/** A metrics operation in the running process (a query takes as long as it takes). */
+export function remoteMetrics(control: ControlFile, request: MetricsRequest): Promise<unknown> {
+  return call<unknown>(control, 'POST', '/metrics', request);
+}
+
+/** Refreshes models in the running process, or asks it for their freshness (as long as it takes). */
+export function remoteModels(control: ControlFile, request: ModelsRequest): Promise<unknown> {
+  return call<unknown>(control, 'POST', '/models', request);
 }

@@ -1,6 +1,6 @@
 /**
  * The running `tributary run`'s local control endpoint. DuckDB admits one process per file,
- * so `tributary query`, `status`, `replay`, `export`, `backfill` and `check` reach the running
+ * so `tributary query`, `status`, `replay`, `export`, `backfill`, `check`, `metrics` and `models` reach the running
  * process instead of the file.
  *
  * Secure by default: it binds to 127.0.0.1 on a free port, every request needs the bearer
@@ -11,8 +11,10 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TributaryError } from '../core/errors.js';
+import { checkMetricsRequest, type MetricsRequest } from '../metrics/metrics-request.js';
 import type { Ledger } from '../quality/verify/verify.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
+import { respondJson } from './json-response.js';
 
 export interface ControlHandlers {
   /** With `asOf` (a time or a position, as `--as-of` takes it): the tables as they were then. */
@@ -28,6 +30,16 @@ export interface ControlHandlers {
   backfill?(request: BackfillRequest): Promise<unknown>;
   /** Runs data checks once and records their results (tributary check). */
   check?(request: CheckRequest): Promise<unknown>;
+  /** Lists, shows, validates or queries metrics (tributary metrics). */
+  metrics?(request: MetricsRequest): Promise<unknown>;
+  /** Refreshes models now, or reports their freshness (tributary models run / status). */
+  models?(request: ModelsRequest): Promise<unknown>;
+}
+
+export interface ModelsRequest {
+  readonly action: 'run' | 'status';
+  /** The models to refresh; null: all. */
+  readonly names: readonly string[] | null;
 }
 
 export interface CheckRequest {
@@ -49,6 +61,8 @@ export interface VerifyRequest {
   readonly settings: Readonly<Record<string, number>>;
   /** Ledger reconciliations (the verifying command's config file's `ledgers`). */
   readonly ledgers?: readonly Ledger[];
+  /** Read the source's rows on this hot standby (a postgres URL). */
+  readonly replica?: string;
 }
 
 export interface ReplayRequest {
@@ -176,6 +190,30 @@ export class ControlServer {
         if (!handlers.check) return respond(response, 400, { error: 'this process does not run checks' });
         return respond(response, 200, await handlers.check({ checks: body.checks ?? null, only }));
       }
+      if (request.method === 'POST' && request.url === '/metrics') {
+        const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+        if (!handlers.metrics)
+          return respond(response, 400, { error: 'this process does not serve metrics' });
+        return respond(response, 200, await handlers.metrics(checkMetricsRequest(body)));
+      }
+      if (request.method === 'POST' && request.url === '/models') {
+        const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+        const names = body.names ?? null;
+        if (
+          (body.action !== 'run' && body.action !== 'status') ||
+          (names !== null && !(Array.isArray(names) && names.every((n) => typeof n === 'string')))
+        )
+          return respond(response, 400, {
+            error: 'a JSON body {"action": "run" | "status", "names": ["name", ...] | null} is required',
+          });
+        if (!handlers.models)
+          return respond(response, 400, {
+            error: 'this process keeps no models',
+            code: 'USAGE',
+            hint: 'start tributary run with --models <dir> (or models: in its config file)',
+          });
+        return respond(response, 200, await handlers.models({ action: body.action, names }));
+      }
       if (request.method === 'GET' && request.url === '/status')
         return respond(response, 200, await handlers.status());
       return respond(response, 404, { error: 'not found' });
@@ -198,11 +236,7 @@ export class ControlServer {
 }
 
 function respond(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_key, value: unknown) =>
-    typeof value === 'bigint' ? value.toString() : value,
-  );
-  response.writeHead(status, { 'content-type': 'application/json' });
-  response.end(text);
+  respondJson(response, status, body);
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

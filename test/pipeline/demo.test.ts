@@ -16,6 +16,10 @@ describe('tributary demo', () => {
     expect(out).toMatch(/CA +│ 80\.00/);
     expect(out).toMatch(/US +│ 162\.75/);
     expect(out).toMatch(/warehouse \(DuckDB\): [\d.]+ ms +production \(Postgres\): [\d.]+ ms/);
+    // the shipped metric: refunds excluded, so the refunded CA order counts for nothing
+    expect(out).toMatch(/^▸ the metric net_revenue@1 \(examples\/metrics\/net_revenue\.yml/m);
+    expect(out).toMatch(/^\d{4}-\d\d-\d\d │ US +│ 162\.75 │ (true|false)$/m);
+    expect(out).not.toMatch(/^\d{4}-\d\d-\d\d │ CA +│ 80\.00/m);
     expect(out).toMatch(/stopped; the embedded Postgres and the demo warehouse are removed/);
     // the slow steps say what is happening; off a terminal as plain lines, never rewritten in place
     expect(out).toMatch(/^▸ starting an embedded PostgreSQL \d+ \(wal_level=logical\) …$/m);

@@ -2,14 +2,16 @@
  * `tributary demo` (`npm start`): the whole story with nothing set up. An embedded Postgres
  * starts, `orders` is created, the pipeline streams into a DuckDB file, four changes flow
  * through and are printed as they arrive with their lag, then the analyst's query runs on the
- * warehouse and on Postgres side by side. A small live workload keeps going, with a status
+ * warehouse and on Postgres side by side, and the shipped metric (examples/metrics/net_revenue.yml:
+ * net revenue, refunds excluded, per country per day) is served from it. A small live workload keeps going, with a status
  * line, until Ctrl-C. Every step that can take more than a second (starting Postgres, creating
  * the table and opening the warehouse, starting the pipeline, applying, stopping) shows a live
  * line (LiveLine).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { StreamItem } from '../../core/change-event.js';
 import { rowToJson } from '../../core/event-json.js';
@@ -17,6 +19,8 @@ import { silentLogger } from '../../core/logger.js';
 import { formatPosition } from '../../core/position.js';
 import { displayName } from '../../core/table-ref.js';
 import { newestBinaries, PostgresCluster } from '../../embedded/postgres-cluster.js';
+import { parseMetricFiles, readMetricDir } from '../../metrics/metric-files.js';
+import { Metrics } from '../../metrics/metrics.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import { parseSourceUrl } from '../../source/postgres/setup/connection-config.js';
@@ -137,6 +141,26 @@ async function demo(flags: DemoFlags, signal: AbortSignal): Promise<void> {
     say(
       `  warehouse (DuckDB): ${warehouseMs.toFixed(1)} ms    production (Postgres): ${postgresMs.toFixed(1)} ms — and production did no analytical work`,
     );
+    say();
+    const metrics = await Metrics.load(
+      warehouse.metricsStore(),
+      parseMetricFiles(readMetricDir(exampleMetrics())),
+      {
+        user: 'demo',
+      },
+    );
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const metric = await metrics.query({
+      metric: 'net_revenue',
+      grain: 'day',
+      by: ['country'],
+      from: day(Date.now() - 5 * 60_000),
+      to: day(Date.now() + 86_400_000),
+    });
+    say(
+      `▸ the metric net_revenue@${metric.version} (examples/metrics/net_revenue.yml, owned by finance): refunds excluded, per country per day`,
+    );
+    say(asTable({ columns: [...metric.columns], rows: metric.rows.map((r) => [...r]) }).replace(/\n$/, ''));
     if (!flags.keepRunning) return;
     say();
     say('▸ a small live workload keeps running; Ctrl-C to stop');
@@ -167,6 +191,15 @@ async function demo(flags: DemoFlags, signal: AbortSignal): Promise<void> {
       },
       () => '▸ stopped; the embedded Postgres and the demo warehouse are removed',
     );
+  }
+}
+
+/** The shipped metric definitions (examples/metrics), found from this file up to the package root. */
+function exampleMetrics(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'examples', 'metrics');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error('examples/metrics is missing from this installation');
   }
 }
 

@@ -4,7 +4,8 @@
  * acknowledging JetStream only after each warehouse commit; it resumes after the warehouse's
  * checkpoint. With `--source` it also runs snapshots and backfills (online). On SIGTERM it
  * finishes the batch it holds and exits 0. `tributary status` and `query` work while it runs.
- * See src/pipeline/split.ts.
+ * See src/pipeline/split.ts. With `--models <dir>` (or a ./models directory) it keeps the models
+ * fresh as `run` does (src/models/model-refresher.ts).
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl, type JetStreamFeed, redactNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
 import type { LaneGroupConsumer } from '../../feed/jetstream/lane-group.js';
+import type { ModelRefresher } from '../../models/model-refresher.js';
 import type { Loader } from '../../pipeline/loader.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner } from '../../pipeline/snapshot-runner.js';
@@ -24,6 +26,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import { addRawOptions, batchLimits, logStatusEvery, rawRetention } from '../loader-flags.js';
+import { modelsHandler, modelsSettings, startModels, statusOf, wantsModels } from '../models-settings.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { sourceConfig } from '../source-config.js';
@@ -46,6 +49,7 @@ interface LoadFlags {
   /** False with --no-raw: no raw landing zone. */
   readonly raw: boolean;
   readonly rawRetention?: string;
+  readonly models?: string;
 }
 
 export function loadCommand(): Command {
@@ -74,6 +78,10 @@ export function loadCommand(): Command {
     .option('--batch-delay <duration>', 'longest a change waits for its batch (default 100ms)')
     .option('--status-every <duration>', 'log a status line this often', '10s')
     .option(
+      '--models <dir>',
+      'materialise the models of this directory and keep them fresh (default ./models when it exists)',
+    )
+    .option(
       '--from <time>',
       'replay into an empty warehouse from the changes the stream stored at or after this ISO 8601 time',
     )
@@ -84,6 +92,7 @@ export function loadCommand(): Command {
       const source = flags.source || process.env.TRIBUTARY_SOURCE ? sourceConfig(flags) : null;
       const statusEveryMs = parseDuration(flags.statusEvery);
       const retentionMs = rawRetention(flags);
+      const models = modelsSettings(flags.models, undefined, null);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
@@ -92,6 +101,19 @@ export function loadCommand(): Command {
           raw: flags.raw,
           source: `feed ${flags.feedName ?? flags.slot}`,
         });
+        let refresher: ModelRefresher | null = null;
+        try {
+          if (wantsModels(models))
+            refresher = await startModels(
+              warehouse,
+              models,
+              source ? { tables: source.tables, connection: source.connection } : null,
+              log,
+            );
+        } catch (error) {
+          await warehouse.close();
+          throw error;
+        }
         const stats = new PipelineStats();
         const progress = new SnapshotProgressView(log);
         let feed: JetStreamFeed | null = null;
@@ -114,8 +136,17 @@ export function loadCommand(): Command {
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
           check: checkHandler(warehouse, null),
-          status: async () =>
-            statusReport(warehouse, stats, null, snapshots?.progress() ?? null, await feedStatus()),
+          status: async () => ({
+            ...(await statusReport(
+              warehouse,
+              stats,
+              null,
+              snapshots?.progress() ?? null,
+              await feedStatus(),
+            )),
+            ...(refresher ? { models: await statusOf(refresher.plan, warehouse, refresher) } : {}),
+          }),
+          ...(refresher ? { models: modelsHandler(warehouse, () => refresher) } : {}),
           verify: async (body) => {
             if (!source) {
               throw new TributaryError(
@@ -176,6 +207,12 @@ export function loadCommand(): Command {
               onLoader: (l) => {
                 loader = l;
               },
+              ...(refresher
+                ? {
+                    onApplied: (items) => refresher?.applied(items),
+                    onSnapshotWrite: () => refresher?.snapshotWrote(),
+                  }
+                : {}),
               ...(from ? { from } : {}),
               ...(source
                 ? {
@@ -198,6 +235,7 @@ export function loadCommand(): Command {
           progress.stop();
           stopStatus();
           stopPruning();
+          await refresher?.stop();
           await control.close();
           await warehouse.close();
         }

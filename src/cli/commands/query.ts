@@ -60,7 +60,7 @@ export function asTable(result: QueryResult): string {
   return `${[line(cells[0]!), rule, ...cells.slice(1).map(line)].join('\n')}\n${count}\n`;
 }
 
-function asJsonLines(result: QueryResult): string {
+export function asJsonLines(result: QueryResult): string {
   return result.rows
     .map((row) => {
       const object: Record<string, unknown> = {};
@@ -72,7 +72,7 @@ function asJsonLines(result: QueryResult): string {
     .join('');
 }
 
-function asCsv(result: QueryResult): string {
+export function asCsv(result: QueryResult): string {
   const field = (value: unknown) => {
     const t = text(value);
     return /[",\n\r]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;

@@ -5,14 +5,21 @@
  * and `tributary backfill` jobs, are copied while the stream flows. Resumes from the warehouse's
  * checkpoint, and a snapshot from its finished chunks, after any stop, kill -9 included.
  * With `--config`, the file's `checks:` run on their schedules (src/quality/check-schedule.ts).
+ * Metric definitions (`--metrics <dir>`, the config file's metrics.dir, else ./metrics when it
+ * exists) are validated and synced into the registry at the start (a bad one: exit 2), and
+ * served to `tributary metrics` through the control endpoint.
+ * Models (`--models <dir>`, the config file's `models:`, or a ./models directory) are
+ * materialised and kept fresh beside the loader (src/models/model-refresher.ts).
  */
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
+import { Metrics, resultRecords } from '../../metrics/metrics.js';
+import type { ModelRefresher } from '../../models/model-refresher.js';
 import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
@@ -21,6 +28,7 @@ import { statusReport } from '../../pipeline/status-report.js';
 import { scheduleChecks } from '../../quality/check-schedule.js';
 import type { CheckSpec } from '../../quality/check-spec.js';
 import { ControlServer } from '../../server/control-server.js';
+import { checkExposure, HttpApi, type HttpMetrics, parseHttpAddress } from '../../server/http-api.js';
 import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
@@ -35,6 +43,15 @@ import {
   positiveInteger,
   rawRetention,
 } from '../loader-flags.js';
+import { currentUser, metricsAtStart, metricsHandler } from '../metrics-handler.js';
+import {
+  type ModelsSettings,
+  modelsHandler,
+  modelsSettings,
+  startModels,
+  statusOf,
+  wantsModels,
+} from '../models-settings.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
@@ -60,6 +77,14 @@ interface RunFlags extends SourceFlags {
   readonly rawRetention?: string;
   /** From the config file's `checks:` (there is no flag): run on their schedules. */
   readonly checks?: readonly CheckSpec[];
+  /** The metric definitions' directory (--metrics, or the config file's metrics.dir). */
+  readonly metrics?: string;
+  /** --models <dir>. */
+  readonly models?: string;
+  /** --http host:port: the public HTTP API. */
+  readonly http?: string;
+  /** Where the models are, from --models and the config file. */
+  readonly modelSettings?: ModelsSettings;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -95,6 +120,18 @@ export function runCommand(): Command {
       '--config <file>',
       'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check)',
     )
+    .option(
+      '--metrics <dir>',
+      'metric definitions (*.yml) to sync into the registry at start and serve to tributary metrics (default ./metrics when it exists)',
+    )
+    .option(
+      '--http <host:port>',
+      'serve the HTTP API (metrics, status) here: 127.0.0.1:8080 for this machine; another address needs TRIBUTARY_HTTP_TOKEN',
+    )
+    .option(
+      '--models <dir>',
+      "materialise the models of this directory and keep them fresh (default the config file's models.dir, else ./models when it exists)",
+    )
     .action(async (given: RunFlags, command: Command) => {
       const flags = withConfigFile(given, command);
       const config = sourceConfig(flags);
@@ -107,20 +144,51 @@ export function runCommand(): Command {
       const snapshot = snapshotSettings(flags);
       const statusEveryMs = parseDuration(flags.statusEvery);
       const retentionMs = rawRetention(flags);
+      const metricSources = metricsAtStart(flags.metrics);
+      const models = flags.modelSettings ?? modelsSettings(flags.models, undefined, null);
+      const http = flags.http ? parseHttpAddress(flags.http) : null;
+      const httpToken = process.env.TRIBUTARY_HTTP_TOKEN || null;
+      if (http) checkExposure(http, httpToken);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
         const warehouse = await openForSlot(flags.warehouse, config, types, flags.raw);
+        let metrics: Metrics | null = null;
+        let refresher: ModelRefresher | null = null;
+        try {
+          if (metricSources)
+            metrics = await Metrics.load(warehouse.metricsStore(), metricSources, { user: currentUser() });
+          if (wantsModels(models))
+            refresher = await startModels(
+              warehouse,
+              models,
+              { tables: config.tables, connection: config.connection },
+              log,
+            );
+        } catch (error) {
+          await warehouse.close();
+          throw error;
+        }
         const stats = new PipelineStats();
         const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;
         let snapshots: SnapshotRunner | null = null;
         let loader: Loader | null = null;
+        const status = async () => ({
+          ...(await statusReport(
+            warehouse,
+            stats,
+            (await source?.status()) ?? null,
+            snapshots?.progress() ?? null,
+          )),
+          ...(refresher ? { models: await statusOf(refresher.plan, warehouse, refresher) } : {}),
+        });
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
           check: checkHandler(warehouse, flags.checks ?? null),
-          status: async () =>
-            statusReport(warehouse, stats, (await source?.status()) ?? null, snapshots?.progress() ?? null),
+          metrics: metricsHandler(warehouse, () => metrics),
+          status,
+          ...(refresher ? { models: modelsHandler(warehouse, () => refresher) } : {}),
           verify: async (body) => {
             if (!loader) throw new TributaryError('USAGE', 'the pipeline is still starting; try again');
             return verifyWith(loader, warehouse, config, types, checkVerifyRequest(body), log);
@@ -132,6 +200,21 @@ export function runCommand(): Command {
             return snapshots.request(table, request.predicate, request.reason);
           },
         });
+        let api: HttpApi | null = null;
+        try {
+          if (http)
+            api = await HttpApi.start(
+              http,
+              httpToken,
+              { metrics: () => metricsOverHttp(metrics), status },
+              log,
+            );
+        } catch (error) {
+          await refresher?.stop();
+          await control.close();
+          await warehouse.close();
+          throw error;
+        }
         const stopStatus = logStatusEvery(log, stats, statusEveryMs);
         const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
         const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log);
@@ -158,6 +241,12 @@ export function runCommand(): Command {
               onLoader: (l) => {
                 loader = l;
               },
+              ...(refresher
+                ? {
+                    onApplied: (items) => refresher?.applied(items),
+                    onSnapshotWrite: () => refresher?.snapshotWrote(),
+                  }
+                : {}),
               ...(flags.feed
                 ? {
                     feed: {
@@ -177,6 +266,8 @@ export function runCommand(): Command {
           stopStatus();
           stopPruning();
           await stopChecks();
+          await refresher?.stop();
+          await api?.close();
           await control.close();
           await warehouse.close();
         }
@@ -220,8 +311,15 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     feedName: pick('feedName', flags.feedName, file.feed?.name),
     lanes: pick('lanes', flags.lanes, file.feed?.lanes === undefined ? undefined : String(file.feed.lanes)),
     raw: pick('raw', flags.raw, file.raw?.enabled),
+    http: pick('http', flags.http, file.http),
     rawRetention: pick('rawRetention', flags.rawRetention, file.raw?.retention),
     checks: file.checks,
+    metrics: pick(
+      'metrics',
+      flags.metrics,
+      file.metrics ? resolve(dirname(flags.config), file.metrics.dir) : undefined,
+    ),
+    modelSettings: modelsSettings(flags.models, flags.config, file),
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as RunFlags;
@@ -253,4 +351,14 @@ function snapshotWorkers(text: string): number {
     });
   }
   return n;
+}
+
+/** The metrics layer as the HTTP API serves it (query results as `metrics query --json` prints them). */
+function metricsOverHttp(metrics: Metrics | null): HttpMetrics | null {
+  if (!metrics) return null;
+  return {
+    list: () => metrics.list(),
+    show: (ref) => metrics.show(ref),
+    query: async (body) => resultRecords(await metrics.query(body)),
+  };
 }

@@ -5,6 +5,7 @@
  * and the tables, but no slot lag, since `status` does not connect to the source itself.
  */
 import { Command } from 'commander';
+import type { ModelStatus } from '../../models/model-status.js';
 import type { CheckStatus, FeedStatus, JobStatus } from '../../pipeline/status-report.js';
 import { statusReport } from '../../pipeline/status-report.js';
 import { remoteStatus } from '../../server/control-client.js';
@@ -27,7 +28,7 @@ export function statusCommand(): Command {
       "\nSlot lag is read from the source server by the running `tributary run`: how far the slot's\n" +
         "confirmed position trails the server's WAL (slotLagBytes), and how much WAL the server keeps\n" +
         'for the slot (slotRetainedBytes, walStatus). Without a running `run` only the checkpoint and\n' +
-        'the tables are shown.',
+        "the tables are shown. The running process also reports its models' freshness (tributary models status).",
     )
     .action(async (flags: StatusFlags) => {
       const report = await withWarehouse(
@@ -64,6 +65,14 @@ function describe(report: Record<string, unknown>): string {
   for (const c of checks) {
     lines.push(
       `  ${c.name}  ${c.status.toUpperCase()}  (${c.type}, ${c.severity})  ${c.finishedAt}  ${c.message}`,
+    );
+  }
+  const models = (report.models ?? []) as ModelStatus[];
+  if (models.length > 0) lines.push('models (freshness against the target):');
+  for (const m of models) {
+    const age = m.ageSeconds === null ? '-' : `${m.ageSeconds} s`;
+    lines.push(
+      `  ${m.name}  ${m.state.toUpperCase()}  (${m.materialized}, ${m.refresh})  age ${age}  target ${m.target ?? '-'}`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -25,6 +25,7 @@ import {
 import { remoteVerify } from '../../server/control-client.js';
 import type { VerifyRequest } from '../../server/control-server.js';
 import { connectClient } from '../../source/postgres/setup/connect.js';
+import { parseSourceUrl, type SourceConfig } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import type { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
@@ -42,6 +43,7 @@ interface VerifyFlags extends SourceFlags {
   readonly bucketRows?: string;
   readonly statementTimeout?: string;
   readonly pointTimeout?: string;
+  readonly replica?: string;
   readonly config?: string;
   readonly raw: boolean;
   readonly ledgersOnly?: boolean;
@@ -72,6 +74,10 @@ export function verifyCommand(): Command {
       '--point-timeout <duration>',
       'longest wait for the source snapshot, which waits for the transactions running on it (default 1m)',
     )
+    .option(
+      '--replica <postgres-url>',
+      "read the source's rows on this hot standby of it instead (production then serves none of the reads)",
+    )
     .option('--ledgers-only', "compare only the config file's ledgers, no table")
     .option('--no-raw', 'the warehouse keeps no raw landing zone (as its tributary run was started)')
     .option(
@@ -83,7 +89,8 @@ export function verifyCommand(): Command {
       '\nWhile tributary run runs, the request goes to it; otherwise verify streams from the slot up to\n' +
         'the point itself (so --source and the slot settings are needed; the publication is left as it is)\n' +
         'and stops when done. The source is read at a snapshot by --concurrency connections, each statement\n' +
-        'under --statement-timeout.',
+        'under --statement-timeout; with --replica, on that hot standby: verify waits until it replayed past\n' +
+        'the point, takes its snapshot there, and the loader stops at the same position.',
     )
     .action(async (given: VerifyFlags, command: Command) => {
       const flags = withConfig(given, command);
@@ -97,7 +104,10 @@ export function verifyCommand(): Command {
         tables: flags.ledgersOnly ? [] : flags.tables ? parseTableList(flags.tables).map(displayName) : null,
         settings: verifySettings(flags),
         ...(flags.ledgers?.length ? { ledgers: flags.ledgers } : {}),
+        ...(flags.replica ? { replica: flags.replica } : {}),
       };
+      // a malformed URL is refused here, before anything runs
+      if (flags.replica) parseReplicaUrl(flags.replica);
       const report = await runningOr(
         flags.warehouse,
         (running) => remoteVerify(running, request) as Promise<VerifyReport>,
@@ -160,13 +170,33 @@ export function checkVerifyRequest(body: Record<string, unknown>): VerifyRequest
     ['string', 'undefined'].includes(typeof (l as { warehouseSql?: unknown }).warehouseSql);
   if (!Array.isArray(ledgers) || !ledgers.every(valid))
     throw new TributaryError('USAGE', 'ledgers must be a list of {name, sql, warehouseSql?}');
+  const replica = body.replica;
+  if (replica !== undefined && replica !== null) {
+    if (typeof replica !== 'string') throw new TributaryError('USAGE', 'replica must be a postgres URL');
+    parseReplicaUrl(replica);
+  }
   return {
     tables: Array.isArray(tables)
       ? (tables as string[]).flatMap((t) => parseTableList(t).map(displayName))
       : null,
     settings: out,
     ...(ledgers.length ? { ledgers } : {}),
+    ...(typeof replica === 'string' ? { replica } : {}),
   };
+}
+
+/** `--replica` is read as `--source` is; its errors name the flag they are about. */
+function parseReplicaUrl(url: string): SourceConfig {
+  try {
+    return parseSourceUrl(url);
+  } catch (error) {
+    if (!(error instanceof TributaryError)) throw error;
+    const named = (text: string) =>
+      text.replaceAll('--source', '--replica').replace(' (or set TRIBUTARY_SOURCE)', '');
+    throw new TributaryError(error.code, named(error.message), {
+      ...(error.hint ? { hint: named(error.hint) } : {}),
+    });
+  }
 }
 
 /** Runs verify in a process that holds the loader (tributary run, or a standalone verify). */
@@ -187,6 +217,7 @@ export function verifyWith(
     pin: (bound, point) => loader.pinAt(bound, point, () => warehouse.pinnedReader()),
     logger,
     ...(request.ledgers ? { ledgers: request.ledgers } : {}),
+    ...(request.replica ? { replica: parseReplicaUrl(request.replica) } : {}),
   });
 }
 
@@ -252,6 +283,7 @@ function withConfig(flags: VerifyFlags, command: Command): VerifyFlags {
     warehouse: pick('warehouse', flags.warehouse, file.warehouse),
     raw: pick('raw', flags.raw, file.raw?.enabled),
     ledgers: file.ledgers,
+    replica: pick('replica', flags.replica, file.replica),
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as VerifyFlags;

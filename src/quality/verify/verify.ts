@@ -17,6 +17,9 @@
  * connections importing the snapshot (REPEATABLE READ, READ ONLY), each statement under the
  * statement timeout; one table at a time.
  *
+ * With `replica`, the snapshot is exported on a hot standby of the source at its replay position
+ * instead, and the rows are read there (replica.ts says how the point is placed).
+ *
  * Tables a snapshot or backfill job is still copying at the point are skipped (said so); columns
  * no canonical form compares exactly are listed as not compared.
  */
@@ -40,6 +43,7 @@ import type { TypeRegistry } from '../../source/postgres/values/type-registry.js
 import type { PinnedReader } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { CURRENT_TABLES_SQL, duckSchemaOf, tableSql } from '../../warehouse/duckdb/tables.js';
 import { type ColumnCanon, canonicalColumn, readSourceColumns } from './canonical.js';
+import { exportOnReplica } from './replica.js';
 import {
   type ComparedTable,
   type CompareSettings,
@@ -85,6 +89,11 @@ export interface VerifyOptions {
   readonly logger: Logger;
   /** Aggregates that must be equal on both sides at the point, to the last digit. */
   readonly ledgers?: readonly Ledger[];
+  /**
+   * Read the source's rows on this hot standby of it (replica.ts): production then serves a WAL
+   * position read and a logical message per attempt, nothing more.
+   */
+  readonly replica?: SourceConfig;
 }
 
 /**
@@ -168,10 +177,21 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       continue;
     }
     try {
-      return { ...(await compareAll(options, settings, pinned)), attempts: attempt };
+      const report = await compareAll(options, settings, pinned);
+      if (pinned.exporter && !(await pinned.exporter.alive())) {
+        throw new TributaryError(
+          'SINK',
+          'the replica cancelled the session holding the snapshot (a conflict with recovery): the rows read there cannot be trusted',
+          {
+            hint: 'set hot_standby_feedback = on on the standby (or raise max_standby_streaming_delay), then try again',
+          },
+        );
+      }
+      return { ...report, attempts: attempt };
     } finally {
       await pinned.reader.close();
       await Promise.all(pinned.workers.map((w) => w.close()));
+      await pinned.exporter?.release();
     }
   }
 }
@@ -182,6 +202,8 @@ interface Pinned {
   readonly snapshot: string;
   readonly reader: PinnedReader;
   readonly workers: readonly SnapshotWorker[];
+  /** A standby's exporting session, held to the end (replica.ts says why). */
+  readonly exporter: Exported | null;
 }
 
 /** The source snapshot and the warehouse view at the same point; null when the warehouse raced past it. */
@@ -191,9 +213,13 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
     const bound = parseLsn(
       (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn,
     );
-    const held: { snapshot: ExportedSnapshot | null } = { snapshot: null };
+    const held: { snapshot: Exported | null } = { snapshot: null };
     const slot = `tributary_verify_${process.pid}_${Date.now().toString(36)}`;
-    const exporting = exportSnapshot(options.connection, { name: slot, temporary: true });
+    const replica = options.replica;
+    const reading = replica ?? options.connection;
+    const exporting: Promise<Exported> = replica
+      ? exportOnReplica(replica, client, bound, Date.now() + settings.pointTimeoutMs, MESSAGE_PREFIX)
+      : exportSnapshot(options.connection, { name: slot, temporary: true }).then(fromSlot);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -217,14 +243,17 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
       held.snapshot = snapshot;
       for (let i = 0; i < Math.max(1, settings.concurrency); i++) {
         workers.push(
-          await SnapshotWorker.open(options.connection, snapshot.name, {
+          await SnapshotWorker.open(reading, snapshot.name, {
             statementTimeoutMs: settings.statementTimeoutMs,
           }),
         );
       }
       const view = await workers[0]!.client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
       seen = view.rows[0]!.s;
-      return { lsn: snapshot.consistentPoint, invisible: invisibleIn(seen) };
+      // on a standby the snapshot does not list its running transactions: the position places it
+      return snapshot.unsureThrough === undefined
+        ? { lsn: snapshot.point, invisible: invisibleIn(seen) }
+        : { lsn: snapshot.point, unsureThrough: snapshot.unsureThrough };
     })();
     const reader = options.pin(bound, point);
     // whatever happens to the pin, the exported snapshot must not leak
@@ -238,15 +267,17 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
       throw error;
     } finally {
       clearTimeout(timer);
-      await held.snapshot?.release();
+      if (!held.snapshot?.holdToEnd) await held.snapshot?.release();
     }
     // the stream reaches the point even when nothing else is written
     await client.query('SELECT pg_logical_emit_message(true, $1, $2)', [MESSAGE_PREFIX, slot]);
     try {
       const pinned = await reader;
-      return { point: (await point).lsn, snapshot: seen, reader: pinned, workers };
+      const exporter = held.snapshot?.holdToEnd ? held.snapshot : null;
+      return { point: (await point).lsn, snapshot: seen, reader: pinned, workers, exporter };
     } catch (error) {
       await Promise.all(workers.map((w) => w.close()));
+      if (held.snapshot?.holdToEnd) await held.snapshot.release();
       if (error instanceof PointPassed) {
         options.logger.debug({ err: error.message }, 'the warehouse passed the verification point; again');
         return null;
@@ -256,6 +287,26 @@ async function pinBoth(options: VerifyOptions, settings: VerifySettings): Promis
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** A snapshot exported at a point of the stream: by a slot on the source, or on a standby. */
+interface Exported {
+  readonly name: string;
+  readonly point: Lsn;
+  readonly unsureThrough?: Lsn;
+  /** Keep the exporting session until the comparison ends, and check it lived through it. */
+  readonly holdToEnd?: boolean;
+  alive(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+function fromSlot(snapshot: ExportedSnapshot): Exported {
+  return {
+    name: snapshot.name,
+    point: snapshot.consistentPoint,
+    alive: async () => true,
+    release: () => snapshot.release(),
+  };
 }
 
 /**
@@ -308,7 +359,7 @@ async function compareAll(
   for (const ledger of options.ledgers ?? []) ledgers.push(await reconcile(ledger, source, reader));
   return {
     point: formatLsn(pinned.point),
-    readFrom: describeTarget(options.connection),
+    readFrom: describeTarget(options.replica ?? options.connection),
     snapshot: pinned.snapshot,
     checkpoint: checkpoint ? formatPosition(checkpoint) : null,
     ok: verdicts.every((v) => v.status !== 'differs') && ledgers.every((l) => l.status === 'match'),
@@ -549,6 +600,16 @@ function sourcePool(
         });
         return result.rows as (string | null)[][];
       } catch (error) {
+        if (/conflict with recovery/i.test((error as Error).message)) {
+          throw new TributaryError(
+            'SINK',
+            `the replica cancelled a verify statement: ${(error as Error).message}`,
+            {
+              cause: error,
+              hint: 'set hot_standby_feedback = on on the standby (or raise max_standby_streaming_delay), then try again',
+            },
+          );
+        }
         if (!/statement timeout/i.test((error as Error).message)) throw error;
         throw new TributaryError(
           'CONFIG',

@@ -17,6 +17,7 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb
 import {
   type ChangeEvent,
   itemPosition,
+  newestCommitMicros,
   type Row,
   type StreamItem,
   type TableSchema,
@@ -44,6 +45,7 @@ import {
 } from '../../landing/raw-zone.js';
 import { type ReplayPoint, replaySql } from '../../landing/replay.js';
 import { checkHorizon, pruneRaw } from '../../landing/retention.js';
+import type { MetricsStore } from '../../metrics/metrics.js';
 import { CheckReader } from '../../quality/check-reader.js';
 import type { CheckResult } from '../../quality/check-result.js';
 import { recordCheckResults } from '../../quality/check-results-store.js';
@@ -380,7 +382,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     if (!fresh.some((item) => itemPosition(item) !== null || item.kind === 'schema')) return start;
     const last = await this.#transaction(async () => {
       const last = await this.#applyItems(fresh, createWidened, lane);
-      if (last) await this.#record(last, lane, newestCommitTime(fresh));
+      if (last) await this.#record(last, lane, newestCommitMicros(fresh));
       return last;
     });
     if (last) this.#recorded(last, lane);
@@ -916,6 +918,34 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     return results;
   }
 
+  /**
+   * How the metrics layer (../../metrics/) reaches this warehouse: its queries on a connection
+   * of their own (like checks, they never wait on or block the loader); the registry's writes in
+   * one transaction through the writer, after the batch in flight (refused when opened read-only).
+   */
+  metricsStore(): MetricsStore {
+    return {
+      read: async (work) => {
+        const connection = await this.#instance.connect();
+        try {
+          return await work(new Db(connection));
+        } finally {
+          connection.closeSync();
+        }
+      },
+      write: (work) => {
+        if (this.#readOnly)
+          return Promise.reject(
+            new TributaryError(
+              'USAGE',
+              `the warehouse ${this.#path} is open read-only: the metric registry cannot be written`,
+            ),
+          );
+        return this.#serial(() => this.#transaction(() => work(this.#db)));
+      },
+    };
+  }
+
   /** Writes what is new in the raw zone to `dir` as Parquet (../../landing/export.ts), on a connection of its own. */
   async exportRaw(dir: string): Promise<ExportedTable[]> {
     const connection = await this.#instance.connect();
@@ -954,6 +984,15 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     }
   }
 
+  /**
+   * A new connection of its own, for work that writes tables the loader never writes (the
+   * models, ../../models/): its transactions commit beside the loader's under DuckDB's optimistic
+   * concurrency, never waiting on a batch. The caller closes it, before `close()`.
+   */
+  connect(): Promise<DuckDBConnection> {
+    return this.#instance.connect();
+  }
+
   /** Runs an analyst's read-only query on a connection of its own (see read-query.ts). */
   async query(sql: string): Promise<QueryResult> {
     if (!this.#queryConnection) this.#queryConnection = await this.#instance.connect();
@@ -975,21 +1014,6 @@ function originOf(
   table: TableState,
 ): SnapshotOrigin {
   return { lsn: rows.snapshotLsn, time: rows.snapshotTime, version: table.schema.version };
-}
-
-/** The newest commit time (µs) of the changes and commits among `items`, or null when they have none. */
-function newestCommitTime(items: readonly StreamItem[]): bigint | null {
-  let newest: bigint | null = null;
-  for (const item of items) {
-    const time =
-      item.kind === 'change'
-        ? item.event.commitTime.micros
-        : item.kind === 'commit'
-          ? item.commitTime.micros
-          : null;
-    if (time !== null && (newest === null || time > newest)) newest = time;
-  }
-  return newest;
 }
 
 function nextPosition(items: readonly StreamItem[], from: number): Position | null {

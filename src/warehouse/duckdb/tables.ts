@@ -32,14 +32,21 @@ export interface TableState {
 }
 
 /**
+ * The comment a model's table carries (src/models/materialize.ts): a model may select a
+ * table's `_tributary_synced_at` along with its rows, and is still no current-state table.
+ */
+export const MODEL_TABLE_COMMENT = 'tributary model';
+
+/**
  * The current-state tables of the file, `(schema, name)` in DuckDB's names: those with Tributary's
- * sync column (not the raw zone, history, or a replay's copies).
+ * sync column (not the raw zone, history, a replay's copies, or a model's table).
  */
 export const CURRENT_TABLES_SQL = `SELECT t.table_schema, t.table_name FROM information_schema.tables AS t
   JOIN information_schema.columns AS c USING (table_catalog, table_schema, table_name)
   WHERE t.table_catalog = current_database() AND t.table_schema NOT LIKE '\\_tributary%' ESCAPE '\\'
     AND t.table_schema NOT IN ('information_schema', 'pg_catalog')
     AND t.table_type = 'BASE TABLE' AND c.column_name = '_tributary_synced_at'
+    AND coalesce(t.TABLE_COMMENT, '') <> '${MODEL_TABLE_COMMENT}'
   ORDER BY 1, 2`;
 
 export function duckSchemaOf(table: TableRef): string {
