@@ -42,7 +42,7 @@ export async function killRunUnderLoad(cluster: () => PostgresCluster, rounds: n
   const ops = await written;
   await writer.end();
   expect(ops.length).toBeGreaterThan(100);
-  await waitForWarehouse(cluster());
+  await waitForWarehouse(cluster(), { warehouse });
   current.child.kill('SIGTERM');
   const stopped = await current.exited;
   expect(stopped.code, stopped.stderr).toBe(0);

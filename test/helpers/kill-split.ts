@@ -116,7 +116,7 @@ export async function killFeedUnderLoad(
     const ops = await written;
     expect(ops.length).toBeGreaterThan(100);
     // the slot is acknowledged once JetStream holds a change; then the warehouse follows
-    await waitForWarehouse(cluster(), slot);
+    await waitForWarehouse(cluster(), { slot });
     const expected = await cluster().sql<{ id: string; n: number; note: string }>(
       'SELECT id::text AS id, n, note FROM items ORDER BY items.id',
     );

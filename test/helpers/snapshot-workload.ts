@@ -5,8 +5,6 @@
  */
 import { expect } from 'vitest';
 import type { PostgresCluster } from '../harness/postgres.js';
-import { runCli } from './cli.js';
-import { waitFor } from './events.js';
 import { queryWarehouse } from './warehouse.js';
 
 /** `big` (keyed, every 500th row with a TOASTed doc) and `tags` (no key: a multiset). */
@@ -69,22 +67,4 @@ export async function expectWarehouseEqualsSource(
   expect(await queryWarehouse(warehouse, TAGS_SQL)).toEqual(await cluster.sql(TAGS_SOURCE_SQL));
   const [counts] = await queryWarehouse(warehouse, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM big');
   expect(counts?.n).toBe(counts?.d);
-}
-
-/**
- * Waits, through `tributary status --json` as a user would, until at least `count` snapshot jobs
- * exist and every one is done; a failed job fails the wait.
- */
-export async function jobsDoneByStatus(warehouse: string, count: number, timeoutMs: number): Promise<void> {
-  await waitFor(
-    `${count} snapshot jobs done`,
-    async () => {
-      const status = await runCli(['status', '--json', '--warehouse', warehouse]);
-      if (status.code !== 0) return undefined;
-      const jobs = (JSON.parse(status.stdout) as { snapshots: { state: string }[] }).snapshots;
-      if (jobs.some((j) => j.state === 'failed')) throw new Error(`a snapshot job failed: ${status.stdout}`);
-      return (jobs.length >= count && jobs.every((j) => j.state === 'done')) || undefined;
-    },
-    timeoutMs,
-  );
 }

@@ -4,19 +4,34 @@ import type { PostgresCluster } from '../harness/postgres.js';
 import { runCli } from './cli.js';
 import { waitFor } from './events.js';
 
+export interface WaitForWarehouseOptions {
+  /** The slot that acknowledges the warehouse's progress (default `tributary`). */
+  readonly slot?: string;
+  readonly timeoutMs?: number;
+  /**
+   * The warehouse file, when `run` may still be copying (it was killed during its first copy,
+   * or a table joined the publication): the wait then also needs every snapshot job done.
+   * Without it, an acknowledged slot does not prove a copy finished — a first run that starts
+   * over creates its slot after the caller read the WAL position, and a background copy runs
+   * while the stream acknowledges.
+   */
+  readonly warehouse?: string;
+}
+
 /**
- * Waits until the slot is acknowledged past everything written so far. The slot only moves
- * after the warehouse committed, so this means the warehouse holds every change.
+ * Waits until the slot is acknowledged past everything written so far (the slot only moves after
+ * the warehouse committed), and, given the warehouse, until its snapshot jobs are all done.
  */
 export async function waitForWarehouse(
   cluster: PostgresCluster,
-  slot = 'tributary',
-  timeoutMs = 90_000,
+  options: WaitForWarehouseOptions = {},
 ): Promise<void> {
+  const { slot = 'tributary', timeoutMs = 90_000, warehouse } = options;
   const [{ lsn }] = (await cluster.sql<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')) as [
     { lsn: string },
   ];
   const target = parseLsn(lsn);
+  if (warehouse !== undefined) await jobsDoneByStatus(warehouse, 1, timeoutMs);
   await waitFor(
     `the warehouse to reach ${lsn}`,
     async () => {
@@ -26,6 +41,24 @@ export async function waitForWarehouse(
       );
       const confirmed = rows[0]?.confirmed;
       return (confirmed && parseLsn(confirmed) >= target) || undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Waits, through `tributary status --json` as a user would, until at least `count` snapshot jobs
+ * exist and every one is done; a failed job fails the wait.
+ */
+export async function jobsDoneByStatus(warehouse: string, count: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `${count} snapshot jobs done`,
+    async () => {
+      const status = await runCli(['status', '--json', '--warehouse', warehouse]);
+      if (status.code !== 0) return undefined;
+      const jobs = (JSON.parse(status.stdout) as { snapshots: { state: string }[] }).snapshots;
+      if (jobs.some((j) => j.state === 'failed')) throw new Error(`a snapshot job failed: ${status.stdout}`);
+      return (jobs.length >= count && jobs.every((j) => j.state === 'done')) || undefined;
     },
     timeoutMs,
   );

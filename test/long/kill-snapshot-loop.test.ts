@@ -13,13 +13,8 @@ import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { expectRawZoneExact } from '../helpers/kill-run.js';
-import {
-  expectWarehouseEqualsSource,
-  jobsDoneByStatus,
-  preloadSql,
-  writeWhileCopying,
-} from '../helpers/snapshot-workload.js';
-import { waitForWarehouse } from '../helpers/warehouse.js';
+import { expectWarehouseEqualsSource, preloadSql, writeWhileCopying } from '../helpers/snapshot-workload.js';
+import { jobsDoneByStatus, waitForWarehouse } from '../helpers/warehouse.js';
 
 const ROWS = 200_000;
 const ROUNDS = 20;

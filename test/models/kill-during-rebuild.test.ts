@@ -75,7 +75,7 @@ describe('models: kill -9 during a table rebuild', () => {
 
     const second = startCli(args, env);
     try {
-      await waitForWarehouse(cluster());
+      await waitForWarehouse(cluster(), { warehouse });
       await waitFor(
         'heavy rebuilt with 20 rows',
         async () => {

@@ -37,7 +37,7 @@ describe('models in tributary run', () => {
         return runs.some((r) => r.model === 'good' && r.status === 'ok') || undefined;
       });
       await cluster().sql("INSERT INTO items SELECT g, g, 'item ' || g FROM generate_series(1, 5) g");
-      await waitForWarehouse(cluster(), 'failing');
+      await waitForWarehouse(cluster(), { slot: 'failing' });
       await waitFor('the failure recorded', async () => {
         const runs = await modelRuns(warehouse, "trigger = 'change'");
         const last = (m: string) => runs.filter((r) => r.model === m).at(-1);
@@ -51,7 +51,7 @@ describe('models in tributary run', () => {
 
       // the sibling and the pipeline go on
       await cluster().sql("INSERT INTO items VALUES (6, 6, 'item 6'), (7, 7, 'item 7')");
-      await waitForWarehouse(cluster(), 'failing');
+      await waitForWarehouse(cluster(), { slot: 'failing' });
       await waitFor('good to count 7', async () => {
         const [row] = await queryWarehouse(warehouse, 'SELECT c FROM models.good');
         return row?.c === '7' || undefined;

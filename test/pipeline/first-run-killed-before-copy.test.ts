@@ -14,8 +14,7 @@ import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js'
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { runArgs, startCli } from '../helpers/cli.js';
-import { jobsDoneByStatus } from '../helpers/snapshot-workload.js';
-import { queryWarehouse } from '../helpers/warehouse.js';
+import { jobsDoneByStatus, queryWarehouse } from '../helpers/warehouse.js';
 
 describe('a first run killed before its copy began', () => {
   const cluster = useCluster({

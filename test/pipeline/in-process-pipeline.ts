@@ -159,7 +159,7 @@ export async function startPipeline(
       const early = await stopped;
       if (early?.error) throw early.error;
       await Promise.race([
-        waitForWarehouse(cluster, slot),
+        waitForWarehouse(cluster, { slot }),
         done.then((r) => {
           throw r.error ?? new Error('the pipeline stopped before catching up');
         }),

@@ -13,13 +13,8 @@ import { useCluster } from '../harness/use-cluster.js';
 import { runArgs, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { expectRawZoneExact } from '../helpers/kill-run.js';
-import {
-  expectWarehouseEqualsSource,
-  jobsDoneByStatus,
-  preloadSql,
-  writeWhileCopying,
-} from '../helpers/snapshot-workload.js';
-import { queryWarehouse, waitForWarehouse } from '../helpers/warehouse.js';
+import { expectWarehouseEqualsSource, preloadSql, writeWhileCopying } from '../helpers/snapshot-workload.js';
+import { jobsDoneByStatus, queryWarehouse, waitForWarehouse } from '../helpers/warehouse.js';
 
 const ROWS = 60_000;
 

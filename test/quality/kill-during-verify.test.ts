@@ -54,7 +54,7 @@ describe('kill -9 during verify', () => {
     expect((await written).length).toBeGreaterThan(100);
     await writer.end();
     await waitFor('the run to answer', () => /replication slot/.test(run.stderr()) || undefined, 60_000);
-    await waitForWarehouse(cluster());
+    await waitForWarehouse(cluster(), { warehouse });
     const last = await runCli(['verify', '--warehouse', warehouse, '--json']);
     expect(last.code, `${last.stdout}\n${last.stderr}`).toBe(0);
     run.child.kill('SIGTERM');

@@ -63,7 +63,7 @@ describe.each(EACH_MAJOR)('tributary verify --replica (%s)', (_label, binaries) 
         60_000,
       );
       await cluster().sql(`SELECT pg_logical_emit_message(true, 'test', 'copied')`);
-      await waitForWarehouse(cluster(), 'tributary', 300_000);
+      await waitForWarehouse(cluster(), { timeoutMs: 300_000 });
       writer = (async () => {
         for (let round = 0; !stop.signal.aborted; round++) {
           await writeItems(client, { transactions: 20, firstId: 1_000_000 + round * 1000, seed: round + 1 });

@@ -46,7 +46,7 @@ async function copiedAndStreaming(cluster: PostgresCluster, slot: string): Promi
     60_000,
   );
   await cluster.sql(`SELECT pg_logical_emit_message(true, 'test', 'copied')`);
-  await waitForWarehouse(cluster, slot, 300_000);
+  await waitForWarehouse(cluster, { slot, timeoutMs: 300_000 });
 }
 
 function parseReport(stdout: string): VerifyReport {
@@ -332,7 +332,7 @@ describe('tributary verify', () => {
       // the loader was let go: changes keep arriving
       await cluster().sql(`INSERT INTO items VALUES (90000002, 2, 'after')`);
       await open.query('COMMIT');
-      await waitForWarehouse(cluster(), 'stuck');
+      await waitForWarehouse(cluster(), { slot: 'stuck' });
       const after = await runCli(['verify', '--warehouse', warehouse, '--json']);
       expect(after.code, after.stderr).toBe(0);
       const report = parseReport(after.stdout);
