@@ -176,7 +176,7 @@ async function runWithFeed(
   const firstRun = store !== null && settings.mode === 'initial' && checkpoint === null;
   let prepared = await source.prepare({ exportSnapshot: firstRun });
   let startOver = false;
-  if (store && checkpoint === null && prepared.snapshot === null && (await interruptedKeylessCopy(store))) {
+  if (store && firstRun && prepared.snapshot === null && (await interruptedFirstCopy(store))) {
     // a table without a key is exact only as one whole copy at the stream's start, and nothing
     // has been applied yet: begin the first run again at a new slot
     log.warn(
@@ -302,15 +302,22 @@ async function runWithFeed(
 }
 
 /**
- * Whether a first run was interrupted while a table without a key was unfinished, or before a
+ * Whether a first run was interrupted while a table without a key was unfinished, before a
  * job's first attempt (whether its table has a key is learnt when the attempt starts; every
- * attempt starts before the first chunk is read, so starting over then loses no copied chunk).
+ * attempt starts before the first chunk is read, so starting over then loses no copied chunk),
+ * or before it recorded its jobs at all (killed just after creating its slot: with no job and no
+ * checkpoint nothing was copied or applied, and going on online would fail every table without
+ * a key as "can only be copied at the first start").
  */
-async function interruptedKeylessCopy(store: SnapshotStore): Promise<boolean> {
-  return (await store.snapshotJobs()).some(
-    (j) =>
-      (j.keyless || j.attempt === 0) &&
-      j.reason === 'initial' &&
-      (j.state === 'pending' || j.state === 'running'),
+async function interruptedFirstCopy(store: SnapshotStore): Promise<boolean> {
+  const jobs = await store.snapshotJobs();
+  return (
+    jobs.length === 0 ||
+    jobs.some(
+      (j) =>
+        (j.keyless || j.attempt === 0) &&
+        j.reason === 'initial' &&
+        (j.state === 'pending' || j.state === 'running'),
+    )
   );
 }

@@ -1,10 +1,11 @@
 /**
- * A first run killed after it recorded its copy jobs but before any job's first attempt began
- * (the window in which it has not yet learnt which tables lack a key): the restart must not go
- * on with the copy online, which a table without a key cannot take ("can only be copied at the
+ * A first run killed after it created its slot but before any job's first attempt began (the
+ * window in which it has not yet learnt which tables lack a key): the restart must not go on
+ * with the copy online, which a table without a key cannot take ("can only be copied at the
  * first start"), but start the first run over. The state is set up as the kill leaves it: the
- * slot exists (no exported snapshot on restart), the warehouse holds the jobs, pending, attempt 0,
- * and no checkpoint. Found by the long kill loop (test/long/kill-snapshot-loop.test.ts).
+ * slot exists (no exported snapshot on restart), no checkpoint, and the warehouse holds the jobs,
+ * pending, attempt 0 (found by the long kill loop, test/long/kill-snapshot-loop.test.ts) — or no
+ * job at all (killed between creating the slot and recording the jobs).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,10 @@ import { useCluster } from '../harness/use-cluster.js';
 import { runArgs, startCli } from '../helpers/cli.js';
 import { jobsDoneByStatus, queryWarehouse } from '../helpers/warehouse.js';
 
-describe('a first run killed before its copy began', () => {
+describe.each([
+  { when: 'after recording its jobs', jobs: true },
+  { when: 'before recording its jobs', jobs: false },
+])('a first run killed before its copy began, $when', ({ jobs }) => {
   const cluster = useCluster({
     binaries: newestBinaries(),
     setup: async (c) => {
@@ -35,13 +39,14 @@ describe('a first run killed before its copy began', () => {
   }, async () => {
     const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-firstkill-')), 'w.duckdb');
     const wh = await DuckDBWarehouse.open(warehouse);
-    for (const name of ['bag', 'keyed'])
-      await wh.createSnapshotJob({
-        table: { schema: 'public', name },
-        predicate: null,
-        reason: 'initial',
-        keyless: false,
-      });
+    if (jobs)
+      for (const name of ['bag', 'keyed'])
+        await wh.createSnapshotJob({
+          table: { schema: 'public', name },
+          predicate: null,
+          reason: 'initial',
+          keyless: false,
+        });
     await wh.close();
 
     const run = startCli(runArgs(cluster().url(), warehouse));
