@@ -14,6 +14,7 @@ import { JetStreamFeed } from '../feed/jetstream/jetstream-feed.js';
 import { LaneGroupConsumer } from '../feed/jetstream/lane-group.js';
 import { MemoryFeed } from '../feed/memory-feed.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
+import { startAgainOnConnectionLoss } from '../source/postgres/start-again.js';
 import { type TypeInfo, TypeRegistry } from '../source/postgres/values/type-registry.js';
 import { isSnapshotStore, type SnapshotStore } from '../warehouse/snapshot.js';
 import { isLaneStore, type Warehouse } from '../warehouse/warehouse.js';
@@ -144,16 +145,31 @@ export async function joinLoaderGroup(
   return { group, appliedLsn: () => applied, refresh };
 }
 
+/**
+ * Runs the pipeline until `signal` aborts. The source going away before streaming began (while
+ * preparing the slot, or during the first copy, whose exported snapshot dies with the
+ * connection) starts the pipeline again from the warehouse's checkpoint and jobs, as a restart
+ * of the process would; once streaming, the source reconnects by itself.
+ */
 export async function runPipeline(options: PipelineOptions, signal: AbortSignal): Promise<void> {
   const log = options.logger;
-  const checkpoint: Position | null = await options.warehouse.checkpoint();
-  log.info({ checkpoint: checkpoint ? formatPosition(checkpoint) : null }, 'warehouse checkpoint');
-  const jet = options.feed ? await connectFeed(options.feed, options.source.slot, log) : null;
-  try {
-    await runWithFeed(options, signal, checkpoint, jet);
-  } finally {
-    await jet?.close();
-  }
+  let reached = false;
+  await startAgainOnConnectionLoss(
+    async () => {
+      const checkpoint: Position | null = await options.warehouse.checkpoint();
+      log.info({ checkpoint: checkpoint ? formatPosition(checkpoint) : null }, 'warehouse checkpoint');
+      const jet = options.feed ? await connectFeed(options.feed, options.source.slot, log) : null;
+      try {
+        await runWithFeed(options, signal, checkpoint, jet, () => {
+          reached = true;
+        });
+      } finally {
+        await jet?.close();
+      }
+    },
+    signal,
+    { logger: log, what: 'the pipeline', reached: () => reached },
+  );
 }
 
 async function runWithFeed(
@@ -161,6 +177,7 @@ async function runWithFeed(
   signal: AbortSignal,
   checkpoint: Position | null,
   jet: JetStreamFeed | null,
+  onReached: () => void,
 ): Promise<void> {
   const log = options.logger;
   // the source resumes after what its feed holds: the warehouse in process, else the stream
@@ -175,6 +192,7 @@ async function runWithFeed(
   // the first run copies at the snapshot its new slot exports, then streams from there
   const firstRun = store !== null && settings.mode === 'initial' && checkpoint === null;
   let prepared = await source.prepare({ exportSnapshot: firstRun });
+  onReached();
   let startOver = false;
   if (store && firstRun && prepared.snapshot === null && (await interruptedFirstCopy(store))) {
     // a table without a key is exact only as one whole copy at the stream's start, and nothing

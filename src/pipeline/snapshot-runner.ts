@@ -430,57 +430,68 @@ export class SnapshotRunner {
         );
         this.#running.delete(job.id);
       };
+      // a worker that fails stops the others before the next chunk, and #copy returns only once
+      // every worker is idle: nothing of this attempt may still write while the caller goes on
+      // (a pipeline started again after the source went away would meet it in the warehouse)
+      let failure: { readonly error: unknown } | null = null;
       await Promise.all(
-        workers.map(async (worker) => {
-          for (;;) {
-            if (signal.aborted) return;
-            const item = queue[next++];
-            if (!item) return;
-            const running = this.#running.get(item.job.id)!;
-            const write = (rows: Row[], last: boolean) =>
-              this.#o.serialize(() =>
-                this.#o.warehouse.applySnapshotRows({
-                  job: item.job.id,
-                  schema: item.table.schema,
-                  snapshotLsn: c,
-                  snapshotTime: snapshot.takenAt,
-                  rows,
-                  chunk: item.chunk.chunk,
-                  last,
-                }),
-              );
-            const loaded =
-              csvDir !== null && csvJobs.has(item.job.id)
-                ? await this.#loadCsv(worker, item, c, snapshot.takenAt, csvDir)
-                : null;
-            if (signal.aborted) return;
-            if (loaded !== null) running.rowsDone += loaded;
-            else {
-              await worker.readChunk(
-                item.table,
-                item.chunk,
-                item.job.predicate,
-                s.batchRows,
-                async (rows) => {
-                  await write(rows, false);
-                  running.rowsDone += rows.length;
-                  report();
-                },
-              );
+        workers
+          .map(async (worker) => {
+            for (;;) {
+              if (signal.aborted || failure !== null) return;
+              const item = queue[next++];
+              if (!item) return;
+              const running = this.#running.get(item.job.id)!;
+              const write = (rows: Row[], last: boolean) =>
+                this.#o.serialize(() =>
+                  this.#o.warehouse.applySnapshotRows({
+                    job: item.job.id,
+                    schema: item.table.schema,
+                    snapshotLsn: c,
+                    snapshotTime: snapshot.takenAt,
+                    rows,
+                    chunk: item.chunk.chunk,
+                    last,
+                  }),
+                );
+              const loaded =
+                csvDir !== null && csvJobs.has(item.job.id)
+                  ? await this.#loadCsv(worker, item, c, snapshot.takenAt, csvDir)
+                  : null;
               if (signal.aborted) return;
-              await write([], true);
+              if (loaded !== null) running.rowsDone += loaded;
+              else {
+                await worker.readChunk(
+                  item.table,
+                  item.chunk,
+                  item.job.predicate,
+                  s.batchRows,
+                  async (rows) => {
+                    await write(rows, false);
+                    running.rowsDone += rows.length;
+                    report();
+                  },
+                );
+                if (signal.aborted) return;
+                await write([], true);
+              }
+              running.chunksDone++;
+              this.#log.debug(
+                { table: displayName(item.job.table), job: item.job.id, chunk: item.chunk.chunk },
+                'chunk copied',
+              );
+              report();
+              // a job whose last chunk is in is done at once (online jobs still re-read parked keys)
+              if (running.chunksDone === running.chunks && !mode.waitForStream) await finish(item.job);
             }
-            running.chunksDone++;
-            this.#log.debug(
-              { table: displayName(item.job.table), job: item.job.id, chunk: item.chunk.chunk },
-              'chunk copied',
-            );
-            report();
-            // a job whose last chunk is in is done at once (online jobs still re-read parked keys)
-            if (running.chunksDone === running.chunks && !mode.waitForStream) await finish(item.job);
-          }
-        }),
+          })
+          .map((working) =>
+            working.catch((error: unknown) => {
+              failure ??= { error };
+            }),
+          ),
       );
+      if (failure !== null) throw (failure as { readonly error: unknown }).error;
       if (signal.aborted) return;
       for (const job of jobs) {
         if (!this.#running.has(job.id)) continue; // finished with its last chunk

@@ -21,6 +21,7 @@ import { type JetStreamFeed, replayIntoNonEmpty } from '../feed/jetstream/jetstr
 import type { LaneGroupConsumer } from '../feed/jetstream/lane-group.js';
 import { PostgresSource, type PostgresSourceOptions } from '../source/postgres/postgres-source.js';
 import type { SourceConfig } from '../source/postgres/setup/connection-config.js';
+import { startAgainOnConnectionLoss } from '../source/postgres/start-again.js';
 import { TypeRegistry } from '../source/postgres/values/type-registry.js';
 import { isSnapshotStore } from '../warehouse/snapshot.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -51,8 +52,15 @@ export async function runSource(options: SourceOnlyOptions, signal: AbortSignal)
     const types = options.source.types ?? new TypeRegistry();
     const source = new PostgresSource({ ...options.source, types, logger: log, resumeAfter: published });
     options.onSource?.(source);
-    await source.prepare({ exportSnapshot: false });
-    if (signal.aborted) return;
+    const prepared = await startAgainOnConnectionLoss(
+      () => source.prepare({ exportSnapshot: false }),
+      signal,
+      {
+        logger: log,
+        what: 'the source',
+      },
+    );
+    if (prepared === undefined || signal.aborted) return;
     const publisher = await jet.publisher((position) => source.acknowledge(position), {
       typeInfo: (oid) => types.info(oid),
     });

@@ -27,6 +27,7 @@ export async function writeWhileCopying(
   signal: AbortSignal,
 ): Promise<number> {
   const client = await cluster.connect();
+  client.on('error', () => {}); // a server restart ends the connection: the next query fails
   let n = 0;
   const toasted = Math.max(1, Math.floor(rows / 500));
   try {

@@ -13,6 +13,7 @@ import type { Position } from '../../core/position.js';
 import { NdjsonFileSink } from '../../sinks/ndjson-sink.js';
 import { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
+import { startAgainOnConnectionLoss } from '../../source/postgres/start-again.js';
 import { writeStdout } from '../output.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { addSourceOptions, type SourceFlags, sourceConfig } from '../source-config.js';
@@ -52,8 +53,11 @@ export function tailCommand(): Command {
             { target: describeTarget(config.connection), slot: config.slot, out: flags.out ?? 'stdout' },
             'starting',
           );
-          await source.prepare();
-          if (signal.aborted) return;
+          const prepared = await startAgainOnConnectionLoss(() => source.prepare(), signal, {
+            logger: log,
+            what: 'the stream',
+          });
+          if (prepared === undefined || signal.aborted) return;
           let durable: Position | null = null;
           const write = async (items: readonly StreamItem[]) => {
             if (file) {
