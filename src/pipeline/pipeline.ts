@@ -43,7 +43,7 @@ export interface PipelineOptions {
   readonly onSnapshots?: (runner: SnapshotRunner) => void;
   readonly onSnapshotProgress?: (progress: readonly JobProgress[]) => void;
   /** Called after each batch the loader committed (the models refresh what it touched). */
-  readonly onApplied?: (items: readonly StreamItem[]) => void;
+  readonly onApplied?: (items: readonly StreamItem[], applyMillis: number) => void;
   /** Called after each write of a snapshot or backfill (rows copied into a table, a job finished). */
   readonly onSnapshotWrite?: () => void;
   /** Called with the loader once it exists (tributary verify pins a point through it). */
@@ -227,7 +227,7 @@ async function runWithFeed(
     onApplied: (applied, items, millis) => {
       stats.applied(applied, items, millis);
       void member?.refresh();
-      options.onApplied?.(items);
+      options.onApplied?.(items, millis);
     },
   });
   options.onLoader?.(loader);

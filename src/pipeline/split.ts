@@ -95,7 +95,7 @@ export interface LoadOnlyOptions {
   /** Replay into an empty warehouse from the messages stored at or after this time. */
   readonly from?: Date;
   /** Called after each batch the loader committed (the models refresh what it touched). */
-  readonly onApplied?: (items: readonly StreamItem[]) => void;
+  readonly onApplied?: (items: readonly StreamItem[], applyMillis: number) => void;
   /** Called after each write of a snapshot or backfill. */
   readonly onSnapshotWrite?: () => void;
 }
@@ -134,7 +134,7 @@ export async function runLoad(options: LoadOnlyOptions, signal: AbortSignal): Pr
     onApplied: (applied, items, millis) => {
       stats.applied(applied, items, millis);
       void member.refresh();
-      options.onApplied?.(items);
+      options.onApplied?.(items, millis);
     },
   });
   options.onLoader?.(loader);

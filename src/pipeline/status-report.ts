@@ -7,7 +7,7 @@
  * restart_lsn (WAL the server keeps for it). Both are null when the server has not answered;
  * `slotReadAgeSeconds` says how old the reading is when the last one is shown instead.
  */
-import { formatLsn, type Lsn } from '../core/lsn.js';
+import { formatLsn, type Lsn, parseLsn } from '../core/lsn.js';
 import { formatPosition, type Position } from '../core/position.js';
 import { quoteIdentifier } from '../core/table-ref.js';
 import type { SourceStatus } from '../source/postgres/postgres-source.js';
@@ -16,6 +16,7 @@ import { CURRENT_TABLES_SQL } from '../warehouse/duckdb/tables.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { PipelineStats } from './pipeline-stats.js';
 import type { JobProgress } from './snapshot-runner.js';
+import { CAUGHT_UP_SLOT_BYTES, type TelemetryReading } from './telemetry.js';
 
 export interface TableStatus {
   readonly table: string;
@@ -201,5 +202,20 @@ function slotFields(observed: SlotObservation | null): Record<string, unknown> {
     slotRestartLsn: lsn(r?.restartLsn),
     slotExists: r ? r.exists : null,
     slotReadAgeSeconds: observed ? Math.round(observed.ageMs / 100) / 10 : null,
+  };
+}
+
+/** What the telemetry sampler records, from the pipeline's stats and the source's status. */
+export function telemetryReading(stats: PipelineStats, source: SourceStatus | null): TelemetryReading {
+  const s = stats.snapshot();
+  const r = source?.slot?.reading;
+  const slotLagBytes = r ? bytesBehind(r, r.confirmedFlushLsn) : null;
+  const applied = source ? parseLsn(source.flushLsn) >= parseLsn(source.receivedLsn) : false;
+  return {
+    newestCommitAgeSeconds: s.lagMs === null ? null : s.lagMs / 1000,
+    caughtUp: applied && slotLagBytes !== null && slotLagBytes <= CAUGHT_UP_SLOT_BYTES,
+    slotLagBytes,
+    slotRetainedBytes: r ? bytesBehind(r, r.restartLsn) : null,
+    changesPerSecond: s.changesPerSecond,
   };
 }

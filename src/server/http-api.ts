@@ -20,12 +20,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Telemetry } from '../pipeline/telemetry.js';
 import { respondJson } from './json-response.js';
 
 export interface HttpApiHandlers {
   /** The metrics layer, or null when this process serves none. */
   metrics(): HttpMetrics | null;
   status(): Promise<unknown>;
+  /** Lag history, applied-change counts and the live change feed of this process. */
+  readonly telemetry: Telemetry;
 }
 
 /** What the API asks of the metrics layer (src/metrics/metrics.ts). */

@@ -24,7 +24,8 @@ import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
-import { statusReport } from '../../pipeline/status-report.js';
+import { statusReport, telemetryReading } from '../../pipeline/status-report.js';
+import { sampleEvery, Telemetry } from '../../pipeline/telemetry.js';
 import { scheduleChecks } from '../../quality/check-schedule.js';
 import type { CheckSpec } from '../../quality/check-spec.js';
 import { ControlServer } from '../../server/control-server.js';
@@ -170,6 +171,7 @@ export function runCommand(): Command {
           throw error;
         }
         const stats = new PipelineStats();
+        const telemetry = new Telemetry();
         const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;
         let snapshots: SnapshotRunner | null = null;
@@ -206,7 +208,7 @@ export function runCommand(): Command {
             api = await HttpApi.start(
               http,
               httpToken,
-              { metrics: () => metricsOverHttp(metrics), status },
+              { metrics: () => metricsOverHttp(metrics), status, telemetry },
               log,
             );
         } catch (error) {
@@ -216,6 +218,11 @@ export function runCommand(): Command {
           throw error;
         }
         const stopStatus = logStatusEvery(log, stats, statusEveryMs);
+        const stopSampling = sampleEvery(
+          telemetry,
+          async () => telemetryReading(stats, (await source?.status()) ?? null),
+          TELEMETRY_SAMPLE_MS,
+        );
         const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
         const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log);
         try {
@@ -241,12 +248,11 @@ export function runCommand(): Command {
               onLoader: (l) => {
                 loader = l;
               },
-              ...(refresher
-                ? {
-                    onApplied: (items) => refresher?.applied(items),
-                    onSnapshotWrite: () => refresher?.snapshotWrote(),
-                  }
-                : {}),
+              onApplied: (items, millis) => {
+                telemetry.applied(items, millis);
+                refresher?.applied(items);
+              },
+              ...(refresher ? { onSnapshotWrite: () => refresher?.snapshotWrote() } : {}),
               ...(flags.feed
                 ? {
                     feed: {
@@ -264,6 +270,7 @@ export function runCommand(): Command {
         } finally {
           progress.stop();
           stopStatus();
+          stopSampling();
           stopPruning();
           await stopChecks();
           await refresher?.stop();
@@ -342,6 +349,8 @@ function snapshotSettings(flags: RunFlags): Partial<SnapshotSettings> {
 
 /** Each worker is a connection to production holding a snapshot: a handful, never hundreds. */
 const MAX_SNAPSHOT_WORKERS = 16;
+/** One point of the lag history every 5 s: an hour of it in the default 720 samples. */
+const TELEMETRY_SAMPLE_MS = 5_000;
 
 function snapshotWorkers(text: string): number {
   const n = positiveInteger(text, '--snapshot-workers');
