@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import type { ModelStatus } from '../../models/model-status.js';
 import type { CheckStatus, FeedStatus, JobStatus } from '../../pipeline/status-report.js';
 import { statusReport } from '../../pipeline/status-report.js';
+import type { AlertsReport } from '../../server/alerting.js';
 import { remoteStatus } from '../../server/control-client.js';
 import { writeStdout } from '../output.js';
 import { withWarehouse } from '../with-warehouse.js';
@@ -75,6 +76,10 @@ function describe(report: Record<string, unknown>): string {
       `  ${m.name}  ${m.state.toUpperCase()}  (${m.materialized}, ${m.refresh})  age ${age}  target ${m.target ?? '-'}`,
     );
   }
+  const alerts = report.alerts as AlertsReport | undefined;
+  if (alerts)
+    lines.push(`alerts:         ${alerts.open.length === 0 ? 'none open' : `${alerts.open.length} open`}`);
+  for (const a of alerts?.open ?? []) lines.push(`  ${a.alert}  since ${a.since}  ${a.message}`);
   return `${lines.join('\n')}\n`;
 }
 
