@@ -126,7 +126,7 @@ export function runCommand(): Command {
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option(
       '--config <file>',
-      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check)',
+      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check), its alerts: are judged and posted to their webhook',
     )
     .option(
       '--metrics <dir>',
@@ -134,7 +134,7 @@ export function runCommand(): Command {
     )
     .option(
       '--http <host:port>',
-      'serve the HTTP API (metrics, status) here: 127.0.0.1:8080 for this machine; another address needs TRIBUTARY_HTTP_TOKEN',
+      'serve the HTTP API (metrics, status, alerts, Prometheus /metrics) here: 127.0.0.1:8080 for this machine; another address needs TRIBUTARY_HTTP_TOKEN',
     )
     .option(
       '--models <dir>',

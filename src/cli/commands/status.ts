@@ -29,7 +29,7 @@ export function statusCommand(): Command {
       "\nSlot lag is read from the source server by the running `tributary run`: how far the slot's\n" +
         "confirmed position trails the server's WAL (slotLagBytes), and how much WAL the server keeps\n" +
         'for the slot (slotRetainedBytes, walStatus). Without a running `run` only the checkpoint and\n' +
-        "the tables are shown. The running process also reports its models' freshness (tributary models status).",
+        "the tables are shown. The running process also reports its models' freshness (tributary models status) and its open alerts.",
     )
     .action(async (flags: StatusFlags) => {
       const report = await withWarehouse(
