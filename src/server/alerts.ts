@@ -11,6 +11,7 @@
  * is. Pure: the caller feeds samples and check results, and sends the notices returned (log,
  * webhook); time is passed in.
  */
+import bytes from 'bytes';
 import type { CheckResult } from '../quality/check-result.js';
 
 export interface AlertThresholds {
@@ -82,7 +83,7 @@ export class Incidents {
       this.#judge(notices, {
         alert: 'wal_retained',
         active: value > wal,
-        message: `the server keeps ${value} bytes of WAL for the slot (threshold ${wal})`,
+        message: `the server keeps ${bytes.format(value)} of WAL for the slot (threshold ${bytes.format(wal)})`,
         value,
         threshold: wal,
       });
@@ -93,7 +94,7 @@ export class Incidents {
       this.#judge(notices, {
         alert: 'lag',
         active: value > lag,
-        message: `end-to-end lag is ${value} s (threshold ${lag} s)`,
+        message: `end-to-end lag is ${Math.round(value * 10) / 10} s (threshold ${lag} s)`,
         value,
         threshold: lag,
       });

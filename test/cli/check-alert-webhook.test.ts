@@ -5,8 +5,6 @@
  * secrets never reach the log.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import { useCluster } from '../harness/use-cluster.js';
 import { startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const HOOK_SECRET = 'hook-path-secret-123';
 const QUERY_SECRET = 'query-secret-456';
@@ -24,26 +23,12 @@ describe('alerts of tributary run posted to a webhook', () => {
     binaries: newestBinaries(),
     setup: (c) => c.sql('CREATE TABLE customers (id bigint PRIMARY KEY, email text)'),
   });
-  const posts: Record<string, unknown>[] = [];
-  let receiver: Server | null = null;
-  afterAll(async () => {
-    receiver?.closeAllConnections();
-    await new Promise((resolve) => receiver?.close(resolve));
-  });
+  let receiver: WebhookReceiver | null = null;
+  afterAll(() => receiver?.close());
 
   it('posts one alert per incident across failing runs, then one recovery', async () => {
-    receiver = createServer((request, response) => {
-      let text = '';
-      request.on('data', (d: Buffer) => (text += d.toString()));
-      request.on('end', () => {
-        if (request.method === 'POST' && request.url === `/${HOOK_SECRET}?key=${QUERY_SECRET}`)
-          posts.push(JSON.parse(text));
-        response.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver?.listen(0, '127.0.0.1', resolve));
-    const hookPort = (receiver.address() as AddressInfo).port;
-
+    receiver = await startWebhookReceiver(`/${HOOK_SECRET}?key=${QUERY_SECRET}`);
+    const { posts } = receiver;
     const dir = mkdtempSync(join(tmpdir(), 'tributary-alerts-'));
     const warehouse = join(dir, 'w.duckdb');
     const config = join(dir, 'tributary.yml');
@@ -53,7 +38,7 @@ describe('alerts of tributary run posted to a webhook', () => {
   - { name: emails, type: not_null, table: customers, columns: [email], every: 1s }
   - { name: soft-emails, type: not_null, table: customers, columns: [email], every: 1s, severity: warn }
 alerts:
-  webhook: http://127.0.0.1:${hookPort}/${HOOK_SECRET}?key=${QUERY_SECRET}
+  webhook: ${receiver.url}
 `,
     );
     const run = startCli([
