@@ -17,7 +17,7 @@
  *   tributary_alert_active{alert}                    gauge 0/1
  *   tributary_process_*, tributary_nodejs_*          prom-client's default metrics
  *
- * A value not known yet (no lag sample, the slot not read) is NaN. Counters and histograms of
+ * A gauge whose value is not known yet (no lag sample, the slot not read) has no sample. Counters and histograms of
  * batches follow Telemetry.onBatch; the rest is read when scraped, through the paths `status`
  * uses (the warehouse's reader, the source's rate-limited slot monitor), so a scrape never
  * holds up the loader. Scrapes run one at a time.
@@ -79,15 +79,18 @@ export class PrometheusExporter {
     const registers = [this.#registry];
     collectDefaultMetrics({ register: this.#registry, prefix: 'tributary_' });
     const latest = () => sources.telemetry.history().at(-1) ?? null;
-    const known = (value: number | null | undefined) =>
-      value === null || value === undefined ? Number.NaN : value;
+    /** Sets a gauge without labels, or leaves it without a sample when the value is unknown. */
+    const show = (gauge: Gauge, value: number | null | undefined) => {
+      if (value === null || value === undefined) gauge.remove({});
+      else gauge.set(value);
+    };
 
     new Gauge({
       name: 'tributary_end_to_end_lag_seconds',
       help: 'Age of the newest change applied, 0 when the warehouse has everything the server wrote (latest 5 s sample)',
       registers,
       collect() {
-        this.set(known(latest()?.lagSeconds));
+        show(this, latest()?.lagSeconds);
       },
     });
     new Gauge({
@@ -95,7 +98,7 @@ export class PrometheusExporter {
       help: "WAL the slot has not confirmed: the server's WAL end minus confirmed_flush_lsn (latest sample)",
       registers,
       collect() {
-        this.set(known(latest()?.slotLagBytes));
+        show(this, latest()?.slotLagBytes);
       },
     });
     new Gauge({
@@ -103,7 +106,7 @@ export class PrometheusExporter {
       help: "WAL the server keeps for the slot: the server's WAL end minus restart_lsn (latest sample)",
       registers,
       collect() {
-        this.set(known(latest()?.slotRetainedBytes));
+        show(this, latest()?.slotRetainedBytes);
       },
     });
 

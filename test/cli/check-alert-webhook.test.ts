@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { startCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -107,6 +107,9 @@ alerts:
         thresholds: { walRetainedBytes: null, lagSeconds: null, checks: true },
         open: [{ alert: 'check:emails', since: posts[0]?.at, value: 'fail' }],
       });
+      const status = await runCli(['status', '--warehouse', warehouse]);
+      expect(status.stdout).toMatch(/^alerts: +1 open$/m);
+      expect(status.stdout).toMatch(/^ {2}check:emails {2}since \S+ {2}check emails \(not_null\) fails/m);
 
       await cluster().sql(`UPDATE customers SET email = 'b@example.com' WHERE id = 2`);
       await waitForWarehouse(cluster());

@@ -98,7 +98,7 @@ alerts:
       const families = await waitFor('a scrape with a check result and a slot reading', async () => {
         const f = await scrape(port);
         const checked = family(f, 'tributary_check_failing').metrics.length > 0;
-        const sampled = Number.isFinite(value(f, 'tributary_slot_retained_wal_bytes'));
+        const sampled = value(f, 'tributary_slot_retained_wal_bytes') !== undefined;
         return (checked && sampled && f) || undefined;
       });
 
