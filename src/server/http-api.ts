@@ -15,6 +15,8 @@
  *   GET /api/metrics/<name>[@v]               one definition
  *   GET /api/metrics/<name>[@v]/query?grain=day&from=2026-03-01&to=2026-04-01[&by=a,b][&tz=Zone]
  *   GET /api/status                           what `tributary status --json` shows
+ *   GET /api/alerts                           alert thresholds and the open incidents
+ *   GET /metrics                              Prometheus text format (src/server/prometheus.ts)
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,6 +24,7 @@ import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Telemetry } from '../pipeline/telemetry.js';
 import { respondJson } from './json-response.js';
+import type { PrometheusExporter } from './prometheus.js';
 
 export interface HttpApiHandlers {
   /** The metrics layer, or null when this process serves none. */
@@ -29,6 +32,10 @@ export interface HttpApiHandlers {
   status(): Promise<unknown>;
   /** Lag history, applied-change counts and the live change feed of this process. */
   readonly telemetry: Telemetry;
+  /** `GET /metrics`. */
+  readonly prometheus: PrometheusExporter;
+  /** `GET /api/alerts`: thresholds (null without alerts) and open incidents. */
+  alerts(): unknown;
 }
 
 /** What the API asks of the metrics layer (src/metrics/metrics.ts). */
@@ -154,6 +161,8 @@ async function handle(
   }
   try {
     if (url.pathname === '/api/status') return respond(response, 200, await handlers.status());
+    if (url.pathname === '/metrics') return handlers.prometheus.serve(response);
+    if (url.pathname === '/api/alerts') return respond(response, 200, handlers.alerts());
     const route = /^\/api\/metrics(?:\/([^/]+)(\/query)?)?\/?$/.exec(url.pathname);
     if (!route) return respond(response, 404, { error: 'not found', code: 'USAGE', hint: null });
     const metrics = handlers.metrics();

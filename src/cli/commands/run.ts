@@ -10,6 +10,8 @@
  * served to `tributary metrics` through the control endpoint.
  * Models (`--models <dir>`, the config file's `models:`, or a ./models directory) are
  * materialised and kept fresh beside the loader (src/models/model-refresher.ts).
+ * The config file's `alerts:` (src/server/alerting.ts) are judged on each lag sample and each
+ * scheduled check result; `--http` also serves them, and Prometheus metrics at /metrics.
  */
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -24,12 +26,15 @@ import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
-import { statusReport, telemetryReading } from '../../pipeline/status-report.js';
+import { checkStatus, jobStatus, statusReport, telemetryReading } from '../../pipeline/status-report.js';
 import { sampleEvery, Telemetry } from '../../pipeline/telemetry.js';
 import { scheduleChecks } from '../../quality/check-schedule.js';
 import type { CheckSpec } from '../../quality/check-spec.js';
+import { type AlertsConfig, alertSettings } from '../../server/alert-settings.js';
+import { Alerting } from '../../server/alerting.js';
 import { ControlServer } from '../../server/control-server.js';
 import { checkExposure, HttpApi, type HttpMetrics, parseHttpAddress } from '../../server/http-api.js';
+import { PrometheusExporter } from '../../server/prometheus.js';
 import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
@@ -86,6 +91,8 @@ interface RunFlags extends SourceFlags {
   readonly http?: string;
   /** Where the models are, from --models and the config file. */
   readonly modelSettings?: ModelsSettings;
+  /** From the config file's `alerts:` (there is no flag). */
+  readonly alerts?: AlertsConfig;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -119,7 +126,7 @@ export function runCommand(): Command {
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option(
       '--config <file>',
-      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check)',
+      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check), its alerts: are judged and posted to their webhook',
     )
     .option(
       '--metrics <dir>',
@@ -127,7 +134,7 @@ export function runCommand(): Command {
     )
     .option(
       '--http <host:port>',
-      'serve the HTTP API (metrics, status) here: 127.0.0.1:8080 for this machine; another address needs TRIBUTARY_HTTP_TOKEN',
+      'serve the HTTP API (metrics, status, alerts, Prometheus /metrics) here: 127.0.0.1:8080 for this machine; another address needs TRIBUTARY_HTTP_TOKEN',
     )
     .option(
       '--models <dir>',
@@ -150,6 +157,7 @@ export function runCommand(): Command {
       const http = flags.http ? parseHttpAddress(flags.http) : null;
       const httpToken = process.env.TRIBUTARY_HTTP_TOKEN || null;
       if (http) checkExposure(http, httpToken);
+      const alertsWanted = alertSettings(flags.alerts);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
@@ -173,6 +181,7 @@ export function runCommand(): Command {
         const stats = new PipelineStats();
         const telemetry = new Telemetry();
         const progress = new SnapshotProgressView(log);
+        const alerting = new Alerting(alertsWanted, log);
         let source: PostgresSource | null = null;
         let snapshots: SnapshotRunner | null = null;
         let loader: Loader | null = null;
@@ -184,6 +193,7 @@ export function runCommand(): Command {
             snapshots?.progress() ?? null,
           )),
           ...(refresher ? { models: await statusOf(refresher.plan, warehouse, refresher) } : {}),
+          ...(alerting.enabled ? { alerts: alerting.report() } : {}),
         });
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
@@ -203,15 +213,29 @@ export function runCommand(): Command {
           },
         });
         let api: HttpApi | null = null;
+        const prometheus = new PrometheusExporter({
+          telemetry,
+          source: async () => (await source?.status()) ?? null,
+          checks: () => checkStatus(warehouse),
+          jobs: () => jobStatus(warehouse, snapshots?.progress() ?? null),
+          alerts: () => alerting.states(),
+        });
         try {
           if (http)
             api = await HttpApi.start(
               http,
               httpToken,
-              { metrics: () => metricsOverHttp(metrics), status, telemetry },
+              {
+                metrics: () => metricsOverHttp(metrics),
+                status,
+                telemetry,
+                prometheus,
+                alerts: () => alerting.report(),
+              },
               log,
             );
         } catch (error) {
+          prometheus.close();
           await refresher?.stop();
           await control.close();
           await warehouse.close();
@@ -222,9 +246,12 @@ export function runCommand(): Command {
           telemetry,
           async () => telemetryReading(stats, (await source?.status()) ?? null),
           TELEMETRY_SAMPLE_MS,
+          (sample) => alerting.sample(sample),
         );
         const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
-        const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log);
+        const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log, (result) =>
+          alerting.check(result),
+        );
         try {
           log.info(
             { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
@@ -275,6 +302,8 @@ export function runCommand(): Command {
           await stopChecks();
           await refresher?.stop();
           await api?.close();
+          prometheus.close();
+          await alerting.close();
           await control.close();
           await warehouse.close();
         }
@@ -321,6 +350,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     http: pick('http', flags.http, file.http),
     rawRetention: pick('rawRetention', flags.rawRetention, file.raw?.retention),
     checks: file.checks,
+    alerts: file.alerts,
     metrics: pick(
       'metrics',
       flags.metrics,
