@@ -62,7 +62,7 @@ export interface JobStatus {
 }
 
 /** Whether Tributary's state has this table (a warehouse older than the feature lacks it). */
-async function hasStateTable(
+export async function hasStateTable(
   warehouse: Warehouse,
   name: 'snapshot_jobs' | 'check_results',
 ): Promise<boolean> {
