@@ -6,6 +6,7 @@
 
 import type { Operation } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
+import { displayName, type TableRef } from '../core/table-ref.js';
 import type { JobStatus, TableStatus } from '../pipeline/status-report.js';
 import type { ChangeSummary, Telemetry, TelemetrySample } from '../pipeline/telemetry.js';
 
@@ -17,9 +18,12 @@ export interface TableActivity {
   readonly applied: Readonly<Record<Operation, number>>;
 }
 
-/** Each warehouse table's rows and last change, with the changes this process applied to it. */
+/**
+ * Each warehouse table's rows and last change, with the changes this process applied to it; the
+ * table named as the change feed names it (quoted where needed: `public."Order Items"`).
+ */
 export function tablesBody(
-  tables: readonly TableStatus[],
+  tables: readonly (TableStatus & { readonly ref: TableRef })[],
   telemetry: Telemetry,
   nowMs: number,
 ): { tables: TableActivity[] } {
@@ -32,12 +36,13 @@ export function tablesBody(
   return {
     tables: tables.map((t) => {
       const lastMs = t.lastChange === null ? null : duckTimeMs(t.lastChange);
+      const table = displayName(t.ref);
       return {
-        table: t.table,
+        table,
         rows: t.rows,
         lastChange: lastMs === null ? null : new Date(lastMs).toISOString(),
         ageSeconds: lastMs === null ? null : Math.max(0, Math.round((nowMs - lastMs) / 100) / 10),
-        applied: counts.get(t.table) ?? { insert: 0, update: 0, delete: 0, truncate: 0 },
+        applied: counts.get(table) ?? { insert: 0, update: 0, delete: 0, truncate: 0 },
       };
     }),
   };

@@ -29,6 +29,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { TableRef } from '../core/table-ref.js';
 import type { JobStatus, TableStatus } from '../pipeline/status-report.js';
 import type { Telemetry } from '../pipeline/telemetry.js';
 import type { CheckDetail } from '../quality/check-history.js';
@@ -45,7 +46,7 @@ export interface HttpApiHandlers {
   /** The metrics layer, or null when this process serves none. */
   metrics(): HttpMetrics | null;
   status(): Promise<unknown>;
-  tables(): Promise<readonly TableStatus[]>;
+  tables(): Promise<readonly (TableStatus & { readonly ref: TableRef })[]>;
   checks(): Promise<readonly CheckDetail[]>;
   backfills(): Promise<readonly JobStatus[]>;
   /** Runs one read-only SELECT (read-only-sql.ts); `signal` aborts when the caller goes. */

@@ -47,7 +47,8 @@ describe('the HTTP API routes of tributary run', () => {
     binaries: newestBinaries(),
     setup: (c) =>
       c.sql(`CREATE TABLE orders (id bigint PRIMARY KEY, email text, total numeric(12,2));
-             CREATE TABLE events (id bigint PRIMARY KEY, note text)`),
+             CREATE TABLE events (id bigint PRIMARY KEY, note text);
+             CREATE TABLE "Order Items" (id bigint PRIMARY KEY, qty int)`),
   });
 
   it('serves tables, lag, events, the live stream, checks and backfills of a running pipeline', async () => {
@@ -58,7 +59,7 @@ describe('the HTTP API routes of tributary run', () => {
       config,
       `source: ${cluster().url()}
 warehouse: ${warehouse}
-tables: [public.orders]
+tables: [public.orders, 'public."Order Items"']
 batch: { delay: 20ms }
 checks:
   - { name: emails, type: not_null, table: orders, columns: [email], every: 1s }
@@ -74,20 +75,30 @@ checks:
       await cluster().sql(`INSERT INTO orders VALUES (1, 'a@x', 10), (2, NULL, 20), (3, 'c@x', 30)`);
       await cluster().sql(`UPDATE orders SET total = 11 WHERE id = 1`);
       await cluster().sql(`DELETE FROM orders WHERE id = 3`);
+      await cluster().sql(`INSERT INTO "Order Items" VALUES (1, 5); UPDATE "Order Items" SET qty = 6`);
       await waitForWarehouse(cluster(), { warehouse });
 
       const tables = (await get(port, '/api/tables')).tables as Body[];
-      expect(tables).toEqual([
-        {
-          table: 'public.orders',
-          rows: 2,
-          lastChange: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-          ageSeconds: expect.any(Number),
-          applied: { insert: 3, update: 1, delete: 1, truncate: 0 },
-        },
-      ]);
+      expect(tables).toHaveLength(2);
+      expect(tables).toContainEqual({
+        table: 'public."Order Items"',
+        rows: 1,
+        lastChange: expect.any(String),
+        ageSeconds: expect.any(Number),
+        applied: { insert: 1, update: 1, delete: 0, truncate: 0 },
+      });
+      expect(tables).toContainEqual({
+        table: 'public.orders',
+        rows: 2,
+        lastChange: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        ageSeconds: expect.any(Number),
+        applied: { insert: 3, update: 1, delete: 1, truncate: 0 },
+      });
 
-      const events = (await get(port, '/api/events')).events as Body[];
+      const all = (await get(port, '/api/events')).events as Body[];
+      const allSeqs = all.map((e) => e.seq as number);
+      expect(allSeqs).toHaveLength(7);
+      const events = all.filter((e) => e.table === 'public.orders');
       expect(events.map((e) => [e.op, e.key])).toEqual([
         ['insert', { id: '1' }],
         ['insert', { id: '2' }],
@@ -99,11 +110,11 @@ checks:
       expect(JSON.stringify(events)).not.toContain('a@x');
       const seqs = events.map((e) => e.seq as number);
       expect(((await get(port, '/api/events?limit=2')).events as Body[]).map((e) => e.seq)).toEqual(
-        seqs.slice(3),
+        allSeqs.slice(-2),
       );
-      expect(((await get(port, `/api/events?after=${seqs[3]}`)).events as Body[]).map((e) => e.seq)).toEqual([
-        seqs[4],
-      ]);
+      expect(
+        ((await get(port, `/api/events?after=${allSeqs[3]}`)).events as Body[]).map((e) => e.seq),
+      ).toEqual(allSeqs.slice(4));
       for (const bad of [
         '/api/events?limit=0',
         '/api/events?limit=501',
@@ -113,21 +124,29 @@ checks:
         await expect(get(port, bad), bad).rejects.toThrow(/: 400 .*"code":"USAGE"/);
 
       // the stream, opened before the writes, got each of them once, in order
-      await stream.until('the five changes', (received) => received.length >= 5);
-      expect(stream.events.map((e) => Number(e.id))).toEqual(seqs);
-      expect(stream.events.map((e) => (JSON.parse(e.data) as Body).op)).toEqual(events.map((e) => e.op));
+      await stream.until('the seven changes', (received) => received.length >= 7);
+      expect(stream.events.map((e) => Number(e.id)).slice(0, 5)).toEqual(seqs);
+      expect(stream.events.map((e) => (JSON.parse(e.data) as Body).op)).toEqual([
+        ...events.map((e) => e.op),
+        'insert',
+        'update',
+      ]);
+      expect(JSON.parse(stream.events[6]!.data)).toMatchObject({
+        table: 'public."Order Items"',
+        key: { id: '1' },
+      });
       await stream.cancel();
       // a client that saw the third change resumes with the fourth, and then gets new ones live
       const resumed = readSse(
         await fetch(`http://127.0.0.1:${port}/api/events/stream`, {
-          headers: { 'last-event-id': String(seqs[2]) },
+          headers: { 'last-event-id': String(allSeqs[2]) },
         }),
       );
-      await resumed.until('the backlog', (received) => received.length >= 2);
+      await resumed.until('the backlog', (received) => received.length >= 4);
       await cluster().sql(`INSERT INTO orders VALUES (4, 'd@x', 40)`);
-      await resumed.until('the live change', (received) => received.length >= 3);
-      expect(resumed.events.map((e) => Number(e.id))).toEqual([seqs[3], seqs[4], (seqs[4] as number) + 1]);
-      expect(JSON.parse(resumed.events[2]!.data)).toMatchObject({ op: 'insert', key: { id: '4' } });
+      await resumed.until('the live change', (received) => received.length >= 5);
+      expect(resumed.events.map((e) => Number(e.id))).toEqual([...allSeqs.slice(3), allSeqs.at(-1)! + 1]);
+      expect(JSON.parse(resumed.events[4]!.data)).toMatchObject({ op: 'insert', key: { id: '4' } });
       await resumed.cancel();
 
       const lag = await waitFor('lag samples', async () => {

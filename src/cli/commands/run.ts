@@ -27,7 +27,7 @@ import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
-import { jobStatus, statusReport, tableStatus, telemetryReading } from '../../pipeline/status-report.js';
+import { jobStatus, statusReport, tableRows, telemetryReading } from '../../pipeline/status-report.js';
 import { sampleEvery, Telemetry } from '../../pipeline/telemetry.js';
 import { checkDetails } from '../../quality/check-history.js';
 import { scheduleChecks } from '../../quality/check-schedule.js';
@@ -234,7 +234,7 @@ export function runCommand(): Command {
               {
                 metrics: () => metricsOverHttp(metrics),
                 status,
-                tables: () => tableStatus(warehouse),
+                tables: () => tableRows(warehouse),
                 checks: () => checkDetails(warehouse),
                 backfills: () => jobStatus(warehouse, snapshots?.progress() ?? null),
                 sql: (text, maxRows, abort) =>
