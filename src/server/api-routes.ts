@@ -57,7 +57,7 @@ export function lagBody(
   only(params, ['since'], 'since (an ISO 8601 time)');
   const since = params.get('since');
   if (since === null) return { sampleEveryMs, samples: telemetry.history() };
-  const ms = /^\d{4}-\d\d-\d\dT/.test(since) ? Date.parse(since) : Number.NaN;
+  const ms = /^\d{4}-\d\d-\d\d(?:T|$)/.test(since) ? Date.parse(since) : Number.NaN;
   if (Number.isNaN(ms))
     throw new TributaryError(
       'USAGE',

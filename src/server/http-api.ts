@@ -258,7 +258,10 @@ function eventStream(c: Context): void {
         hint: 'such as after=120',
       },
     );
-  streamChanges(c.request, c.response, c.handlers.telemetry, after, c.keepaliveMs);
+  // seqs start again at 1 in a new process: an id beyond the newest is a previous run's, so the
+  // client gets everything kept rather than waiting silently for the seqs to catch up
+  const newest = c.handlers.telemetry.recent(1).at(-1)?.seq ?? 0;
+  streamChanges(c.request, c.response, c.handlers.telemetry, after > newest ? 0 : after, c.keepaliveMs);
 }
 
 async function sql(c: Context): Promise<void> {

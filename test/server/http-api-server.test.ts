@@ -114,11 +114,18 @@ describe('the HTTP server of tributary run', () => {
       await after.until('the change after 4', (events) => events.length >= 1);
       expect(after.events.map((e) => e.id)).toEqual(['5']);
       expect((await fetch(`${base}/api/events/stream?after=minus-one`)).status).toBe(400);
+      // an id from before a restart (seqs start again at 1) gets what is kept, not silence
+      const stale = readSse(
+        await fetch(`${base}/api/events/stream`, { headers: { 'last-event-id': '999' } }),
+      );
+      await stale.until('the kept changes', (events) => events.length >= 5);
+      expect(stale.events.map((e) => e.id)).toEqual(['1', '2', '3', '4', '5']);
 
       // closing the server ends the open streams (run stops promptly on SIGTERM)
       await api.close();
       await resumed.ended;
       await after.ended;
+      await stale.ended;
     } finally {
       await api.close();
     }
