@@ -36,11 +36,14 @@ import type { CheckDetail } from '../quality/check-history.js';
 import type { ReadOnlyAnswer } from '../warehouse/duckdb/read-only-sql.js';
 import { eventsBody, jobsBody, lagBody, tablesBody } from './api-routes.js';
 import { checkExposure, type HttpAddress, hostPort, listenOn, localUrl } from './http-address.js';
+import { HttpError } from './http-error.js';
 import { respondJson } from './json-response.js';
-import { HttpError, MAX_ROWS, readSqlBody, sqlForbidden } from './sql-endpoint.js';
+import { type HttpMetrics, isMetricsRoute, metricsBody } from './metrics-route.js';
+import { MAX_ROWS, readSqlBody, sqlForbidden } from './sql-endpoint.js';
 import { KEEPALIVE_MS, resumeAfter, streamChanges } from './sse.js';
 
 export { checkExposure, type HttpAddress, parseHttpAddress } from './http-address.js';
+export type { HttpMetrics } from './metrics-route.js';
 
 export interface HttpApiHandlers {
   /** The metrics layer, or null when this process serves none. */
@@ -55,13 +58,6 @@ export interface HttpApiHandlers {
   readonly telemetry: Telemetry;
   /** How often the lag history takes a sample. */
   readonly sampleEveryMs: number;
-}
-
-/** What the API asks of the metrics layer (src/metrics/metrics.ts). */
-export interface HttpMetrics {
-  list(): unknown;
-  show(ref: string): unknown;
-  query(body: unknown): Promise<unknown>;
 }
 
 /**
@@ -119,7 +115,11 @@ const ROUTES: Readonly<Record<string, Route>> = {
   '/api/sql': { method: 'POST', handle: (c) => sql(c) },
 };
 
-const METRICS_ROUTE = /^\/api\/metrics(?:\/([^/]+)(\/query)?)?\/?$/;
+/** The metrics layer's routes, with a name in the path. */
+const METRICS: Route = {
+  method: 'GET',
+  handle: async (c) => ok(c, await metricsBody(c.handlers.metrics(), c.url)),
+};
 
 export class HttpApi {
   readonly #server: Server;
@@ -189,7 +189,7 @@ async function handle(
       hint: 'send Authorization: Bearer <the TRIBUTARY_HTTP_TOKEN of this run>',
     });
   }
-  // ── routes served beside the API (the dashboard) plug in here ──
+  // ── the dashboard's page and assets plug in here (options.staticRoutes: dashboardRoute) ──
   if (request.method === 'GET' && (await options.staticRoutes?.(request, response, url))) return;
   const context: Context = {
     request,
@@ -202,7 +202,7 @@ async function handle(
   try {
     const route = Object.hasOwn(ROUTES, url.pathname)
       ? ROUTES[url.pathname]
-      : METRICS_ROUTE.test(url.pathname)
+      : isMetricsRoute(url.pathname)
         ? METRICS
         : undefined;
     if (!route)
@@ -224,25 +224,6 @@ async function handle(
     throw error;
   }
 }
-
-const METRICS: Route = {
-  method: 'GET',
-  handle: async (c) => {
-    const route = METRICS_ROUTE.exec(c.url.pathname);
-    const metrics = c.handlers.metrics();
-    if (!route || !metrics) {
-      return respond(c.response, 404, {
-        error: 'this tributary run serves no metrics',
-        code: 'USAGE',
-        hint: 'start it with --metrics <dir> (or metrics: { dir } in its config file)',
-      });
-    }
-    const ref = route[1] === undefined ? null : decodeURIComponent(route[1]);
-    if (ref === null) return ok(c, metrics.list());
-    if (!route[2]) return ok(c, metrics.show(ref));
-    return ok(c, await metrics.query(queryBody(ref, c.url.searchParams)));
-  },
-};
 
 function eventStream(c: Context): void {
   const lastEventId = c.request.headers['last-event-id'];
@@ -277,28 +258,6 @@ async function sql(c: Context): Promise<void> {
   } finally {
     c.response.off('close', abort);
   }
-}
-
-const QUERY_PARAMETERS = new Set(['grain', 'from', 'to', 'by', 'tz']);
-
-/** The metric query the URL asks for; an unknown or repeated parameter is refused. */
-function queryBody(metric: string, params: URLSearchParams): Record<string, unknown> {
-  const body: Record<string, unknown> = { metric };
-  for (const name of new Set(params.keys())) {
-    if (!QUERY_PARAMETERS.has(name))
-      throw new TributaryError('USAGE', `unknown query parameter ${JSON.stringify(name.slice(0, 40))}`, {
-        hint: 'parameters: grain, from, to, by (comma-separated), tz',
-      });
-    if (params.getAll(name).length > 1)
-      throw new TributaryError('USAGE', `the query parameter ${name} is given more than once`);
-  }
-  for (const name of ['grain', 'from', 'to', 'tz'] as const) {
-    const value = params.get(name);
-    if (value !== null) body[name] = value;
-  }
-  const by = params.get('by');
-  if (by !== null && by !== '') body.by = by.split(',');
-  return body;
 }
 
 function authorized(header: string | undefined, secret: Buffer): boolean {
