@@ -4,11 +4,13 @@
  * (http-address.ts: where it listens, and when a token is needed).
  *
  * With a token (`TRIBUTARY_HTTP_TOKEN`) every request but `GET /healthz` must carry it as
- * `Authorization: Bearer <token>` (compared in constant time). Only GET, but POST /api/sql; a
+ * `Authorization: Bearer <token>` (compared in constant time). Without one (loopback only), a
+ * request must be addressed to this machine (Host localhost, 127.0.0.1 or [::1]): a web page
+ * cannot read the API through a visitor's browser by pointing its own name at 127.0.0.1. Only GET, but POST /api/sql; a
  * caller's text reaches the metrics layer as a request it checks itself, and SQL only through
  * DuckDB's parser and a read-only transaction (sql-endpoint.ts). Errors are JSON
  * `{error, code, hint}`: 400 for a request the caller can fix (a USAGE or CONFIG error), 401
- * without the token, 403 for SQL without a token configured, 404 for an unknown route, 405 for
+ * without the token, 403 for SQL without a token configured or another Host without one, 404 for an unknown route, 405 for
  * another method, 500 (no internals) otherwise.
  *
  * Routes:
@@ -181,6 +183,15 @@ async function handle(
     if (request.method !== 'GET') return notAllowed(response, 'GET');
     return respond(response, 200, { ok: true });
   }
+  // without a token the API serves this machine only: a page elsewhere that points a name it
+  // controls at 127.0.0.1 (DNS rebinding) must not read it through a visitor's browser
+  if (!secret && !loopbackHost(request.headers.host)) {
+    return respond(response, 403, {
+      error: 'without a token this API answers requests addressed to this machine only',
+      code: 'FORBIDDEN',
+      hint: 'open it as http://127.0.0.1:<port>/ (or localhost), or set TRIBUTARY_HTTP_TOKEN to serve it under another name',
+    });
+  }
   if (secret && !authorized(request.headers.authorization, secret)) {
     response.setHeader('WWW-Authenticate', 'Bearer');
     return respond(response, 401, {
@@ -257,6 +268,18 @@ async function sql(c: Context): Promise<void> {
     ok(c, await c.handlers.sql(text, MAX_ROWS, gone.signal));
   } finally {
     c.response.off('close', abort);
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Whether a request's Host header names this machine (loopback). */
+function loopbackHost(header: string | undefined): boolean {
+  if (!header) return false;
+  try {
+    return LOOPBACK_HOSTS.has(new URL(`http://${header}`).hostname.toLowerCase());
+  } catch {
+    return false;
   }
 }
 
