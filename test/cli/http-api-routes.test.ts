@@ -178,6 +178,7 @@ checks:
         severity: 'error',
         status: 'fail',
         message: expect.any(String),
+        finishedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         observed: expect.any(Object),
         sample: [expect.objectContaining({ id: '2', email: null })],
       });
