@@ -11,6 +11,7 @@
  * without the token, 404 for an unknown route, 500 (no internals) otherwise.
  *
  * Routes:
+ *   GET /  GET /assets/<file>                 the dashboard (dashboard.ts), served without the token
  *   GET /api/metrics                          the metrics served (names, versions, owners)
  *   GET /api/metrics/<name>[@v]               one definition
  *   GET /api/metrics/<name>[@v]/query?grain=day&from=2026-03-01&to=2026-04-01[&by=a,b][&tz=Zone]
@@ -21,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Telemetry } from '../pipeline/telemetry.js';
+import { isDashboardPath, serveDashboard } from './dashboard.js';
 import { respondJson } from './json-response.js';
 
 export interface HttpApiHandlers {
@@ -138,6 +140,9 @@ async function handle(
   secret: Buffer | null,
   handlers: HttpApiHandlers,
 ): Promise<void> {
+  // the dashboard's page and scripts hold no data: served without the token, which its API calls carry
+  const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
+  if (request.method === 'GET' && isDashboardPath(path)) return serveDashboard(request, path, response);
   if (secret && !authorized(request.headers.authorization, secret)) {
     response.setHeader('WWW-Authenticate', 'Bearer');
     return respond(response, 401, { error: 'a bearer token is required', code: 'USAGE', hint: null });
