@@ -11,7 +11,8 @@
  *   publication: tributary
  *   batch: { size: 50000, delay: 100ms }
  *   heartbeat: 30s
- *   http: 127.0.0.1:8080                          # the HTTP API (run --http); another address needs TRIBUTARY_HTTP_TOKEN
+ *   http: 127.0.0.1:8080                          # the HTTP API (run --http; default 127.0.0.1:7878, false: none);
+ *                                                 # an address other than loopback needs TRIBUTARY_HTTP_TOKEN
  *   snapshot: { mode: initial, workers: 2, chunkRows: 250000, timeout: 10m }
  *   feed: { url: 'nats://127.0.0.1:4222', name: shop, lanes: 4 }   # JetStream between source and loader
  *   raw: { enabled: true, retention: 90d }       # the raw landing zone (enabled false: none); retention: default keep all
@@ -59,7 +60,7 @@ const ConfigSchema = z
       .strict()
       .optional(),
     heartbeat: duration.optional(),
-    http: z.string().min(1).optional(),
+    http: z.union([z.string().min(1), z.boolean()]).optional(),
     snapshot: z
       .object({
         mode: z.enum(['initial', 'never']).optional(),

@@ -9,7 +9,7 @@
  */
 import { formatLsn, type Lsn, parseLsn } from '../core/lsn.js';
 import { formatPosition, type Position } from '../core/position.js';
-import { quoteIdentifier } from '../core/table-ref.js';
+import { quoteIdentifier, type TableRef } from '../core/table-ref.js';
 import type { SourceStatus } from '../source/postgres/postgres-source.js';
 import { bytesBehind, type SlotObservation } from '../source/postgres/stream/slot-monitor.js';
 import { CURRENT_TABLES_SQL } from '../warehouse/duckdb/tables.js';
@@ -25,19 +25,21 @@ export interface TableStatus {
 }
 
 export async function tableStatus(warehouse: Warehouse): Promise<TableStatus[]> {
+  return (await tableRows(warehouse)).map(({ ref: _ref, ...status }) => status);
+}
+
+/** tableStatus with each table's name as parts (`table` joins them unquoted, as `status` shows it). */
+export async function tableRows(warehouse: Warehouse): Promise<(TableStatus & { readonly ref: TableRef })[]> {
   const tables = await warehouse.query(CURRENT_TABLES_SQL);
 
-  const out: TableStatus[] = [];
+  const out: (TableStatus & { ref: TableRef })[] = [];
   for (const [schema, name] of tables.rows as [string, string][]) {
     const result = await warehouse.query(
       `SELECT count(*)::BIGINT, max(_tributary_synced_at)::VARCHAR FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}`,
     );
     const [rows, last] = (result.rows[0] ?? [0, null]) as [string | number, string | null];
-    out.push({
-      table: `${schema === 'main' ? 'public' : schema}.${name}`,
-      rows: Number(rows),
-      lastChange: last,
-    });
+    const ref = { schema: schema === 'main' ? 'public' : schema, name };
+    out.push({ table: `${ref.schema}.${name}`, rows: Number(rows), lastChange: last, ref });
   }
   return out;
 }
@@ -62,7 +64,7 @@ export interface JobStatus {
 }
 
 /** Whether Tributary's state has this table (a warehouse older than the feature lacks it). */
-async function hasStateTable(
+export async function hasStateTable(
   warehouse: Warehouse,
   name: 'snapshot_jobs' | 'check_results',
 ): Promise<boolean> {

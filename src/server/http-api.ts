@@ -1,36 +1,63 @@
 /**
- * The public HTTP API of `tributary run --http host:port` (the loopback control endpoint is
- * another server, control-server.ts, for the command line only).
+ * The public HTTP API of `tributary run` (the loopback control endpoint is another server,
+ * control-server.ts, for the command line only). `run` serves it by default on 127.0.0.1:7878
+ * (http-address.ts: where it listens, and when a token is needed).
  *
- * Secure by default: without `--http` nothing listens; `--http 127.0.0.1:8080` (or `:8080`,
- * `localhost:8080`) serves the loopback interface, token optional; any other address is refused
- * unless a token is set (`TRIBUTARY_HTTP_TOKEN`), and then every request must carry it as
- * `Authorization: Bearer <token>` (compared in constant time). Only GET; a caller's text reaches
- * the metrics layer as a request it checks itself (nothing is pasted into SQL). Errors are JSON
+ * With a token (`TRIBUTARY_HTTP_TOKEN`) every request but `GET /healthz` and the dashboard's
+ * static files must carry it as `Authorization: Bearer <token>` (compared in constant time).
+ * Only GET, but POST /api/sql; a caller's text reaches the metrics layer as a request it checks
+ * itself, and SQL only through DuckDB's parser and a read-only transaction (sql-endpoint.ts).
+ * Errors are JSON
  * `{error, code, hint}`: 400 for a request the caller can fix (a USAGE or CONFIG error), 401
- * without the token, 404 for an unknown route, 500 (no internals) otherwise.
+ * without the token, 403 for SQL without a token configured, 404 for an unknown route, 405 for
+ * another method, 500 (no internals) otherwise.
  *
  * Routes:
- *   GET /  GET /assets/<file>                 the dashboard (dashboard.ts), served without the token
- *   GET /api/metrics                          the metrics served (names, versions, owners)
- *   GET /api/metrics/<name>[@v]               one definition
- *   GET /api/metrics/<name>[@v]/query?grain=day&from=2026-03-01&to=2026-04-01[&by=a,b][&tz=Zone]
- *   GET /api/status                           what `tributary status --json` shows
+ *   GET  /healthz                      {"ok": true}, never needs the token
+ *   GET  /  /assets/<file>             the dashboard (dashboard.ts): static files, no token needed
+ *   GET  /api/status                   what `tributary status --json` shows
+ *   GET  /api/tables                   per table: rows, last change, this process's applied changes
+ *   GET  /api/lag[?since=<ISO>]        the lag history
+ *   GET  /api/events[?limit&after]     the last changes applied (keys and columns, no other values)
+ *   GET  /api/events/stream[?after]    the same, live, as Server-Sent Events (sse.ts)
+ *   GET  /api/checks                   each check's latest result, sample and history
+ *   GET  /api/backfills                snapshot and backfill jobs, with live progress
+ *   POST /api/sql                      one read-only SELECT (token required)
+ *   GET  /api/metrics                  the metrics served (names, versions, owners)
+ *   GET  /api/metrics/<name>[@v]       one definition
+ *   GET  /api/metrics/<name>[@v]/query?grain=day&from=2026-03-01&to=2026-04-01[&by=a,b][&tz=Zone]
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { TableRef } from '../core/table-ref.js';
+import type { JobStatus, TableStatus } from '../pipeline/status-report.js';
 import type { Telemetry } from '../pipeline/telemetry.js';
+import type { CheckDetail } from '../quality/check-history.js';
+import type { ReadOnlyAnswer } from '../warehouse/duckdb/read-only-sql.js';
+import { eventsBody, jobsBody, lagBody, tablesBody } from './api-routes.js';
 import { isDashboardPath, serveDashboard } from './dashboard.js';
+import { checkExposure, type HttpAddress, hostPort, listenOn, localUrl } from './http-address.js';
 import { respondJson } from './json-response.js';
+import { HttpError, MAX_ROWS, readSqlBody, sqlForbidden } from './sql-endpoint.js';
+import { KEEPALIVE_MS, resumeAfter, streamChanges } from './sse.js';
+
+export { checkExposure, type HttpAddress, parseHttpAddress } from './http-address.js';
 
 export interface HttpApiHandlers {
   /** The metrics layer, or null when this process serves none. */
   metrics(): HttpMetrics | null;
   status(): Promise<unknown>;
+  tables(): Promise<readonly (TableStatus & { readonly ref: TableRef })[]>;
+  checks(): Promise<readonly CheckDetail[]>;
+  backfills(): Promise<readonly JobStatus[]>;
+  /** Runs one read-only SELECT (read-only-sql.ts); `signal` aborts when the caller goes. */
+  sql(text: string, maxRows: number, signal: AbortSignal): Promise<ReadOnlyAnswer>;
   /** Lag history, applied-change counts and the live change feed of this process. */
   readonly telemetry: Telemetry;
+  /** How often the lag history takes a sample. */
+  readonly sampleEveryMs: number;
 }
 
 /** What the API asks of the metrics layer (src/metrics/metrics.ts). */
@@ -40,42 +67,50 @@ export interface HttpMetrics {
   query(body: unknown): Promise<unknown>;
 }
 
-export interface HttpAddress {
-  readonly host: string;
-  readonly port: number;
+export interface HttpApiOptions {
+  /** The default address, not one the user gave: when taken, serve on a free port instead. */
+  readonly fallback?: boolean;
+  readonly keepaliveMs?: number;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const MAX_URL = 4096;
 
-/** Parses `--http`: `host:port`, `[v6]:port` or `:port` (loopback). USAGE error otherwise. */
-export function parseHttpAddress(text: string): HttpAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text.trim());
-  const port = match ? Number(match[3]) : Number.NaN;
-  if (!match || !Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new TributaryError(
-      'USAGE',
-      `--http must be host:port (such as 127.0.0.1:8080), not ${JSON.stringify(text)}`,
-      {
-        hint: 'give --http 127.0.0.1:8080 to serve this machine only, or an address and TRIBUTARY_HTTP_TOKEN',
-      },
-    );
-  }
-  const host = match[1] ?? (match[2] || '127.0.0.1');
-  return { host, port };
+interface Context {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly url: URL;
+  readonly handlers: HttpApiHandlers;
+  readonly tokenConfigured: boolean;
+  readonly keepaliveMs: number;
 }
 
-/** Refuses an exposed address without a token. */
-export function checkExposure(address: HttpAddress, token: string | null): void {
-  if (LOOPBACK.has(address.host) || token) return;
-  throw new TributaryError(
-    'USAGE',
-    `--http ${address.host}:${address.port} would serve other machines without a token`,
-    {
-      hint: 'set TRIBUTARY_HTTP_TOKEN (callers then send Authorization: Bearer <token>), or bind 127.0.0.1',
-    },
-  );
+interface Route {
+  readonly method: 'GET' | 'POST';
+  handle(context: Context): Promise<void> | void;
 }
+
+/** The API's routes by path (the metrics routes, with a name in the path, are matched apart). */
+const ROUTES: Readonly<Record<string, Route>> = {
+  '/api/status': { method: 'GET', handle: async (c) => ok(c, await c.handlers.status()) },
+  '/api/tables': {
+    method: 'GET',
+    handle: async (c) => ok(c, tablesBody(await c.handlers.tables(), c.handlers.telemetry, Date.now())),
+  },
+  '/api/lag': {
+    method: 'GET',
+    handle: (c) => ok(c, lagBody(c.url.searchParams, c.handlers.telemetry, c.handlers.sampleEveryMs)),
+  },
+  '/api/events': {
+    method: 'GET',
+    handle: (c) => ok(c, eventsBody(c.url.searchParams, c.handlers.telemetry)),
+  },
+  '/api/events/stream': { method: 'GET', handle: (c) => eventStream(c) },
+  '/api/checks': { method: 'GET', handle: async (c) => ok(c, { checks: await c.handlers.checks() }) },
+  '/api/backfills': { method: 'GET', handle: async (c) => ok(c, jobsBody(await c.handlers.backfills())) },
+  '/api/sql': { method: 'POST', handle: (c) => sql(c) },
+};
+
+const METRICS_ROUTE = /^\/api\/metrics(?:\/([^/]+)(\/query)?)?\/?$/;
 
 export class HttpApi {
   readonly #server: Server;
@@ -89,37 +124,19 @@ export class HttpApi {
     token: string | null,
     handlers: HttpApiHandlers,
     logger: Logger,
+    options: HttpApiOptions = {},
   ): Promise<HttpApi> {
     checkExposure(address, token);
     const secret = token ? Buffer.from(token) : null;
     const server = createServer((request, response) => {
-      handle(request, response, secret, handlers).catch((error: unknown) => {
+      handle(request, response, secret, handlers, options).catch((error: unknown) => {
         logger.error({ err: (error as Error).message }, 'HTTP API request failed');
         respond(response, 500, { error: 'internal error', code: 'INTERNAL', hint: null });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(
-          new TributaryError(
-            'USAGE',
-            `cannot serve HTTP on ${address.host}:${address.port}: ${error.code ?? error.message}`,
-            {
-              hint: 'pick a free port (or another address) for --http',
-            },
-          ),
-        );
-      });
-      server.listen(address.port, address.host, () => resolve());
-    });
-    const bound = server.address();
-    logger.info(
-      {
-        http: typeof bound === 'object' && bound ? `${bound.address}:${bound.port}` : String(bound),
-        token: Boolean(secret),
-      },
-      'serving the HTTP API',
-    );
+    const bound = await listenOn(server, address, options.fallback ?? false, logger);
+    logger.info({ http: hostPort(bound), token: Boolean(secret) }, 'serving the HTTP API');
+    logger.info({ dashboard: localUrl(bound) }, 'open the dashboard');
     return new HttpApi(server);
   }
 
@@ -128,9 +145,11 @@ export class HttpApi {
     return typeof bound === 'object' && bound ? bound.port : 0;
   }
 
+  /** Stops listening and ends every connection, open event streams included. */
   async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await closed;
   }
 }
 
@@ -139,16 +158,8 @@ async function handle(
   response: ServerResponse,
   secret: Buffer | null,
   handlers: HttpApiHandlers,
+  options: HttpApiOptions,
 ): Promise<void> {
-  // the dashboard's page and scripts hold no data: served without the token, which its API calls carry
-  const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
-  if (request.method === 'GET' && isDashboardPath(path)) return serveDashboard(request, path, response);
-  if (secret && !authorized(request.headers.authorization, secret)) {
-    response.setHeader('WWW-Authenticate', 'Bearer');
-    return respond(response, 401, { error: 'a bearer token is required', code: 'USAGE', hint: null });
-  }
-  if (request.method !== 'GET')
-    return respond(response, 405, { error: 'only GET', code: 'USAGE', hint: null });
   if ((request.url ?? '').length > MAX_URL)
     return respond(response, 414, { error: 'the URL is too long', code: 'USAGE', hint: null });
   let url: URL;
@@ -157,29 +168,107 @@ async function handle(
   } catch {
     return respond(response, 400, { error: 'a malformed URL', code: 'USAGE', hint: null });
   }
+  if (url.pathname === '/healthz') {
+    if (request.method !== 'GET') return notAllowed(response, 'GET');
+    return respond(response, 200, { ok: true });
+  }
+  // The dashboard's page and scripts hold no data: served without the token (a browser cannot
+  // send it when it opens a page), which the page then sends with each API call.
+  if (request.method === 'GET' && isDashboardPath(url.pathname))
+    return serveDashboard(request, url.pathname, response);
+  if (secret && !authorized(request.headers.authorization, secret)) {
+    response.setHeader('WWW-Authenticate', 'Bearer');
+    return respond(response, 401, {
+      error: 'a bearer token is required',
+      code: 'USAGE',
+      hint: 'send Authorization: Bearer <the TRIBUTARY_HTTP_TOKEN of this run>',
+    });
+  }
+  const context: Context = {
+    request,
+    response,
+    url,
+    handlers,
+    tokenConfigured: secret !== null,
+    keepaliveMs: options.keepaliveMs ?? KEEPALIVE_MS,
+  };
   try {
-    if (url.pathname === '/api/status') return respond(response, 200, await handlers.status());
-    const route = /^\/api\/metrics(?:\/([^/]+)(\/query)?)?\/?$/.exec(url.pathname);
-    if (!route) return respond(response, 404, { error: 'not found', code: 'USAGE', hint: null });
-    const metrics = handlers.metrics();
-    if (!metrics) {
+    const route = Object.hasOwn(ROUTES, url.pathname)
+      ? ROUTES[url.pathname]
+      : METRICS_ROUTE.test(url.pathname)
+        ? METRICS
+        : undefined;
+    if (!route)
       return respond(response, 404, {
-        error: 'this tributary run serves no metrics',
+        error: 'not found',
         code: 'USAGE',
-        hint: 'start it with --metrics <dir> (or metrics: { dir } in its config file)',
+        hint: 'see the README, "HTTP API"',
       });
-    }
-    const ref = route[1] === undefined ? null : decodeURIComponent(route[1]);
-    if (ref === null) return respond(response, 200, metrics.list());
-    if (!route[2]) return respond(response, 200, metrics.show(ref));
-    return respond(response, 200, await metrics.query(queryBody(ref, url.searchParams)));
+    if (request.method !== route.method) return notAllowed(response, route.method);
+    await route.handle(context);
   } catch (error) {
+    if (error instanceof HttpError)
+      return respond(response, error.status, { error: error.message, code: error.code, hint: error.hint });
     if (error instanceof TributaryError && (error.code === 'USAGE' || error.code === 'CONFIG')) {
       return respond(response, 400, { error: error.message, code: error.code, hint: error.hint ?? null });
     }
     if (error instanceof URIError)
       return respond(response, 400, { error: 'a malformed URL', code: 'USAGE', hint: null });
     throw error;
+  }
+}
+
+const METRICS: Route = {
+  method: 'GET',
+  handle: async (c) => {
+    const route = METRICS_ROUTE.exec(c.url.pathname);
+    const metrics = c.handlers.metrics();
+    if (!route || !metrics) {
+      return respond(c.response, 404, {
+        error: 'this tributary run serves no metrics',
+        code: 'USAGE',
+        hint: 'start it with --metrics <dir> (or metrics: { dir } in its config file)',
+      });
+    }
+    const ref = route[1] === undefined ? null : decodeURIComponent(route[1]);
+    if (ref === null) return ok(c, metrics.list());
+    if (!route[2]) return ok(c, metrics.show(ref));
+    return ok(c, await metrics.query(queryBody(ref, c.url.searchParams)));
+  },
+};
+
+function eventStream(c: Context): void {
+  const lastEventId = c.request.headers['last-event-id'];
+  const after = resumeAfter(
+    c.url.searchParams.get('after'),
+    typeof lastEventId === 'string' ? lastEventId : undefined,
+  );
+  if (after === null)
+    throw new TributaryError(
+      'USAGE',
+      'after (or Last-Event-ID) must be the seq of a change, a whole number',
+      {
+        hint: 'such as after=120',
+      },
+    );
+  // seqs start again at 1 in a new process: an id beyond the newest is a previous run's, so the
+  // client gets everything kept rather than waiting silently for the seqs to catch up
+  const newest = c.handlers.telemetry.recent(1).at(-1)?.seq ?? 0;
+  streamChanges(c.request, c.response, c.handlers.telemetry, after > newest ? 0 : after, c.keepaliveMs);
+}
+
+async function sql(c: Context): Promise<void> {
+  if (!c.tokenConfigured) throw sqlForbidden();
+  const text = await readSqlBody(c.request);
+  const gone = new AbortController();
+  const abort = () => {
+    if (!c.response.writableFinished) gone.abort();
+  };
+  c.response.once('close', abort);
+  try {
+    ok(c, await c.handlers.sql(text, MAX_ROWS, gone.signal));
+  } finally {
+    c.response.off('close', abort);
   }
 }
 
@@ -210,6 +299,16 @@ function authorized(header: string | undefined, secret: Buffer): boolean {
   if (!given) return false;
   const bytes = Buffer.from(given);
   return bytes.length === secret.length && timingSafeEqual(bytes, secret);
+}
+
+/** `GET /` until a dashboard serves it: what runs here and where the API is. */
+function notAllowed(response: ServerResponse, allow: string): void {
+  response.setHeader('Allow', allow);
+  respond(response, 405, { error: `only ${allow} here`, code: 'USAGE', hint: null });
+}
+
+function ok(c: Context, body: unknown): void {
+  respond(c.response, 200, body);
 }
 
 function respond(response: ServerResponse, status: number, body: unknown): void {

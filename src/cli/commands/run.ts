@@ -10,6 +10,9 @@
  * served to `tributary metrics` through the control endpoint.
  * Models (`--models <dir>`, the config file's `models:`, or a ./models directory) are
  * materialised and kept fresh beside the loader (src/models/model-refresher.ts).
+ * The HTTP API (src/server/http-api.ts) is served by default on 127.0.0.1:7878, or a free loopback
+ * port when that is taken; `--http` picks the address (exit 2 when it cannot be bound), `--no-http`
+ * serves none. `--lag-sample` sets how often the lag history takes a sample.
  */
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -24,16 +27,26 @@ import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
-import { statusReport, telemetryReading } from '../../pipeline/status-report.js';
+import { jobStatus, statusReport, tableRows, telemetryReading } from '../../pipeline/status-report.js';
 import { sampleEvery, Telemetry } from '../../pipeline/telemetry.js';
+import { checkDetails } from '../../quality/check-history.js';
 import { scheduleChecks } from '../../quality/check-schedule.js';
 import type { CheckSpec } from '../../quality/check-spec.js';
 import { ControlServer } from '../../server/control-server.js';
-import { checkExposure, HttpApi, type HttpMetrics, parseHttpAddress } from '../../server/http-api.js';
+import { DEFAULT_HTTP_ADDRESS } from '../../server/http-address.js';
+import {
+  checkExposure,
+  type HttpAddress,
+  HttpApi,
+  type HttpMetrics,
+  parseHttpAddress,
+} from '../../server/http-api.js';
+import { SQL_TIMEOUT_MS } from '../../server/sql-endpoint.js';
 import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
+import { readOnlyOnOwnConnection } from '../../warehouse/duckdb/read-only-sql.js';
 import { flagOrFile, loadConfigFile } from '../config-file.js';
 import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
 import {
@@ -82,8 +95,10 @@ interface RunFlags extends SourceFlags {
   readonly metrics?: string;
   /** --models <dir>. */
   readonly models?: string;
-  /** --http host:port: the public HTTP API. */
-  readonly http?: string;
+  /** --http host:port (or the config file's http:): the public HTTP API; false with --no-http. */
+  readonly http?: string | boolean;
+  /** --lag-sample: how often the lag history takes a sample. */
+  readonly lagSample?: string;
   /** Where the models are, from --models and the config file. */
   readonly modelSettings?: ModelsSettings;
 }
@@ -127,7 +142,12 @@ export function runCommand(): Command {
     )
     .option(
       '--http <host:port>',
-      'serve the HTTP API (metrics, status) here: 127.0.0.1:8080 for this machine; another address needs TRIBUTARY_HTTP_TOKEN',
+      'serve the HTTP API and dashboard here (default 127.0.0.1:7878, or a free port when taken); an address other than loopback needs TRIBUTARY_HTTP_TOKEN',
+    )
+    .option('--no-http', 'serve no HTTP API')
+    .option(
+      '--lag-sample <duration>',
+      'how often the lag history (GET /api/lag) takes a sample, 100ms to 1h (default 5s)',
     )
     .option(
       '--models <dir>',
@@ -147,9 +167,10 @@ export function runCommand(): Command {
       const retentionMs = rawRetention(flags);
       const metricSources = metricsAtStart(flags.metrics);
       const models = flags.modelSettings ?? modelsSettings(flags.models, undefined, null);
-      const http = flags.http ? parseHttpAddress(flags.http) : null;
+      const http = httpSetting(flags.http);
       const httpToken = process.env.TRIBUTARY_HTTP_TOKEN || null;
-      if (http) checkExposure(http, httpToken);
+      if (http) checkExposure(http.address, httpToken);
+      const sampleEveryMs = lagSampleMs(flags.lagSample);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
@@ -171,7 +192,9 @@ export function runCommand(): Command {
           throw error;
         }
         const stats = new PipelineStats();
-        const telemetry = new Telemetry();
+        const telemetry = new Telemetry({
+          historySize: Math.min(MAX_LAG_SAMPLES, Math.ceil(LAG_HISTORY_MS / sampleEveryMs)),
+        });
         const progress = new SnapshotProgressView(log);
         let source: PostgresSource | null = null;
         let snapshots: SnapshotRunner | null = null;
@@ -206,10 +229,25 @@ export function runCommand(): Command {
         try {
           if (http)
             api = await HttpApi.start(
-              http,
+              http.address,
               httpToken,
-              { metrics: () => metricsOverHttp(metrics), status, telemetry },
+              {
+                metrics: () => metricsOverHttp(metrics),
+                status,
+                tables: () => tableRows(warehouse),
+                checks: () => checkDetails(warehouse),
+                backfills: () => jobStatus(warehouse, snapshots?.progress() ?? null),
+                sql: (text, maxRows, abort) =>
+                  readOnlyOnOwnConnection(() => warehouse.connect(), text, {
+                    maxRows,
+                    timeoutMs: SQL_TIMEOUT_MS,
+                    signal: abort,
+                  }),
+                telemetry,
+                sampleEveryMs,
+              },
               log,
+              { fallback: http.fallback },
             );
         } catch (error) {
           await refresher?.stop();
@@ -221,7 +259,7 @@ export function runCommand(): Command {
         const stopSampling = sampleEvery(
           telemetry,
           async () => telemetryReading(stats, (await source?.status()) ?? null),
-          TELEMETRY_SAMPLE_MS,
+          sampleEveryMs,
         );
         const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
         const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log);
@@ -318,7 +356,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     feedName: pick('feedName', flags.feedName, file.feed?.name),
     lanes: pick('lanes', flags.lanes, file.feed?.lanes === undefined ? undefined : String(file.feed.lanes)),
     raw: pick('raw', flags.raw, file.raw?.enabled),
-    http: pick('http', flags.http, file.http),
+    http: pick<string | boolean | undefined>('http', flags.http, file.http),
     rawRetention: pick('rawRetention', flags.rawRetention, file.raw?.retention),
     checks: file.checks,
     metrics: pick(
@@ -349,8 +387,31 @@ function snapshotSettings(flags: RunFlags): Partial<SnapshotSettings> {
 
 /** Each worker is a connection to production holding a snapshot: a handful, never hundreds. */
 const MAX_SNAPSHOT_WORKERS = 16;
-/** One point of the lag history every 5 s: an hour of it in the default 720 samples. */
-const TELEMETRY_SAMPLE_MS = 5_000;
+/** One point of the lag history every 5 s by default, an hour of them kept (at most MAX_LAG_SAMPLES). */
+const DEFAULT_LAG_SAMPLE = '5s';
+const LAG_HISTORY_MS = 3_600_000;
+const MAX_LAG_SAMPLES = 7_200;
+
+function lagSampleMs(text: string | undefined): number {
+  const ms = parseDuration(text ?? DEFAULT_LAG_SAMPLE);
+  if (ms < 100 || ms > LAG_HISTORY_MS)
+    throw new TributaryError('USAGE', `--lag-sample is from 100ms to 1h, not ${JSON.stringify(text)}`, {
+      hint: 'such as --lag-sample 5s (the default) or 500ms',
+    });
+  return ms;
+}
+
+/**
+ * Where the HTTP API listens: the default address unless told (falling back to a free port when
+ * it is taken), the address given (exit 2 when it cannot be bound), or nowhere (--no-http).
+ */
+function httpSetting(
+  given: string | boolean | undefined,
+): { readonly address: HttpAddress; readonly fallback: boolean } | null {
+  if (given === false) return null;
+  if (given === undefined || given === true) return { address: DEFAULT_HTTP_ADDRESS, fallback: true };
+  return { address: parseHttpAddress(given), fallback: false };
+}
 
 function snapshotWorkers(text: string): number {
   const n = positiveInteger(text, '--snapshot-workers');
