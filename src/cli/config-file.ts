@@ -37,6 +37,11 @@
  *                                                # (`tributary metrics`, and `run` loads them at start)
  *   models: { dir: models, schema: models }       # curated models (src/models/): the *.sql files of dir
  *                                                 # (relative to this file), materialised in schema
+ *   alerts:                                       # run's alerts (src/server/alert-settings.ts)
+ *     webhook: https://hooks.example.com/tributary   # optional; else TRIBUTARY_ALERT_WEBHOOK
+ *     walRetainedBytes: 10GB                      # WAL the server keeps for the slot over this
+ *     lagSeconds: 300                             # end-to-end lag over this (or a duration: 5m)
+ *     checks: true                                # an error-severity check failing (default true)
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -45,6 +50,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN } from '../core/duration.js';
 import { TributaryError } from '../core/errors.js';
 import { ChecksSchema } from '../quality/check-spec.js';
+import { AlertsSchema } from '../server/alert-settings.js';
 
 const duration = z.string().regex(DURATION_PATTERN, 'a duration such as 500ms, 30s or 5m');
 
@@ -107,6 +113,7 @@ const ConfigSchema = z
       })
       .strict()
       .optional(),
+    alerts: AlertsSchema.optional(),
   })
   .strict();
 
@@ -135,7 +142,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
       (issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
     throw new TributaryError('CONFIG', `${path} has ${problems.length} problem(s): ${problems.join('; ')}`, {
-      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, http, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes, raw.enabled, raw.retention, replica, ledgers[].name/sql/warehouseSql, checks (see the README, "Checks"), metrics.dir, models.dir, models.schema',
+      hint: 'keys: source, warehouse, tables, slot, publication, batch.size, batch.delay, heartbeat, http, snapshot.mode, snapshot.workers, snapshot.chunkRows, snapshot.timeout, feed.url, feed.name, feed.lanes, raw.enabled, raw.retention, replica, ledgers[].name/sql/warehouseSql, checks (see the README, "Checks"), metrics.dir, models.dir, models.schema, alerts.webhook/walRetainedBytes/lagSeconds/checks',
     });
   }
   return result.data;

@@ -3,7 +3,8 @@
  * after min(every, 30 s). A check runs again `every` after its previous run started (or at
  * once when that run took longer), never twice at the same time. Results are recorded by the
  * warehouse; a check that does not pass is logged (warn or error), one that passes again after
- * that says so; nothing here stops the pipeline. `stop()` waits for the runs in flight.
+ * that says so; nothing here stops the pipeline. `onResult` sees every result (the alerts of
+ * src/server/alerts.ts). `stop()` waits for the runs in flight.
  */
 import type { Logger } from 'pino';
 import type { CheckResult } from './check-result.js';
@@ -19,6 +20,7 @@ export function scheduleChecks(
   runner: CheckRunner,
   specs: readonly CheckSpec[],
   log: Logger,
+  onResult?: (result: CheckResult) => void,
 ): () => Promise<void> {
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
@@ -30,7 +32,10 @@ export function scheduleChecks(
       const started = Date.now();
       try {
         const [result] = await runner.check([spec]);
-        if (result && !stopped) failing = report(log, result, failing);
+        if (result && !stopped) {
+          failing = report(log, result, failing);
+          onResult?.(result);
+        }
       } catch (error) {
         if (!stopped) log.error({ check: spec.name, err: (error as Error).message }, 'check could not run');
       }

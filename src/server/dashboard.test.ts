@@ -10,6 +10,7 @@ import { silentLogger } from '../core/logger.js';
 import { Telemetry } from '../pipeline/telemetry.js';
 import { CONTENT_SECURITY_POLICY } from './dashboard.js';
 import { HttpApi } from './http-api.js';
+import { PrometheusExporter } from './prometheus.js';
 
 const TOKEN = 'a-token-for-the-dashboard-test';
 
@@ -29,6 +30,7 @@ describe('the dashboard files', () => {
   let api: HttpApi;
   let origin: string;
   beforeAll(async () => {
+    const telemetry = new Telemetry();
     api = await HttpApi.start(
       { host: '127.0.0.1', port: 0 },
       TOKEN,
@@ -41,8 +43,16 @@ describe('the dashboard files', () => {
         sql: async () => {
           throw new Error('no SQL in this test');
         },
-        telemetry: new Telemetry(),
+        telemetry,
         sampleEveryMs: 5000,
+        prometheus: new PrometheusExporter({
+          telemetry,
+          source: async () => null,
+          checks: async () => [],
+          jobs: async () => [],
+          alerts: () => [],
+        }),
+        alerts: () => ({ thresholds: null, open: [] }),
       },
       silentLogger(),
     );

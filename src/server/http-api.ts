@@ -26,6 +26,8 @@
  *   GET  /api/metrics                  the metrics served (names, versions, owners)
  *   GET  /api/metrics/<name>[@v]       one definition
  *   GET  /api/metrics/<name>[@v]/query?grain=day&from=2026-03-01&to=2026-04-01[&by=a,b][&tz=Zone]
+ *   GET  /api/alerts                   alert thresholds and the open incidents
+ *   GET  /metrics                      Prometheus text format (src/server/prometheus.ts)
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -40,6 +42,7 @@ import { eventsBody, jobsBody, lagBody, tablesBody } from './api-routes.js';
 import { isDashboardPath, serveDashboard } from './dashboard.js';
 import { checkExposure, type HttpAddress, hostPort, listenOn, localUrl } from './http-address.js';
 import { respondJson } from './json-response.js';
+import type { PrometheusExporter } from './prometheus.js';
 import { HttpError, MAX_ROWS, readSqlBody, sqlForbidden } from './sql-endpoint.js';
 import { KEEPALIVE_MS, resumeAfter, streamChanges } from './sse.js';
 
@@ -58,6 +61,10 @@ export interface HttpApiHandlers {
   readonly telemetry: Telemetry;
   /** How often the lag history takes a sample. */
   readonly sampleEveryMs: number;
+  /** `GET /metrics`. */
+  readonly prometheus: PrometheusExporter;
+  /** `GET /api/alerts`: thresholds (null without alerts) and open incidents. */
+  alerts(): unknown;
 }
 
 /** What the API asks of the metrics layer (src/metrics/metrics.ts). */
@@ -108,6 +115,8 @@ const ROUTES: Readonly<Record<string, Route>> = {
   '/api/checks': { method: 'GET', handle: async (c) => ok(c, { checks: await c.handlers.checks() }) },
   '/api/backfills': { method: 'GET', handle: async (c) => ok(c, jobsBody(await c.handlers.backfills())) },
   '/api/sql': { method: 'POST', handle: (c) => sql(c) },
+  '/api/alerts': { method: 'GET', handle: (c) => ok(c, c.handlers.alerts()) },
+  '/metrics': { method: 'GET', handle: (c) => c.handlers.prometheus.serve(c.response) },
 };
 
 const METRICS_ROUTE = /^\/api\/metrics(?:\/([^/]+)(\/query)?)?\/?$/;

@@ -11,6 +11,7 @@ import { TributaryError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Telemetry } from '../../src/pipeline/telemetry.js';
 import { HttpApi, type HttpApiHandlers } from '../../src/server/http-api.js';
+import { PrometheusExporter } from '../../src/server/prometheus.js';
 import { readOnlyOnOwnConnection } from '../../src/warehouse/duckdb/read-only-sql.js';
 import { readSse } from '../helpers/sse.js';
 import { change } from '../warehouse/items.js';
@@ -38,6 +39,14 @@ describe('the HTTP server of tributary run', () => {
         readOnlyOnOwnConnection(() => instance.connect(), text, { maxRows, timeoutMs: 10_000, signal }),
       telemetry,
       sampleEveryMs: 1000,
+      prometheus: new PrometheusExporter({
+        telemetry,
+        source: async () => null,
+        checks: async () => [],
+        jobs: async () => [],
+        alerts: () => [],
+      }),
+      alerts: () => ({ thresholds: null, open: [] }),
     };
   }
 

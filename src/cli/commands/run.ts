@@ -13,6 +13,8 @@
  * The HTTP API (src/server/http-api.ts) is served by default on 127.0.0.1:7878, or a free loopback
  * port when that is taken; `--http` picks the address (exit 2 when it cannot be bound), `--no-http`
  * serves none. `--lag-sample` sets how often the lag history takes a sample.
+ * The config file's `alerts:` (src/server/alerting.ts) are judged on each lag sample and each
+ * scheduled check result; `--http` also serves them, and Prometheus metrics at /metrics.
  */
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -27,11 +29,19 @@ import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
 import { PipelineStats } from '../../pipeline/pipeline-stats.js';
 import type { SnapshotRunner, SnapshotSettings } from '../../pipeline/snapshot-runner.js';
-import { jobStatus, statusReport, tableRows, telemetryReading } from '../../pipeline/status-report.js';
+import {
+  checkStatus,
+  jobStatus,
+  statusReport,
+  tableRows,
+  telemetryReading,
+} from '../../pipeline/status-report.js';
 import { sampleEvery, Telemetry } from '../../pipeline/telemetry.js';
 import { checkDetails } from '../../quality/check-history.js';
 import { scheduleChecks } from '../../quality/check-schedule.js';
 import type { CheckSpec } from '../../quality/check-spec.js';
+import { type AlertsConfig, alertSettings } from '../../server/alert-settings.js';
+import { Alerting } from '../../server/alerting.js';
 import { ControlServer } from '../../server/control-server.js';
 import { DEFAULT_HTTP_ADDRESS } from '../../server/http-address.js';
 import {
@@ -41,6 +51,7 @@ import {
   type HttpMetrics,
   parseHttpAddress,
 } from '../../server/http-api.js';
+import { PrometheusExporter } from '../../server/prometheus.js';
 import { SQL_TIMEOUT_MS } from '../../server/sql-endpoint.js';
 import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
@@ -101,6 +112,8 @@ interface RunFlags extends SourceFlags {
   readonly lagSample?: string;
   /** Where the models are, from --models and the config file. */
   readonly modelSettings?: ModelsSettings;
+  /** From the config file's `alerts:` (there is no flag). */
+  readonly alerts?: AlertsConfig;
 }
 
 export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
@@ -134,7 +147,7 @@ export function runCommand(): Command {
     .option('--lanes <n>', 'lanes of a feed created now, the unit loaders share out (fixed then; default 1)')
     .option(
       '--config <file>',
-      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check)',
+      'read settings from a YAML or JSON file; flags given here win. Its checks: run on their schedules (see tributary check), its alerts: are judged and posted to their webhook',
     )
     .option(
       '--metrics <dir>',
@@ -142,7 +155,7 @@ export function runCommand(): Command {
     )
     .option(
       '--http <host:port>',
-      'serve the HTTP API and dashboard here (default 127.0.0.1:7878, or a free port when taken); an address other than loopback needs TRIBUTARY_HTTP_TOKEN',
+      'serve the HTTP API (metrics, status, alerts, Prometheus /metrics) and dashboard here (default 127.0.0.1:7878, or a free port when taken); an address other than loopback needs TRIBUTARY_HTTP_TOKEN',
     )
     .option('--no-http', 'serve no HTTP API')
     .option(
@@ -171,6 +184,7 @@ export function runCommand(): Command {
       const httpToken = process.env.TRIBUTARY_HTTP_TOKEN || null;
       if (http) checkExposure(http.address, httpToken);
       const sampleEveryMs = lagSampleMs(flags.lagSample);
+      const alertsWanted = alertSettings(flags.alerts);
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
@@ -196,6 +210,7 @@ export function runCommand(): Command {
           historySize: Math.min(MAX_LAG_SAMPLES, Math.ceil(LAG_HISTORY_MS / sampleEveryMs)),
         });
         const progress = new SnapshotProgressView(log);
+        const alerting = new Alerting(alertsWanted, log);
         let source: PostgresSource | null = null;
         let snapshots: SnapshotRunner | null = null;
         let loader: Loader | null = null;
@@ -207,6 +222,7 @@ export function runCommand(): Command {
             snapshots?.progress() ?? null,
           )),
           ...(refresher ? { models: await statusOf(refresher.plan, warehouse, refresher) } : {}),
+          ...(alerting.enabled ? { alerts: alerting.report() } : {}),
         });
         const control = await ControlServer.start(flags.warehouse, {
           ...landingHandlers(warehouse),
@@ -226,6 +242,13 @@ export function runCommand(): Command {
           },
         });
         let api: HttpApi | null = null;
+        const prometheus = new PrometheusExporter({
+          telemetry,
+          source: async () => (await source?.status()) ?? null,
+          checks: () => checkStatus(warehouse),
+          jobs: () => jobStatus(warehouse, snapshots?.progress() ?? null),
+          alerts: () => alerting.states(),
+        });
         try {
           if (http)
             api = await HttpApi.start(
@@ -245,11 +268,14 @@ export function runCommand(): Command {
                   }),
                 telemetry,
                 sampleEveryMs,
+                prometheus,
+                alerts: () => alerting.report(),
               },
               log,
               { fallback: http.fallback },
             );
         } catch (error) {
+          prometheus.close();
           await refresher?.stop();
           await control.close();
           await warehouse.close();
@@ -260,9 +286,12 @@ export function runCommand(): Command {
           telemetry,
           async () => telemetryReading(stats, (await source?.status()) ?? null),
           sampleEveryMs,
+          (sample) => alerting.sample(sample),
         );
         const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
-        const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log);
+        const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log, (result) =>
+          alerting.check(result),
+        );
         try {
           log.info(
             { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
@@ -313,6 +342,8 @@ export function runCommand(): Command {
           await stopChecks();
           await refresher?.stop();
           await api?.close();
+          prometheus.close();
+          await alerting.close();
           await control.close();
           await warehouse.close();
         }
@@ -359,6 +390,7 @@ function withConfigFile(flags: RunFlags, command: Command): RunFlags {
     http: pick<string | boolean | undefined>('http', flags.http, file.http),
     rawRetention: pick('rawRetention', flags.rawRetention, file.raw?.retention),
     checks: file.checks,
+    alerts: file.alerts,
     metrics: pick(
       'metrics',
       flags.metrics,

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import type { ModelStatus } from '../../models/model-status.js';
 import type { CheckStatus, FeedStatus, JobStatus } from '../../pipeline/status-report.js';
 import { statusReport } from '../../pipeline/status-report.js';
+import type { AlertsReport } from '../../server/alerting.js';
 import { remoteStatus } from '../../server/control-client.js';
 import { writeStdout } from '../output.js';
 import { withWarehouse } from '../with-warehouse.js';
@@ -28,7 +29,7 @@ export function statusCommand(): Command {
       "\nSlot lag is read from the source server by the running `tributary run`: how far the slot's\n" +
         "confirmed position trails the server's WAL (slotLagBytes), and how much WAL the server keeps\n" +
         'for the slot (slotRetainedBytes, walStatus). Without a running `run` only the checkpoint and\n' +
-        "the tables are shown. The running process also reports its models' freshness (tributary models status).",
+        "the tables are shown. The running process also reports its models' freshness (tributary models status) and its open alerts.",
     )
     .action(async (flags: StatusFlags) => {
       const report = await withWarehouse(
@@ -75,6 +76,10 @@ function describe(report: Record<string, unknown>): string {
       `  ${m.name}  ${m.state.toUpperCase()}  (${m.materialized}, ${m.refresh})  age ${age}  target ${m.target ?? '-'}`,
     );
   }
+  const alerts = report.alerts as AlertsReport | undefined;
+  if (alerts)
+    lines.push(`alerts:         ${alerts.open.length === 0 ? 'none open' : `${alerts.open.length} open`}`);
+  for (const a of alerts?.open ?? []) lines.push(`  ${a.alert}  since ${a.since}  ${a.message}`);
   return `${lines.join('\n')}\n`;
 }
 
