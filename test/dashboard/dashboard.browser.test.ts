@@ -18,7 +18,6 @@ import { waitFor } from '../helpers/events.js';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 const WAIT = { timeout: 30_000 };
-const LAG_SAMPLE: string[] = process.env.NO_LAG_SAMPLE ? [] : ['--lag-sample', '300ms'];
 
 describe('the dashboard of tributary run --http', () => {
   const cluster = useCluster({
@@ -42,7 +41,8 @@ describe('the dashboard of tributary run --http', () => {
         config,
         '--http',
         '127.0.0.1:0',
-        ...LAG_SAMPLE,
+        '--lag-sample',
+        '300ms',
       ),
       { TRIBUTARY_HTTP_TOKEN: TOKEN },
     );
@@ -56,10 +56,15 @@ describe('the dashboard of tributary run --http', () => {
       const page = await browser.context.newPage();
       const requests: string[] = [];
       const problems: string[] = [];
+      const failed: string[] = [];
       page.on('request', (request) => requests.push(request.url()));
+      page.on('response', (response) => {
+        if (response.status() >= 400) failed.push(`${response.status()} ${new URL(response.url()).pathname}`);
+      });
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      // CSP violations and script errors; failed requests are judged below, by status and path
       page.on('console', (message) => {
-        if (message.type() === 'error' && !/status of 401/.test(message.text()))
+        if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
           problems.push(`console: ${message.text()}`);
       });
       await page.goto(`${origin}/`);
@@ -72,6 +77,10 @@ describe('the dashboard of tributary run --http', () => {
         .filter({ hasText: /healthy|degraded/ })
         .waitFor(WAIT);
       await page.locator('#fig-running').filter({ hasText: 'running' }).waitFor(WAIT);
+      await page
+        .locator('#fig-connected')
+        .filter({ hasText: /^connected$/ })
+        .waitFor(WAIT);
       await page.locator('#tables tbody tr[data-table="public.customers"]').waitFor(WAIT);
 
       const points = async () => Number(await page.locator('#chart-lag').getAttribute('data-points'));
@@ -88,6 +97,7 @@ describe('the dashboard of tributary run --http', () => {
         .poll(() => page.locator('#feed tbody tr.op-update', { hasText: 'id=4242' }).count(), WAIT)
         .toBe(1);
       expect(await page.locator('#feed tbody tr.op-insert', { hasText: 'id=4244' }).count()).toBe(1);
+      expect(await page.locator('#feed-state').textContent()).toBe('live'); // the SSE stream, not polling
 
       // the failing check, with its failing row when expanded
       const check = page.locator('#checks details[data-check="emails-present"][data-status="fail"]');
@@ -104,6 +114,10 @@ describe('the dashboard of tributary run --http', () => {
       await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
 
       expect(problems).toEqual([]);
+      // before the token: 401s; this run serves no metrics: 404 for them (the page says so)
+      expect(failed.filter((f) => !f.startsWith('401 /api/') && f !== '404 /api/metrics')).toEqual([]);
+      expect(failed).toContain('401 /api/status');
+      expect(await page.locator('#metric-note').textContent()).toMatch(/serves no metrics/);
       expect(requests.filter((url) => !url.startsWith(`${origin}/`))).toEqual([]);
       expect(requests.filter((url) => url.includes(TOKEN))).toEqual([]);
       expect(run.stderr()).not.toContain(TOKEN);

@@ -9,8 +9,8 @@ import { formatBytes, formatCount, formatSeconds } from './format.js';
 const MAX_POINTS = 720;
 const HEIGHT = 180;
 
-/** A uPlot line chart over time in `container`, sized to it. */
-export function timeChart(container, series, formatValue) {
+/** A uPlot line chart over time in `container`, sized to it; its y axis reaches at least `minTop`. */
+export function timeChart(container, series, formatValue, minTop) {
   const axisValues = (_u, ticks) => ticks.map((v) => formatValue(v));
   const plot = new uPlot(
     {
@@ -29,7 +29,8 @@ export function timeChart(container, series, formatValue) {
         })),
       ],
       axes: [{}, { values: axisValues, size: 70 }],
-      scales: { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, 1e-9) * 1.1] } },
+      // from 0, and never so flat that a quiet pipeline's zeros read as a scale of nothing
+      scales: { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max((max ?? 0) * 1.1, minTop)] } },
       legend: { live: true },
     },
     [[], ...series.map(() => [])],
@@ -56,6 +57,7 @@ export class LagCharts {
       lag,
       [{ label: 'lag', stroke: '#0b5cad', fill: 'rgba(11,92,173,0.08)' }],
       formatSeconds,
+      1,
     );
     this.slotPlot = timeChart(
       slot,
@@ -65,8 +67,10 @@ export class LagCharts {
         { label: 'alert threshold', stroke: '#cf222e', dash: [6, 4] },
       ],
       formatBytes,
+      1024,
     );
-    this.ratePlot = timeChart(rate, [{ label: 'changes/s', stroke: '#9a6700' }], formatCount);
+    this.ratePlot = timeChart(rate, [{ label: 'changes/s', stroke: '#9a6700' }], formatCount, 1);
+    this.slotPlot.setSeries(3, { show: false });
   }
 
   /** The newest sample's time (ISO), for `/api/lag?since=`. */
@@ -89,6 +93,7 @@ export class LagCharts {
     const value = typeof bytes === 'number' && Number.isFinite(bytes) ? bytes : null;
     if (value === this.#threshold) return;
     this.#threshold = value;
+    this.slotPlot.setSeries(3, { show: value !== null });
     this.#draw();
   }
 

@@ -81,7 +81,7 @@ export class Feed {
 
   #show(state, detail) {
     const text = { open: 'live', retrying: 'reconnecting…', stopped: 'stopped' }[state] ?? state;
-    this.#state.textContent = detail && state !== 'open' ? `${text} (${detail})` : text;
+    this.#state.textContent = detail ? `${text} (${detail})` : text;
     this.#state.dataset.state = state;
   }
 }

@@ -108,6 +108,7 @@ export class MetricChart {
       series[s][index.get(row.period)] = row.value === null ? null : Number(row.value);
     }
     this.#plot?.destroy();
+    this.#container.hidden = false;
     this.#plot = new uPlot(
       {
         width: Math.max(this.#container.clientWidth, 200),

@@ -74,18 +74,21 @@ export function drawChecks(container, checks) {
 }
 
 function checkDetails(check) {
-  const history = (check.history ?? []).map((h) =>
-    el(
-      'span',
-      { className: `mark ${h.status}`, title: `${h.status} at ${formatTime(h.finishedAt)}` },
-      h.status[0],
-    ),
-  );
+  // the API sends the newest first; drawn oldest first, so the newest is on the right
+  const history = [...(check.history ?? [])]
+    .reverse()
+    .map((h) =>
+      el(
+        'span',
+        { className: `mark ${h.status}`, title: `${h.status} at ${formatTime(h.finishedAt)}` },
+        h.status[0],
+      ),
+    );
   const sample = Array.isArray(check.sample) && check.sample.length > 0 ? sampleTable(check.sample) : null;
   return el(
     'div',
     { className: 'check-body' },
-    history.length > 0 ? el('p', { className: 'history' }, 'recent runs, oldest first: ', ...history) : null,
+    history.length > 0 ? el('p', { className: 'history' }, 'recent runs, newest last: ', ...history) : null,
     check.observed ? el('pre', { className: 'observed' }, JSON.stringify(check.observed, null, 1)) : null,
     sample ??
       el('p', { className: 'muted' }, check.sample === undefined ? 'no sample served' : 'no failing rows'),
@@ -139,7 +142,9 @@ function job(j) {
   const bar = el('progress', { ...(max ? { max, value } : {}) });
   bar.setAttribute('aria-label', `${j.table}: ${percent === null ? 'progress unknown' : `${percent}%`}`);
   const facts = [
-    `${formatCount(j.rows)} of ${estimate ? `~${formatCount(estimate)}` : '?'} rows`,
+    done || estimate
+      ? `${formatCount(j.rows)}${estimate ? ` of ~${formatCount(estimate)}` : ''} rows`
+      : `${formatCount(j.rows)} rows (no estimate yet)`,
     percent === null ? null : `${percent}%`,
     j.rowsPerSecond === undefined ? null : `${formatCount(j.rowsPerSecond)} rows/s`,
     j.etaSeconds === undefined || j.etaSeconds === null ? null : `ETA ${formatSeconds(j.etaSeconds)}`,
