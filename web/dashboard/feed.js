@@ -38,7 +38,8 @@ export class Feed {
     this.#stream.stop();
     this.#stopPolling();
     try {
-      const { events } = await this.#api.getJson(`/api/events?limit=${MAX_ROWS}`);
+      const after = this.#lastSeq > 0 ? `&after=${this.#lastSeq}` : '';
+      const { events } = await this.#api.getJson(`/api/events?limit=${MAX_ROWS}${after}`);
       this.#add(events);
     } catch (error) {
       this.#show('stopped', error.message);
@@ -67,8 +68,12 @@ export class Feed {
     this.#polling = null;
   }
 
-  /** Adds changes (oldest first), skipping any already shown. */
+  /**
+   * Adds changes (oldest first), skipping any already shown. The server sends only changes after
+   * the last seq asked for, so an older seq means `run` restarted (its seqs start again at 1).
+   */
   #add(changes) {
+    if (changes.length > 0 && changes[0].seq <= this.#lastSeq) this.#lastSeq = 0;
     const fresh = changes.filter((c) => c.seq > this.#lastSeq);
     if (fresh.length === 0) return;
     this.#lastSeq = fresh[fresh.length - 1].seq;

@@ -13,7 +13,8 @@ export class EventStream {
   #handlers;
   #lastId = null;
   #retryMs = 1000;
-  #stopped = false;
+  /** Each start() begins a new reading loop; a loop whose generation is gone ends. */
+  #generation = 0;
   #abort = null;
 
   /**
@@ -30,27 +31,27 @@ export class EventStream {
   /** Starts (or restarts) reading, resuming after `afterId` when given. */
   start(afterId = this.#lastId) {
     this.stop();
-    this.#stopped = false;
     this.#lastId = afterId;
-    void this.#loop();
+    void this.#loop(this.#generation);
   }
 
   stop() {
-    this.#stopped = true;
+    this.#generation++;
     this.#abort?.abort();
     this.#abort = null;
   }
 
-  async #loop() {
-    while (!this.#stopped) {
+  async #loop(generation) {
+    const stopped = () => generation !== this.#generation;
+    while (!stopped()) {
       const abort = new AbortController();
       this.#abort = abort;
       try {
         await this.#read(abort.signal);
-        if (this.#stopped) return;
+        if (stopped()) return;
         this.#handlers.onState('retrying', 'the stream ended');
       } catch (error) {
-        if (this.#stopped) return;
+        if (stopped()) return;
         if (error instanceof ApiError && (error.status === 401 || error.status === 404)) {
           this.#handlers.onState('stopped', error.message);
           this.#handlers.onFatal(error);
