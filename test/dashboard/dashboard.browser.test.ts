@@ -2,8 +2,9 @@
  * The dashboard in a real browser (headless Chromium, test/helpers/browser.ts) against a real
  * `tributary run --http` on a throwaway Postgres: it asks for the token and then sends it, shows
  * the pipeline's health, the lag chart grows while rows are written, a row written after the
- * page loaded appears in the live feed by its key, a failing check shows its failing rows, and
- * nothing is fetched from anywhere but the server itself, with nothing blocked by its
+ * page loaded appears in the live feed by its key, a failing check shows its failing rows, the
+ * first copy's jobs and the WAL alert threshold show, the shipped metric is drawn by country,
+ * and nothing is fetched from anywhere but the server itself, with nothing blocked by its
  * Content-Security-Policy. The screenshot is kept as test-artifacts/dashboard.png.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -23,15 +24,23 @@ describe('the dashboard of tributary run --http', () => {
   const cluster = useCluster({
     setup: (c) =>
       c.sql(`CREATE TABLE customers (id bigint PRIMARY KEY, email text);
-             INSERT INTO customers VALUES (1, NULL), (2, 'two@example.com'), (3, 'three@example.com')`),
+             INSERT INTO customers VALUES (1, NULL), (2, 'two@example.com'), (3, 'three@example.com');
+             CREATE TABLE orders (id bigint PRIMARY KEY, country text NOT NULL, total numeric(12,2) NOT NULL,
+               status text NOT NULL DEFAULT 'paid', created_at timestamptz NOT NULL);
+             INSERT INTO orders VALUES (1, 'US', 100, 'paid', '2026-03-01 10:00+00'),
+               (2, 'CA', 50, 'paid', '2026-03-01 11:00+00'), (3, 'US', 7, 'paid', '2026-03-02 03:00+00')`),
   });
 
-  it('shows health, a growing lag chart, live changes and a failing check with its sample', async () => {
+  it('shows health, a growing lag chart, live changes, a failing check with its sample, jobs and a metric', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-dashboard-'));
     const config = join(dir, 'tributary.yml');
     writeFileSync(
       config,
-      'checks:\n  - { name: emails-present, type: not_null, table: customers, columns: [email], every: 1s }\n',
+      `metrics: { dir: ${JSON.stringify(join(REPO_ROOT, 'examples', 'metrics'))} }
+checks:
+  - { name: emails-present, type: not_null, table: customers, columns: [email], every: 1s }
+alerts: { walRetainedBytes: 1GB }
+`,
     );
     const run = startCli(
       runArgs(
@@ -69,6 +78,14 @@ describe('the dashboard of tributary run --http', () => {
       });
       await page.goto(`${origin}/`);
 
+      // the first copy done (before that the metric's table is not there: 400, as it should be)
+      await waitFor('the first copy', async () => {
+        const answer = await fetch(`${origin}/api/backfills`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const { jobs } = (await answer.json()) as { jobs: { state: string }[] };
+        return (jobs.length === 2 && jobs.every((j) => j.state === 'done')) || undefined;
+      });
       // the server wants its token: the page asks for it, keeps it for the tab and sends it
       await page.locator('#token-input').fill(TOKEN, WAIT);
       await page.locator('#token-form button').click();
@@ -110,14 +127,28 @@ describe('the dashboard of tributary run --http', () => {
       expect(cells).toContain('1');
       expect(cells).toContain('NULL');
 
+      // the first copy's jobs, done; the WAL alert threshold drawn on the slot chart
+      const job = page.locator('#backfills [data-state="done"]', { hasText: 'public.orders' });
+      expect(await job.locator('progress').getAttribute('value')).toBe('3');
+      expect(await job.locator('progress').getAttribute('max')).toBe('3');
+      expect(await page.locator('#chart-slot').getAttribute('data-threshold')).toBe(String(1024 ** 3));
+
+      // the shipped metric by a dimension: one line per country, one point per day
+      await page.locator('#metric-by').selectOption('country', WAIT);
+      await page.locator('#metric-from').fill('2026-03-01');
+      await page.locator('#metric-to').fill('2026-03-04');
+      await page.locator('#metric-form button').click();
+      await expect.poll(() => page.locator('#chart-metric').getAttribute('data-series'), WAIT).toBe('2');
+      expect(await page.locator('#chart-metric').getAttribute('data-points')).toBe('3');
+      expect(await page.locator('#chart-metric .u-legend').textContent()).toMatch(/CA.*US/);
+
       mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
       await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
 
       expect(problems).toEqual([]);
-      // before the token: 401s; this run serves no metrics: 404 for them (the page says so)
-      expect(failed.filter((f) => !f.startsWith('401 /api/') && f !== '404 /api/metrics')).toEqual([]);
+      // before the token: 401s, and nothing else failed
+      expect(failed.filter((f) => !f.startsWith('401 /api/'))).toEqual([]);
       expect(failed).toContain('401 /api/status');
-      expect(await page.locator('#metric-note').textContent()).toMatch(/serves no metrics/);
       expect(requests.filter((url) => !url.startsWith(`${origin}/`))).toEqual([]);
       expect(requests.filter((url) => url.includes(TOKEN))).toEqual([]);
       expect(run.stderr()).not.toContain(TOKEN);

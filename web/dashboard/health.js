@@ -14,8 +14,10 @@ export function healthOf(status, alerts, checks) {
   if (!status.running) return { state: 'down', reasons: ['the pipeline is not running'] };
   if (status.connected === false) return { state: 'down', reasons: ['the source is disconnected'] };
   const reasons = [];
+  const alerted = new Set((alerts ?? []).map((a) => a.alert));
   for (const alert of alerts ?? []) reasons.push(`alert ${alert.alert}: ${alert.message}`);
   for (const check of checks ?? []) {
+    if (alerted.has(`check:${check.name}`)) continue; // said by its alert
     if (check.status === 'fail' || check.status === 'error')
       reasons.push(`check ${check.name} ${check.status === 'fail' ? 'fails' : 'could not run'}`);
   }

@@ -9,6 +9,18 @@ import { formatCount } from './format.js';
 
 const COLOURS = ['#0b5cad', '#cf222e', '#0a7d6d', '#9a6700', '#6f42c1', '#bf3989', '#57606a', '#1a7f37'];
 const MAX_SERIES = 12;
+const DAY = 86_400;
+const MONTH = 30 * DAY; // uPlot's own month and year tick spacings, which it splits on calendar boundaries
+const YEAR = 365 * DAY;
+/** Tick spacings (seconds) by grain, so a daily metric's axis names days, not hours. */
+const TICKS = {
+  day: [DAY, 2 * DAY, 3 * DAY, 7 * DAY, 15 * DAY, MONTH, 2 * MONTH, 3 * MONTH, 6 * MONTH, YEAR],
+  week: [7 * DAY, 15 * DAY, MONTH, 2 * MONTH, 3 * MONTH, 6 * MONTH, YEAR],
+  month: [MONTH, 2 * MONTH, 3 * MONTH, 6 * MONTH, YEAR],
+  quarter: [3 * MONTH, 6 * MONTH, YEAR],
+  year: [YEAR, 2 * YEAR, 5 * YEAR, 10 * YEAR],
+};
+
 /** The one series' name without a dimension. */
 const TOTAL = 'value';
 
@@ -90,13 +102,13 @@ export class MetricChart {
     if (by) params.set('by', by);
     try {
       const result = await this.#api.getJson(`/api/metrics/${encodeURIComponent(name)}/query?${params}`);
-      this.#draw(result.rows ?? [], by);
+      this.#draw(result.rows ?? [], by, params.get('grain'));
     } catch (error) {
       this.#say(error.hint ? `${error.message} (${error.hint})` : error.message);
     }
   }
 
-  #draw(rows, by) {
+  #draw(rows, by, grain) {
     const periods = [...new Set(rows.map((r) => r.period))].sort();
     const keys = [...new Set(rows.map((r) => (by ? String(r[by] ?? 'NULL') : TOTAL)))].sort();
     const shownKeys = keys.slice(0, MAX_SERIES);
@@ -124,7 +136,10 @@ export class MetricChart {
             value: (_u, v) => (v === null ? '–' : formatCount(v)),
           })),
         ],
-        axes: [{}, { values: (_u, ticks) => ticks.map((v) => formatCount(v)), size: 70 }],
+        axes: [
+          { incrs: TICKS[grain] ?? undefined },
+          { values: (_u, ticks) => ticks.map((v) => formatCount(v)), size: 70 },
+        ],
       },
       [periods.map(periodSeconds), ...series],
       this.#container,
