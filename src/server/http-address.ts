@@ -73,7 +73,13 @@ export async function listenOn(
         { hint: 'pick a free port (or another address) for --http, or give --no-http', cause: error },
       );
     }
-    await bind(server, { host: address.host, port: 0 });
+    await bind(server, { host: address.host, port: 0 }).catch((again: unknown) => {
+      throw new TributaryError(
+        'USAGE',
+        `cannot serve HTTP on ${address.host}: ${(again as NodeJS.ErrnoException).code ?? (again as Error).message}`,
+        { hint: 'give --http with an address this machine has, or --no-http', cause: again },
+      );
+    });
     logger.warn(
       { taken: hostPort(address), http: hostPort(boundOf(server)) },
       'the default HTTP port is taken (another tributary run?): serving on a free port instead',

@@ -5,11 +5,13 @@
  *
  * With a token (`TRIBUTARY_HTTP_TOKEN`) every request but `GET /healthz` and the dashboard's
  * static files must carry it as `Authorization: Bearer <token>` (compared in constant time).
- * Only GET, but POST /api/sql; a caller's text reaches the metrics layer as a request it checks
- * itself, and SQL only through DuckDB's parser and a read-only transaction (sql-endpoint.ts).
- * Errors are JSON
+ * Without one (loopback only), a request must be addressed to this machine (Host localhost,
+ * 127.0.0.1 or [::1]): a web page cannot read the API through a visitor's browser by pointing
+ * its own name at 127.0.0.1. Only GET, but POST /api/sql; a caller's text reaches the metrics
+ * layer as a request it checks itself, and SQL only through DuckDB's parser and a read-only
+ * transaction (sql-endpoint.ts). Errors are JSON
  * `{error, code, hint}`: 400 for a request the caller can fix (a USAGE or CONFIG error), 401
- * without the token, 403 for SQL without a token configured, 404 for an unknown route, 405 for
+ * without the token, 403 for SQL without a token configured or another Host without one, 404 for an unknown route, 405 for
  * another method, 500 (no internals) otherwise.
  *
  * Routes:
@@ -41,12 +43,15 @@ import type { ReadOnlyAnswer } from '../warehouse/duckdb/read-only-sql.js';
 import { eventsBody, jobsBody, lagBody, tablesBody } from './api-routes.js';
 import { isDashboardPath, serveDashboard } from './dashboard.js';
 import { checkExposure, type HttpAddress, hostPort, listenOn, localUrl } from './http-address.js';
+import { HttpError } from './http-error.js';
 import { respondJson } from './json-response.js';
+import { type HttpMetrics, isMetricsRoute, metricsBody } from './metrics-route.js';
 import type { PrometheusExporter } from './prometheus.js';
-import { HttpError, MAX_ROWS, readSqlBody, sqlForbidden } from './sql-endpoint.js';
+import { MAX_ROWS, readSqlBody, sqlForbidden } from './sql-endpoint.js';
 import { KEEPALIVE_MS, resumeAfter, streamChanges } from './sse.js';
 
 export { checkExposure, type HttpAddress, parseHttpAddress } from './http-address.js';
+export type { HttpMetrics } from './metrics-route.js';
 
 export interface HttpApiHandlers {
   /** The metrics layer, or null when this process serves none. */
@@ -65,13 +70,6 @@ export interface HttpApiHandlers {
   readonly prometheus: PrometheusExporter;
   /** `GET /api/alerts`: thresholds (null without alerts) and open incidents. */
   alerts(): unknown;
-}
-
-/** What the API asks of the metrics layer (src/metrics/metrics.ts). */
-export interface HttpMetrics {
-  list(): unknown;
-  show(ref: string): unknown;
-  query(body: unknown): Promise<unknown>;
 }
 
 export interface HttpApiOptions {
@@ -119,7 +117,11 @@ const ROUTES: Readonly<Record<string, Route>> = {
   '/metrics': { method: 'GET', handle: (c) => c.handlers.prometheus.serve(c.response) },
 };
 
-const METRICS_ROUTE = /^\/api\/metrics(?:\/([^/]+)(\/query)?)?\/?$/;
+/** The metrics layer's routes, with a name in the path. */
+const METRICS: Route = {
+  method: 'GET',
+  handle: async (c) => ok(c, await metricsBody(c.handlers.metrics(), c.url)),
+};
 
 export class HttpApi {
   readonly #server: Server;
@@ -181,6 +183,15 @@ async function handle(
     if (request.method !== 'GET') return notAllowed(response, 'GET');
     return respond(response, 200, { ok: true });
   }
+  // without a token the API serves this machine only: a page elsewhere that points a name it
+  // controls at 127.0.0.1 (DNS rebinding) must not read it through a visitor's browser
+  if (!secret && !loopbackHost(request.headers.host)) {
+    return respond(response, 403, {
+      error: 'without a token this API answers requests addressed to this machine only',
+      code: 'FORBIDDEN',
+      hint: 'open it as http://127.0.0.1:<port>/ (or localhost), or set TRIBUTARY_HTTP_TOKEN to serve it under another name',
+    });
+  }
   // The dashboard's page and scripts hold no data: served without the token (a browser cannot
   // send it when it opens a page), which the page then sends with each API call.
   if (request.method === 'GET' && isDashboardPath(url.pathname))
@@ -204,7 +215,7 @@ async function handle(
   try {
     const route = Object.hasOwn(ROUTES, url.pathname)
       ? ROUTES[url.pathname]
-      : METRICS_ROUTE.test(url.pathname)
+      : isMetricsRoute(url.pathname)
         ? METRICS
         : undefined;
     if (!route)
@@ -226,25 +237,6 @@ async function handle(
     throw error;
   }
 }
-
-const METRICS: Route = {
-  method: 'GET',
-  handle: async (c) => {
-    const route = METRICS_ROUTE.exec(c.url.pathname);
-    const metrics = c.handlers.metrics();
-    if (!route || !metrics) {
-      return respond(c.response, 404, {
-        error: 'this tributary run serves no metrics',
-        code: 'USAGE',
-        hint: 'start it with --metrics <dir> (or metrics: { dir } in its config file)',
-      });
-    }
-    const ref = route[1] === undefined ? null : decodeURIComponent(route[1]);
-    if (ref === null) return ok(c, metrics.list());
-    if (!route[2]) return ok(c, metrics.show(ref));
-    return ok(c, await metrics.query(queryBody(ref, c.url.searchParams)));
-  },
-};
 
 function eventStream(c: Context): void {
   const lastEventId = c.request.headers['last-event-id'];
@@ -281,26 +273,16 @@ async function sql(c: Context): Promise<void> {
   }
 }
 
-const QUERY_PARAMETERS = new Set(['grain', 'from', 'to', 'by', 'tz']);
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** The metric query the URL asks for; an unknown or repeated parameter is refused. */
-function queryBody(metric: string, params: URLSearchParams): Record<string, unknown> {
-  const body: Record<string, unknown> = { metric };
-  for (const name of new Set(params.keys())) {
-    if (!QUERY_PARAMETERS.has(name))
-      throw new TributaryError('USAGE', `unknown query parameter ${JSON.stringify(name.slice(0, 40))}`, {
-        hint: 'parameters: grain, from, to, by (comma-separated), tz',
-      });
-    if (params.getAll(name).length > 1)
-      throw new TributaryError('USAGE', `the query parameter ${name} is given more than once`);
+/** Whether a request's Host header names this machine (loopback). */
+function loopbackHost(header: string | undefined): boolean {
+  if (!header) return false;
+  try {
+    return LOOPBACK_HOSTS.has(new URL(`http://${header}`).hostname.toLowerCase());
+  } catch {
+    return false;
   }
-  for (const name of ['grain', 'from', 'to', 'tz'] as const) {
-    const value = params.get(name);
-    if (value !== null) body[name] = value;
-  }
-  const by = params.get('by');
-  if (by !== null && by !== '') body.by = by.split(',');
-  return body;
 }
 
 function authorized(header: string | undefined, secret: Buffer): boolean {

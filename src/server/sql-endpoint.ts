@@ -7,24 +7,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { TributaryError } from '../core/errors.js';
+import { HttpError } from './http-error.js';
 
 export const MAX_BODY = 64 * 1024;
 export const MAX_ROWS = 10_000;
 export const SQL_TIMEOUT_MS = 30_000;
-
-/** An error the HTTP layer answers with its own status (not the 400 of a USAGE error). */
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-  readonly status: number;
-  readonly code: string;
-  readonly hint: string | null;
-  constructor(status: number, code: string, message: string, hint: string | null = null) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.hint = hint;
-  }
-}
 
 export function sqlForbidden(): HttpError {
   return new HttpError(

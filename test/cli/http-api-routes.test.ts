@@ -15,7 +15,7 @@ import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
-import { readSse } from '../helpers/sse.js';
+import { readSse, type SseStream } from '../helpers/sse.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
 
 type Body = Record<string, unknown>;
@@ -66,6 +66,7 @@ checks:
 `,
     );
     const run = startCli(['run', '--config', config, '--http', '127.0.0.1:0', '--lag-sample', '200ms']);
+    let open: SseStream | undefined;
     try {
       const port = await portOf(run.stderr);
       expect(run.stderr()).toContain(`"dashboard":"http://127.0.0.1:${port}/"`);
@@ -125,7 +126,8 @@ checks:
 
       // the stream, opened before the writes, got each of them once, in order
       await stream.until('the seven changes', (received) => received.length >= 7);
-      expect(stream.events.map((e) => Number(e.id)).slice(0, 5)).toEqual(seqs);
+      expect(stream.events.map((e) => Number(e.id))).toEqual(allSeqs);
+      expect(seqs).toEqual(allSeqs.slice(0, 5));
       expect(stream.events.map((e) => (JSON.parse(e.data) as Body).op)).toEqual([
         ...events.map((e) => e.op),
         'insert',
@@ -177,6 +179,7 @@ checks:
         severity: 'error',
         status: 'fail',
         message: expect.any(String),
+        finishedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         observed: expect.any(Object),
         sample: [expect.objectContaining({ id: '2', email: null })],
       });
@@ -214,10 +217,14 @@ checks:
         hint: expect.stringMatching(/TRIBUTARY_HTTP_TOKEN/),
       });
       expect(await get(port, '/healthz')).toEqual({ ok: true });
+      // a stream still open does not hold run up: SIGTERM ends it
+      open = readSse(await fetch(`http://127.0.0.1:${port}/api/events/stream`));
+      await open.until('the backlog', (received) => received.length >= 8);
     } finally {
       run.child.kill('SIGTERM');
     }
     expect((await run.exited).code, run.stderr()).toBe(0);
+    await open?.ended;
   });
 
   it('answers SQL with a token: a SELECT works, writes, files and several statements are refused, 10,000 rows at most', async () => {

@@ -4,6 +4,7 @@
  * ending when the server closes), the token on every route but /healthz, and SQL served only
  * with a token. Real sockets, a real Telemetry, SQL on a real DuckDB.
  */
+import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,25 @@ import { readSse } from '../helpers/sse.js';
 import { change } from '../warehouse/items.js';
 
 const LOOPBACK = '127.0.0.1';
+
+/** The status of a GET sent with this Host header (fetch does not let a caller set it). */
+function statusFor(port: number, path: string, host: string, token?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = get(
+      {
+        host: LOOPBACK,
+        port,
+        path,
+        headers: { host, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      },
+      (response) => {
+        response.destroy();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    request.on('error', reject);
+  });
+}
 
 describe('the HTTP server of tributary run', () => {
   let instance: DuckDBInstance;
@@ -209,6 +229,14 @@ describe('the HTTP server of tributary run', () => {
         hint: expect.stringMatching(/TRIBUTARY_HTTP_TOKEN/),
       });
       expect((await fetch(`http://${LOOPBACK}:${open.port}/api/tables`)).status).toBe(200);
+      expect((await fetch(`http://localhost:${open.port}/api/tables`)).status).toBe(200);
+      // without a token, a request addressed to another name (DNS rebinding) reads nothing
+      expect(await statusFor(open.port, '/api/tables', 'attacker.example')).toBe(403);
+      expect(await statusFor(open.port, '/api/events/stream', `attacker.example:${open.port}`)).toBe(403);
+      expect(await statusFor(open.port, '/healthz', 'attacker.example')).toBe(200);
+      expect(await statusFor(open.port, '/api/tables', `127.0.0.1:${open.port}`)).toBe(200);
+      // with a token the token decides, whatever the name
+      expect(await statusFor(guarded.port, '/api/tables', 'tributary.internal', token)).toBe(200);
     } finally {
       await guarded.close();
       await open.close();
