@@ -26,7 +26,7 @@ checks:
   - { name: order-status, type: accepted_values, table: orders, column: status, values: [paid, refunded], every: 2s }
   - { name: customer-emails, type: not_null, table: customers, columns: [email], severity: warn, every: 2s }
 alerts:
-  walRetainedBytes: 32kB
+  walRetainedBytes: 64kB
   lagSeconds: 60
 `;
 
