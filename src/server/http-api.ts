@@ -3,18 +3,20 @@
  * control-server.ts, for the command line only). `run` serves it by default on 127.0.0.1:7878
  * (http-address.ts: where it listens, and when a token is needed).
  *
- * With a token (`TRIBUTARY_HTTP_TOKEN`) every request but `GET /healthz` must carry it as
- * `Authorization: Bearer <token>` (compared in constant time). Without one (loopback only), a
- * request must be addressed to this machine (Host localhost, 127.0.0.1 or [::1]): a web page
- * cannot read the API through a visitor's browser by pointing its own name at 127.0.0.1. Only GET, but POST /api/sql; a
- * caller's text reaches the metrics layer as a request it checks itself, and SQL only through
- * DuckDB's parser and a read-only transaction (sql-endpoint.ts). Errors are JSON
+ * With a token (`TRIBUTARY_HTTP_TOKEN`) every request but `GET /healthz` and the dashboard's
+ * static files must carry it as `Authorization: Bearer <token>` (compared in constant time).
+ * Without one (loopback only), a request must be addressed to this machine (Host localhost,
+ * 127.0.0.1 or [::1]): a web page cannot read the API through a visitor's browser by pointing
+ * its own name at 127.0.0.1. Only GET, but POST /api/sql; a caller's text reaches the metrics
+ * layer as a request it checks itself, and SQL only through DuckDB's parser and a read-only
+ * transaction (sql-endpoint.ts). Errors are JSON
  * `{error, code, hint}`: 400 for a request the caller can fix (a USAGE or CONFIG error), 401
  * without the token, 403 for SQL without a token configured or another Host without one, 404 for an unknown route, 405 for
  * another method, 500 (no internals) otherwise.
  *
  * Routes:
  *   GET  /healthz                      {"ok": true}, never needs the token
+ *   GET  /  /assets/<file>             the dashboard (dashboard.ts): static files, no token needed
  *   GET  /api/status                   what `tributary status --json` shows
  *   GET  /api/tables                   per table: rows, last change, this process's applied changes
  *   GET  /api/lag[?since=<ISO>]        the lag history
@@ -39,6 +41,7 @@ import type { Telemetry } from '../pipeline/telemetry.js';
 import type { CheckDetail } from '../quality/check-history.js';
 import type { ReadOnlyAnswer } from '../warehouse/duckdb/read-only-sql.js';
 import { eventsBody, jobsBody, lagBody, tablesBody } from './api-routes.js';
+import { isDashboardPath, serveDashboard } from './dashboard.js';
 import { checkExposure, type HttpAddress, hostPort, listenOn, localUrl } from './http-address.js';
 import { HttpError } from './http-error.js';
 import { respondJson } from './json-response.js';
@@ -61,28 +64,17 @@ export interface HttpApiHandlers {
   sql(text: string, maxRows: number, signal: AbortSignal): Promise<ReadOnlyAnswer>;
   /** Lag history, applied-change counts and the live change feed of this process. */
   readonly telemetry: Telemetry;
+  /** How often the lag history takes a sample. */
+  readonly sampleEveryMs: number;
   /** `GET /metrics`. */
   readonly prometheus: PrometheusExporter;
   /** `GET /api/alerts`: thresholds (null without alerts) and open incidents. */
   alerts(): unknown;
-  /** How often the lag history takes a sample. */
-  readonly sampleEveryMs: number;
 }
-
-/**
- * Routes served beside the API (the dashboard's page and assets): true when it answered.
- * Reached after the token check, before the API's own routes.
- */
-export type ExtraRoutes = (
-  request: IncomingMessage,
-  response: ServerResponse,
-  url: URL,
-) => boolean | Promise<boolean>;
 
 export interface HttpApiOptions {
   /** The default address, not one the user gave: when taken, serve on a free port instead. */
   readonly fallback?: boolean;
-  readonly staticRoutes?: ExtraRoutes;
   readonly keepaliveMs?: number;
 }
 
@@ -104,7 +96,6 @@ interface Route {
 
 /** The API's routes by path (the metrics routes, with a name in the path, are matched apart). */
 const ROUTES: Readonly<Record<string, Route>> = {
-  '/': { method: 'GET', handle: (c) => placeholder(c.response) },
   '/api/status': { method: 'GET', handle: async (c) => ok(c, await c.handlers.status()) },
   '/api/tables': {
     method: 'GET',
@@ -201,6 +192,10 @@ async function handle(
       hint: 'open it as http://127.0.0.1:<port>/ (or localhost), or set TRIBUTARY_HTTP_TOKEN to serve it under another name',
     });
   }
+  // The dashboard's page and scripts hold no data: served without the token (a browser cannot
+  // send it when it opens a page), which the page then sends with each API call.
+  if (request.method === 'GET' && isDashboardPath(url.pathname))
+    return serveDashboard(request, url.pathname, response);
   if (secret && !authorized(request.headers.authorization, secret)) {
     response.setHeader('WWW-Authenticate', 'Bearer');
     return respond(response, 401, {
@@ -209,8 +204,6 @@ async function handle(
       hint: 'send Authorization: Bearer <the TRIBUTARY_HTTP_TOKEN of this run>',
     });
   }
-  // ── the dashboard's page and assets plug in here (options.staticRoutes: dashboardRoute) ──
-  if (request.method === 'GET' && (await options.staticRoutes?.(request, response, url))) return;
   const context: Context = {
     request,
     response,
@@ -300,19 +293,6 @@ function authorized(header: string | undefined, secret: Buffer): boolean {
 }
 
 /** `GET /` until a dashboard serves it: what runs here and where the API is. */
-function placeholder(response: ServerResponse): void {
-  if (response.headersSent) return;
-  response.writeHead(200, {
-    'content-type': 'text/plain; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  response.end(
-    'tributary run is serving its HTTP API: /api/status, /api/tables, /api/lag, /api/events, ' +
-      '/api/events/stream, /api/checks, /api/backfills, /api/metrics, POST /api/sql (see the README, "HTTP API").\n',
-  );
-}
-
 function notAllowed(response: ServerResponse, allow: string): void {
   response.setHeader('Allow', allow);
   respond(response, 405, { error: `only ${allow} here`, code: 'USAGE', hint: null });

@@ -10,11 +10,11 @@
  * served to `tributary metrics` through the control endpoint.
  * Models (`--models <dir>`, the config file's `models:`, or a ./models directory) are
  * materialised and kept fresh beside the loader (src/models/model-refresher.ts).
- * The config file's `alerts:` (src/server/alerting.ts) are judged on each lag sample and each
- * scheduled check result; `--http` also serves them, and Prometheus metrics at /metrics.
  * The HTTP API (src/server/http-api.ts) is served by default on 127.0.0.1:7878, or a free loopback
  * port when that is taken; `--http` picks the address (exit 2 when it cannot be bound), `--no-http`
  * serves none. `--lag-sample` sets how often the lag history takes a sample.
+ * The config file's `alerts:` (src/server/alerting.ts) are judged on each lag sample and each
+ * scheduled check result; `--http` also serves them, and Prometheus metrics at /metrics.
  */
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
