@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { httpPort, runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -77,10 +77,7 @@ alerts:
       return waitFor('a result', () => latest(port));
     };
     try {
-      const port = await waitFor('the HTTP API', () => {
-        const match = /"http":"127\.0\.0\.1:(\d+)"/.exec(run.stderr());
-        return match ? Number(match[1]) : undefined;
-      });
+      const port = await httpPort(run);
       await waitFor('the slot', () => /replication slot/.test(run.stderr()) || undefined);
       await cluster().sql(`INSERT INTO customers VALUES (1, 'a@example.com')`);
       await waitForWarehouse(cluster(), { warehouse });

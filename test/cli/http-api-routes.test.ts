@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { httpPort, runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { readSse, type SseStream } from '../helpers/sse.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
@@ -32,13 +32,6 @@ function postSql(port: number, sql: string, token?: string): Promise<Response> {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ sql }),
-  });
-}
-
-function portOf(stderr: () => string): Promise<number> {
-  return waitFor('the HTTP API', () => {
-    const match = /"http":"127\.0\.0\.1:(\d+)"/.exec(stderr());
-    return match ? Number(match[1]) : undefined;
   });
 }
 
@@ -68,7 +61,7 @@ checks:
     const run = startCli(['run', '--config', config, '--http', '127.0.0.1:0', '--lag-sample', '200ms']);
     let open: SseStream | undefined;
     try {
-      const port = await portOf(run.stderr);
+      const port = await httpPort(run);
       expect(run.stderr()).toContain(`"dashboard":"http://127.0.0.1:${port}/"`);
       await waitFor('the slot', () => /replication slot/.test(run.stderr()) || undefined);
       const stream = readSse(await fetch(`http://127.0.0.1:${port}/api/events/stream`));
@@ -251,7 +244,7 @@ checks:
       { TRIBUTARY_HTTP_TOKEN: token },
     );
     try {
-      const port = await portOf(run.stderr);
+      const port = await httpPort(run);
       await waitForWarehouse(cluster(), { slot: 'http_sql', warehouse });
       expect(run.stderr()).not.toContain(token);
       expect((await postSql(port, 'SELECT 1')).status).toBe(401);
@@ -367,7 +360,7 @@ http: false
     const noneByFile = startCli(['run', '--config', config]);
     try {
       // two runs at once: at most one has 7878, the other says so once and serves elsewhere
-      const ports = [await portOf(byDefault.stderr), await portOf(second.stderr)];
+      const ports = [await httpPort(byDefault), await httpPort(second)];
       expect(ports[0]).not.toBe(ports[1]);
       for (const port of ports) {
         expect(await get(port, '/healthz')).toEqual({ ok: true });

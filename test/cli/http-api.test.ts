@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newestBinaries, REPO_ROOT } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { httpPort, runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
 
@@ -54,10 +54,7 @@ describe('the HTTP API of tributary run', () => {
       '20ms',
     ]);
     try {
-      const port = await waitFor('the HTTP API', () => {
-        const match = /"http":"127\.0\.0\.1:(\d+)"/.exec(run.stderr());
-        return match ? Number(match[1]) : undefined;
-      });
+      const port = await httpPort(run);
       // written once the slot exists, so the stream carries them (waitForWarehouse then means applied)
       await waitFor('the slot', () => /replication slot/.test(run.stderr()) || undefined);
       await cluster().sql(`INSERT INTO orders (id, country, total, created_at) VALUES
@@ -189,10 +186,7 @@ describe('the HTTP API of tributary run', () => {
       { TRIBUTARY_HTTP_TOKEN: token },
     );
     try {
-      const port = await waitFor('the HTTP API', () => {
-        const match = /"http":"0\.0\.0\.0:(\d+)"/.exec(run.stderr());
-        return match ? Number(match[1]) : undefined;
-      });
+      const port = await httpPort(run, '0.0.0.0');
       expect(run.stderr()).not.toContain(token);
       expect((await get(port, '/api/status')).status).toBe(401);
       expect((await get(port, '/api/status', 'wrong-token-of-some-length')).status).toBe(401);

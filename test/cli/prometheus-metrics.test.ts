@@ -10,7 +10,7 @@ import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-promethe
 import { describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { startCli } from '../helpers/cli.js';
+import { httpPort, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
 
@@ -77,10 +77,7 @@ alerts:
       { TRIBUTARY_HTTP_TOKEN: TOKEN },
     );
     try {
-      const port = await waitFor('the HTTP API', () => {
-        const match = /"http":"127\.0\.0\.1:(\d+)"/.exec(run.stderr());
-        return match ? Number(match[1]) : undefined;
-      });
+      const port = await httpPort(run);
       expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
       const wrong = await fetch(`http://127.0.0.1:${port}/metrics`, {
         headers: { authorization: 'Bearer not-the-scrape-token-at-all' },

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { launchChromium } from '../helpers/browser.js';
-import { runArgs, startCli } from '../helpers/cli.js';
+import { httpPort, runArgs, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 
 const TOKEN = 'dashboard-test-token-0123456789';
@@ -57,10 +57,7 @@ alerts: { walRetainedBytes: 1GB }
     );
     const browser = await launchChromium();
     try {
-      const port = await waitFor('the HTTP API', () => {
-        const match = /"http":"127\.0\.0\.1:(\d+)"/.exec(run.stderr());
-        return match ? Number(match[1]) : undefined;
-      });
+      const port = await httpPort(run);
       const origin = `http://127.0.0.1:${port}`;
       const page = await browser.context.newPage();
       const requests: string[] = [];

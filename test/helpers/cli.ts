@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../harness/postgres.js';
+import { waitFor } from './events.js';
 
 export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -52,4 +53,16 @@ export function peakRss(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /VmHWM:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) * 1024 : 0;
+}
+
+/**
+ * The port a running `tributary run` serves its HTTP API on, read from its log line
+ * "serving the HTTP API" (`"http":"<host>:<port>"`); waits for it.
+ */
+export function httpPort(running: Pick<RunningCli, 'stderr'>, host = '127.0.0.1'): Promise<number> {
+  const pattern = new RegExp(`"http":"${host.replaceAll('.', '\\.')}:(\\d+)"`);
+  return waitFor('the HTTP API', () => {
+    const match = pattern.exec(running.stderr());
+    return match ? Number(match[1]) : undefined;
+  });
 }
