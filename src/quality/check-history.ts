@@ -3,16 +3,11 @@
  * recent history, from `_tributary.check_results` (check-results-store.ts): what the HTTP API's
  * `GET /api/checks` serves. Times are ISO 8601 (UTC).
  */
-import { hasStateTable } from '../pipeline/status-report.js';
+import { type CheckStatus, hasStateTable } from '../pipeline/status-report.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
-export interface CheckDetail {
-  readonly name: string;
-  readonly type: string;
-  readonly severity: string;
-  readonly status: string;
-  readonly message: string;
-  readonly finishedAt: string;
+/** What `status` shows of a check (CheckStatus), and what it observed, its sample and its history. */
+export interface CheckDetail extends CheckStatus {
   readonly observed: unknown;
   readonly sample: unknown[] | null;
   /** The last results, newest first (the latest included). */
