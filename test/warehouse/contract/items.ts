@@ -39,9 +39,9 @@ export const upd =
 
 /** An update that changed the key: `before` holds the old key, as Postgres sends it. */
 export const move =
-  (oldKey: Values, row: Values, table: TableRef = T): Unplaced =>
+  (oldKey: Values, row: Values, unchanged: string[] = [], table: TableRef = T): Unplaced =>
   (lsn, o) =>
-    change('update', lsn, o, { row, before: oldKey }, table);
+    change('update', lsn, o, { row, before: oldKey, unchanged }, table);
 
 export const del =
   (key: Values, table: TableRef = T): Unplaced =>
