@@ -39,6 +39,10 @@ describeWarehouseContract(
     // `doc[text]:unchanged-toast-datum`), fails the batch in merge.ts ("moved to a new key keeping
     // unchanged TOASTed column(s) ..., which the warehouse cannot carry over yet"): the pipeline
     // stops where the contract says the row moves with its value. Reported, not fixed here.
-    knownViolations: ['toast-kept-by-key-move'],
+    // A replayed batch's schema item (the feed puts its table's shape in every message, and
+    // redelivers after a lost acknowledgement) is applied even though all its changes are at or
+    // before the checkpoint: an older shape drops the columns added since, and their values are
+    // lost for good (the changes that set them are skipped as replayed). Reported, not fixed here.
+    knownViolations: ['toast-kept-by-key-move', 'replayed-schema-ignored'],
   },
 );
