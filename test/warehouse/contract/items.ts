@@ -69,3 +69,27 @@ export const delRow =
   (table: TableRef, before: Values): Unplaced =>
   (lsn, o) =>
     fullChange('delete', lsn, o, { before }, table);
+
+/** Builders for a table keyed by several columns: `pk` holds the key columns of the row. */
+export function keyedBy(table: TableRef, key: readonly string[]) {
+  const pk = (row: Values): Values => Object.fromEntries(key.map((k) => [k, row[k] ?? null]));
+  return {
+    ins:
+      (row: Values): Unplaced =>
+      (lsn, o) =>
+        change('insert', lsn, o, { row, pk: pk(row) }, table),
+    upd:
+      (row: Values): Unplaced =>
+      (lsn, o) =>
+        change('update', lsn, o, { row, pk: pk(row) }, table),
+    /** `before` holds the old key. */
+    move:
+      (before: Values, row: Values): Unplaced =>
+      (lsn, o) =>
+        change('update', lsn, o, { row, pk: pk(row), before }, table),
+    del:
+      (keyValues: Values): Unplaced =>
+      (lsn, o) =>
+        change('delete', lsn, o, { pk: keyValues }, table),
+  };
+}
