@@ -578,6 +578,37 @@ export function describeWarehouseContract(
       expect(await rows(`SELECT id FROM ${dialect.table(OTHER)}`)).toEqual([]);
     });
 
+    it('keeps rows and checkpoint in agreement when a batch with a schema change fails after it', async () => {
+      // a store may commit what came before a schema change on its own, with its checkpoint
+      // (DuckDB before an ALTER): then that much is applied, and nothing after it
+      await wh.apply(setUp(10n, ins({ id: 1, v: 'a' }), insRow(LOG, A)));
+      const v2 = [...ITEM_COLUMNS, col('note', 25)];
+      const batch = (bad: boolean): StreamItem[] => [
+        ...txn(20n, upd({ id: 1, v: 'b' }), ins({ id: 2, v: 'b' }), insRow(LOG, B)),
+        schemaItem(v2, 'items-2'),
+        ...txn(30n, upd({ id: 1, v: 'c', note: 'n' }), ...(bad ? [delRow(LOG, E)] : []), insRow(LOG, C)),
+      ];
+      await refused(batch(true), LOG);
+      const checkpoint = await wh.checkpoint();
+      expect([committed(10n), committed(20n)]).toContainEqual(checkpoint);
+      if (checkpoint?.commitLsn === 10n) {
+        expect(await items()).toEqual([[1, 'a']]);
+        expect(await log()).toEqual(copies(A));
+      } else {
+        expect(await items()).toEqual([
+          [1, 'b'],
+          [2, 'b'],
+        ]);
+        expect(await log()).toEqual(copies(A, B));
+      }
+      expect(await wh.apply(batch(false))).toEqual(committed(30n));
+      expect(await rows(`SELECT id, v, note FROM ${dialect.table(ITEMS)} ORDER BY id`)).toEqual([
+        [1, 'c', 'n'],
+        [2, 'b', null],
+      ]);
+      expect(await log()).toEqual(copies(A, B, C));
+    });
+
     it('answers a query with its columns and rows, bigints and decimals as strings', async () => {
       const typed = [
         col('id', 23, true),
