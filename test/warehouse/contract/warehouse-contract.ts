@@ -12,7 +12,7 @@ import { TributaryError } from '../../../src/core/errors.js';
 import { position } from '../../../src/core/position.js';
 import { displayName, quoteIdentifier, type TableRef } from '../../../src/core/table-ref.js';
 import { Decimal, type Value } from '../../../src/core/values.js';
-import type { Warehouse } from '../../../src/warehouse/warehouse.js';
+import { isLaneStore, LaneLost, type LaneStore, type Warehouse } from '../../../src/warehouse/warehouse.js';
 import { col, keylessSchemaItem, schemaItem, T } from '../items.js';
 import {
   committed,
@@ -607,6 +607,56 @@ export function describeWarehouseContract(
         [2, 'b', null],
       ]);
       expect(await log()).toEqual(copies(A, B, C));
+    });
+
+    it('loads lanes (a LaneStore only): each lane skips and checkpoints by its own position, an older epoch is refused', async (context) => {
+      if (!isLaneStore(wh)) context.skip('not a LaneStore');
+      const lanes = wh as Warehouse & LaneStore;
+      const [zero, one] = [
+        { lane: 0, epoch: 1n },
+        { lane: 1, epoch: 2n },
+      ];
+      expect(await lanes.claimLane(zero)).toBeNull();
+      expect(await lanes.claimLane(one)).toBeNull();
+      // lane 1 runs ahead with its table; lane 0's earlier changes are not skipped for it
+      expect(
+        await lanes.apply(
+          [schemaItem(ITEM_COLUMNS, 'other-1', OTHER), ...txn(50n, ins({ id: 1, v: 'o' }, OTHER))],
+          one,
+        ),
+      ).toEqual(committed(50n));
+      expect(await lanes.apply(setUp(20n, ins({ id: 1, v: 'a' }), insRow(LOG, A)), zero)).toEqual(
+        committed(20n),
+      );
+      expect(await items()).toEqual([[1, 'a']]);
+      expect(await rows(`SELECT id, v FROM ${dialect.table(OTHER)} ORDER BY id`)).toEqual([[1, 'o']]);
+      // everything up to the least lane's checkpoint is applied
+      expect(await lanes.checkpoint()).toEqual(committed(20n));
+      // a lane's replay changes nothing
+      expect(await lanes.apply(setUp(20n, ins({ id: 1, v: 'replayed' }), insRow(LOG, A)), zero)).toEqual(
+        committed(20n),
+      );
+      expect(await items()).toEqual([[1, 'a']]);
+      expect(await log()).toEqual(copies(A));
+
+      // another loader takes lane 0 over: its claim starts where the lane is, the old holder's
+      // batch is refused and writes nothing, and so is an older claim
+      const taken = { lane: 0, epoch: 3n };
+      expect(await lanes.claimLane(taken)).toEqual(committed(20n));
+      await expect(lanes.apply(txn(30n, upd({ id: 1, v: 'stale' })), zero)).rejects.toBeInstanceOf(LaneLost);
+      await expect(lanes.claimLane({ lane: 0, epoch: 2n })).rejects.toBeInstanceOf(LaneLost);
+      expect(await items()).toEqual([[1, 'a']]);
+      expect(await lanes.apply(txn(30n, upd({ id: 1, v: 'held' })), taken)).toEqual(committed(30n));
+      expect(await items()).toEqual([[1, 'held']]);
+      const expected = new Map([
+        [0, committed(30n)],
+        [1, committed(50n)],
+      ]);
+      expect(await lanes.laneCheckpoints()).toEqual(expected);
+      if (await reopen()) {
+        expect(await (wh as Warehouse & LaneStore).laneCheckpoints()).toEqual(expected);
+        await expect(wh.apply(txn(60n, upd({ id: 1, v: 'stale' })), zero)).rejects.toBeInstanceOf(LaneLost);
+      }
     });
 
     it('answers a query with its columns and rows, bigints and decimals as strings', async () => {
