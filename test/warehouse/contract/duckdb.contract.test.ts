@@ -43,6 +43,9 @@ describeWarehouseContract(
     // redelivers after a lost acknowledgement) is applied even though all its changes are at or
     // before the checkpoint: an older shape drops the columns added since, and their values are
     // lost for good (the changes that set them are skipped as replayed). Reported, not fixed here.
-    knownViolations: ['toast-kept-by-key-move', 'replayed-schema-ignored'],
+    // A key column retyped at the source (ALTER TABLE t ALTER id TYPE bigint) fails the batch:
+    // DuckDB refuses ALTER COLUMN TYPE on a PRIMARY KEY column ("Cannot change the type of a
+    // column that has a UNIQUE or PRIMARY KEY constraint specified", tables.ts retype).
+    knownViolations: ['toast-kept-by-key-move', 'replayed-schema-ignored', 'key-column-retyped'],
   },
 );

@@ -66,7 +66,7 @@ const numeric = (name: string, p: number, s: number): ColumnSchema =>
   col(name, 1700, false, ((p << 16) | s) + 4);
 
 /** Clauses an implementation may be known to violate (see `ContractOptions`). */
-export type ContractClause = 'replayed-schema-ignored' | 'toast-kept-by-key-move';
+export type ContractClause = 'key-column-retyped' | 'replayed-schema-ignored' | 'toast-kept-by-key-move';
 
 export interface ContractOptions {
   /**
@@ -196,6 +196,25 @@ export function describeWarehouseContract(
         expect(await state()).toEqual(after);
       }
     });
+
+    itClause(
+      'key-column-retyped',
+      'retypes a key column (int4 → int8, as a table outgrowing int4 is migrated) and keeps folding by it',
+      async () => {
+        const wide = [col('id', 20, true), col('v', 25)];
+        await wh.apply(setUp(10n, ins({ id: 1, v: 'a' }), ins({ id: 2, v: 'b' })));
+        expect(
+          await wh.apply([
+            schemaItem(wide, 'items-2'),
+            ...txn(20n, ins({ id: 2n ** 40n, v: 'big' }), upd({ id: 1n, v: 'a2' }), del({ id: 2n })),
+          ]),
+        ).toEqual(committed(20n));
+        expect(await items()).toEqual([
+          ['1', 'a2'],
+          ['1099511627776', 'big'],
+        ]);
+      },
+    );
 
     itClause(
       'replayed-schema-ignored',
