@@ -370,7 +370,14 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     // delivery is at least once, also within a batch (a feed that redelivers after its server
     // restarted can hand the loader one change twice in one batch): each position once
     const seen = new Set<string>();
-    const fresh = items.filter((item) => {
+    const fresh = items.filter((item, i) => {
+      if (item.kind === 'schema') {
+        // a shape belongs where its next change is: one before the checkpoint is replayed too (a
+        // feed repeats shapes with every message), and applying an older shape again would drop
+        // what a newer one added (the column, and its values, re-added empty by the next shape)
+        const next = nextPosition(items, i);
+        return !(start && next && comparePositions(next, start) <= 0);
+      }
       const p = itemPosition(item);
       if (!p) return true;
       if (start && comparePositions(p, start) <= 0) return false;

@@ -46,6 +46,6 @@ describeWarehouseContract(
     // A key column retyped at the source (ALTER TABLE t ALTER id TYPE bigint) fails the batch:
     // DuckDB refuses ALTER COLUMN TYPE on a PRIMARY KEY column ("Cannot change the type of a
     // column that has a UNIQUE or PRIMARY KEY constraint specified", tables.ts retype).
-    knownViolations: ['toast-kept-by-key-move', 'replayed-schema-ignored', 'key-column-retyped'],
+    knownViolations: ['toast-kept-by-key-move', 'key-column-retyped'],
   },
 );
