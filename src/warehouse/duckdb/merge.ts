@@ -1,11 +1,12 @@
 /**
  * Applies one keyed table's folded changes (fold.ts) with DuckDB's bulk paths, inside the
- * caller's transaction: an optional DELETE of every row (truncate), then the deleted keys
+ * caller's transaction: an optional DELETE of every row (truncate), the moved rows, then the deleted keys
  * through a staging table (`DELETE ... USING`), then the upserts, grouped by their set of
  * unchanged columns and appended to a staging table: full rows with `INSERT ... ON CONFLICT DO
  * UPDATE`, partial rows with `UPDATE ... FROM` over only the columns that were sent, after
- * checking that every one of those rows is stored. A table without a primary key is a
- * multiset, merged by merge-counts.ts instead.
+ * checking that every one of those rows is stored. Rows moved to a new key with unchanged
+ * columns are completed from the old key's stored row first (before the deletes remove it). A
+ * table without a primary key is a multiset, merged by merge-counts.ts instead.
  */
 import { UBIGINT } from '@duckdb/node-api';
 import { TributaryError } from '../../core/errors.js';
@@ -38,24 +39,26 @@ export async function mergeTable(
   }
   const deletes: NetDelete[] = [];
   const groups = new Map<string, NetUpsert[]>();
+  const moves = new Map<string, NetUpsert[]>();
   for (const change of folded.changes.values()) {
     if (change.kind === 'delete') {
       deletes.push(change);
       continue;
     }
-    // with an active job, a moved row whose unchanged columns are not at hand is parked (below)
-    if (change.copyFrom && !marks) {
-      throw new TributaryError(
-        'SINK',
-        `${displayName(table.schema.table)}: key ${describeKey(change.copyFrom)} moved to a new key keeping unchanged TOASTed column(s) ${change.unchanged.join(', ')}, which the warehouse cannot carry over yet`,
-        { hint: 'set REPLICA IDENTITY FULL on the table, or backfill it' },
-      );
-    }
     const group = [...change.unchanged].sort().join('\u0000');
+    // a row moved to a new key keeping unchanged columns: they are copied from the old key's
+    // stored row, before the deletes remove it (with an active job it is parked instead, below)
+    if (change.copyFrom && !marks) {
+      const list = moves.get(group) ?? [];
+      if (list.length === 0) moves.set(group, list);
+      list.push(change);
+      continue;
+    }
     const list = groups.get(group) ?? [];
     if (list.length === 0) groups.set(group, list);
     list.push(change);
   }
+  if (moves.size > 0) await applyMoves(db, table, [...moves.values()]);
   if (deletes.length > 0) {
     await applyDeletes(db, table, deletes);
     if (marks) await markDeletes(db, table, marks, deletes);
@@ -132,6 +135,76 @@ async function applyUpserts(
       `UPDATE ${table.sql} SET ${set.join(', ')} FROM ${STAGE_SQL} WHERE ${keyMatch(table, STAGE_SQL)}`,
     );
   });
+}
+
+/**
+ * Rows moved to a new key whose unchanged columns stay in the stored row of the old key (each
+ * group: one set of unchanged columns). Every group's complete rows are read first, into temp
+ * tables, and only then written: a batch can swap keys (A→B, B→A), and each must copy from the
+ * rows as they were before the batch. A missing old row fails the batch (its values are unknown).
+ */
+async function applyMoves(
+  db: Db,
+  table: TableState,
+  groups: readonly (readonly NetUpsert[])[],
+): Promise<void> {
+  const columns = table.schema.columns.map((c) => c.name);
+  const keys = table.keyColumns;
+  const index = new Map(columns.map((c, i) => [c, i]));
+  const keyWriters = keys.map((c) => table.writers[index.get(c) ?? -1] as ColumnWriter);
+  const from = (i: number) => q(`_tributary_from_${i}`);
+  const moved = groups.map((_, n) => `temp.main.${q(`_tributary_moved_${n}`)}`);
+  try {
+    for (const [n, rows] of groups.entries()) {
+      const unchanged = new Set(rows[0]?.unchanged ?? []);
+      const stageColumns = [...columns.map(q), q(LSN_COLUMN), ...keys.map((k, i) => `${q(k)} AS ${from(i)}`)];
+      await withStage(db, stageColumns.join(', '), table, async () => {
+        await db.appendRows(
+          STAGE_TARGET,
+          [...table.writers.map((w) => w.type), UBIGINT, ...keyWriters.map((w) => w.type)],
+          rows.length,
+          (r, c) => {
+            const move = rows[r] as NetUpsert;
+            if (c < columns.length) {
+              const value = move.row[columns[c] as string] ?? null;
+              return value === null ? null : (table.writers[c] as ColumnWriter).toDuck(value);
+            }
+            if (c === columns.length) return move.position.commitLsn;
+            const k = c - columns.length - 1;
+            const value = move.copyFrom?.[keys[k] as string] ?? null;
+            return value === null ? null : (keyWriters[k] as ColumnWriter).toDuck(value);
+          },
+        );
+        const pick = columns.map((c) => `${unchanged.has(c) ? 'old' : 's'}.${q(c)} AS ${q(c)}`);
+        const match = keys.map((k, i) => `old.${q(k)} IS NOT DISTINCT FROM s.${from(i)}`).join(' AND ');
+        await db.run(
+          `CREATE OR REPLACE TEMP TABLE ${q(`_tributary_moved_${n}`)} AS
+             SELECT ${pick.join(', ')}, s.${q(LSN_COLUMN)} AS ${q(LSN_COLUMN)}
+               FROM ${STAGE_SQL} AS s JOIN ${table.sql} AS old ON ${match}`,
+        );
+        const [[found] = [0]] = await db.rows(`SELECT count(*) FROM ${moved[n]}`);
+        if (Number(found) !== rows.length) {
+          const missing = rows.length - Number(found);
+          throw new TributaryError(
+            'SINK',
+            `${displayName(table.schema.table)}: ${missing} row(s) moved to a new key (one from key ${describeKey(rows[0]?.copyFrom ?? {})}) left TOASTed column(s) ${[...unchanged].join(', ')} unchanged, but the warehouse does not hold the old row, so their values are unknown`,
+            { hint: `backfill ${displayName(table.schema.table)} to reload its rows` },
+          );
+        }
+      });
+    }
+    const list = [...columns, LSN_COLUMN].map(q).join(', ');
+    const keySet = new Set(keys);
+    const set = [...columns.filter((c) => !keySet.has(c)), LSN_COLUMN, SYNCED_COLUMN].map(
+      (c) => `${q(c)} = excluded.${q(c)}`,
+    );
+    for (const source of moved)
+      await db.run(
+        `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${source} ON CONFLICT (${keys.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`,
+      );
+  } finally {
+    for (const source of moved) await db.run(`DROP TABLE IF EXISTS ${source}`).catch(() => {});
+  }
 }
 
 /** Appends the upserts' rows (every source column, then the commit LSN) to the staging table. */

@@ -430,6 +430,25 @@ export function describeWarehouseContract(
           [3, 'm', big1],
           [4, 'm2', big2],
         ]);
+        // two rows swap keys in one transaction (through a third key): each copies from the row
+        // stored before the batch, not from the other's new row
+        await wh.apply(
+          txn(
+            30n,
+            move({ id: 3 }, { id: 99, v: 't' }, ['doc']),
+            move({ id: 4 }, { id: 3, v: 's' }, ['doc']),
+            move({ id: 99 }, { id: 4, v: 's2' }, ['doc']),
+          ),
+        );
+        expect(await rows(`SELECT id, v, doc FROM ${dialect.table(ITEMS)} ORDER BY id`)).toEqual([
+          [3, 's', big2],
+          [4, 's2', big1],
+        ]);
+        // a move from a key the warehouse does not hold: the values are unknown, the batch fails
+        await expect(wh.apply(txn(40n, move({ id: 7 }, { id: 8, v: 'x' }, ['doc'])))).rejects.toThrow(
+          /does not hold/,
+        );
+        expect(await wh.checkpoint()).toEqual(committed(30n));
       },
     );
 
