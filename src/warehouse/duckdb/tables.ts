@@ -190,6 +190,11 @@ export async function alterColumnType(
   to: string,
 ): Promise<void> {
   await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
+  await restoreDecimalText(db, sql, col, from, to);
+}
+
+/** After a DECIMAL → VARCHAR cast: Postgres' text for a value below 1 (`0.5`, not DuckDB's `.5`). */
+async function restoreDecimalText(db: Db, sql: string, col: string, from: string, to: string): Promise<void> {
   if (from.toUpperCase().startsWith('DECIMAL') && to.toUpperCase() === 'VARCHAR') {
     await db.run(
       `UPDATE ${sql} SET ${col} = regexp_replace(${col}, '^(-?)\\.', '\\10.') WHERE regexp_matches(${col}, '^-?\\.')`,
@@ -208,7 +213,30 @@ async function retype(db: Db, schema: TableSchema, column: string, from: string,
       { hint: `drop ${sql} in the warehouse and backfill the table` },
     );
   }
-  await alterColumnType(db, sql, col, from, to);
+  if (hasPrimaryKey(schema) && schema.key.includes(column)) await rebuildWithType(db, schema, column, to);
+  else await alterColumnType(db, sql, col, from, to);
+  await restoreDecimalText(db, sql, col, from, to);
+}
+
+/**
+ * A key column's new type: DuckDB refuses ALTER COLUMN TYPE on a PRIMARY KEY column (a common
+ * migration at the source: `ALTER TABLE t ALTER id TYPE bigint`), so the table is copied into a
+ * new one with the column cast, its key and NOT NULLs added back, and put in the old one's place
+ * — inside the caller's transaction, so a failure leaves the old table as it was.
+ */
+async function rebuildWithType(db: Db, schema: TableSchema, column: string, to: string): Promise<void> {
+  const sql = tableSql(schema.table);
+  const temporaryName = `${schema.table.name}__tributary_retype`;
+  const temporary = tableSql({ ...schema.table, name: temporaryName });
+  await db.run(`DROP TABLE IF EXISTS ${temporary}`);
+  await db.run(
+    `CREATE TABLE ${temporary} AS SELECT * REPLACE (CAST(${q(column)} AS ${to}) AS ${q(column)}) FROM ${sql}`,
+  );
+  for (const c of [LSN_COLUMN, SYNCED_COLUMN])
+    await db.run(`ALTER TABLE ${temporary} ALTER COLUMN ${q(c)} SET NOT NULL`);
+  await db.run(`ALTER TABLE ${temporary} ADD PRIMARY KEY (${schema.key.map(q).join(', ')})`);
+  await db.run(`DROP TABLE ${sql}`);
+  await db.run(`ALTER TABLE ${temporary} RENAME TO ${q(schema.table.name)}`);
 }
 
 /**
