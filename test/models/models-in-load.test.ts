@@ -55,7 +55,15 @@ describe('models in tributary load', () => {
         },
         60_000,
       );
-      expect(await queryWarehouse(warehouse, 'SELECT c FROM models.countries')).toEqual([{ c: '2' }]);
+      // the view over it is created right after, in dependency order
+      await waitFor(
+        'the view over the model',
+        async () => {
+          const rows = await queryWarehouse(warehouse, 'SELECT c FROM models.countries').catch(() => null);
+          return JSON.stringify(rows) === JSON.stringify([{ c: '2' }]) || undefined;
+        },
+        60_000,
+      );
       const status = await runCli(['models', 'status', '--warehouse', warehouse, '--json']);
       expect(status.code, status.stderr).toBe(0);
       const states = (JSON.parse(status.stdout) as { models: { name: string; state: string }[] }).models;
