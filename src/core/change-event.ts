@@ -49,6 +49,13 @@ export interface ColumnSchema {
    * default that rewrote the table, or a table rewritten since), or when it was not read.
    */
   readonly missingValue?: Value;
+  /**
+   * The column's attribute number at the source (`pg_attribute.attnum`): what stays the same
+   * when a column is renamed, and differs when one is dropped and added again under its name.
+   * The WAL names columns only, so it is read from the catalog; absent when it was not (an
+   * older warehouse's record, a column renamed again before the stream read the catalog).
+   */
+  readonly attnum?: number;
 }
 
 /**

@@ -303,6 +303,17 @@ describe('encodeItems / decodeItems', () => {
       }
     });
 
+    it('schema with attribute numbers, some unknown; a message without them reads as before', () => {
+      const numbered = columns.map((c, i) => (i === 2 ? c : { ...c, attnum: i + 1 }));
+      const [decoded] = expectRoundTrip([{ kind: 'schema', schema: { ...schema, columns: numbered } }]);
+      const decodedColumns = decoded?.kind === 'schema' ? decoded.schema.columns : [];
+      expect(decodedColumns.map((c) => c.attnum)).toEqual([1, 2, undefined, 4]);
+      expect('attnum' in decodedColumns[2]!).toBe(false);
+      // without any, the item keeps its six elements (what builds before attnum wrote)
+      const [plain] = expectRoundTrip([{ kind: 'schema', schema }]);
+      expect(plain?.kind === 'schema' && plain.schema.columns.some((c) => 'attnum' in c)).toBe(false);
+    });
+
     it('change of every operation, with and without before, pk and unchanged columns', () => {
       expectRoundTrip([
         change(),

@@ -15,7 +15,9 @@
  *   - `items`: each an array starting with its kind:
  *     - schema  `[0, table, relationOid, replicaIdentity, key, columns]`, a column being
  *       `[name, typeOid, typeModifier, isKey]`, plus `missingValue` as a fifth element when the
- *       column has one (so an absent value stays absent and a null one stays null);
+ *       column has one (so an absent value stays absent and a null one stays null); and, as a
+ *       seventh element when any column has one, the columns' attribute numbers (`attnum`, a
+ *       number or null each; messages written before it have six elements and read as before);
  *     - change  `[1, op, table, commitLsn, ordinal, xid, commitTime, pk, row, before, unchanged]`,
  *       plus `[cascade, restartIdentity]` as a twelfth element when the event has `truncate`;
  *     - message `[2, transactional, lsn, prefix, content, commitLsn, ordinal]`;
@@ -264,6 +266,8 @@ function wireItem(item: StreamItem, tables: TableIndex, shapes: ShapeIndex): unk
           if (c.missingValue !== undefined) column.push(toWire(c.missingValue));
           return column;
         }),
+        // the attribute numbers, when any column has one (older messages have no seventh element)
+        ...(s.columns.some((c) => c.attnum !== undefined) ? [s.columns.map((c) => c.attnum ?? null)] : []),
       ];
     }
   }
@@ -424,7 +428,7 @@ function readItem(
       };
     }
     case SCHEMA: {
-      const [, table, relationOid, replicaIdentity, key, columns] = tuple(raw, 'a schema', 6);
+      const [, table, relationOid, replicaIdentity, key, columns, attnums] = tuple(raw, 'a schema', 6, 7);
       const entry = at(tables, table, 'the table');
       const identity = text(replicaIdentity, 'the replica identity');
       if (!REPLICA_IDENTITIES.has(identity))
@@ -433,7 +437,7 @@ function readItem(
         table: entry.table,
         relationOid: number(relationOid, 'the relation OID'),
         version: entry.version,
-        columns: list(columns, 'the columns').map(readColumn),
+        columns: withAttnums(list(columns, 'the columns').map(readColumn), attnums),
         key: texts(key, 'the key'),
         replicaIdentity: identity as TableSchema['replicaIdentity'],
       };
@@ -442,6 +446,18 @@ function readItem(
     default:
       throw malformed(`unknown item kind ${typeof kind === 'number' ? kind : describe(kind)}`);
   }
+}
+
+/** The schema item's optional attribute numbers (a number or null per column) onto its columns. */
+function withAttnums(columns: ColumnSchema[], raw: unknown): ColumnSchema[] {
+  if (raw === undefined) return columns;
+  const attnums = list(raw, 'the attribute numbers');
+  if (attnums.length !== columns.length)
+    throw malformed(`${attnums.length} attribute numbers for ${columns.length} columns`);
+  return columns.map((column, i) => {
+    const attnum = attnums[i];
+    return attnum === null ? column : { ...column, attnum: number(attnum, 'an attribute number') };
+  });
 }
 
 function readColumn(raw: unknown): ColumnSchema {

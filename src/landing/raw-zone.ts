@@ -20,7 +20,9 @@
  * - Columns are never dropped: a column the source drops stays, NULL from then on, so older rows
  *   stay readable under their schema version (`_tributary_schema_version`). A retyped column is
  *   converted in place when every stored value converts exactly; otherwise the old column is
- *   kept as `<name>@<n>` and a new one takes the name.
+ *   kept as `<name>@<n>` and a new one takes the name. A column renamed at the source is renamed
+ *   here too (its older rows are the same column's); one dropped and added again under its name
+ *   (another attnum) is kept as `<name>~<n>`, and the new one starts empty as at the source.
  * - `_tributary_batch` numbers the writing transactions in commit order (a sequence, so gaps are
  *   possible): exports take what is new since the last batch they wrote.
  */
@@ -266,6 +268,38 @@ async function columnTypes(
     `SELECT column_name, column_type FROM (DESCRIBE SELECT ${names.map(q).join(', ')} FROM ${sql})`,
   );
   return rows.map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+}
+
+/**
+ * Follows columns renamed at the source (tables.ts columnRenames): the raw table's column takes
+ * the new name, so older rows read under it as the live table does (replay and history stay
+ * equal to it). Columns in `aside` (gone at the source whose name a rename takes, or dropped and
+ * added again under their name) are kept aside first as `<name>~<n>`: their rows stay readable,
+ * and the name is free for the column that now has it. (Not `<name>@<n>`: history and replay
+ * read a retyped column's aside values as the column's own, which these are not.)
+ */
+export async function followRenames(
+  db: Db,
+  raw: RawTable,
+  renames: ReadonlyMap<string, string>,
+  aside: readonly string[],
+): Promise<void> {
+  const names = new Set(raw.columns.map((c) => c.name));
+  const moveAside = async (column: string) => {
+    let n = 1;
+    while (names.has(`${column}~${n}`)) n++;
+    await db.run(`ALTER TABLE ${raw.sql} RENAME COLUMN ${q(column)} TO ${q(`${column}~${n}`)}`);
+    names.delete(column);
+    names.add(`${column}~${n}`);
+  };
+  for (const column of aside) if (names.has(column) && !renames.has(column)) await moveAside(column);
+  const steps = [...renames].filter(([from]) => names.has(from));
+  // a column of the target's name left from before (dropped at the source, kept here) steps aside
+  for (const [, to] of steps) if (names.has(to) && !renames.has(to)) await moveAside(to);
+  for (const [i, [from]] of steps.entries())
+    await db.run(`ALTER TABLE ${raw.sql} RENAME COLUMN ${q(from)} TO ${q(`_tributary_rename_${i}`)}`);
+  for (const [i, [, to]] of steps.entries())
+    await db.run(`ALTER TABLE ${raw.sql} RENAME COLUMN ${q(`_tributary_rename_${i}`)} TO ${q(to)}`);
 }
 
 /** A column retyped on the source: converted in place when exact, else kept aside as `<name>@<n>`. */

@@ -34,6 +34,8 @@ import {
   appendReset,
   appendSnapshotRows,
   bootstrapRaw,
+  followRenames,
+  loadRawTable,
   newBatch,
   type RawBatch,
   type RawTable,
@@ -98,6 +100,8 @@ import {
   writeLane,
 } from './state.js';
 import {
+  columnRenames,
+  columnsReplaced,
   duckSchemaOf,
   evolveTable,
   fillAdded,
@@ -461,6 +465,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
           this.#rawBatch = null;
           wrote = false;
         }
+        if (current && this.#rawZone) await this.#followRenames(current, item.schema);
         const widened = createWidened.get(id);
         const added = await evolveTable(this.#db, current, item.schema, this.#typeInfo, widened);
         const createdWidened: Record<string, string> = {};
@@ -676,6 +681,21 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
       this.#marks.delete(tid);
       this.#marksReady.delete(tid);
     }
+  }
+
+  /**
+   * Columns renamed at the source (or dropped and added again under their name) before the
+   * table's next shape: its raw table, when it has one, follows (raw-zone.ts followRenames).
+   */
+  async #followRenames(current: TableState, schema: TableSchema): Promise<void> {
+    const renames = columnRenames(current.schema, schema);
+    const aside = columnsReplaced(current.schema, schema, renames);
+    if (renames.size === 0 && aside.length === 0) return;
+    const id = tableId(current.schema.table);
+    const raw = this.#raw.get(id) ?? (await loadRawTable(this.#db, current));
+    if (!raw) return;
+    await followRenames(this.#db, raw, renames, aside);
+    this.#raw.delete(id);
   }
 
   /** `table`'s raw table, created or brought in line with the table first (in the open transaction). */

@@ -99,7 +99,18 @@ export async function evolveTable(
     await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
     return [];
   }
-  const old = current.schema;
+  // columns renamed at the source keep their values under the new name (matched by attnum); a
+  // column whose name a rename takes, and that was not renamed itself, is gone at the source
+  const renames = columnRenames(current.schema, schema);
+  const taken = new Set(renames.values());
+  const kept = current.schema.columns.flatMap((c, i) =>
+    taken.has(c.name) && !renames.has(c.name) ? [] : [{ column: c, writer: current.writers[i] }],
+  );
+  for (const c of current.schema.columns)
+    if (taken.has(c.name) && !renames.has(c.name))
+      await db.run(`ALTER TABLE ${sql} DROP COLUMN ${q(c.name)}`);
+  if (renames.size > 0) await renameColumns(db, sql, renames);
+  const old = renamedSchema({ ...current.schema, columns: kept.map((k) => k.column) }, renames);
   if (
     hasPrimaryKey(old) !== hasPrimaryKey(schema) ||
     (hasPrimaryKey(schema) && old.key.join('\u0000') !== schema.key.join('\u0000'))
@@ -111,24 +122,88 @@ export async function evolveTable(
     );
   }
   const oldByName = new Map(old.columns.map((c) => [c.name, c]));
-  const newNames = new Set(schema.columns.map((c) => c.name));
+  const newByName = new Map(schema.columns.map((c) => [c.name, c]));
   for (const c of old.columns) {
-    if (!newNames.has(c.name)) await db.run(`ALTER TABLE ${sql} DROP COLUMN ${q(c.name)}`);
+    const next = newByName.get(c.name);
+    // gone, or dropped and added again under its name: the new column starts as the source's does
+    if (!next || readded(c, next)) await db.run(`ALTER TABLE ${sql} DROP COLUMN ${q(c.name)}`);
   }
   const added: ColumnSchema[] = [];
   for (const c of schema.columns) {
     const before = oldByName.get(c.name);
-    if (!before) {
+    if (!before || readded(before, c)) {
       await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(c.name)} ${typeOf(c)}`);
       added.push(c);
       continue;
     }
     const from = duckTypeFor(before, lookup);
     const to = duckTypeFor(c, lookup);
-    const actual = current.writers[old.columns.indexOf(before)]?.type.toString() ?? from;
+    const actual = kept[old.columns.indexOf(before)]?.writer?.type.toString() ?? from;
     if (from !== to && !keepsWidening(from, actual, to)) await retype(db, schema, c.name, from, to);
   }
   return added;
+}
+
+/**
+ * Columns renamed between two shapes of a table, old name → new name: the same attribute number
+ * under another name (the WAL names columns only; ColumnSchema.attnum comes from the catalog).
+ * Without attribute numbers on both sides nothing is taken for a rename.
+ */
+export function columnRenames(before: TableSchema, after: TableSchema): Map<string, string> {
+  const byAttnum = new Map(
+    after.columns.flatMap((c) => (c.attnum === undefined ? [] : [[c.attnum, c.name]])),
+  );
+  const renames = new Map<string, string>();
+  for (const c of before.columns) {
+    const name = c.attnum === undefined ? undefined : byAttnum.get(c.attnum);
+    if (name !== undefined && name !== c.name) renames.set(c.name, name);
+  }
+  return renames;
+}
+
+/** Renames columns of `sql` at once: through temporary names first, so that swaps work. */
+export async function renameColumns(
+  db: Db,
+  sql: string,
+  renames: ReadonlyMap<string, string>,
+): Promise<void> {
+  const steps = [...renames].map(([from, to], i) => ({ from, to, via: `_tributary_rename_${i}` }));
+  for (const { from, via } of steps) await db.run(`ALTER TABLE ${sql} RENAME COLUMN ${q(from)} TO ${q(via)}`);
+  for (const { via, to } of steps) await db.run(`ALTER TABLE ${sql} RENAME COLUMN ${q(via)} TO ${q(to)}`);
+}
+
+/** `schema` as it reads after `renames`: its columns and key under their new names. */
+function renamedSchema(schema: TableSchema, renames: ReadonlyMap<string, string>): TableSchema {
+  if (renames.size === 0) return schema;
+  const name = (n: string) => renames.get(n) ?? n;
+  return {
+    ...schema,
+    columns: schema.columns.map((c) => ({ ...c, name: name(c.name) })),
+    key: schema.key.map(name),
+  };
+}
+
+/**
+ * Columns of `before`, not renamed, whose name `after` gives to another column (another attnum):
+ * dropped at the source and added again under the name, or gone while a rename took the name.
+ */
+export function columnsReplaced(
+  before: TableSchema,
+  after: TableSchema,
+  renames: ReadonlyMap<string, string>,
+): string[] {
+  const byName = new Map(after.columns.map((c) => [c.name, c]));
+  return before.columns
+    .filter((c) => {
+      const next = byName.get(c.name);
+      return !renames.has(c.name) && next !== undefined && readded(c, next);
+    })
+    .map((c) => c.name);
+}
+
+/** The same name, another column: dropped and added again at the source (attnums differ). */
+function readded(before: ColumnSchema, after: ColumnSchema): boolean {
+  return before.attnum !== undefined && after.attnum !== undefined && before.attnum !== after.attnum;
 }
 
 /**

@@ -37,6 +37,7 @@ export interface SnapshotTable {
 
 interface AttributeRow {
   name: string;
+  attnum: number;
   type_oid: number;
   type_modifier: number;
   type_sql: string;
@@ -64,7 +65,7 @@ export async function describeForSnapshot(
   }
   const oid = Number(relation.oid);
   const attributes = await client.query<AttributeRow>(
-    `SELECT attname AS name, atttypid::int8::float8 AS type_oid, atttypmod AS type_modifier,
+    `SELECT attname AS name, attnum::int AS attnum, atttypid::int8::float8 AS type_oid, atttypmod AS type_modifier,
             format_type(atttypid, atttypmod) AS type_sql, attgenerated::text AS generated,
             CASE WHEN atthasmissing THEN (attmissingval::text::text[])[1] END AS missing
        FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
@@ -106,6 +107,7 @@ export async function describeForSnapshot(
     },
     primaryKey.rows.length > 0 ? primaryKey.rows.map((r) => r.name) : null,
     missing,
+    new Map(columns.map((c) => [c.name, Number(c.attnum)])),
   );
   // pages as they are now (relpages waits for VACUUM or ANALYZE); rows scaled from the last
   // analysis to the current size, as the planner does, or unknown when never analysed

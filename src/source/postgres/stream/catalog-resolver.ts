@@ -6,7 +6,8 @@
  *
  * It also reads the value rows that predate an added column have (`ColumnSchema.missingValue`,
  * from `pg_attribute.attmissingval`, decoded with the column's decoder under the session
- * settings every decoded text uses).
+ * settings every decoded text uses), and each column's attribute number (`ColumnSchema.attnum`:
+ * a rename keeps it, a drop and re-add changes it; the warehouse tells them apart by it).
  *
  * The catalog is read as it is now, not as it was when the change was written: a type's kind
  * and a table's primary key are stable enough for decoding; a dropped type decodes as text. For
@@ -30,11 +31,13 @@ const PRIMARY_KEY_SQL = `
    WHERE i.indrelid = $1 AND i.indisprimary
    ORDER BY k.n`;
 
-// `attmissingval` is an anyarray of one element; through text[] its element's own text comes out
-const MISSING_VALUES_SQL = `
-  SELECT attname AS name, (attmissingval::text::text[])[1] AS text
+// each column's attribute number, and its missing value: `attmissingval` is an anyarray of one
+// element; through text[] its element's own text comes out
+const COLUMNS_SQL = `
+  SELECT attname AS name, attnum::int AS attnum,
+         CASE WHEN atthasmissing THEN (attmissingval::text::text[])[1] END AS text, atthasmissing AS missing
     FROM pg_attribute
-   WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND atthasmissing`;
+   WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped`;
 
 export class CatalogResolver implements RelationResolver {
   readonly #catalog: CatalogConnection;
@@ -52,19 +55,26 @@ export class CatalogResolver implements RelationResolver {
       for (const info of infos) this.#types.register(info);
     }
     const pk = await this.#catalog.query<{ name: string }>(PRIMARY_KEY_SQL, [message.relationOid]);
-    const missing = await this.#catalog.query<{ name: string; text: string | null }>(MISSING_VALUES_SQL, [
-      message.relationOid,
-    ]);
+    const catalog = await this.#catalog.query<{
+      name: string;
+      attnum: number;
+      text: string | null;
+      missing: boolean;
+    }>(COLUMNS_SQL, [message.relationOid]);
     const missingValues = new Map<string, Value>();
-    for (const row of missing.rows) {
+    const attnums = new Map<string, number>();
+    for (const row of catalog.rows) {
       const column = message.columns.find((c) => c.name === row.name);
-      if (column && row.text !== null)
+      if (!column) continue;
+      attnums.set(row.name, row.attnum);
+      if (row.missing && row.text !== null)
         missingValues.set(row.name, this.#types.decoderFor(column.typeOid)(row.text));
     }
     const schema = relationSchema(
       message,
       pk.rows.length > 0 ? pk.rows.map((r) => r.name) : null,
       missingValues,
+      attnums,
     );
     return { schema, decoders: message.columns.map((c) => this.#types.decoderFor(c.typeOid)) };
   }

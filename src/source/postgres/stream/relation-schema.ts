@@ -9,7 +9,8 @@
  * - USING INDEX: the index's columns (flagged);
  * - NOTHING: no key (such tables are refused at setup; one altered later streams inserts only).
  *
- * The version fingerprints the shape only (names, types, key, identity), not `missingValue`.
+ * The version fingerprints the shape only (names, types, key, identity), not `missingValue` nor
+ * `attnum`.
  */
 import { createHash } from 'node:crypto';
 import type { ColumnSchema, TableSchema } from '../../../core/change-event.js';
@@ -24,6 +25,7 @@ export function relationSchema(
   message: RelationMessage,
   primaryKey: readonly string[] | null,
   missingValues: ReadonlyMap<string, Value> = new Map(),
+  attnums: ReadonlyMap<string, number> = new Map(),
 ): TableSchema {
   const identity = IDENTITY[message.replicaIdentity];
   const names = new Set(message.columns.map((c) => c.name));
@@ -38,11 +40,13 @@ export function relationSchema(
   }
   const keySet = new Set(key);
   const columns: ColumnSchema[] = message.columns.map((c) => {
-    const column = {
+    const attnum = attnums.get(c.name);
+    const column: ColumnSchema = {
       name: c.name,
       typeOid: c.typeOid,
       typeModifier: c.typeModifier,
       isKey: keySet.has(c.name),
+      ...(attnum === undefined ? {} : { attnum }),
     };
     const missing = missingValues.get(c.name);
     return missing === undefined ? column : { ...column, missingValue: missing };
