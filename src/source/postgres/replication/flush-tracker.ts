@@ -7,8 +7,10 @@
  * `acknowledge`, the highest position that is durably committed. The flush LSN is the end LSN
  * of the last entry such that it and everything before it is durable:
  *
- * - a transaction counts once downstream has made its last change durable (an empty one as soon
- *   as everything before it has); its end LSN is acknowledged, so a restart does not resend it;
+ * - a transaction counts once downstream has made its last item durable — the assembler passes
+ *   its commit item's position, so a downstream that writes commits (tail --out) has written the
+ *   commit too (an empty one counts as soon as everything before it has); its end LSN is
+ *   acknowledged, so a restart does not resend it;
  * - a transaction still open is never passed, even if a keepalive reports a later WAL position:
  *   the walsender may report its read position while it is still sending that transaction;
  * - a keepalive counts once everything emitted before it is durable, so an idle database (or one

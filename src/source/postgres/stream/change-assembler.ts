@@ -11,7 +11,13 @@
  * Every emitted transaction is reported to the flush tracker in the same order, so the slot is
  * only ever acknowledged up to what downstream made durable.
  */
-import type { ChangeEvent, Row, StreamItem, TableSchema } from '../../../core/change-event.js';
+import {
+  type ChangeEvent,
+  COMMIT_ORDINAL,
+  type Row,
+  type StreamItem,
+  type TableSchema,
+} from '../../../core/change-event.js';
 import { TributaryError } from '../../../core/errors.js';
 import type { Lsn } from '../../../core/lsn.js';
 import { comparePositions, type Position } from '../../../core/position.js';
@@ -154,7 +160,13 @@ export class ChangeAssembler {
       commitTime: txn.commitTime,
       changes: txn.changes,
     });
-    this.#tracker.commitTransaction(endLsn, txn.lastPosition);
+    // the transaction counts once its commit item is durable, not just its last change: a
+    // downstream that writes commits (tail --out) acknowledging a batch cut between the two
+    // must not let the slot pass a transaction whose commit line it never wrote
+    this.#tracker.commitTransaction(
+      endLsn,
+      txn.lastPosition === null ? null : { commitLsn, ordinal: COMMIT_ORDINAL },
+    );
     this.#lastClosedCommit = commitLsn;
   }
 
