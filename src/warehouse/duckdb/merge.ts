@@ -114,14 +114,7 @@ async function applyUpserts(
   await withStage(db, all.map(q).join(', '), table, async () => {
     await fill(db, table, rows);
     if (unchanged.size === 0) {
-      const list = all.map(q).join(', ');
-      const keys = new Set(table.keyColumns);
-      const set = [...columns.filter((c) => !keys.has(c)), LSN_COLUMN, SYNCED_COLUMN].map(
-        (c) => `${q(c)} = excluded.${q(c)}`,
-      );
-      await db.run(
-        `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${STAGE_SQL} ON CONFLICT (${table.keyColumns.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`,
-      );
+      await upsertWhole(db, table, STAGE_SQL);
       if (marks) await resolveWhole(db, table, marks);
       return;
     }
@@ -193,18 +186,23 @@ async function applyMoves(
         }
       });
     }
-    const list = [...columns, LSN_COLUMN].map(q).join(', ');
-    const keySet = new Set(keys);
-    const set = [...columns.filter((c) => !keySet.has(c)), LSN_COLUMN, SYNCED_COLUMN].map(
-      (c) => `${q(c)} = excluded.${q(c)}`,
-    );
-    for (const source of moved)
-      await db.run(
-        `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${source} ON CONFLICT (${keys.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`,
-      );
+    for (const source of moved) await upsertWhole(db, table, source);
   } finally {
     for (const source of moved) await db.run(`DROP TABLE IF EXISTS ${source}`).catch(() => {});
   }
+}
+
+/** Inserts or replaces whole rows from `source` (every source column, then the commit LSN). */
+async function upsertWhole(db: Db, table: TableState, source: string): Promise<void> {
+  const columns = table.schema.columns.map((c) => c.name);
+  const list = [...columns, LSN_COLUMN].map(q).join(', ');
+  const keys = new Set(table.keyColumns);
+  const set = [...columns.filter((c) => !keys.has(c)), LSN_COLUMN, SYNCED_COLUMN].map(
+    (c) => `${q(c)} = excluded.${q(c)}`,
+  );
+  await db.run(
+    `INSERT INTO ${table.sql} (${list}, ${q(SYNCED_COLUMN)}) SELECT ${list}, now() FROM ${source} ON CONFLICT (${table.keyColumns.map(q).join(', ')}) DO UPDATE SET ${set.join(', ')}`,
+  );
 }
 
 /** Appends the upserts' rows (every source column, then the commit LSN) to the staging table. */

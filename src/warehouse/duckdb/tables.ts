@@ -103,12 +103,12 @@ export async function evolveTable(
   // column whose name a rename takes, and that was not renamed itself, is gone at the source
   const renames = columnRenames(current.schema, schema);
   const taken = new Set(renames.values());
+  const displaced = (c: ColumnSchema) => taken.has(c.name) && !renames.has(c.name);
   const kept = current.schema.columns.flatMap((c, i) =>
-    taken.has(c.name) && !renames.has(c.name) ? [] : [{ column: c, writer: current.writers[i] }],
+    displaced(c) ? [] : [{ column: c, writer: current.writers[i] }],
   );
-  for (const c of current.schema.columns)
-    if (taken.has(c.name) && !renames.has(c.name))
-      await db.run(`ALTER TABLE ${sql} DROP COLUMN ${q(c.name)}`);
+  for (const c of current.schema.columns.filter(displaced))
+    await db.run(`ALTER TABLE ${sql} DROP COLUMN ${q(c.name)}`);
   if (renames.size > 0) await renameColumns(db, sql, renames);
   const old = renamedSchema({ ...current.schema, columns: kept.map((k) => k.column) }, renames);
   if (
@@ -288,9 +288,10 @@ async function retype(db: Db, schema: TableSchema, column: string, from: string,
       { hint: `drop ${sql} in the warehouse and backfill the table` },
     );
   }
-  if (hasPrimaryKey(schema) && schema.key.includes(column)) await rebuildWithType(db, schema, column, to);
-  else await alterColumnType(db, sql, col, from, to);
-  await restoreDecimalText(db, sql, col, from, to);
+  if (hasPrimaryKey(schema) && schema.key.includes(column)) {
+    await rebuildWithType(db, schema, column, to);
+    await restoreDecimalText(db, sql, col, from, to);
+  } else await alterColumnType(db, sql, col, from, to);
 }
 
 /**
