@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { freshClickHouse } from '../../../test/helpers/clickhouse.js';
+import { TributaryError } from '../../core/errors.js';
+import { parseClickHouseUrl, redact } from './connect.js';
+import { positionVersion, snapshotVersion, versionPosition } from './layout.js';
+
+describe('parseClickHouseUrl', () => {
+  it('reads a server URL and never shows the password', () => {
+    const target = parseClickHouseUrl('clickhouse://ana:s3cret@ch.example:8124/analytics');
+    expect(target).toMatchObject({ kind: 'http', database: 'analytics', location: 'http://ch.example:8124' });
+    expect(target.password).toBe('s3cret');
+    expect(target.describe).not.toContain('s3cret');
+    expect(redact('clickhouse://ana:s3cret@h/db')).toBe('clickhouse://ana:***@h/db');
+  });
+
+  it('defaults the port, the user and the database; takes the password from the environment', () => {
+    const target = parseClickHouseUrl('clickhouses://h', { CLICKHOUSE_PASSWORD: 'pw' });
+    expect(target).toMatchObject({
+      location: 'https://h:8443',
+      database: 'default',
+      username: 'default',
+      password: 'pw',
+    });
+  });
+
+  it('reads a chdb URL', () => {
+    expect(parseClickHouseUrl('chdb:///var/lib/ch?database=w')).toMatchObject({
+      kind: 'chdb',
+      location: '/var/lib/ch',
+      database: 'w',
+    });
+  });
+
+  it.each(['clickhouse://', 'clickhouse://h/a/b', 'postgres://h/db', 'chdb:'])(
+    'refuses %s as a usage error',
+    (url) => {
+      expect(() => parseClickHouseUrl(url)).toThrow(TributaryError);
+    },
+  );
+});
+
+describe('versions', () => {
+  it('orders a snapshot read at C below every change at or after C, above every change before', () => {
+    const c = 0x16_b374_d848n;
+    const snapshot = BigInt(snapshotVersion(c));
+    expect(snapshot).toBeLessThan(BigInt(positionVersion({ commitLsn: c, ordinal: 0 })));
+    expect(snapshot).toBeGreaterThan(
+      BigInt(positionVersion({ commitLsn: c - 1n, ordinal: Number.MAX_SAFE_INTEGER })),
+    );
+    expect(versionPosition(positionVersion({ commitLsn: c, ordinal: 7 }))).toEqual({
+      commitLsn: c,
+      ordinal: 7,
+    });
+  });
+});
+
+describe('chdb', () => {
+  it('answers through @clickhouse/client, 64-bit integers and decimals as text', async () => {
+    const ch = await freshClickHouse();
+    try {
+      const [row] = await ch.rows<{ big: string; d: string }>(
+        'SELECT toUInt128({v:String}) AS big, toDecimal256({d:String}, 20) AS d',
+        {
+          v: '340282366920938463463374607431768211455',
+          d: '123456789012345678901234567890.12345678901234567891',
+        },
+      );
+      expect(row).toEqual({
+        big: '340282366920938463463374607431768211455',
+        d: '123456789012345678901234567890.12345678901234567891',
+      });
+    } finally {
+      await ch.drop();
+    }
+  });
+});

@@ -1,0 +1,240 @@
+/**
+ * Reaching a ClickHouse warehouse from its URL, always through the official `@clickhouse/client`:
+ *
+ * - `clickhouse://user[:password]@host[:port]/database` — a server over HTTP (port 8123 by
+ *   default); `clickhouses://…` over HTTPS (8443). The password may instead come from
+ *   `CLICKHOUSE_PASSWORD`, so it need not appear in a command line.
+ * - `chdb:///absolute/dir[?database=name]` (or `chdb:relative/dir`) — ClickHouse's engine embedded in
+ *   this process (the `chdb` package, not in the default install: `node scripts/ensure-chdb.mjs`
+ *   or `npm install chdb`), storing its data in `dir`. One process holds one such directory.
+ *
+ * Every connection reads 64-bit integers and decimals as strings (never a float) and writes
+ * with `async_insert = 0` and `wait_end_of_query = 1`, so an insert resolves once the data is
+ * stored. `describe` names the warehouse without the password, for logs and errors.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
+import { TributaryError } from '../../core/errors.js';
+
+export interface ClickHouseTarget {
+  readonly kind: 'http' | 'chdb';
+  /** The database Tributary writes (views, storage tables and its state). */
+  readonly database: string;
+  /** For logs and messages: never the password. */
+  readonly describe: string;
+  /** http: the server's origin; chdb: the data directory. */
+  readonly location: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export interface ClickHouseConnection {
+  readonly target: ClickHouseTarget;
+  readonly client: ClickHouseClient;
+  close(): Promise<void>;
+}
+
+/** Settings every Tributary connection runs with (see the header). */
+export const SESSION_SETTINGS: ClickHouseSettings = {
+  output_format_json_quote_64bit_integers: 1,
+  output_format_json_quote_decimals: 1,
+  output_format_json_quote_64bit_floats: 0,
+  output_format_json_named_tuples_as_objects: 1,
+  async_insert: 0,
+  wait_end_of_query: 1,
+  // a long statement keeps the HTTP connection alive through proxies and load balancers
+  send_progress_in_http_headers: 1,
+  http_headers_progress_interval_ms: '60000',
+};
+
+export function isClickHouseUrl(text: string): boolean {
+  return /^(clickhouses?|chdb):/i.test(text);
+}
+
+/** Parses a warehouse URL (see the header); a malformed one is a usage error (exit 2). */
+export function parseClickHouseUrl(text: string, env: NodeJS.ProcessEnv = process.env): ClickHouseTarget {
+  const scheme = /^([a-z]+):/i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === 'chdb') return parseChdb(text);
+  if (scheme !== 'clickhouse' && scheme !== 'clickhouses') {
+    throw new TributaryError('USAGE', `not a ClickHouse warehouse URL: ${redact(text)}`, {
+      hint: 'use clickhouse://user@host:8123/database, clickhouses://… for HTTPS, or chdb:///path/to/dir',
+    });
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TributaryError('USAGE', `not a valid ClickHouse URL: ${redact(text)}`, {
+      hint: 'use clickhouse://user@host:8123/database',
+    });
+  }
+  if (!url.hostname) {
+    throw new TributaryError('USAGE', `the ClickHouse URL ${redact(text)} names no host`, {
+      hint: 'use clickhouse://user@host:8123/database',
+    });
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'default';
+  if (database.includes('/')) {
+    throw new TributaryError('USAGE', `the ClickHouse URL ${redact(text)} names more than a database`, {
+      hint: 'the path is the database: clickhouse://user@host:8123/analytics',
+    });
+  }
+  const tls = scheme === 'clickhouses';
+  const port = url.port || (tls ? '8443' : '8123');
+  const username = decodeURIComponent(url.username) || 'default';
+  const password = url.password ? decodeURIComponent(url.password) : env.CLICKHOUSE_PASSWORD;
+  const origin = `${tls ? 'https' : 'http'}://${url.hostname}:${port}`;
+  return {
+    kind: 'http',
+    database,
+    describe: `${scheme}://${username}@${url.hostname}:${port}/${database}`,
+    location: origin,
+    username,
+    ...(password === undefined ? {} : { password }),
+  };
+}
+
+function parseChdb(text: string): ClickHouseTarget {
+  const rest = text.slice('chdb:'.length);
+  const [pathPart = '', query = ''] = rest.split('?', 2);
+  const path = pathPart.startsWith('//') ? pathPart.slice(2) : pathPart;
+  if (!path) {
+    throw new TributaryError('USAGE', `the chdb URL ${text} names no directory`, {
+      hint: 'use chdb:///absolute/dir or chdb:relative/dir',
+    });
+  }
+  const database = new URLSearchParams(query).get('database') || 'default';
+  const location = resolve(decodeURIComponent(path));
+  return { kind: 'chdb', database, describe: `chdb:${location}/${database}`, location };
+}
+
+/** The URL with any password replaced, for messages. */
+export function redact(text: string): string {
+  return text.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
+
+/**
+ * Opens a client on `target`. It does not touch the server: `checkReachable` does, with an
+ * error that says what to change.
+ */
+export async function connectClickHouse(
+  target: ClickHouseTarget,
+  options: { readonly requestTimeoutMs?: number } = {},
+): Promise<ClickHouseConnection> {
+  const common = {
+    database: target.database,
+    clickhouse_settings: SESSION_SETTINGS,
+    request_timeout: options.requestTimeoutMs ?? 300_000,
+  };
+  if (target.kind === 'http') {
+    const client = createClient({
+      ...common,
+      url: target.location,
+      username: target.username ?? 'default',
+      password: target.password ?? '',
+      application: 'tributary',
+    });
+    return { target, client, close: () => client.close() };
+  }
+  const { createChdbConnection } = await loadChdb();
+  const client = createClient({
+    ...common,
+    connection: createChdbConnection({ path: target.location }) as never,
+  });
+  return { target, client, close: () => client.close() };
+}
+
+interface ChdbConnectionModule {
+  createChdbConnection(options: { path: string }): unknown;
+}
+
+/**
+ * chdb is not in the default install: found where the user installed it (`npm install chdb`),
+ * else in the project's `.chdb/` (scripts/ensure-chdb.mjs).
+ */
+export async function loadChdb(): Promise<ChdbConnectionModule> {
+  try {
+    return (await import('chdb/connection' as string)) as ChdbConnectionModule;
+  } catch {
+    // not installed beside Tributary: look in the project's side install
+  }
+  const side = sideInstall();
+  if (side) return createRequire(side)('chdb/connection') as ChdbConnectionModule;
+  throw new TributaryError('CONFIG', 'a chdb: warehouse needs the chdb package, which is not installed', {
+    hint: 'run `npm install chdb` (about 550 MB), or `node scripts/ensure-chdb.mjs` in a checkout of Tributary',
+  });
+}
+
+function sideInstall(): string | null {
+  // dist/src/warehouse/clickhouse or src/warehouse/clickhouse → the project root
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const manifest = join(dir, '.chdb', 'node_modules', 'chdb', 'package.json');
+    if (existsSync(manifest)) return manifest;
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+/**
+ * Checks the server answers, the credentials hold and the database exists (creating it when
+ * `create`), with errors that say what to change (exit 2).
+ */
+export async function checkReachable(connection: ClickHouseConnection, create: boolean): Promise<void> {
+  const { client, target } = connection;
+  try {
+    const ping = await client.ping();
+    if (!ping.success) throw ping.error;
+  } catch (error) {
+    throw new TributaryError(
+      'CONNECT_FAILED',
+      `cannot reach ClickHouse at ${target.describe}: ${message(error)}`,
+      {
+        hint: 'check the host and port of --warehouse (HTTP interface, 8123 by default) and that the server runs',
+        cause: error,
+      },
+    );
+  }
+  try {
+    if (create) {
+      await client.command({
+        query: `CREATE DATABASE IF NOT EXISTS ${quoteName(target.database)}`,
+        clickhouse_settings: {},
+      });
+    }
+    await client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json());
+  } catch (error) {
+    const text = message(error);
+    if (/Authentication failed|password is incorrect|AUTHENTICATION_FAILED|REQUIRED_PASSWORD/i.test(text)) {
+      throw new TributaryError('AUTH_FAILED', `ClickHouse refused the credentials for ${target.describe}`, {
+        hint: 'check the user in --warehouse and the password (in the URL or CLICKHOUSE_PASSWORD)',
+        cause: error,
+      });
+    }
+    if (/UNKNOWN_DATABASE|Database .* does(n't| not) exist/i.test(text)) {
+      throw new TributaryError('DATABASE_NOT_FOUND', `ClickHouse has no database ${target.database}`, {
+        hint: `create it (CREATE DATABASE ${quoteName(target.database)}) or name another in --warehouse`,
+        cause: error,
+      });
+    }
+    if (/ACCESS_DENIED|Not enough privileges/i.test(text)) {
+      throw new TributaryError('CONFIG', `ClickHouse user of ${target.describe} lacks a privilege: ${text}`, {
+        hint: `grant it CREATE, ALTER, INSERT, SELECT and DROP on ${quoteName(target.database)}.*`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/** A ClickHouse identifier in backquotes, backquotes and backslashes escaped. */
+export function quoteName(name: string): string {
+  return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
