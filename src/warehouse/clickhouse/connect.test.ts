@@ -73,4 +73,30 @@ describe('chdb', () => {
       await ch.drop();
     }
   });
+
+  it('keeps each call to itself: its database, its settings (a dedup token, read-only) not the next call', async () => {
+    const a = await freshClickHouse();
+    const b = await freshClickHouse();
+    try {
+      const { client } = a.connection;
+      await client.command({
+        query:
+          'CREATE TABLE t (n UInt8) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 100',
+      });
+      await client.insert({
+        table: 't',
+        values: [{ n: 1 }],
+        format: 'JSONEachRow',
+        clickhouse_settings: { insert_deduplication_token: 'x' },
+      });
+      await client.insert({ table: 't', values: [{ n: 2 }], format: 'JSONEachRow' });
+      await client.query({ query: 'SELECT 1', clickhouse_settings: { readonly: '2' } }).then((r) => r.text());
+      await client.insert({ table: 't', values: [{ n: 3 }], format: 'JSONEachRow' });
+      expect(await a.rows('SELECT n FROM t ORDER BY n')).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      await expect(b.rows('SELECT n FROM t')).rejects.toThrow(/Unknown table/);
+    } finally {
+      await a.drop();
+      await b.drop();
+    }
+  });
 });

@@ -122,10 +122,11 @@ export function redact(text: string): string {
  */
 export async function connectClickHouse(
   target: ClickHouseTarget,
-  options: { readonly requestTimeoutMs?: number } = {},
+  options: { readonly requestTimeoutMs?: number; readonly database?: string } = {},
 ): Promise<ClickHouseConnection> {
+  const database = options.database ?? target.database;
   const common = {
-    database: target.database,
+    database,
     clickhouse_settings: SESSION_SETTINGS,
     request_timeout: options.requestTimeoutMs ?? 300_000,
   };
@@ -139,16 +140,61 @@ export async function connectClickHouse(
     });
     return { target, client, close: () => client.close() };
   }
-  const { createChdbConnection } = await loadChdb();
+  const chdb = await loadChdb();
   const client = createClient({
     ...common,
-    connection: createChdbConnection({ path: target.location }) as never,
+    connection: isolatedChdb(chdb, target.location, database) as never,
   });
   return { target, client, close: () => client.close() };
 }
 
+/** The part of `@clickhouse/client`'s Connection interface chdb's connection implements. */
+interface ChdbConnection {
+  query(params: CallParams): Promise<unknown>;
+  exec(params: CallParams): Promise<unknown>;
+  command(params: CallParams): Promise<unknown>;
+  insert(params: CallParams): Promise<unknown>;
+  ping(params: unknown): Promise<{ success: boolean; error?: Error }>;
+  close(): Promise<void>;
+}
+
+interface CallParams {
+  query: string;
+  [other: string]: unknown;
+}
+
 interface ChdbConnectionModule {
-  createChdbConnection(options: { path: string }): unknown;
+  createChdbConnection(options: { path: string }): ChdbConnection;
+}
+
+/**
+ * chdb's connection runs every call on one engine session and applies a call's settings as
+ * session-wide `SET`s, and it ignores the client's `database`: a setting of one call (an insert's
+ * dedup token, a read-only flag) would stay for the next, and every table would land in
+ * `default`. Each call here runs on a session of its own (a session costs about 2 ms; one stays
+ * open so the engine does), in `database`.
+ */
+function isolatedChdb(module: ChdbConnectionModule, path: string, database: string): ChdbConnection {
+  const anchor = module.createChdbConnection({ path });
+  const use = `USE ${quoteName(database)}; `;
+  const call =
+    (method: 'query' | 'exec' | 'command' | 'insert') =>
+    async (params: CallParams): Promise<unknown> => {
+      const session = module.createChdbConnection({ path });
+      try {
+        return await session[method]({ ...params, query: use + params.query });
+      } finally {
+        await session.close();
+      }
+    };
+  return {
+    query: call('query'),
+    exec: call('exec'),
+    command: call('command'),
+    insert: call('insert'),
+    ping: (params) => anchor.ping(params),
+    close: () => anchor.close(),
+  };
 }
 
 /**
@@ -200,10 +246,15 @@ export async function checkReachable(connection: ClickHouseConnection, create: b
   }
   try {
     if (create) {
-      await client.command({
-        query: `CREATE DATABASE IF NOT EXISTS ${quoteName(target.database)}`,
-        clickhouse_settings: {},
-      });
+      // the server refuses a request in a database that does not exist yet: create it from `default`
+      const outside = await connectClickHouse(target, { database: 'default' });
+      try {
+        await outside.client.command({
+          query: `CREATE DATABASE IF NOT EXISTS ${quoteName(target.database)}`,
+        });
+      } finally {
+        await outside.close();
+      }
     }
     await client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json());
   } catch (error) {

@@ -1,0 +1,426 @@
+/**
+ * The ClickHouse side of snapshots and backfills (the rule is in ../snapshot.ts). Versions do
+ * most of the work the DuckDB side does with marks: a row read at snapshot LSN `C` is stored
+ * with version `C << 64` (layout.ts), below every change the stream applies at or after `C` —
+ * an upsert, a key move's tombstone, a delete's tombstone — so ReplacingMergeTree keeps the
+ * newer change whatever order the two were inserted in (rule 2 without marks), and a truncate
+ * at ≥ `C` hides the copy by the table's truncation watermark (rule 3). Rule 1 (rows applied
+ * only once the stream passed `C`) is the runner's.
+ *
+ * What versions cannot settle is an update that left TOASTed columns unsent for a row the
+ * warehouse does not hold yet (its snapshot copy is still to come): the stream writes the
+ * columns it has and *parks* the key (`_tributary_parks`, by table and key, versioned like rows).
+ * The runner reads parked keys again at a later snapshot `C2`; the copy at `C2 << 64` outranks
+ * the partial row and resolves every park older than it (a resolution is a park row with the
+ * higher version and `resolved`; ReplacingMergeTree keeps the newest, so a park made after
+ * `C2` stays open). Until then the partial row shows the unsent columns as NULL — the job is
+ * still running, and `status` says so.
+ *
+ * Job and chunk state are ReplacingMergeTree tables updated by inserting the whole new row
+ * with a higher `revision` and read with FINAL (one writer: the pipeline serialises warehouse
+ * writes). Nothing here is one transaction with the rows: a crash between a chunk's rows and its
+ * `done` reads the chunk again at a later snapshot, whose copy outranks the first by version.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Row, TableSchema } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import type { Lsn } from '../../core/lsn.js';
+import { displayName, type TableRef } from '../../core/table-ref.js';
+import type { Value } from '../../core/values.js';
+import type {
+  ChunkPlan,
+  JobState,
+  NewJob,
+  SnapshotAttempt,
+  SnapshotJob,
+  SnapshotRows,
+  SnapshotStore,
+} from '../snapshot.js';
+import { quoteName } from './connect.js';
+import { snapshotVersion, stateTable, storageName } from './layout.js';
+import { clickhouseType, type TypeLookup } from './type-mapping.js';
+
+const JOBS = quoteName(stateTable('snapshot_jobs'));
+const CHUNKS = quoteName(stateTable('snapshot_chunks'));
+const PARKS = quoteName(stateTable('parks'));
+const ACTIVE: readonly JobState[] = ['pending', 'running'];
+
+/** What the snapshot store needs of the warehouse that owns it. */
+export interface SnapshotTarget {
+  readonly client: ClickHouseClient;
+  readonly typeInfo?: TypeLookup;
+  /** Creates the table (storage and view) or evolves it to `schema`. */
+  ensureTable(schema: TableSchema): Promise<void>;
+  /** Inserts `rows` (in `schema`'s shape) into the table's storage with `version`; `token` makes a repeat a no-op. */
+  insertVersioned(schema: TableSchema, rows: readonly Row[], version: string, token: string): Promise<void>;
+}
+
+interface JobRow {
+  id: string;
+  table_schema: string;
+  table_name: string;
+  predicate: string | null;
+  reason: string;
+  keyless: boolean;
+  state: JobState;
+  requested_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  rows_done: string;
+  rows_estimated: string | null;
+  attempt: number;
+  snapshot_lsn: string | null;
+  truncated_lsn: string | null;
+  error: string | null;
+  revision: string;
+}
+
+interface ChunkRow {
+  job_id: string;
+  chunk: number;
+  from_page: string;
+  to_page: string | null;
+  done: boolean;
+  rows: string;
+  snapshot_lsn: string | null;
+  revision: string;
+}
+
+export async function bootstrapSnapshots(client: ClickHouseClient): Promise<void> {
+  const time = "DateTime64(6, 'UTC')";
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${JOBS} (id String, table_schema String, table_name String,
+      predicate Nullable(String), reason String, keyless Bool, state String, requested_at ${time},
+      started_at Nullable(${time}), finished_at Nullable(${time}), rows_done UInt64, rows_estimated Nullable(UInt64),
+      attempt UInt32, snapshot_lsn Nullable(UInt64), truncated_lsn Nullable(UInt64), error Nullable(String),
+      revision UInt64) ENGINE = ReplacingMergeTree(revision) ORDER BY id`,
+  });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${CHUNKS} (job_id String, chunk UInt32, from_page UInt64,
+      to_page Nullable(UInt64), done Bool, rows UInt64, snapshot_lsn Nullable(UInt64), revision UInt64)
+      ENGINE = ReplacingMergeTree(revision) ORDER BY (job_id, chunk)`,
+  });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${PARKS} (table_schema String, table_name String, key String,
+      version UInt128, resolved Bool) ENGINE = ReplacingMergeTree(version) ORDER BY (table_schema, table_name, key)`,
+  });
+}
+
+export class ClickHouseSnapshots implements SnapshotStore {
+  readonly #t: SnapshotTarget;
+
+  constructor(target: SnapshotTarget) {
+    this.#t = target;
+  }
+
+  async snapshotJobs(): Promise<SnapshotJob[]> {
+    return (await this.#jobRows(null)).map(toJob);
+  }
+
+  async createSnapshotJob(job: NewJob): Promise<SnapshotJob> {
+    const id = randomUUID().slice(0, 8);
+    await this.#writeJob({
+      id,
+      table_schema: job.table.schema,
+      table_name: job.table.name,
+      predicate: job.predicate,
+      reason: job.reason,
+      keyless: job.keyless,
+      state: 'pending',
+      requested_at: nowText(),
+      started_at: null,
+      finished_at: null,
+      rows_done: '0',
+      rows_estimated: null,
+      attempt: 0,
+      snapshot_lsn: null,
+      truncated_lsn: null,
+      error: null,
+      revision: '0',
+    });
+    return this.#job(id).then(toJob);
+  }
+
+  async startSnapshotAttempt(
+    jobId: string,
+    snapshotLsn: Lsn,
+    schema: TableSchema,
+    plan: readonly ChunkPlan[],
+    rowsEstimated: number | null,
+    options: { readonly startOver?: boolean; readonly files?: boolean } = {},
+  ): Promise<SnapshotAttempt> {
+    const job = await this.#job(jobId);
+    const startOver = options.startOver === true;
+    await this.#t.ensureTable(schema);
+    let chunks = await this.#chunkRows(jobId);
+    if (chunks.length === 0) {
+      chunks = plan.map((c) => ({
+        job_id: jobId,
+        chunk: c.chunk,
+        from_page: String(c.fromPage),
+        to_page: c.toPage === null ? null : String(c.toPage),
+        done: false,
+        rows: '0',
+        snapshot_lsn: null,
+        revision: '0',
+      }));
+      await this.#writeChunks(chunks);
+    }
+    if (job.keyless || startOver) {
+      // only a whole copy at one snapshot is exact for a multiset, and a first run begun again
+      // copies at a new snapshot: what an earlier attempt wrote goes (nothing else was applied)
+      await this.#t.client.command({
+        query: `TRUNCATE TABLE IF EXISTS ${quoteName(storageName(schema.table))}`,
+      });
+      chunks = chunks.map((c) => ({ ...c, done: false, rows: '0', snapshot_lsn: null }));
+      await this.#writeChunks(chunks);
+    }
+    await this.#writeJob({
+      ...job,
+      state: 'running',
+      attempt: job.attempt + 1,
+      snapshot_lsn: snapshotLsn.toString(),
+      started_at: job.started_at ?? nowText(),
+      rows_estimated:
+        rowsEstimated === null ? job.rows_estimated : String(Math.max(0, Math.round(rowsEstimated))),
+      rows_done: job.keyless || startOver ? '0' : job.rows_done,
+      keyless: job.keyless,
+    });
+    return {
+      chunks: chunks.map((c) => ({
+        chunk: c.chunk,
+        fromPage: Number(c.from_page),
+        toPage: c.to_page === null ? null : Number(c.to_page),
+        done: c.done,
+        rows: Number(c.rows),
+        snapshotLsn: c.snapshot_lsn === null ? null : BigInt(c.snapshot_lsn),
+      })),
+      files: false,
+    };
+  }
+
+  async applySnapshotRows(rows: SnapshotRows): Promise<number> {
+    const job = await this.#job(rows.job);
+    const c = rows.snapshotLsn;
+    const discarded = job.truncated_lsn !== null && BigInt(job.truncated_lsn) >= c;
+    let written = 0;
+    if (rows.rows.length > 0 && !discarded) {
+      const token = `snapshot:${rows.job}:${rows.chunk ?? 'reread'}:${c}:${digest(rows)}`;
+      await this.#t.insertVersioned(rows.schema, rows.rows, snapshotVersion(c), token);
+      written = rows.rows.length;
+    }
+    if (rows.reread && rows.reread.length > 0) await this.#resolveParks(rows.schema, rows.reread, c);
+    if (rows.chunk !== null) {
+      const chunk = (await this.#chunkRows(rows.job)).find((ch) => ch.chunk === rows.chunk);
+      if (chunk) {
+        await this.#writeChunks([
+          {
+            ...chunk,
+            rows: String(Number(chunk.rows) + rows.rows.length),
+            done: rows.last,
+            snapshot_lsn: c.toString(),
+          },
+        ]);
+      }
+    }
+    if (rows.rows.length > 0) {
+      await this.#writeJob({ ...job, rows_done: String(Number(job.rows_done) + rows.rows.length) });
+    }
+    return written;
+  }
+
+  async parkedKeys(jobId: string, limit: number): Promise<Row[]> {
+    const job = await this.#job(jobId);
+    const result = await this.#t.client.query({
+      query: `SELECT key FROM ${PARKS} FINAL WHERE table_schema = {schema:String} AND table_name = {name:String}
+        AND NOT resolved ORDER BY key LIMIT {limit:UInt32}`,
+      query_params: { schema: job.table_schema, name: job.table_name, limit: Math.max(1, Math.floor(limit)) },
+      format: 'JSONEachRow',
+    });
+    const keys = await result.json<{ key: string }>();
+    return keys.map((k) => parseKey(k.key, this.#t.typeInfo));
+  }
+
+  async finishSnapshotJob(
+    jobId: string,
+    state: 'done' | 'failed' | 'cancelled',
+    error?: string,
+  ): Promise<void> {
+    const job = await this.#job(jobId);
+    await this.#writeJob({ ...job, state, finished_at: nowText(), error: error ?? null });
+  }
+
+  /** Whether `table` has a keyed job pending or running: its partial updates of missing rows park. */
+  async hasActiveJob(table: TableRef): Promise<boolean> {
+    const jobs = await this.#jobRows(null);
+    return jobs.some(
+      (j) =>
+        ACTIVE.includes(j.state) &&
+        !j.keyless &&
+        j.table_schema === table.schema &&
+        j.table_name === table.name,
+    );
+  }
+
+  /** A truncate at `lsn` of a table with active jobs: the rows they read before it are discarded (rule 3). */
+  async markTruncate(table: TableRef, lsn: Lsn): Promise<void> {
+    for (const job of await this.#jobRows(null)) {
+      if (!ACTIVE.includes(job.state) || job.table_schema !== table.schema || job.table_name !== table.name)
+        continue;
+      const before = job.truncated_lsn === null ? -1n : BigInt(job.truncated_lsn);
+      if (lsn > before) await this.#writeJob({ ...job, truncated_lsn: lsn.toString() });
+    }
+  }
+
+  /**
+   * Parks `keys` of `schema`'s table at `version` (the stream's update that left columns unsent
+   * for rows the warehouse does not hold). The keys' values are in `schema`'s key columns.
+   */
+  async park(schema: TableSchema, keys: readonly Row[], version: string): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#t.client.insert({
+      table: stateTable('parks'),
+      values: keys.map((key) => ({
+        table_schema: schema.table.schema,
+        table_name: schema.table.name,
+        key: this.#keyText(schema, key),
+        version,
+        resolved: false,
+      })),
+      format: 'JSONEachRow',
+    });
+  }
+
+  /** Keys re-read at `c`: parks older than `c` are resolved, newer ones stay open. */
+  async #resolveParks(schema: TableSchema, keys: readonly Row[], c: Lsn): Promise<void> {
+    await this.#t.client.insert({
+      table: stateTable('parks'),
+      values: keys.map((key) => ({
+        table_schema: schema.table.schema,
+        table_name: schema.table.name,
+        key: this.#keyText(schema, key),
+        version: snapshotVersion(c),
+        resolved: true,
+      })),
+      format: 'JSONEachRow',
+    });
+  }
+
+  /**
+   * A key as text that decodes back to the values Postgres sent: each key column's value as the
+   * mapping encodes it, with the column's name and type so `parseKey` needs no schema.
+   */
+  #keyText(schema: TableSchema, key: Row): string {
+    const parts = schema.key.map((name) => {
+      const column = schema.columns.find((c) => c.name === name);
+      if (!column)
+        throw new TributaryError('INTERNAL', `${displayName(schema.table)} has no key column ${name}`);
+      const value = key[name] ?? null;
+      return [
+        name,
+        column.typeOid,
+        column.typeModifier,
+        value === null ? null : clickhouseType(column, this.#t.typeInfo).encode(value),
+      ];
+    });
+    return JSON.stringify(parts, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+
+  async #job(id: string): Promise<JobRow> {
+    const [job] = await this.#jobRows(id);
+    if (!job) throw new TributaryError('USAGE', `no snapshot or backfill job ${id}`);
+    return job;
+  }
+
+  async #jobRows(id: string | null): Promise<JobRow[]> {
+    const result = await this.#t.client.query({
+      query: `SELECT * FROM ${JOBS} FINAL WHERE {id:Nullable(String)} IS NULL OR id = {id:Nullable(String)}
+        ORDER BY requested_at, id`,
+      query_params: { id },
+      format: 'JSONEachRow',
+    });
+    return result.json<JobRow>();
+  }
+
+  async #writeJob(job: JobRow): Promise<void> {
+    await this.#t.client.insert({
+      table: stateTable('snapshot_jobs'),
+      values: [{ ...job, revision: String(BigInt(job.revision) + 1n) }],
+      format: 'JSONEachRow',
+    });
+  }
+
+  async #chunkRows(jobId: string): Promise<ChunkRow[]> {
+    const result = await this.#t.client.query({
+      query: `SELECT * FROM ${CHUNKS} FINAL WHERE job_id = {job:String} ORDER BY chunk`,
+      query_params: { job: jobId },
+      format: 'JSONEachRow',
+    });
+    return result.json<ChunkRow>();
+  }
+
+  async #writeChunks(chunks: readonly ChunkRow[]): Promise<void> {
+    if (chunks.length === 0) return;
+    await this.#t.client.insert({
+      table: stateTable('snapshot_chunks'),
+      values: chunks.map((c) => ({ ...c, revision: String(BigInt(c.revision) + 1n) })),
+      format: 'JSONEachRow',
+    });
+  }
+}
+
+function toJob(r: JobRow): SnapshotJob {
+  const date = (v: string | null): Date | null => (v === null ? null : new Date(`${v.replace(' ', 'T')}Z`));
+  return {
+    id: r.id,
+    table: { schema: r.table_schema, name: r.table_name },
+    predicate: r.predicate,
+    reason: r.reason,
+    keyless: Boolean(r.keyless),
+    state: r.state,
+    requestedAt: date(r.requested_at) as Date,
+    startedAt: date(r.started_at),
+    finishedAt: date(r.finished_at),
+    rowsDone: Number(r.rows_done),
+    rowsEstimated: r.rows_estimated === null ? null : Number(r.rows_estimated),
+    attempt: Number(r.attempt),
+    snapshotLsn: r.snapshot_lsn === null ? null : BigInt(r.snapshot_lsn),
+    truncatedLsn: r.truncated_lsn === null ? null : BigInt(r.truncated_lsn),
+    error: r.error,
+  };
+}
+
+/** `YYYY-MM-DD hh:mm:ss.ffffff` in UTC, as DateTime64(6, 'UTC') reads and prints it. */
+function nowText(): string {
+  return new Date().toISOString().replace('T', ' ').replace('Z', '000');
+}
+
+function parseKey(text: string, lookup: TypeLookup | undefined): Row {
+  const key: Record<string, Value> = Object.create(null);
+  for (const [name, typeOid, typeModifier, field] of JSON.parse(text) as [
+    string,
+    number,
+    number,
+    unknown,
+  ][]) {
+    key[name] =
+      field === null
+        ? null
+        : clickhouseType({ name, typeOid, typeModifier, isKey: true }, lookup).decode(field);
+  }
+  return key;
+}
+
+/** A short digest of a piece's rows, so a piece sent again gets the same dedup token. */
+function digest(rows: SnapshotRows): string {
+  const hash = createHash('sha256');
+  hash.update(String(rows.rows.length));
+  const first = rows.rows[0];
+  const last = rows.rows.at(-1);
+  const keyText = (row: Row | undefined) =>
+    row ? JSON.stringify(rows.schema.key.map((k) => String(row[k] ?? null))) : '';
+  hash.update(keyText(first));
+  hash.update(keyText(last));
+  return hash.digest('hex').slice(0, 16);
+}
