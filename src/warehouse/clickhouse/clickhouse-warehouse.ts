@@ -87,7 +87,15 @@ export interface ClickHouseWarehouseOptions {
   readonly source?: string;
   /** ON CLUSTER name: Replicated engine + Distributed table (tables.ts; cannot be run on chdb). */
   readonly cluster?: string;
+  /**
+   * Failpoints for tests (supabase/etl's habit): called at each named point of a batch's writes;
+   * what it throws stops the batch there, as a crash would.
+   */
+  readonly failpoint?: (point: Failpoint) => void | Promise<void>;
 }
+
+/** Where a batch can be stopped by a failpoint: after a table's rows, before the checkpoint. */
+export type Failpoint = 'after-table-rows' | 'before-checkpoint';
 
 function tableId(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
@@ -102,8 +110,10 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   /** Lane records by lane; MAIN_LANE is the checkpoint of a warehouse loaded straight from a slot. */
   #lanes = new Map<number, LaneRecord>();
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #failpoint: (point: Failpoint) => void | Promise<void>;
 
   private constructor(connection: ClickHouseConnection, options: ClickHouseWarehouseOptions) {
+    this.#failpoint = options.failpoint ?? (() => {});
     this.connection = connection;
     this.target = connection.target;
     this.source = options.source ?? null;
@@ -295,9 +305,11 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
         if (plan.truncatedAt)
           await recordTruncate(this.#client, this.#context, plan.table.view, plan.truncatedAt);
         await this.#insert(plan.table, plan.rows, partToken(plan));
+        await this.#failpoint('after-table-rows');
       }
       pending.clear();
       if (last && last !== recorded) {
+        await this.#failpoint('before-checkpoint');
         await this.#record(last, lane, commitMicros);
         recorded = last;
       }
