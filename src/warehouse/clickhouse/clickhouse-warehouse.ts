@@ -472,14 +472,30 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
 
   // -- reads --------------------------------------------------------------------------------------
 
-  /** Runs a query; 64-bit integers and decimals come back as strings, decimals with their scale. */
+  /**
+   * Runs an analyst's query: only statements that read (ClickHouse's `readonly = 2`: reads and
+   * settings), since the warehouse must hold exactly the source's rows. 64-bit integers and
+   * decimals come back as strings, decimals with their scale.
+   */
   async query(sql: string): Promise<QueryResult> {
-    const result = await this.#client.query({
-      query: sql,
-      format: 'JSONCompact',
-      clickhouse_settings: { output_format_decimal_trailing_zeros: 1 },
-    });
-    const body = (await result.json()) as unknown as { meta: { name: string }[]; data: unknown[][] };
+    let body: { meta: { name: string }[]; data: unknown[][] };
+    try {
+      const result = await this.#client.query({
+        query: sql,
+        format: 'JSONCompact',
+        clickhouse_settings: { readonly: '2', output_format_decimal_trailing_zeros: 1 },
+      });
+      body = (await result.json()) as unknown as typeof body;
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (/readonly mode|READONLY/i.test(text)) {
+        throw new TributaryError('USAGE', 'only queries that read the warehouse are allowed', {
+          hint: 'the warehouse holds exactly the source rows; write to the source and let Tributary carry the change',
+          cause: error,
+        });
+      }
+      throw new TributaryError('USAGE', `the query failed: ${text}`, { cause: error });
+    }
     return { columns: body.meta.map((m) => m.name), rows: body.data };
   }
 

@@ -57,6 +57,26 @@ describe('ClickHouseWarehouse', () => {
     ]);
   });
 
+  it('answers only queries that read', async () => {
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('v', 25)], 'items-1'),
+      ...txn(10n, ins({ id: 1, v: 'a' })),
+    ]);
+    for (const sql of [
+      'DROP TABLE items',
+      'TRUNCATE TABLE `_tributary_rows_items`',
+      "INSERT INTO `_tributary_rows_items` (id, v, _tributary_lsn, _tributary_version, _tributary_deleted) VALUES (2, 'x', 1, 1, 0)",
+      'ALTER TABLE `_tributary_rows_items` DELETE WHERE 1',
+    ]) {
+      await expect(wh.query(sql), sql).rejects.toThrow(/only queries that read/);
+    }
+    await expect(wh.query('SELECT nope FROM items')).rejects.toThrow(/the query failed/);
+    expect((await wh.query('SELECT id, v FROM items')).rows).toEqual([[1, 'a']]);
+    // the loader still writes: the flag held only for the query
+    await wh.apply(txn(20n, ins({ id: 2, v: 'b' })));
+    expect((await wh.query('SELECT count() FROM items')).rows).toEqual([['2']]);
+  });
+
   it('deletes a key, inserts it again and deletes it again, across batches and inside one', async () => {
     const items = () => view('SELECT id, v, _tributary_lsn FROM items ORDER BY id');
     await wh.apply([
