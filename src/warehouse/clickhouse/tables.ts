@@ -266,12 +266,24 @@ function rebuildStorage(
 ): Ddl[] {
   const temporary = `_tributary_rebuild_${next.view}`;
   const fromName = new Map([...renames].map(([from, to]) => [to, from]));
-  const held = new Set(current.schema.columns.map((c) => c.name));
-  const select = next.schema.columns.map((c) => {
-    const source = fromName.get(c.name) ?? c.name;
-    // a column added with the rebuild reads its missing value, else NULL
-    if (!held.has(source)) return `CAST(NULL AS ${columnType(next, c)}) AS ${q(c.name)}`;
-    return `CAST(${q(source)} AS ${columnType(next, c)}) AS ${q(c.name)}`;
+  const oldByName = new Map(current.schema.columns.map((c) => [c.name, c]));
+  const params: Record<string, unknown> = {};
+  const select = next.schema.columns.map((c, i) => {
+    const type = columnType(next, c);
+    const old = oldByName.get(fromName.get(c.name) ?? c.name);
+    const fresh =
+      !old ||
+      (old.attnum !== undefined &&
+        c.attnum !== undefined &&
+        old.attnum !== c.attnum &&
+        !renames.has(old.name));
+    if (!fresh) return `CAST(${q(old.name)} AS ${type}) AS ${q(c.name)}`;
+    // a column new with the rebuild: its constant default for the rows stored before it, else NULL
+    if (c.missingValue === undefined || c.missingValue === null)
+      return `CAST(NULL AS ${type}) AS ${q(c.name)}`;
+    const mapped = next.types.get(c.name) as ClickHouseColumnType;
+    params[`missing_${i}`] = mapped.encode(c.missingValue);
+    return `CAST({missing_${i}:${mapped.sql}} AS ${type}) AS ${q(c.name)}`;
   });
   const meta = [LSN_COLUMN, SYNCED_AT_COLUMN, VERSION_COLUMN, DELETED_COLUMN].map(q);
   const names = [...next.schema.columns.map((c) => q(c.name)), ...meta].join(', ');
@@ -280,6 +292,7 @@ function rebuildStorage(
     ...createStorageSql(next, { ...context, cluster: context.cluster }, temporary).map((sql) => ({ sql })),
     {
       sql: `INSERT INTO ${qualified(context, temporary)} (${names}) SELECT ${[...select, ...meta].join(', ')} FROM ${qualified(context, current.storage)}`,
+      params,
     },
     {
       sql: `EXCHANGE TABLES ${qualified(context, current.storage)} AND ${qualified(context, temporary)}${onCluster(context)}`,

@@ -31,7 +31,12 @@ describe('ClickHouse schema changes mid-stream', () => {
     const v1 = [at(col('id', 23, true), 1), at(col('a', 25), 2), at(col('b', 25), 3), at(col('doc', 25), 4)];
     await wh.apply([
       schemaItem(v1, 'v1'),
-      ...txn(10n, ins({ id: 1, a: 'a1', b: 'b1', doc: 'D1' }), ins({ id: 2, a: 'a2', b: 'b2', doc: 'D2' })),
+      ...txn(
+        10n,
+        ins({ id: 1, a: 'a1', b: 'b1', doc: 'D1' }),
+        ins({ id: 2, a: 'a2', b: 'b2', doc: 'D2' }),
+        ins({ id: 3, a: 'a3', b: 'b3', doc: 'D3' }),
+      ),
     ]);
     // a and b swap names; doc becomes body
     const v2 = [at(col('id', 23, true), 1), at(col('b', 25), 2), at(col('a', 25), 3), at(col('body', 25), 4)];
@@ -39,24 +44,31 @@ describe('ClickHouse schema changes mid-stream', () => {
     expect(await rows('SELECT id, a, b, body FROM items ORDER BY id')).toEqual([
       [1, 'b1', 'a1!', 'D1'],
       [2, 'b2', 'a2', 'D2'],
+      [3, 'b3', 'a3', 'D3'],
     ]);
     // the key column renamed id → item_id (and retyped to int8): rebuilt, still folding by it
-    const v3 = [at(col('item_id', 20, true), 1), ...v2.slice(1)];
+    // with a column added at the same time, whose constant default the rows stored before it get
+    const v3 = [
+      at(col('item_id', 20, true), 1),
+      ...v2.slice(1),
+      { ...at(col('extra', 25), 5), missingValue: 'x' },
+    ];
     await wh.apply([
       schemaItem(v3, 'v3'),
       ...txn(
         30n,
         (lsn, o) =>
           change('update', lsn, o, {
-            row: { item_id: 2n, b: 'x', a: 'y' },
+            row: { item_id: 2n, b: 'x', a: 'y', extra: 'e' },
             pk: { item_id: 2n },
             unchanged: ['body'],
           }),
         (lsn, o) => change('delete', lsn, o, { pk: { item_id: 1n } }),
       ),
     ]);
-    expect(await rows('SELECT item_id, a, b, body FROM items ORDER BY item_id')).toEqual([
-      ['2', 'y', 'x', 'D2'],
+    expect(await rows('SELECT item_id, a, b, body, extra FROM items ORDER BY item_id')).toEqual([
+      ['2', 'y', 'x', 'D2', 'e'],
+      ['3', 'b3', 'a3', 'D3', 'x'],
     ]);
     const key = await ch.rows<{ sorting_key: string }>(
       "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = '_tributary_rows_items'",
