@@ -46,7 +46,7 @@ import { TributaryError } from '../../core/errors.js';
 import { comparePositions, formatPosition, type Position } from '../../core/position.js';
 import { displayName, type TableRef } from '../../core/table-ref.js';
 import type { LaneClaim } from '../../feed/feed.js';
-import { LaneLost, type LaneStore, type QueryResult, type Warehouse } from '../warehouse.js';
+import type { LaneStore, QueryResult, Warehouse } from '../warehouse.js';
 import {
   type ClickHouseConnection,
   type ClickHouseTarget,
@@ -54,19 +54,13 @@ import {
   connectClickHouse,
   parseClickHouseUrl,
 } from './connect.js';
+import { LaneBook } from './lane-book.js';
 import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN } from './layout.js';
-import { planTable, type Reader, type StorageRow, type TablePlan } from './merge.js';
+import { planTable, type TablePlan } from './merge.js';
+import { readQuery } from './read-query.js';
 import type { SnapshotTarget } from './snapshot-store.js';
-import {
-  bootstrapSql,
-  type LaneRecord,
-  MAIN_LANE,
-  readLanes,
-  readSchemas,
-  recordSchema,
-  recordTruncate,
-  writeLane,
-} from './state.js';
+import { bootstrapSql, readSchemas, recordSchema, recordTruncate } from './state.js';
+import type { Reader, StorageRow } from './storage-rows.js';
 import {
   type ChTable,
   COPY_COLUMN,
@@ -119,8 +113,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   readonly source: string | null;
   readonly #context: DdlContext;
   readonly #tables = new Map<string, ChTable>();
-  /** Lane records by lane; MAIN_LANE is the checkpoint of a warehouse loaded straight from a slot. */
-  #lanes = new Map<number, LaneRecord>();
+  readonly #lanes: LaneBook;
   #tail: Promise<unknown> = Promise.resolve();
   readonly #failpoint: (point: Failpoint) => void | Promise<void>;
   #snapshots: StreamSnapshotHooks | null = null;
@@ -135,6 +128,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
       cluster: options.cluster,
       lookup: options.typeInfo,
     };
+    this.#lanes = new LaneBook({ client: connection.client, context: this.#context });
   }
 
   /** Parses `url`, connects, checks the server (creating the database) and creates the state tables. */
@@ -185,7 +179,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
     this.#tables.clear();
     for (const schema of await readSchemas(this.#client, this.#context))
       this.#tables.set(tableId(schema.table), chTable(schema, this.#context));
-    this.#lanes = await readLanes(this.#client, this.#context);
+    await this.#lanes.reload();
   }
 
   async #run(ddl: Ddl): Promise<void> {
@@ -202,74 +196,18 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
     return run;
   }
 
-  // -- checkpoints and lanes ------------------------------------------------------------------
+  // -- checkpoints and lanes (lane-book.ts) ---------------------------------------------------
 
   async checkpoint(): Promise<Position | null> {
-    const lanes = [...this.#lanes].filter(([lane]) => lane !== MAIN_LANE);
-    if (lanes.length === 0) return this.#lanes.get(MAIN_LANE)?.position ?? null;
-    let least: Position | null = null;
-    for (const [, { position }] of lanes) {
-      if (position && (least === null || comparePositions(position, least) < 0)) least = position;
-    }
-    return least;
+    return this.#lanes.checkpoint();
   }
 
   async laneCheckpoints(): Promise<ReadonlyMap<number, Position | null>> {
-    return new Map(
-      [...this.#lanes].filter(([lane]) => lane !== MAIN_LANE).map(([lane, r]) => [lane, r.position]),
-    );
+    return this.#lanes.laneCheckpoints();
   }
 
   claimLane(claim: LaneClaim): Promise<Position | null> {
-    return this.#serial(async () => {
-      this.#lanes = await readLanes(this.#client, this.#context);
-      const held = this.#lanes.get(claim.lane);
-      if (held && held.epoch > claim.epoch) {
-        throw new LaneLost(
-          claim.lane,
-          `lane ${claim.lane} was claimed later by another loader (epoch ${held.epoch})`,
-        );
-      }
-      const record: LaneRecord = {
-        epoch: claim.epoch,
-        position: held ? held.position : (this.#lanes.get(MAIN_LANE)?.position ?? null),
-      };
-      await writeLane(this.#client, this.#context, claim.lane, record);
-      this.#lanes.set(claim.lane, record);
-      return record.position;
-    });
-  }
-
-  async #startOf(lane: LaneClaim | undefined): Promise<Position | null> {
-    if (lane === undefined) {
-      if ([...this.#lanes.keys()].some((l) => l !== MAIN_LANE)) {
-        throw new TributaryError(
-          'CONFIG',
-          'this warehouse is loaded from a JetStream feed by lanes (`tributary load`); it cannot also be loaded ' +
-            'straight from a slot: go on with `tributary load` (or `run --feed`), or start a new warehouse',
-        );
-      }
-      return this.#lanes.get(MAIN_LANE)?.position ?? null;
-    }
-    // another process may have claimed the lane since
-    this.#lanes = await readLanes(this.#client, this.#context);
-    const held = this.#lanes.get(lane.lane);
-    if (!held || held.epoch !== lane.epoch) {
-      throw new LaneLost(
-        lane.lane,
-        held && held.epoch > lane.epoch
-          ? `lane ${lane.lane} is held by another loader now (epoch ${held.epoch}, this batch's ${lane.epoch})`
-          : `lane ${lane.lane} was never claimed with epoch ${lane.epoch}`,
-      );
-    }
-    return held.position;
-  }
-
-  async #record(last: Position, lane: LaneClaim | undefined, commitMicros: bigint | null): Promise<void> {
-    const record = { epoch: lane?.epoch ?? 0n, position: last };
-    const number = lane?.lane ?? MAIN_LANE;
-    await writeLane(this.#client, this.#context, number, record, commitMicros);
-    this.#lanes.set(number, record);
+    return this.#serial(() => this.#lanes.claim(claim));
   }
 
   // -- apply ------------------------------------------------------------------------------------
@@ -287,7 +225,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   }
 
   async #apply(items: readonly StreamItem[], lane: LaneClaim | undefined): Promise<Position | null> {
-    const start = await this.#startOf(lane);
+    const start = await this.#lanes.startOf(lane);
     // each position once: a feed that restarted can hand the loader one change twice in a batch
     const seen = new Set<string>();
     const fresh = items.filter((item, i) => {
@@ -355,7 +293,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
       pending.clear();
       if (last && last !== recorded) {
         await this.#failpoint('before-checkpoint');
-        await this.#record(last, lane, commitMicros);
+        await this.#lanes.record(last, lane, commitMicros);
         recorded = last;
       }
     };
@@ -472,31 +410,9 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
 
   // -- reads --------------------------------------------------------------------------------------
 
-  /**
-   * Runs an analyst's query: only statements that read (ClickHouse's `readonly = 2`: reads and
-   * settings), since the warehouse must hold exactly the source's rows. 64-bit integers and
-   * decimals come back as strings, decimals with their scale.
-   */
-  async query(sql: string): Promise<QueryResult> {
-    let body: { meta: { name: string }[]; data: unknown[][] };
-    try {
-      const result = await this.#client.query({
-        query: sql,
-        format: 'JSONCompact',
-        clickhouse_settings: { readonly: '2', output_format_decimal_trailing_zeros: 1 },
-      });
-      body = (await result.json()) as unknown as typeof body;
-    } catch (error) {
-      const text = error instanceof Error ? error.message : String(error);
-      if (/readonly mode|READONLY/i.test(text)) {
-        throw new TributaryError('USAGE', 'only queries that read the warehouse are allowed', {
-          hint: 'the warehouse holds exactly the source rows; write to the source and let Tributary carry the change',
-          cause: error,
-        });
-      }
-      throw new TributaryError('USAGE', `the query failed: ${text}`, { cause: error });
-    }
-    return { columns: body.meta.map((m) => m.name), rows: body.data };
+  /** Runs an analyst's query (read-query.ts: reads only). */
+  query(sql: string): Promise<QueryResult> {
+    return readQuery(this.#client, sql);
   }
 
   async close(): Promise<void> {

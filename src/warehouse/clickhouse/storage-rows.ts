@@ -1,0 +1,49 @@
+/**
+ * What the planners of a batch's rows (merge.ts for keyed tables, merge-copies.ts for tables
+ * without a primary key) share: a storage row as the JSONEachRow object inserted, values
+ * encoded through the type seam (type-mapping.ts), and a list of rows passed to ClickHouse as
+ * ONE bound String parameter read by `format(JSONEachRow, <structure>, {param:String})` — so
+ * values are never spliced into SQL text, whatever they hold.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Row } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import type { Value } from '../../core/values.js';
+import { quoteName as q } from './connect.js';
+import { type ChTable, columnType, type DdlContext, quoteString } from './tables.js';
+import type { ClickHouseColumnType } from './type-mapping.js';
+
+/** A storage row as a JSONEachRow object. */
+export type StorageRow = Record<string, unknown>;
+export interface Reader {
+  readonly client: ClickHouseClient;
+  readonly context: DdlContext;
+}
+
+/** The column that numbers the rows of a bound list, to join the answers back. */
+export const INDEX = '_tributary_i';
+
+/** JSON for ClickHouse: bigints as their digits. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+export function encode(table: ChTable, column: string, value: Value | undefined): unknown {
+  if (value === undefined || value === null) return null;
+  return (table.types.get(column) as ClickHouseColumnType).encode(value);
+}
+
+export function pickKey(row: Row, key: readonly string[]): Row {
+  return Object.fromEntries(key.map((k) => [k, row[k] ?? null]));
+}
+
+/** `structure` argument of format(): names and storage types. */
+export function structure(table: ChTable, columns: readonly string[], withIndex: boolean): string {
+  const parts = columns.map((name) => {
+    const column = table.schema.columns.find((c) => c.name === name);
+    if (!column) throw new TributaryError('INTERNAL', `${table.view} has no column ${name}`);
+    return `${q(name)} ${columnType(table, column)}`;
+  });
+  if (withIndex) parts.unshift(`${q(INDEX)} UInt32`);
+  return quoteString(parts.join(', '));
+}
