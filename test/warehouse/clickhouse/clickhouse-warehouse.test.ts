@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ColumnSchema } from '../../../src/core/change-event.js';
-import { Decimal } from '../../../src/core/values.js';
+import { Decimal, PgTimestampTz } from '../../../src/core/values.js';
 import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhouse-warehouse.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
 import { committed, del, ins, txn, upd } from '../contract/items.js';
@@ -55,6 +55,44 @@ describe('ClickHouseWarehouse', () => {
       [1, 'v100', String(Buffer.byteLength(big))],
       [2, 'w0', '5'],
     ]);
+  });
+
+  it('carries unchanged values of every mapped kind forward exactly (the stored field re-inserted as ClickHouse printed it)', async () => {
+    const columns = [
+      col('id', 23, true),
+      col('v', 25),
+      numeric('d', 76, 20),
+      col('n', 1700),
+      col('big', 20),
+      col('at', 1184),
+      col('flag', 16),
+      col('f', 701),
+    ];
+    const values = {
+      d: new Decimal(`${'9'.repeat(56)}.${'0'.repeat(19)}1`),
+      n: new Decimal(`-${'7'.repeat(90)}.5`),
+      big: -(2n ** 63n),
+      at: new PgTimestampTz(1_700_000_000_123_456n),
+      flag: true,
+      f: 0.1 + 0.2,
+    };
+    await wh.apply([schemaItem(columns, 'kinds-1'), ...txn(10n, ins({ id: 1, v: 'a', ...values }))]);
+    const unchanged = ['d', 'n', 'big', 'at', 'flag', 'f'];
+    const read = () => view('SELECT v, toString(d), n, big, toString(at), flag, f FROM items');
+    const before = await read();
+    expect(before).toEqual([
+      [
+        'a',
+        values.d.text,
+        values.n.text,
+        '-9223372036854775808',
+        '2023-11-14 22:13:20.123456',
+        true,
+        0.30000000000000004,
+      ],
+    ]);
+    for (let i = 1; i <= 3; i++) await wh.apply(txn(BigInt(10 + i), upd({ id: 1, v: `v${i}` }, unchanged)));
+    expect(await read()).toEqual([['v3', ...(before[0] as unknown[]).slice(1)]]);
   });
 
   it('answers only queries that read', async () => {

@@ -12,8 +12,8 @@ import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhous
 import { snapshotVersion } from '../../../src/warehouse/clickhouse/layout.js';
 import { bootstrapSnapshots, ClickHouseSnapshots } from '../../../src/warehouse/clickhouse/snapshot-store.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
-import { ins, truncate, txn, upd } from '../contract/items.js';
-import { col, schemaItem } from '../items.js';
+import { delRow, ins, insRow, truncate, txn, upd } from '../contract/items.js';
+import { col, keylessSchemaItem, schemaItem } from '../items.js';
 
 const item = schemaItem([col('id', 23, true), col('v', 25), col('doc', 25)], 'docs-1');
 const schema = (item as { schema: TableSchema }).schema;
@@ -74,5 +74,32 @@ describe('the stream into ClickHouse during a snapshot job', () => {
     await wh.insertVersioned(schema, [{ id: 3, v: 'c', doc: 'd3' }], snapshotVersion(35n), 'chunk-35');
     expect(await view()).toEqual([[5, 'e', 'd5']]);
     expect((await snapshots.snapshotJobs())[0]?.truncatedLsn).toBe(40n);
+  });
+
+  it('copies a table without a primary key as copies of their own, once per chunk token, that the stream then ends one by one', async () => {
+    const LOG = { schema: 'public', name: 'log' };
+    const logItem = keylessSchemaItem([col('seq', 23), col('msg', 25)], 'log-1', LOG);
+    const logSchema = (logItem as { schema: TableSchema }).schema;
+    await wh.ensureTable(logSchema);
+    const A = { seq: 1, msg: 'a' };
+    const B = { seq: 2, msg: null };
+    await wh.insertVersioned(logSchema, [A, A, B], snapshotVersion(10n), 'log-chunk-0');
+    await wh.insertVersioned(logSchema, [A, A, B], snapshotVersion(10n), 'log-chunk-0');
+    const log = async () => (await wh.query('SELECT seq, msg FROM log ORDER BY seq, msg')).rows;
+    expect(await log()).toEqual([
+      [1, 'a'],
+      [1, 'a'],
+      [2, null],
+    ]);
+    await wh.apply([logItem, ...txn(20n, delRow(LOG, A), delRow(LOG, B), insRow(LOG, B))]);
+    expect(await log()).toEqual([
+      [1, 'a'],
+      [2, null],
+    ]);
+    await expect(wh.apply(txn(30n, delRow(LOG, A), delRow(LOG, A)))).rejects.toThrow(/does not hold/);
+    expect(await log()).toEqual([
+      [1, 'a'],
+      [2, null],
+    ]);
   });
 });
