@@ -70,8 +70,10 @@ import {
   createViewSql,
   type Ddl,
   type DdlContext,
-  evolveStorage,
+  evolution,
   qualified,
+  rebuildName,
+  sortingKey,
 } from './tables.js';
 import type { ClickHouseColumnType, TypeLookup } from './type-mapping.js';
 
@@ -100,8 +102,8 @@ export interface StreamSnapshotHooks {
   markTruncate(table: TableRef, lsn: bigint): Promise<void>;
 }
 
-/** Where a batch can be stopped by a failpoint: after a table's rows, before the checkpoint. */
-export type Failpoint = 'after-table-rows' | 'before-checkpoint';
+/** Where a batch can be stopped by a failpoint: after a table's rows, before the checkpoint, after an ALTER's DDL. */
+export type Failpoint = 'after-table-rows' | 'before-checkpoint' | 'before-schema-record';
 
 function tableId(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
@@ -331,11 +333,30 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   }
 
   async #evolve(current: ChTable, schema: TableSchema): Promise<void> {
-    for (const ddl of evolveStorage(current, schema, this.#context)) await this.#run(ddl);
     const next = chTable(schema, this.#context);
+    const { ddl, rebuild } = evolution(current, schema, this.#context);
+    if (rebuild && (await this.#hasSortingKey(next))) {
+      // rebuilt already (the loader died before it recorded the shape): only the leftover goes
+      await this.#run({ sql: `DROP TABLE IF EXISTS ${qualified(this.#context, rebuildName(next))}` });
+    } else for (const statement of ddl) await this.#run(statement);
+    await this.#failpoint('before-schema-record');
     await this.#run({ sql: createViewSql(next, this.#context) });
     await recordSchema(this.#client, this.#context, next.view, schema);
     this.#tables.set(tableId(schema.table), next);
+  }
+
+  /** Whether `table`'s storage is sorted by its key already (names and types). */
+  async #hasSortingKey(table: ChTable): Promise<boolean> {
+    const result = await this.#client.query({
+      query:
+        'SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} AND is_in_sorting_key ORDER BY position',
+      query_params: { db: this.#context.database, t: table.storage },
+      format: 'JSONEachRow',
+    });
+    const held = await result.json<{ name: string; type: string }>();
+    const byName = (a: { name: string }, b: { name: string }) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    return JSON.stringify(held.sort(byName)) === JSON.stringify(sortingKey(table).sort(byName));
   }
 
   async #insert(table: ChTable, rows: readonly StorageRow[], token: string): Promise<void> {

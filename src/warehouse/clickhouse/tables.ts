@@ -131,6 +131,16 @@ function definitions(table: ChTable): string[] {
   return columns;
 }
 
+/** The storage's sorting key as `system.columns` shows it: each key column's name and type. */
+export function sortingKey(table: ChTable): { name: string; type: string }[] {
+  if (table.keyless)
+    return [COPY_COLUMN, COPY_SEQ_COLUMN].map((name, i) => ({ name, type: i ? 'UInt64' : 'UInt128' }));
+  return table.schema.key.map((name) => ({
+    name,
+    type: (table.types.get(name) as ClickHouseColumnType).sql,
+  }));
+}
+
 function orderBy(table: ChTable): string {
   const key = table.keyless ? [COPY_COLUMN, COPY_SEQ_COLUMN] : table.schema.key;
   return `(${key.map(q).join(', ')})`;
@@ -176,6 +186,25 @@ export interface Ddl {
  * (other than a rename or a retype) and a change between keyed and keyless.
  */
 export function evolveStorage(current: ChTable, nextSchema: TableSchema, context: DdlContext): Ddl[] {
+  return evolution(current, nextSchema, context).ddl;
+}
+
+/** A rebuild's new table, while it is filled (tables.ts header). */
+export function rebuildName(table: ChTable): string {
+  return `_tributary_rebuild_${table.view}`;
+}
+
+/**
+ * What bringing `current` to `nextSchema` takes: the statements, and whether they rebuild the
+ * storage (a key column renamed or retyped). A rebuild that already swapped the tables (a
+ * crash before the shape was recorded) is seen by the storage's sorting key: the caller
+ * checks `sortingKey` before running it again.
+ */
+export function evolution(
+  current: ChTable,
+  nextSchema: TableSchema,
+  context: DdlContext,
+): { readonly ddl: Ddl[]; readonly rebuild: boolean } {
   const next = chTable(nextSchema, context);
   const table = qualified(context, current.storage);
   const renames = columnRenames(current.schema, nextSchema);
@@ -206,7 +235,7 @@ export function evolveStorage(current: ChTable, nextSchema: TableSchema, context
         return to !== undefined && next.types.get(to.name)?.sql !== current.types.get(k)?.sql;
       });
   if (!next.keyless && (keyRetyped || current.schema.key.some((k) => renames.has(k)))) {
-    return rebuildStorage(current, next, renames, context);
+    return { ddl: rebuildStorage(current, next, renames, context), rebuild: true };
   }
   const out: Ddl[] = [];
   const alter = (clause: string, params?: Record<string, unknown>): void => {
@@ -251,7 +280,7 @@ export function evolveStorage(current: ChTable, nextSchema: TableSchema, context
       alter(`MODIFY COLUMN ${q(c.name)} ${type}`);
     }
   }
-  return out;
+  return { ddl: out, rebuild: false };
 }
 
 /**
@@ -264,7 +293,7 @@ function rebuildStorage(
   renames: ReadonlyMap<string, string>,
   context: DdlContext,
 ): Ddl[] {
-  const temporary = `_tributary_rebuild_${next.view}`;
+  const temporary = rebuildName(next);
   const fromName = new Map([...renames].map(([from, to]) => [to, from]));
   const oldByName = new Map(current.schema.columns.map((c) => [c.name, c]));
   const params: Record<string, unknown> = {};

@@ -116,4 +116,34 @@ describe('ClickHouse schema changes mid-stream', () => {
       [2, 'b', 'n', '20'],
     ]);
   });
+
+  it('finishes a key rebuild interrupted after the tables were swapped, before the shape was recorded', async () => {
+    const v1 = [at(col('id', 23, true), 1), at(col('v', 25), 2)];
+    await wh.apply([schemaItem(v1, 'v1'), ...txn(10n, ins({ id: 1, v: 'a' }), ins({ id: 2, v: 'b' }))]);
+    await wh.close();
+    wh = await ClickHouseWarehouse.open(ch.url, {
+      failpoint: (point) => {
+        if (point === 'before-schema-record') throw new Error('crash');
+      },
+    });
+    // the key renamed (and retyped): a second rebuild would read a column that is gone
+    const v2 = [at(col('item_id', 20, true), 1), at(col('v', 25), 2)];
+    const batch = [
+      schemaItem(v2, 'v2'),
+      ...txn(
+        20n,
+        (lsn, o) => change('insert', lsn, o, { row: { item_id: 3n, v: 'c' }, pk: { item_id: 3n } }),
+        (lsn, o) => change('update', lsn, o, { row: { item_id: 1n, v: 'a2' }, pk: { item_id: 1n } }),
+      ),
+    ];
+    await expect(wh.apply(batch)).rejects.toThrow('crash');
+    await wh.close();
+    wh = await ClickHouseWarehouse.open(ch.url);
+    expect(await wh.apply(batch)).toEqual(committed(20n));
+    expect(await rows('SELECT item_id, v FROM items ORDER BY item_id')).toEqual([
+      ['1', 'a2'],
+      ['2', 'b'],
+      ['3', 'c'],
+    ]);
+  });
 });
