@@ -9,7 +9,7 @@ import type { ColumnSchema } from '../../../src/core/change-event.js';
 import { Decimal, PgTimestampTz } from '../../../src/core/values.js';
 import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhouse-warehouse.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
-import { committed, del, ins, txn, upd } from '../contract/items.js';
+import { committed, del, ins, keyedBy, txn, upd } from '../contract/items.js';
 import { col, schemaItem } from '../items.js';
 
 const numeric = (name: string, p: number, s: number): ColumnSchema =>
@@ -93,6 +93,27 @@ describe('ClickHouseWarehouse', () => {
     ]);
     for (let i = 1; i <= 3; i++) await wh.apply(txn(BigInt(10 + i), upd({ id: 1, v: `v${i}` }, unchanged)));
     expect(await read()).toEqual([['v3', ...(before[0] as unknown[]).slice(1)]]);
+  });
+
+  it('finds the stored row by a composite 64-bit and text key to carry a TOASTed value, also across a key move', async () => {
+    const pairs = keyedBy({ schema: 'public', name: 'items' }, ['k', 'name']);
+    await wh.apply([
+      schemaItem([col('k', 20, true), col('name', 25, true), col('v', 25), col('doc', 25)], 'pairs-1'),
+      ...txn(10n, pairs.ins({ k: 2n ** 62n, name: "o'neil", v: 'a', doc: 'D' })),
+    ]);
+    await wh.apply(
+      txn(20n, (lsn, o) => {
+        const item = pairs.upd({ k: 2n ** 62n, name: "o'neil", v: 'b' })(lsn, o);
+        return item.kind === 'change' ? { ...item, event: { ...item.event, unchanged: ['doc'] } } : item;
+      }),
+    );
+    await wh.apply(
+      txn(30n, (lsn, o) => {
+        const item = pairs.move({ k: 2n ** 62n, name: "o'neil" }, { k: -1n, name: 'x', v: 'c' })(lsn, o);
+        return item.kind === 'change' ? { ...item, event: { ...item.event, unchanged: ['doc'] } } : item;
+      }),
+    );
+    expect(await view('SELECT k, name, v, doc FROM items')).toEqual([['-1', 'x', 'c', 'D']]);
   });
 
   it('answers only queries that read', async () => {
