@@ -17,21 +17,22 @@
  *    against the state as of its first position (merge.ts), so it produces the same rows with
  *    the same versions and the same tokens — the repeated insert is dropped by the server, and
  *    where it is not (another split of the batch, a token out of the window) the versions make
- *    the view show the same thing. A reader may see a part's rows before its checkpoint, never
- *    a duplicate or a half-applied key.
+ *    the view show the same thing. What readers lose against DuckDB: atomic visibility — a
+ *    query may see one table of a part written and another not yet, or rows ahead of the
+ *    checkpoint; never a duplicate, a tombstone, or a key half-applied (a key's row is one insert).
  * 3. A part before an ALTER is checkpointed on its own (as the DuckDB warehouse does before an
  *    ALTER); the ALTERs are idempotent (IF [NOT] EXISTS), and the shape is recorded after them,
- *    so an ALTER interrupted is done again on redelivery.
+ *    so an ALTER interrupted is done again on redelivery; a key rebuild that already swapped the
+ *    tables is recognised by the storage's sorting key (tables.ts `evolution`).
  * 4. Truncate at position P: a per-table watermark (state.ts) that the view filters on (rows
  *    with a version ≤ the watermark are hidden): O(1) at the truncate, and it also hides a
  *    snapshot copy inserted later with a version below P (snapshot rule 3). The rows stay in
  *    storage until a later cleanup (not done here: the storage of a table truncated often grows).
  *
- * Lanes: each lane's record (epoch and checkpoint) is a row of `_tributary_checkpoint`; a lane
- * batch re-reads the records first, so a loader in another process that claimed the lane later
- * is seen (a claim racing a batch between that read and the batch's checkpoint is not: no
- * compare-and-set in ClickHouse). `ensureTable` and `insertVersioned` are the snapshot store's
- * writes (../snapshot.ts).
+ * Lanes and checkpoints: lane-book.ts. Snapshots (../snapshot.ts): `ensureTable` and
+ * `insertVersioned` are the snapshot store's writes (`snapshotTarget()` hands them over), and
+ * `useSnapshots` makes batches park partial updates and mark truncates for running jobs.
+ * Failpoints (`options.failpoint`) stop a batch where a crash would, for tests.
  */
 import { createHash } from 'node:crypto';
 import {
