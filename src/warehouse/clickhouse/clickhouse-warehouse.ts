@@ -44,6 +44,7 @@ import {
   type TableSchema,
 } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
+import type { Lsn } from '../../core/lsn.js';
 import { comparePositions, formatPosition, type Position } from '../../core/position.js';
 import { displayName, type TableRef } from '../../core/table-ref.js';
 import type { LaneClaim } from '../../feed/feed.js';
@@ -116,6 +117,8 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   readonly source: string | null;
   readonly #context: DdlContext;
   readonly #tables = new Map<string, ChTable>();
+  /** Per table id, the commit LSN from which the source had the current shape (state.ts). */
+  readonly #since = new Map<string, bigint>();
   readonly #lanes: LaneBook;
   #tail: Promise<unknown> = Promise.resolve();
   readonly #failpoint: (point: Failpoint) => void | Promise<void>;
@@ -180,8 +183,11 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
 
   async #reload(): Promise<void> {
     this.#tables.clear();
-    for (const schema of await readSchemas(this.#client, this.#context))
+    this.#since.clear();
+    for (const { schema, sinceLsn } of await readSchemas(this.#client, this.#context)) {
       this.#tables.set(tableId(schema.table), chTable(schema, this.#context));
+      this.#since.set(tableId(schema.table), sinceLsn);
+    }
     await this.#lanes.reload();
   }
 
@@ -210,7 +216,11 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   }
 
   claimLane(claim: LaneClaim): Promise<Position | null> {
-    return this.#serial(() => this.#lanes.claim(claim));
+    return this.#serial(async () => {
+      // the lane's tables may have been created or evolved by its previous holder, elsewhere
+      await this.#reload();
+      return this.#lanes.claim(claim);
+    });
   }
 
   // -- apply ------------------------------------------------------------------------------------
@@ -300,18 +310,21 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
         recorded = last;
       }
     };
-    for (const item of items) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as StreamItem;
       if (item.kind === 'schema') {
         const id = tableId(item.schema.table);
         const current = this.#tables.get(id);
         if (current?.schema.version === item.schema.version) continue;
+        const since = nextPosition(items, i)?.commitLsn ?? 0n;
         if (pending.has(id)) await flush();
         if (!current || creating.has(id)) {
           this.#tables.set(id, chTable(item.schema, this.#context));
+          this.#since.set(id, since);
           creating.add(id);
         } else {
           await flush();
-          await this.#evolve(current, item.schema);
+          await this.#evolve(current, item.schema, since);
         }
         continue;
       }
@@ -330,10 +343,11 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   async #create(table: ChTable): Promise<void> {
     for (const sql of createStorageSql(table, this.#context)) await this.#run({ sql });
     await this.#run({ sql: createViewSql(table, this.#context) });
-    await recordSchema(this.#client, this.#context, table.view, table.schema);
+    const since = this.#since.get(tableId(table.schema.table)) ?? 0n;
+    await recordSchema(this.#client, this.#context, table.view, table.schema, since);
   }
 
-  async #evolve(current: ChTable, schema: TableSchema): Promise<void> {
+  async #evolve(current: ChTable, schema: TableSchema, since: bigint): Promise<void> {
     const next = chTable(schema, this.#context);
     const { ddl, rebuild } = evolution(current, schema, this.#context);
     if (rebuild && (await this.#hasSortingKey(next))) {
@@ -342,8 +356,9 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
     } else for (const statement of ddl) await this.#run(statement);
     await this.#failpoint('before-schema-record');
     await this.#run({ sql: createViewSql(next, this.#context) });
-    await recordSchema(this.#client, this.#context, next.view, schema);
+    await recordSchema(this.#client, this.#context, next.view, schema, since);
     this.#tables.set(tableId(schema.table), next);
+    this.#since.set(tableId(schema.table), since);
   }
 
   /** Whether `table`'s storage is sorted by its key already (names and types). */
@@ -372,16 +387,27 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
 
   // -- the snapshot store's writes (../snapshot.ts) --------------------------------------------
 
-  /** Creates the table (storage + view) or evolves it to `schema`; records the schema version. The snapshot store calls this. */
-  ensureTable(schema: TableSchema): Promise<void> {
+  /**
+   * Creates the table (storage + view) or evolves it to `schema`; records the schema version.
+   * The snapshot store calls this. With `snapshotLsn` (the LSN the snapshot read the shape at),
+   * a shape the stream brought from that LSN or later is newer than the snapshot's and is kept:
+   * a snapshot never takes a table back to an older shape (its rows fill the columns they share).
+   */
+  ensureTable(schema: TableSchema, snapshotLsn?: Lsn): Promise<void> {
     return this.#serial(async () => {
-      const current = this.#tables.get(tableId(schema.table));
+      const id = tableId(schema.table);
+      const current = this.#tables.get(id);
       try {
         if (!current) {
           const table = chTable(schema, this.#context);
+          this.#since.set(id, snapshotLsn ?? 0n);
           await this.#create(table);
-          this.#tables.set(tableId(schema.table), table);
-        } else if (current.schema.version !== schema.version) await this.#evolve(current, schema);
+          this.#tables.set(id, table);
+        } else if (current.schema.version !== schema.version) {
+          const since = this.#since.get(id) ?? 0n;
+          if (snapshotLsn !== undefined && since >= snapshotLsn) return;
+          await this.#evolve(current, schema, snapshotLsn ?? 0n);
+        }
       } catch (error) {
         await this.#reload().catch(() => {});
         throw error;

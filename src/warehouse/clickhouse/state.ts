@@ -7,8 +7,9 @@
  *   when loaded straight from a slot), a ReplacingMergeTree versioned by `rank` =
  *   epoch << 128 | the position's row version (layout.ts): a later position, or a later claim,
  *   always wins, whatever order the inserts land in. Read with FINAL.
- * - `_tributary_schema_versions`: every shape recorded, with a sequence number; the latest per
- *   table is the table's current shape.
+ * - `_tributary_schema_versions`: every shape recorded, with a sequence number (the latest per
+ *   table is the table's current shape) and `since_lsn`, the commit LSN from which the source
+ *   had it (its first change's, or the snapshot's that brought it; 0 when unknown).
  * - `_tributary_truncations`: per view, the row version of each truncate applied. A table's
  *   watermark is the greatest; its view hides every row at or below it (tables.ts), which also
  *   hides a snapshot copy inserted later with an older version (snapshot rule 3).
@@ -41,7 +42,7 @@ export function bootstrapSql(context: DdlContext): string[] {
   const on = context.cluster ? ` ON CLUSTER ${q(context.cluster)}` : '';
   return [
     `CREATE TABLE IF NOT EXISTS ${qualified(context, CHECKPOINT_TABLE)}${on} (lane Int64, epoch UInt64, rank UInt256, has_position UInt8, commit_lsn UInt64, ordinal Int64, commit_micros Nullable(Int64), written_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ${engine(context, 'rank')} ORDER BY lane`,
-    `CREATE TABLE IF NOT EXISTS ${qualified(context, SCHEMAS_TABLE)}${on} (view String, table_schema String, table_name String, version String, seq UInt64, body String, recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ${engine(context, null)} ORDER BY (view, seq)`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(context, SCHEMAS_TABLE)}${on} (view String, table_schema String, table_name String, version String, seq UInt64, body String, since_lsn UInt64, recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ${engine(context, null)} ORDER BY (view, seq)`,
     `CREATE TABLE IF NOT EXISTS ${qualified(context, TRUNCATIONS_TABLE)}${on} (view String, version UInt128) ENGINE = ${engine(context, null)} ORDER BY (view, version)`,
   ];
 }
@@ -112,6 +113,7 @@ export async function recordSchema(
   context: DdlContext,
   view: string,
   schema: TableSchema,
+  sinceLsn: bigint,
 ): Promise<void> {
   const [last] = await rows<{ seq: string }>(
     client,
@@ -135,16 +137,29 @@ export async function recordSchema(
         version: schema.version,
         seq: (BigInt(last?.seq ?? '0') + 1n).toString(),
         body,
+        since_lsn: sinceLsn.toString(),
       },
     ],
   });
 }
 
+export interface RecordedSchema {
+  readonly schema: TableSchema;
+  /** The commit LSN from which the source had this shape (0: unknown). */
+  readonly sinceLsn: bigint;
+}
+
 /** The latest recorded shape of every table. */
-export async function readSchemas(client: ClickHouseClient, context: DdlContext): Promise<TableSchema[]> {
-  const found = await rows<{ table_schema: string; table_name: string; version: string; body: string }>(
+export async function readSchemas(client: ClickHouseClient, context: DdlContext): Promise<RecordedSchema[]> {
+  const found = await rows<{
+    table_schema: string;
+    table_name: string;
+    version: string;
+    body: string;
+    since_lsn: string;
+  }>(
     client,
-    `SELECT table_schema, table_name, version, body FROM ${qualified(context, SCHEMAS_TABLE)} ORDER BY seq DESC LIMIT 1 BY view`,
+    `SELECT table_schema, table_name, version, body, since_lsn FROM ${qualified(context, SCHEMAS_TABLE)} ORDER BY seq DESC LIMIT 1 BY view`,
   );
   return found.map((r) => {
     const body = JSON.parse(r.body) as {
@@ -153,7 +168,7 @@ export async function readSchemas(client: ClickHouseClient, context: DdlContext)
       replicaIdentity: TableSchema['replicaIdentity'];
       relationOid: number;
     };
-    return {
+    const schema: TableSchema = {
       table: { schema: r.table_schema, name: r.table_name },
       version: r.version,
       columns: body.columns,
@@ -161,6 +176,7 @@ export async function readSchemas(client: ClickHouseClient, context: DdlContext)
       replicaIdentity: body.replicaIdentity,
       relationOid: body.relationOid,
     };
+    return { schema, sinceLsn: BigInt(r.since_lsn) };
   });
 }
 

@@ -17,6 +17,7 @@ import {
   ClickHouseWarehouse,
   type Failpoint,
 } from '../../../src/warehouse/clickhouse/clickhouse-warehouse.js';
+import { LaneLost } from '../../../src/warehouse/warehouse.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
 import { committed, del, delRow, ins, insRow, txn, upd } from '../contract/items.js';
 import { col, keylessSchemaItem, schemaItem } from '../items.js';
@@ -156,5 +157,17 @@ describe('a batch delivered again after a crash between its rows and its checkpo
     // merged: one row per key (the tombstone of key 2 included), the view the same
     expect(await rawCount(ITEMS)).toBe(4);
     expect(await state(restarted)).toEqual(expected);
+  });
+
+  it('refuses the batch of a loader whose lane another process claimed since', async () => {
+    const a = await instance();
+    const b = await instance();
+    expect(await a.claimLane({ lane: 0, epoch: 1n })).toBeNull();
+    expect(await a.apply(setUp, { lane: 0, epoch: 1n })).toEqual(committed(10n));
+    // another process takes the lane over: it starts where the lane is
+    expect(await b.claimLane({ lane: 0, epoch: 2n })).toEqual(committed(10n));
+    await expect(a.apply(second, { lane: 0, epoch: 1n })).rejects.toBeInstanceOf(LaneLost);
+    expect(await b.apply(second, { lane: 0, epoch: 2n })).toEqual(committed(20n));
+    expect((await b.laneCheckpoints()).get(0)).toEqual(committed(20n));
   });
 });

@@ -102,4 +102,30 @@ describe('the stream into ClickHouse during a snapshot job', () => {
       [2, null],
     ]);
   });
+
+  it('never takes a table back to an older shape than the stream brought: ensureTable with the snapshot LSN', async () => {
+    const v2 = schemaItem([col('id', 23, true), col('v', 25), col('doc', 25), col('note', 25)], 'docs-2');
+    await wh.apply([
+      item,
+      ...txn(10n, ins({ id: 1, v: 'a', doc: 'd' })),
+      v2,
+      ...txn(50n, upd({ id: 1, v: 'a', doc: 'd', note: 'n' })),
+    ]);
+    // a snapshot read at 40 with the shape then (docs-1): the stream's docs-2, from 50, stays
+    await wh.ensureTable(schema, 40n);
+    await wh.insertVersioned(schema, [{ id: 2, v: 'b', doc: 'd2' }], snapshotVersion(40n), 'old-shape');
+    expect((await wh.query('SELECT id, v, doc, note FROM items ORDER BY id')).rows).toEqual([
+      [1, 'a', 'd', 'n'],
+      [2, 'b', 'd2', null],
+    ]);
+    // read at 60 (after the stream's shape), docs-1 is the source's shape now: the table follows
+    await wh.ensureTable(schema, 60n);
+    expect((await wh.query('SELECT * FROM items')).columns).toEqual([
+      'id',
+      'v',
+      'doc',
+      '_tributary_lsn',
+      '_tributary_synced_at',
+    ]);
+  });
 });
