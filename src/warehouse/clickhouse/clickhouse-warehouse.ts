@@ -55,6 +55,7 @@ import {
   checkReachable,
   connectClickHouse,
   parseClickHouseUrl,
+  quoteName,
 } from './connect.js';
 import { LaneBook } from './lane-book.js';
 import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN } from './layout.js';
@@ -74,6 +75,7 @@ import {
   type DdlContext,
   evolution,
   qualified,
+  type Retype,
   rebuildName,
   sortingKey,
 } from './tables.js';
@@ -349,8 +351,10 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
 
   async #evolve(current: ChTable, schema: TableSchema, since: bigint): Promise<void> {
     const next = chTable(schema, this.#context);
-    const { ddl, rebuild } = evolution(current, schema, this.#context);
-    if (rebuild && (await this.#hasSortingKey(next))) {
+    const { ddl, rebuild, retyped } = evolution(current, schema, this.#context);
+    const done = rebuild && (await this.#hasSortingKey(next));
+    if (!done) for (const retype of retyped) await this.#checkConverts(current, retype);
+    if (done) {
       // rebuilt already (the loader died before it recorded the shape): only the leftover goes
       await this.#run({ sql: `DROP TABLE IF EXISTS ${qualified(this.#context, rebuildName(next))}` });
     } else for (const statement of ddl) await this.#run(statement);
@@ -359,6 +363,31 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
     await recordSchema(this.#client, this.#context, next.view, schema, since);
     this.#tables.set(tableId(schema.table), next);
     this.#since.set(tableId(schema.table), since);
+  }
+
+  /**
+   * Refuses a retype that would change a stored value (a narrower decimal, text that is no
+   * number): ClickHouse would fail the conversion as a mutation that stays queued, or change
+   * the value. Checked by a round trip through the new type, as the DuckDB warehouse does.
+   */
+  async #checkConverts(table: ChTable, { column, from, to }: Retype): Promise<void> {
+    const result = await this.#client.query({
+      query: `SELECT count() AS n FROM ${qualified(this.#context, table.storage)} WHERE ${quoteName(column)} IS NOT NULL
+        AND (accurateCastOrNull(${quoteName(column)}, {to:String}) IS NULL
+          OR accurateCastOrNull(accurateCastOrNull(${quoteName(column)}, {to:String}), {from:String}) != ${quoteName(column)})`,
+      query_params: { to, from },
+      format: 'JSONEachRow',
+    });
+    const inexact = Number((await result.json<{ n: string }>())[0]?.n ?? 0);
+    if (inexact > 0) {
+      throw new TributaryError(
+        'SINK',
+        `${displayName(table.schema.table)}.${column}: its type changed from ${from} to ${to}, but ${inexact} stored value(s) do not convert exactly`,
+        {
+          hint: `drop the view ${table.view} and the table ${table.storage} in ClickHouse and backfill the table`,
+        },
+      );
+    }
   }
 
   /** Whether `table`'s storage is sorted by its key already (names and types). */

@@ -189,6 +189,21 @@ export function evolveStorage(current: ChTable, nextSchema: TableSchema, context
   return evolution(current, nextSchema, context).ddl;
 }
 
+/** A column whose type changes: what it holds is checked to convert exactly before. */
+export interface Retype {
+  /** The column's name in the storage when it is converted (after renames). */
+  readonly column: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface Evolution {
+  readonly ddl: Ddl[];
+  /** Whether the statements rebuild the storage (a key column renamed or retyped). */
+  readonly rebuild: boolean;
+  readonly retyped: readonly Retype[];
+}
+
 /** A rebuild's new table, while it is filled (tables.ts header). */
 export function rebuildName(table: ChTable): string {
   return `_tributary_rebuild_${table.view}`;
@@ -200,11 +215,7 @@ export function rebuildName(table: ChTable): string {
  * crash before the shape was recorded) is seen by the storage's sorting key: the caller
  * checks `sortingKey` before running it again.
  */
-export function evolution(
-  current: ChTable,
-  nextSchema: TableSchema,
-  context: DdlContext,
-): { readonly ddl: Ddl[]; readonly rebuild: boolean } {
+export function evolution(current: ChTable, nextSchema: TableSchema, context: DdlContext): Evolution {
   const next = chTable(nextSchema, context);
   const table = qualified(context, current.storage);
   const renames = columnRenames(current.schema, nextSchema);
@@ -235,9 +246,14 @@ export function evolution(
         return to !== undefined && next.types.get(to.name)?.sql !== current.types.get(k)?.sql;
       });
   if (!next.keyless && (keyRetyped || current.schema.key.some((k) => renames.has(k)))) {
-    return { ddl: rebuildStorage(current, next, renames, context), rebuild: true };
+    return {
+      ddl: rebuildStorage(current, next, renames, context),
+      rebuild: true,
+      retyped: retypes(current, next, renames),
+    };
   }
   const out: Ddl[] = [];
+  const retyped: Retype[] = [];
   const alter = (clause: string, params?: Record<string, unknown>): void => {
     out.push(
       params
@@ -278,9 +294,32 @@ export function evolution(
       }
     } else if (was.sql !== next.types.get(c.name)?.sql) {
       alter(`MODIFY COLUMN ${q(c.name)} ${type}`);
+      // checked before the statements run: under the name the column has then
+      retyped.push({
+        column: [...renames].find(([, to]) => to === c.name)?.[0] ?? c.name,
+        from: was.sql,
+        to: (next.types.get(c.name) as ClickHouseColumnType).sql,
+      });
     }
   }
-  return { ddl: out, rebuild: false };
+  return { ddl: out, rebuild: false, retyped };
+}
+
+/** The columns of `current` that keep their values under another type in `next` (by their old names). */
+function retypes(current: ChTable, next: ChTable, renames: ReadonlyMap<string, string>): Retype[] {
+  return current.schema.columns.flatMap((c) => {
+    const name = renames.get(c.name) ?? c.name;
+    const after = next.schema.columns.find((n) => n.name === name);
+    // another column under the name (dropped and added again): nothing of it is kept
+    const replaced =
+      !renames.has(c.name) &&
+      c.attnum !== undefined &&
+      after?.attnum !== undefined &&
+      c.attnum !== after.attnum;
+    const from = current.types.get(c.name)?.sql;
+    const to = next.types.get(name)?.sql;
+    return after && !replaced && from && to && from !== to ? [{ column: c.name, from, to }] : [];
+  });
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ColumnSchema } from '../../../src/core/change-event.js';
+import { Decimal } from '../../../src/core/values.js';
 import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhouse-warehouse.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
 import { committed, ins, move, txn, upd } from '../contract/items.js';
@@ -144,6 +145,39 @@ describe('ClickHouse schema changes mid-stream', () => {
       ['1', 'a2'],
       ['2', 'b'],
       ['3', 'c'],
+    ]);
+  });
+
+  it('refuses a retype that would change stored values, before altering anything', async () => {
+    const numeric = (name: string, p: number, sc: number) => col(name, 1700, false, ((p << 16) | sc) + 4);
+    const v1 = [col('id', 23, true), numeric('amount', 12, 2), col('code', 25)];
+    await wh.apply([
+      schemaItem(v1, 'v1'),
+      ...txn(10n, ins({ id: 1, amount: new Decimal('123456.78'), code: '007' })),
+    ]);
+    // numeric(12,2) → numeric(12,1): 123456.78 would lose its last digit
+    const narrower = [col('id', 23, true), numeric('amount', 12, 1), col('code', 25)];
+    await expect(
+      wh.apply([schemaItem(narrower, 'v2'), ...txn(20n, ins({ id: 2, amount: null, code: null }))]),
+    ).rejects.toThrow(/amount: its type changed .* 1 stored value\(s\) do not convert exactly/);
+    // text → int4: '007' would become 7
+    const coded = [col('id', 23, true), numeric('amount', 12, 2), col('code', 23)];
+    await expect(
+      wh.apply([schemaItem(coded, 'v3'), ...txn(20n, ins({ id: 2, amount: null, code: null }))]),
+    ).rejects.toThrow(/code: its type changed/);
+    expect(await wh.checkpoint()).toEqual(committed(10n));
+    expect(await rows('SELECT id, amount, code FROM items')).toEqual([[1, '123456.78', '007']]);
+    // a widening converts
+    const wider = [col('id', 23, true), numeric('amount', 20, 4), col('code', 25)];
+    expect(
+      await wh.apply([
+        schemaItem(wider, 'v4'),
+        ...txn(20n, ins({ id: 2, amount: new Decimal('1.2345'), code: 'x' })),
+      ]),
+    ).toEqual(committed(20n));
+    expect(await rows('SELECT id, amount FROM items ORDER BY id')).toEqual([
+      [1, '123456.7800'],
+      [2, '1.2345'],
     ]);
   });
 });
