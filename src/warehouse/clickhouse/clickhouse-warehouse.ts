@@ -372,13 +372,13 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
    */
   async #checkConverts(table: ChTable, { column, from, to }: Retype): Promise<void> {
     const result = await this.#client.query({
-      query: `SELECT count() AS n FROM ${qualified(this.#context, table.storage)} WHERE ${quoteName(column)} IS NOT NULL
+      query: `SELECT count() AS _tributary_inexact FROM ${qualified(this.#context, table.storage)} WHERE ${quoteName(column)} IS NOT NULL
         AND (accurateCastOrNull(${quoteName(column)}, {to:String}) IS NULL
           OR accurateCastOrNull(accurateCastOrNull(${quoteName(column)}, {to:String}), {from:String}) != ${quoteName(column)})`,
       query_params: { to, from },
       format: 'JSONEachRow',
     });
-    const inexact = Number((await result.json<{ n: string }>())[0]?.n ?? 0);
+    const inexact = Number((await result.json<{ _tributary_inexact: string }>())[0]?._tributary_inexact ?? 0);
     if (inexact > 0) {
       throw new TributaryError(
         'SINK',

@@ -139,7 +139,7 @@ async function storedCopies(
   const list = columns.map(q).join(', ');
   const on = columns.map((c) => `isNotDistinctFrom(l.${q(c)}, s.${q(c)})`).join(' AND ');
   const copy = `${q(COPY_COLUMN)}, ${q(COPY_SEQ_COLUMN)}`;
-  const query = `SELECT l.${q(INDEX)} AS i, toString(s.${q(COPY_COLUMN)}) AS copy, toString(s.${q(COPY_SEQ_COLUMN)}) AS seq
+  const query = `SELECT l.${q(INDEX)} AS ${q(INDEX)}, toString(s.${q(COPY_COLUMN)}) AS _tributary_copy_text, toString(s.${q(COPY_SEQ_COLUMN)}) AS _tributary_seq_text
     FROM format(JSONEachRow, ${structure(table, columns, true)}, {rows:String}) AS l
     INNER JOIN (
       SELECT * FROM ${qualified(context, table.target)}
@@ -155,12 +155,15 @@ async function storedCopies(
       query_params: { rows: data, before: version, watermark },
       clickhouse_settings: { transform_null_in: 1 },
     })
-  ).json<{ i: number; copy: string; seq: string }>();
+  ).json<Record<string, string | number>>();
   const out = new Map<string, Copy[]>();
   for (const f of found) {
-    const key = rowString(wanted[Number(f.i)] as Row, columns);
+    const key = rowString(wanted[Number(f[INDEX])] as Row, columns);
     const copies = out.get(key) ?? [];
-    copies.push({ copy: BigInt(f.copy), seq: BigInt(f.seq) });
+    copies.push({
+      copy: BigInt(f._tributary_copy_text as string),
+      seq: BigInt(f._tributary_seq_text as string),
+    });
     out.set(key, copies);
   }
   for (const copies of out.values()) copies.sort(compareCopies);
