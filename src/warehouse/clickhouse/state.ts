@@ -19,7 +19,7 @@ import type { ColumnSchema, TableSchema } from '../../core/change-event.js';
 import type { Position } from '../../core/position.js';
 import { quoteName as q } from './connect.js';
 import { positionVersion, stateTable } from './layout.js';
-import { type DdlContext, qualified, TRUNCATIONS_TABLE } from './tables.js';
+import { type DdlContext, DURABLE, qualified, TRUNCATIONS_TABLE } from './tables.js';
 
 export const CHECKPOINT_TABLE = stateTable('checkpoint');
 export const SCHEMAS_TABLE = stateTable('schema_versions');
@@ -41,9 +41,9 @@ function engine(context: DdlContext, replacing: string | null): string {
 export function bootstrapSql(context: DdlContext): string[] {
   const on = context.cluster ? ` ON CLUSTER ${q(context.cluster)}` : '';
   return [
-    `CREATE TABLE IF NOT EXISTS ${qualified(context, CHECKPOINT_TABLE)}${on} (lane Int64, epoch UInt64, rank UInt256, has_position UInt8, commit_lsn UInt64, ordinal Int64, commit_micros Nullable(Int64), written_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ${engine(context, 'rank')} ORDER BY lane`,
-    `CREATE TABLE IF NOT EXISTS ${qualified(context, SCHEMAS_TABLE)}${on} (view String, table_schema String, table_name String, version String, seq UInt64, body String, since_lsn UInt64, recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ${engine(context, null)} ORDER BY (view, seq)`,
-    `CREATE TABLE IF NOT EXISTS ${qualified(context, TRUNCATIONS_TABLE)}${on} (view String, version UInt128) ENGINE = ${engine(context, null)} ORDER BY (view, version)`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(context, CHECKPOINT_TABLE)}${on} (lane Int64, epoch UInt64, rank UInt256, has_position UInt8, commit_lsn UInt64, ordinal Int64, commit_micros Nullable(Int64), written_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ${engine(context, 'rank')} ORDER BY lane SETTINGS ${DURABLE}`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(context, SCHEMAS_TABLE)}${on} (view String, table_schema String, table_name String, version String, seq UInt64, body String, since_lsn UInt64, recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ${engine(context, null)} ORDER BY (view, seq) SETTINGS ${DURABLE}`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(context, TRUNCATIONS_TABLE)}${on} (view String, version UInt128) ENGINE = ${engine(context, null)} ORDER BY (view, version) SETTINGS ${DURABLE}`,
   ];
 }
 

@@ -6,7 +6,9 @@
  *   ORDER BY the key columns (never Nullable), every other column `Nullable(mapped type)`, plus
  *   `_tributary_lsn` (UInt64, the commit LSN of the row's change, as DuckDB's) and
  *   `_tributary_synced_at` (DateTime64(6, 'UTC'), filled by the server when the row is written),
- *   with `non_replicated_deduplication_window` so that insert deduplication tokens work.
+ *   with `non_replicated_deduplication_window` so that insert deduplication tokens work, and
+ *   `fsync_after_insert` (DURABLE): an insert resolves once its part is on disk, not only in the
+ *   page cache, since the checkpoint written after it lets the source acknowledge the WAL.
  * - Storage of a table without a primary key (a multiset): each copy of a row is a row of its own,
  *   identified by `(_tributary_copy, _tributary_copy_seq)` — the version of the change (or the
  *   snapshot read) that created it and a sequence number within a snapshot chunk — and ordered by
@@ -47,6 +49,13 @@ import { type ClickHouseColumnType, clickhouseType, type TypeLookup } from './ty
 export const COPY_COLUMN = '_tributary_copy';
 export const COPY_SEQ_COLUMN = '_tributary_copy_seq';
 export const TRUNCATIONS_TABLE = stateTable('truncations');
+
+/**
+ * Parts written by an insert are fsynced before it resolves (ClickHouse's default leaves them in
+ * the page cache: a power loss could drop rows whose checkpoint, and the slot's acknowledgement,
+ * already passed). Every storage and state table has it.
+ */
+export const DURABLE = 'fsync_after_insert = 1, fsync_part_directory = 1';
 
 /** Where the DDL runs: the warehouse's database, its cluster if any, the type lookup. */
 export interface DdlContext {
@@ -155,7 +164,7 @@ function engine(context: DdlContext): string {
 
 /** Statements that create the storage `name` for `table` (and its Distributed table on a cluster). */
 export function createStorageSql(table: ChTable, context: DdlContext, name = table.storage): string[] {
-  const settings = context.cluster ? '' : ' SETTINGS non_replicated_deduplication_window = 10000';
+  const settings = ` SETTINGS ${context.cluster ? '' : 'non_replicated_deduplication_window = 10000, '}${DURABLE}`;
   const statements = [
     `CREATE TABLE IF NOT EXISTS ${qualified(context, name)}${onCluster(context)} (${definitions(table).join(', ')}) ENGINE = ${engine(context)} ORDER BY ${orderBy(table)}${settings}`,
   ];

@@ -37,7 +37,7 @@ describe('ClickHouse DDL on a cluster (text only: not runnable on chdb)', () => 
     const [storage, distributed, ...rest] = createStorageSql(table, context);
     expect(rest).toEqual([]);
     expect(storage).toBe(
-      "CREATE TABLE IF NOT EXISTS `ana\\`lytics`.`_tributary_rows_orders` ON CLUSTER `main cluster` (`id` Int32, `total` Nullable(Decimal(12, 2)), `country` Nullable(String), `_tributary_lsn` UInt64, `_tributary_synced_at` DateTime64(6, 'UTC') DEFAULT now64(6), `_tributary_version` UInt128, `_tributary_deleted` UInt8) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', `_tributary_version`, `_tributary_deleted`) ORDER BY (`id`)",
+      "CREATE TABLE IF NOT EXISTS `ana\\`lytics`.`_tributary_rows_orders` ON CLUSTER `main cluster` (`id` Int32, `total` Nullable(Decimal(12, 2)), `country` Nullable(String), `_tributary_lsn` UInt64, `_tributary_synced_at` DateTime64(6, 'UTC') DEFAULT now64(6), `_tributary_version` UInt128, `_tributary_deleted` UInt8) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', `_tributary_version`, `_tributary_deleted`) ORDER BY (`id`) SETTINGS fsync_after_insert = 1, fsync_part_directory = 1",
     );
     expect(distributed).toBe(
       'CREATE TABLE IF NOT EXISTS `ana\\`lytics`.`_tributary_dist_orders` ON CLUSTER `main cluster` AS `ana\\`lytics`.`_tributary_rows_orders` ENGINE = Distributed(`main cluster`, `ana\\`lytics`, `_tributary_rows_orders`, cityHash64(`id`))',
