@@ -159,6 +159,11 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
     this.#snapshots = hooks;
   }
 
+  /** The source tables this warehouse holds (their views are `layout.ts` viewName). */
+  tables(): TableRef[] {
+    return [...this.#tables.values()].map((t) => t.schema.table);
+  }
+
   /** The client on the warehouse's database (what the snapshot store writes its state with). */
   get client() {
     return this.connection.client;

@@ -12,18 +12,22 @@
  * - Storage of a table without a primary key (a multiset): each copy of a row is a row of its own,
  *   identified by `(_tributary_copy, _tributary_copy_seq)` — the version of the change (or the
  *   snapshot read) that created it and a sequence number within a snapshot chunk — and ordered by
- *   it; a deleted copy is a tombstone of that identity (merge.ts argues the design).
+ *   it; a deleted copy is a tombstone of that identity (merge-copies.ts argues the design).
  * - The view, named like the table, lists the source's columns and the two metadata columns over
  *   the storage `FINAL`, without deleted rows and without rows at or below the table's truncation
  *   watermark (state.ts): exact as written, never a duplicate. ClickHouse fixes a view's columns
  *   when it is created, so the view is created again after every change of the storage.
- * - Evolution (`evolveStorage`), by `ColumnSchema.attnum` exactly as the DuckDB side does
+ * - A composite type (Array, Map, Tuple, JSON, …) cannot be Nullable in ClickHouse: such a
+ *   column is created as the mapped type itself, and a NULL reads as its empty value (the type
+ *   mapping, type-mapping.ts, decides whether it maps NULLs otherwise).
+ * - Evolution (`evolution`), by `ColumnSchema.attnum` exactly as the DuckDB side does
  *   (duckdb/tables.ts): renamed columns keep their values; a name that came back with another
  *   attnum is dropped and added again; added columns read their `missingValue` for the rows
  *   stored before them (a DEFAULT bound as a query parameter); dropped columns are dropped;
  *   a retyped column is MODIFYed in place (mutations_sync), except a key column, retyped or
  *   renamed: ClickHouse cannot alter a sorting-key column, so the storage is rebuilt (a new
- *   table, INSERT SELECT with the column cast, EXCHANGE TABLES, the old one dropped).
+ *   table, INSERT SELECT with the column cast, EXCHANGE TABLES, the old one dropped). The
+ *   caller checks first that the stored values survive every retype (clickhouse-warehouse.ts).
  * - With `cluster` the same tables are made `ON CLUSTER`, the storage with
  *   `ReplicatedReplacingMergeTree` and a `Distributed` table (sharded by the key) that the view
  *   reads and the loader writes. That DDL is unit-tested as text only: chdb is one process, it
