@@ -1,0 +1,453 @@
+/**
+ * The ClickHouse warehouse (issue 10; the contract at the top of ../warehouse.ts, the layout in
+ * layout.ts, the DDL in tables.ts, the rows in merge.ts, the state in state.ts).
+ *
+ * ClickHouse has no transactions, so the contract's "one transaction per batch" is met by
+ * order and idempotence instead:
+ *
+ * 1. A batch is cut into parts at the schema items that ALTER an existing table (a table's
+ *    first shape is created with the part that uses it). Each part is first PLANNED — every
+ *    read (stored rows for TOAST values, live copies of a multiset) and every check that can
+ *    fail the batch (a copy not held, a row not held) — and only then WRITTEN: tables it
+ *    creates, truncation watermarks, each table's rows (one insert per table, with an insert
+ *    deduplication token derived from the table, its shape and the part's first..last
+ *    position), and LAST the checkpoint. A batch refused while planning writes nothing.
+ * 2. A crash (or an error) between the writes and the checkpoint leaves rows without their
+ *    checkpoint: the batch is delivered again, skipped up to the checkpoint, planned again
+ *    against the state as of its first position (merge.ts), so it produces the same rows with
+ *    the same versions and the same tokens — the repeated insert is dropped by the server, and
+ *    where it is not (another split of the batch, a token out of the window) the versions make
+ *    the view show the same thing. A reader may see a part's rows before its checkpoint, never
+ *    a duplicate or a half-applied key.
+ * 3. A part before an ALTER is checkpointed on its own (as the DuckDB warehouse does before an
+ *    ALTER); the ALTERs are idempotent (IF [NOT] EXISTS), and the shape is recorded after them,
+ *    so an ALTER interrupted is done again on redelivery.
+ * 4. Truncate at position P: a per-table watermark (state.ts) that the view filters on (rows
+ *    with a version ≤ the watermark are hidden): O(1) at the truncate, and it also hides a
+ *    snapshot copy inserted later with a version below P (snapshot rule 3). The rows stay in
+ *    storage until a later cleanup (not done here: the storage of a table truncated often grows).
+ *
+ * Lanes: each lane's record (epoch and checkpoint) is a row of `_tributary_checkpoint`; a lane
+ * batch re-reads the records first, so a loader in another process that claimed the lane later
+ * is seen (a claim racing a batch between that read and the batch's checkpoint is not: no
+ * compare-and-set in ClickHouse). `ensureTable` and `insertVersioned` are the snapshot store's
+ * writes (../snapshot.ts).
+ */
+import { createHash } from 'node:crypto';
+import {
+  type ChangeEvent,
+  itemPosition,
+  newestCommitMicros,
+  type Row,
+  type StreamItem,
+  type TableSchema,
+} from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import { comparePositions, formatPosition, type Position } from '../../core/position.js';
+import { displayName, type TableRef } from '../../core/table-ref.js';
+import type { LaneClaim } from '../../feed/feed.js';
+import { LaneLost, type LaneStore, type QueryResult, type Warehouse } from '../warehouse.js';
+import {
+  type ClickHouseConnection,
+  type ClickHouseTarget,
+  checkReachable,
+  connectClickHouse,
+  parseClickHouseUrl,
+} from './connect.js';
+import { DELETED_COLUMN, LSN_COLUMN, VERSION_COLUMN } from './layout.js';
+import { planTable, type Reader, type StorageRow, type TablePlan } from './merge.js';
+import {
+  bootstrapSql,
+  type LaneRecord,
+  MAIN_LANE,
+  readLanes,
+  readSchemas,
+  recordSchema,
+  recordTruncate,
+  writeLane,
+} from './state.js';
+import {
+  type ChTable,
+  COPY_COLUMN,
+  COPY_SEQ_COLUMN,
+  chTable,
+  createStorageSql,
+  createViewSql,
+  type Ddl,
+  type DdlContext,
+  evolveStorage,
+  qualified,
+} from './tables.js';
+import type { ClickHouseColumnType, TypeLookup } from './type-mapping.js';
+
+export interface ClickHouseWarehouseOptions {
+  /** Domains → base types (src/source/postgres/values/type-registry.ts). */
+  readonly typeInfo?: TypeLookup;
+  /** Names the source, without secrets. */
+  readonly source?: string;
+  /** ON CLUSTER name: Replicated engine + Distributed table (tables.ts; cannot be run on chdb). */
+  readonly cluster?: string;
+}
+
+function tableId(table: TableRef): string {
+  return `${table.schema}\u0000${table.name}`;
+}
+
+export class ClickHouseWarehouse implements Warehouse, LaneStore {
+  readonly target: ClickHouseTarget;
+  readonly connection: ClickHouseConnection;
+  readonly source: string | null;
+  readonly #context: DdlContext;
+  readonly #tables = new Map<string, ChTable>();
+  /** Lane records by lane; MAIN_LANE is the checkpoint of a warehouse loaded straight from a slot. */
+  #lanes = new Map<number, LaneRecord>();
+  #tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(connection: ClickHouseConnection, options: ClickHouseWarehouseOptions) {
+    this.connection = connection;
+    this.target = connection.target;
+    this.source = options.source ?? null;
+    this.#context = {
+      database: connection.target.database,
+      cluster: options.cluster,
+      lookup: options.typeInfo,
+    };
+  }
+
+  /** Parses `url`, connects, checks the server (creating the database) and creates the state tables. */
+  static async open(url: string, options: ClickHouseWarehouseOptions = {}): Promise<ClickHouseWarehouse> {
+    const connection = await connectClickHouse(parseClickHouseUrl(url));
+    const warehouse = new ClickHouseWarehouse(connection, options);
+    try {
+      await checkReachable(connection, true);
+      for (const sql of bootstrapSql(warehouse.#context)) await warehouse.#run({ sql });
+      await warehouse.#reload();
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    return warehouse;
+  }
+
+  get #client() {
+    return this.connection.client;
+  }
+
+  get #reader(): Reader {
+    return { client: this.#client, context: this.#context };
+  }
+
+  async #reload(): Promise<void> {
+    this.#tables.clear();
+    for (const schema of await readSchemas(this.#client, this.#context))
+      this.#tables.set(tableId(schema.table), chTable(schema, this.#context));
+    this.#lanes = await readLanes(this.#client, this.#context);
+  }
+
+  async #run(ddl: Ddl): Promise<void> {
+    await this.#client.command({
+      query: ddl.sql,
+      ...(ddl.params ? { query_params: ddl.params } : {}),
+      clickhouse_settings: { mutations_sync: '2', alter_sync: '2' },
+    });
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work);
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  // -- checkpoints and lanes ------------------------------------------------------------------
+
+  async checkpoint(): Promise<Position | null> {
+    const lanes = [...this.#lanes].filter(([lane]) => lane !== MAIN_LANE);
+    if (lanes.length === 0) return this.#lanes.get(MAIN_LANE)?.position ?? null;
+    let least: Position | null = null;
+    for (const [, { position }] of lanes) {
+      if (position && (least === null || comparePositions(position, least) < 0)) least = position;
+    }
+    return least;
+  }
+
+  async laneCheckpoints(): Promise<ReadonlyMap<number, Position | null>> {
+    return new Map(
+      [...this.#lanes].filter(([lane]) => lane !== MAIN_LANE).map(([lane, r]) => [lane, r.position]),
+    );
+  }
+
+  claimLane(claim: LaneClaim): Promise<Position | null> {
+    return this.#serial(async () => {
+      this.#lanes = await readLanes(this.#client, this.#context);
+      const held = this.#lanes.get(claim.lane);
+      if (held && held.epoch > claim.epoch) {
+        throw new LaneLost(
+          claim.lane,
+          `lane ${claim.lane} was claimed later by another loader (epoch ${held.epoch})`,
+        );
+      }
+      const record: LaneRecord = {
+        epoch: claim.epoch,
+        position: held ? held.position : (this.#lanes.get(MAIN_LANE)?.position ?? null),
+      };
+      await writeLane(this.#client, this.#context, claim.lane, record);
+      this.#lanes.set(claim.lane, record);
+      return record.position;
+    });
+  }
+
+  async #startOf(lane: LaneClaim | undefined): Promise<Position | null> {
+    if (lane === undefined) {
+      if ([...this.#lanes.keys()].some((l) => l !== MAIN_LANE)) {
+        throw new TributaryError(
+          'CONFIG',
+          'this warehouse is loaded from a JetStream feed by lanes (`tributary load`); it cannot also be loaded ' +
+            'straight from a slot: go on with `tributary load` (or `run --feed`), or start a new warehouse',
+        );
+      }
+      return this.#lanes.get(MAIN_LANE)?.position ?? null;
+    }
+    // another process may have claimed the lane since
+    this.#lanes = await readLanes(this.#client, this.#context);
+    const held = this.#lanes.get(lane.lane);
+    if (!held || held.epoch !== lane.epoch) {
+      throw new LaneLost(
+        lane.lane,
+        held && held.epoch > lane.epoch
+          ? `lane ${lane.lane} is held by another loader now (epoch ${held.epoch}, this batch's ${lane.epoch})`
+          : `lane ${lane.lane} was never claimed with epoch ${lane.epoch}`,
+      );
+    }
+    return held.position;
+  }
+
+  async #record(last: Position, lane: LaneClaim | undefined, commitMicros: bigint | null): Promise<void> {
+    const record = { epoch: lane?.epoch ?? 0n, position: last };
+    const number = lane?.lane ?? MAIN_LANE;
+    await writeLane(this.#client, this.#context, number, record, commitMicros);
+    this.#lanes.set(number, record);
+  }
+
+  // -- apply ------------------------------------------------------------------------------------
+
+  apply(items: readonly StreamItem[], lane?: LaneClaim): Promise<Position | null> {
+    return this.#serial(async () => {
+      try {
+        return await this.#apply(items, lane);
+      } catch (error) {
+        // what is in memory may be ahead of what was written: read it back
+        await this.#reload().catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  async #apply(items: readonly StreamItem[], lane: LaneClaim | undefined): Promise<Position | null> {
+    const start = await this.#startOf(lane);
+    // each position once: a feed that restarted can hand the loader one change twice in a batch
+    const seen = new Set<string>();
+    const fresh = items.filter((item, i) => {
+      if (item.kind === 'schema') {
+        // a shape belongs where its next change is: one before the checkpoint is a replay, and
+        // applying an older shape again would drop what a newer one added
+        const next = nextPosition(items, i);
+        return !(start && next && comparePositions(next, start) <= 0);
+      }
+      const p = itemPosition(item);
+      if (!p) return true;
+      if (start && comparePositions(p, start) <= 0) return false;
+      const key = formatPosition(p);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (fresh.length === 0) return start;
+    const last = await this.#applyItems(fresh, lane, newestCommitMicros(fresh));
+    return last ?? start;
+  }
+
+  async #applyItems(
+    items: readonly StreamItem[],
+    lane: LaneClaim | undefined,
+    commitMicros: bigint | null,
+  ): Promise<Position | null> {
+    const pending = new Map<string, ChangeEvent[]>();
+    /** Tables whose first shape came in this part: created with its writes. */
+    const creating = new Set<string>();
+    let last: Position | null = null;
+    let recorded: Position | null = null;
+    const flush = async (): Promise<void> => {
+      const plans: TablePlan[] = [];
+      for (const [id, events] of pending) {
+        const table = this.#tables.get(id);
+        if (!table) {
+          throw new TributaryError(
+            'SINK',
+            `changes for ${displayName((events[0] as ChangeEvent).table)} arrived before its schema`,
+          );
+        }
+        plans.push(await planTable(this.#reader, table, events, !creating.has(id)));
+      }
+      // everything read and checked: now the writes, the checkpoint last
+      for (const id of creating) await this.#create(this.#tables.get(id) as ChTable);
+      creating.clear();
+      for (const plan of plans) {
+        if (plan.truncatedAt)
+          await recordTruncate(this.#client, this.#context, plan.table.view, plan.truncatedAt);
+        await this.#insert(plan.table, plan.rows, partToken(plan));
+      }
+      pending.clear();
+      if (last && last !== recorded) {
+        await this.#record(last, lane, commitMicros);
+        recorded = last;
+      }
+    };
+    for (const item of items) {
+      if (item.kind === 'schema') {
+        const id = tableId(item.schema.table);
+        const current = this.#tables.get(id);
+        if (current?.schema.version === item.schema.version) continue;
+        if (pending.has(id)) await flush();
+        if (!current || creating.has(id)) {
+          this.#tables.set(id, chTable(item.schema, this.#context));
+          creating.add(id);
+        } else {
+          await flush();
+          await this.#evolve(current, item.schema);
+        }
+        continue;
+      }
+      if (item.kind === 'change') {
+        const id = tableId(item.event.table);
+        const list = pending.get(id) ?? [];
+        if (list.length === 0) pending.set(id, list);
+        list.push(item.event);
+      }
+      last = itemPosition(item) ?? last;
+    }
+    await flush();
+    return last;
+  }
+
+  async #create(table: ChTable): Promise<void> {
+    for (const sql of createStorageSql(table, this.#context)) await this.#run({ sql });
+    await this.#run({ sql: createViewSql(table, this.#context) });
+    await recordSchema(this.#client, this.#context, table.view, table.schema);
+  }
+
+  async #evolve(current: ChTable, schema: TableSchema): Promise<void> {
+    for (const ddl of evolveStorage(current, schema, this.#context)) await this.#run(ddl);
+    const next = chTable(schema, this.#context);
+    await this.#run({ sql: createViewSql(next, this.#context) });
+    await recordSchema(this.#client, this.#context, next.view, schema);
+    this.#tables.set(tableId(schema.table), next);
+  }
+
+  async #insert(table: ChTable, rows: readonly StorageRow[], token: string): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#client.insert({
+      table: qualified(this.#context, table.target),
+      values: rows as StorageRow[],
+      format: 'JSONEachRow',
+      clickhouse_settings: { insert_deduplicate: 1, insert_deduplication_token: token },
+    });
+  }
+
+  // -- the snapshot store's writes (../snapshot.ts) --------------------------------------------
+
+  /** Creates the table (storage + view) or evolves it to `schema`; records the schema version. The snapshot store calls this. */
+  ensureTable(schema: TableSchema): Promise<void> {
+    return this.#serial(async () => {
+      const current = this.#tables.get(tableId(schema.table));
+      try {
+        if (!current) {
+          const table = chTable(schema, this.#context);
+          await this.#create(table);
+          this.#tables.set(tableId(schema.table), table);
+        } else if (current.schema.version !== schema.version) await this.#evolve(current, schema);
+      } catch (error) {
+        await this.#reload().catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Inserts rows into a table's storage with the given version (a snapshot's, layout.ts
+   * `snapshotVersion`), not deleted — the snapshot store calls this. `dedupToken` makes a
+   * repeated insert a no-op (the same chunk must come with the same token and the same rows).
+   */
+  insertVersioned(
+    schema: TableSchema,
+    rows: readonly Row[],
+    version: string,
+    dedupToken: string,
+  ): Promise<void> {
+    return this.#serial(async () => {
+      const table = this.#tables.get(tableId(schema.table));
+      if (!table) {
+        throw new TributaryError(
+          'INTERNAL',
+          `${displayName(schema.table)}: insertVersioned before ensureTable`,
+        );
+      }
+      const lsn = (BigInt(version) >> 64n).toString();
+      // copies of a multiset made by one chunk: the chunk's token picks their sequence numbers
+      const base = BigInt(`0x${createHash('sha256').update(dedupToken).digest('hex').slice(0, 8)}`) << 32n;
+      const values = rows.map((row, i) => {
+        const out: StorageRow = { [LSN_COLUMN]: lsn, [VERSION_COLUMN]: version, [DELETED_COLUMN]: 0 };
+        for (const c of table.schema.columns) {
+          const value = row[c.name];
+          out[c.name] =
+            value === undefined || value === null
+              ? null
+              : (table.types.get(c.name) as ClickHouseColumnType).encode(value);
+        }
+        if (table.keyless) {
+          out[COPY_COLUMN] = version;
+          out[COPY_SEQ_COLUMN] = (base | BigInt(i)).toString();
+        }
+        return out;
+      });
+      await this.#insert(table, values, `snapshot:${dedupToken}`);
+    });
+  }
+
+  // -- reads --------------------------------------------------------------------------------------
+
+  /** Runs a query; 64-bit integers and decimals come back as strings, decimals with their scale. */
+  async query(sql: string): Promise<QueryResult> {
+    const result = await this.#client.query({
+      query: sql,
+      format: 'JSONCompact',
+      clickhouse_settings: { output_format_decimal_trailing_zeros: 1 },
+    });
+    const body = (await result.json()) as unknown as { meta: { name: string }[]; data: unknown[][] };
+    return { columns: body.meta.map((m) => m.name), rows: body.data };
+  }
+
+  async close(): Promise<void> {
+    await this.#tail.catch(() => {});
+    await this.connection.close();
+  }
+}
+
+/** The insert deduplication token of a table's part of a batch (see the header). */
+export function partToken(plan: TablePlan): string {
+  const text = [
+    plan.table.storage,
+    plan.table.schema.version,
+    formatPosition(plan.first),
+    formatPosition(plan.last),
+    plan.rows.length,
+  ].join('\u0000');
+  return `part:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+function nextPosition(items: readonly StreamItem[], from: number): Position | null {
+  for (let j = from + 1; j < items.length; j++) {
+    const p = itemPosition(items[j] as StreamItem);
+    if (p) return p;
+  }
+  return null;
+}

@@ -1,0 +1,289 @@
+/**
+ * The DDL of a ClickHouse warehouse's tables (layout.ts): creating a source table's storage and
+ * analyst view, and evolving them when the source's shape changes. Contract:
+ *
+ * - Storage of a keyed table: `ReplacingMergeTree(_tributary_version, _tributary_deleted)`
+ *   ORDER BY the key columns (never Nullable), every other column `Nullable(mapped type)`, plus
+ *   `_tributary_lsn` (UInt64, the commit LSN of the row's change, as DuckDB's) and
+ *   `_tributary_synced_at` (DateTime64(6, 'UTC'), filled by the server when the row is written),
+ *   with `non_replicated_deduplication_window` so that insert deduplication tokens work.
+ * - Storage of a table without a primary key (a multiset): each copy of a row is a row of its own,
+ *   identified by `(_tributary_copy, _tributary_copy_seq)` — the version of the change (or the
+ *   snapshot read) that created it and a sequence number within a snapshot chunk — and ordered by
+ *   it; a deleted copy is a tombstone of that identity (merge.ts argues the design).
+ * - The view, named like the table, lists the source's columns and the two metadata columns over
+ *   the storage `FINAL`, without deleted rows and without rows at or below the table's truncation
+ *   watermark (state.ts): exact as written, never a duplicate. ClickHouse fixes a view's columns
+ *   when it is created, so the view is created again after every change of the storage.
+ * - Evolution (`evolveStorage`), by `ColumnSchema.attnum` exactly as the DuckDB side does
+ *   (duckdb/tables.ts): renamed columns keep their values; a name that came back with another
+ *   attnum is dropped and added again; added columns read their `missingValue` for the rows
+ *   stored before them (a DEFAULT bound as a query parameter); dropped columns are dropped;
+ *   a retyped column is MODIFYed in place (mutations_sync), except a key column, retyped or
+ *   renamed: ClickHouse cannot alter a sorting-key column, so the storage is rebuilt (a new
+ *   table, INSERT SELECT with the column cast, EXCHANGE TABLES, the old one dropped).
+ * - With `cluster` the same tables are made `ON CLUSTER`, the storage with
+ *   `ReplicatedReplacingMergeTree` and a `Distributed` table (sharded by the key) that the view
+ *   reads and the loader writes. That DDL is unit-tested as text only: chdb is one process, it
+ *   cannot run ON CLUSTER or replicated engines (NOT RUN against a cluster here).
+ */
+import { type ColumnSchema, hasPrimaryKey, type TableSchema } from '../../core/change-event.js';
+import { TributaryError } from '../../core/errors.js';
+import { displayName } from '../../core/table-ref.js';
+import { columnRenames } from '../duckdb/tables.js';
+import { quoteName as q } from './connect.js';
+import {
+  DELETED_COLUMN,
+  LSN_COLUMN,
+  SYNCED_AT_COLUMN,
+  stateTable,
+  storageName,
+  VERSION_COLUMN,
+  viewName,
+} from './layout.js';
+import { type ClickHouseColumnType, clickhouseType, type TypeLookup } from './type-mapping.js';
+
+/** Identity of a copy in a table without a primary key (see the header). */
+export const COPY_COLUMN = '_tributary_copy';
+export const COPY_SEQ_COLUMN = '_tributary_copy_seq';
+export const TRUNCATIONS_TABLE = stateTable('truncations');
+
+/** Where the DDL runs: the warehouse's database, its cluster if any, the type lookup. */
+export interface DdlContext {
+  readonly database: string;
+  readonly cluster?: string | undefined;
+  readonly lookup?: TypeLookup | undefined;
+}
+
+/** A source table as the warehouse holds it. */
+export interface ChTable {
+  readonly schema: TableSchema;
+  readonly view: string;
+  readonly storage: string;
+  /** The table writes go to and the view reads: the storage, or its Distributed table on a cluster. */
+  readonly target: string;
+  /** Without a primary key: a multiset of copies. */
+  readonly keyless: boolean;
+  /** The columns that identify a row: the key, or every column of a multiset. */
+  readonly keyColumns: readonly string[];
+  readonly types: ReadonlyMap<string, ClickHouseColumnType>;
+}
+
+export function chTable(schema: TableSchema, context: DdlContext): ChTable {
+  const keyless = !hasPrimaryKey(schema);
+  const view = viewName(schema.table);
+  const storage = storageName(schema.table);
+  return {
+    schema,
+    view,
+    storage,
+    target: context.cluster ? distributedName(view) : storage,
+    keyless,
+    keyColumns: keyless ? schema.columns.map((c) => c.name) : schema.key,
+    types: new Map(schema.columns.map((c) => [c.name, clickhouseType(c, context.lookup)])),
+  };
+}
+
+function distributedName(view: string): string {
+  return `_tributary_dist_${view}`;
+}
+
+/** `db`.`name` */
+export function qualified(context: DdlContext, name: string): string {
+  return `${q(context.database)}.${q(name)}`;
+}
+
+/** A name as a ClickHouse string literal (for DDL that must hold a name, e.g. the view's watermark filter). */
+export function quoteString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function onCluster(context: DdlContext): string {
+  return context.cluster ? ` ON CLUSTER ${q(context.cluster)}` : '';
+}
+
+/**
+ * A type that ClickHouse cannot wrap in Nullable (composite types): such a column holds the
+ * type's empty value for NULL. The exact mapping (type-mapping.ts) decides how it maps NULLs.
+ */
+function nullable(sql: string): string {
+  return /^(Array|Map|Tuple|Nested|JSON|Object|Variant|Dynamic|Nullable|LowCardinality\(Nullable)\b/.test(sql)
+    ? sql
+    : `Nullable(${sql})`;
+}
+
+/** A column's type in the storage: Nullable unless it is part of the sorting key. */
+export function columnType(table: ChTable, column: ColumnSchema): string {
+  const sql = (table.types.get(column.name) as ClickHouseColumnType).sql;
+  return !table.keyless && table.schema.key.includes(column.name) ? sql : nullable(sql);
+}
+
+/** The column definitions of a storage table. */
+function definitions(table: ChTable): string[] {
+  const columns = table.schema.columns.map((c) => `${q(c.name)} ${columnType(table, c)}`);
+  columns.push(
+    `${q(LSN_COLUMN)} UInt64`,
+    `${q(SYNCED_AT_COLUMN)} DateTime64(6, 'UTC') DEFAULT now64(6)`,
+    `${q(VERSION_COLUMN)} UInt128`,
+    `${q(DELETED_COLUMN)} UInt8`,
+  );
+  if (table.keyless) columns.push(`${q(COPY_COLUMN)} UInt128`, `${q(COPY_SEQ_COLUMN)} UInt64`);
+  return columns;
+}
+
+function orderBy(table: ChTable): string {
+  const key = table.keyless ? [COPY_COLUMN, COPY_SEQ_COLUMN] : table.schema.key;
+  return `(${key.map(q).join(', ')})`;
+}
+
+function engine(context: DdlContext): string {
+  const args = `${q(VERSION_COLUMN)}, ${q(DELETED_COLUMN)}`;
+  return context.cluster
+    ? `ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', ${args})`
+    : `ReplacingMergeTree(${args})`;
+}
+
+/** Statements that create the storage `name` for `table` (and its Distributed table on a cluster). */
+export function createStorageSql(table: ChTable, context: DdlContext, name = table.storage): string[] {
+  const settings = context.cluster ? '' : ' SETTINGS non_replicated_deduplication_window = 10000';
+  const statements = [
+    `CREATE TABLE IF NOT EXISTS ${qualified(context, name)}${onCluster(context)} (${definitions(table).join(', ')}) ENGINE = ${engine(context)} ORDER BY ${orderBy(table)}${settings}`,
+  ];
+  if (context.cluster && name === table.storage) {
+    statements.push(
+      `CREATE TABLE IF NOT EXISTS ${qualified(context, table.target)}${onCluster(context)} AS ${qualified(context, name)} ENGINE = Distributed(${q(context.cluster)}, ${q(context.database)}, ${q(name)}, cityHash64${orderBy(table)})`,
+    );
+  }
+  return statements;
+}
+
+/** The analyst's view of `table` (see the header). */
+export function createViewSql(table: ChTable, context: DdlContext): string {
+  const columns = [...table.schema.columns.map((c) => c.name), LSN_COLUMN, SYNCED_AT_COLUMN].map(q);
+  const watermark = `(SELECT max(version) FROM ${qualified(context, TRUNCATIONS_TABLE)} WHERE view = ${quoteString(table.view)})`;
+  return `CREATE OR REPLACE VIEW ${qualified(context, table.view)}${onCluster(context)} AS SELECT ${columns.join(', ')} FROM ${qualified(context, table.target)} FINAL WHERE ${q(DELETED_COLUMN)} = 0 AND ${q(VERSION_COLUMN)} > ${watermark}`;
+}
+
+/** One DDL statement, with the query parameters it binds. */
+export interface Ddl {
+  readonly sql: string;
+  readonly params?: Record<string, unknown>;
+}
+
+/**
+ * The statements that bring the storage of `current` to `next` (see the header), the view
+ * excluded (the caller creates it again after them). Refuses a change of the key's columns
+ * (other than a rename or a retype) and a change between keyed and keyless.
+ */
+export function evolveStorage(current: ChTable, nextSchema: TableSchema, context: DdlContext): Ddl[] {
+  const next = chTable(nextSchema, context);
+  const table = qualified(context, current.storage);
+  const renames = columnRenames(current.schema, nextSchema);
+  const renamedKey = current.keyless
+    ? current.schema.key
+    : current.schema.key.map((k) => renames.get(k) ?? k);
+  if (
+    current.keyless !== next.keyless ||
+    (!next.keyless && renamedKey.join('\u0000') !== nextSchema.key.join('\u0000'))
+  ) {
+    throw new TributaryError(
+      'SINK',
+      `${displayName(nextSchema.table)}: its key changed from (${current.schema.key.join(', ')}) to (${nextSchema.key.join(', ')}), which the warehouse cannot apply in place`,
+      {
+        hint: `drop the view ${current.view} and the table ${current.storage} in ClickHouse and backfill the table`,
+      },
+    );
+  }
+  const byAttnum = (c: ColumnSchema, other: ColumnSchema | undefined) =>
+    other !== undefined && c.attnum !== undefined && other.attnum !== undefined && c.attnum !== other.attnum;
+  const nextByName = new Map(nextSchema.columns.map((c) => [c.name, c]));
+  const taken = new Set(renames.values());
+  // a key column renamed or retyped: the sorting key cannot be altered, the storage is rebuilt
+  const keyRetyped = next.keyless
+    ? false
+    : current.schema.key.some((k) => {
+        const to = nextByName.get(renames.get(k) ?? k);
+        return to !== undefined && next.types.get(to.name)?.sql !== current.types.get(k)?.sql;
+      });
+  if (!next.keyless && (keyRetyped || current.schema.key.some((k) => renames.has(k)))) {
+    return rebuildStorage(current, next, renames, context);
+  }
+  const out: Ddl[] = [];
+  const alter = (clause: string, params?: Record<string, unknown>): void => {
+    out.push(
+      params
+        ? { sql: `ALTER TABLE ${table}${onCluster(context)} ${clause}`, params }
+        : { sql: `ALTER TABLE ${table}${onCluster(context)} ${clause}` },
+    );
+  };
+  // gone at the source, or its name taken by a rename or by a column added again under it
+  const dropped = new Set<string>();
+  for (const c of current.schema.columns) {
+    if (renames.has(c.name)) continue;
+    const after = nextByName.get(c.name);
+    if (!after || taken.has(c.name) || byAttnum(c, after)) {
+      alter(`DROP COLUMN IF EXISTS ${q(c.name)}`);
+      dropped.add(c.name);
+    }
+  }
+  // through temporary names, so that swaps work
+  const steps = [...renames].map(([from, to], i) => ({ from, to, via: `_tributary_rename_${i}` }));
+  for (const { from, via } of steps) alter(`RENAME COLUMN IF EXISTS ${q(from)} TO ${q(via)}`);
+  for (const { via, to } of steps) alter(`RENAME COLUMN IF EXISTS ${q(via)} TO ${q(to)}`);
+  const held = new Map(
+    current.schema.columns
+      .filter((c) => !dropped.has(c.name))
+      .map((c) => [renames.get(c.name) ?? c.name, current.types.get(c.name) as ClickHouseColumnType]),
+  );
+  for (const c of nextSchema.columns) {
+    const was = held.get(c.name);
+    const type = columnType(next, c);
+    if (!was) {
+      const value = c.missingValue;
+      if (value === undefined || value === null) alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type}`);
+      else {
+        const mapped = next.types.get(c.name) as ClickHouseColumnType;
+        alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type} DEFAULT {missing:${mapped.sql}}`, {
+          missing: mapped.encode(value),
+        });
+      }
+    } else if (was.sql !== next.types.get(c.name)?.sql) {
+      alter(`MODIFY COLUMN ${q(c.name)} ${type}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * A key column renamed or retyped: the rows are copied into a new storage with the new shape
+ * (columns cast, versions and flags kept), which then takes the old one's place.
+ */
+function rebuildStorage(
+  current: ChTable,
+  next: ChTable,
+  renames: ReadonlyMap<string, string>,
+  context: DdlContext,
+): Ddl[] {
+  const temporary = `_tributary_rebuild_${next.view}`;
+  const fromName = new Map([...renames].map(([from, to]) => [to, from]));
+  const held = new Set(current.schema.columns.map((c) => c.name));
+  const select = next.schema.columns.map((c) => {
+    const source = fromName.get(c.name) ?? c.name;
+    // a column added with the rebuild reads its missing value, else NULL
+    if (!held.has(source)) return `CAST(NULL AS ${columnType(next, c)}) AS ${q(c.name)}`;
+    return `CAST(${q(source)} AS ${columnType(next, c)}) AS ${q(c.name)}`;
+  });
+  const meta = [LSN_COLUMN, SYNCED_AT_COLUMN, VERSION_COLUMN, DELETED_COLUMN].map(q);
+  const names = [...next.schema.columns.map((c) => q(c.name)), ...meta].join(', ');
+  return [
+    { sql: `DROP TABLE IF EXISTS ${qualified(context, temporary)}${onCluster(context)}` },
+    ...createStorageSql(next, { ...context, cluster: context.cluster }, temporary).map((sql) => ({ sql })),
+    {
+      sql: `INSERT INTO ${qualified(context, temporary)} (${names}) SELECT ${[...select, ...meta].join(', ')} FROM ${qualified(context, current.storage)}`,
+    },
+    {
+      sql: `EXCHANGE TABLES ${qualified(context, current.storage)} AND ${qualified(context, temporary)}${onCluster(context)}`,
+    },
+    { sql: `DROP TABLE ${qualified(context, temporary)}${onCluster(context)}` },
+  ];
+}
