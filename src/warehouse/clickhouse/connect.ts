@@ -175,7 +175,22 @@ interface ChdbConnectionModule {
  * open so the engine does), in `database`.
  */
 function isolatedChdb(module: ChdbConnectionModule, path: string, database: string): ChdbConnection {
-  const anchor = module.createChdbConnection({ path });
+  let anchor: ChdbConnection;
+  try {
+    anchor = module.createChdbConnection({ path });
+  } catch (error) {
+    const text = chain(error);
+    if (/Cannot lock file|Another server instance/i.test(text)) {
+      throw new TributaryError('CONFIG', `the chdb warehouse ${path} is held by another process`, {
+        hint: 'chdb admits one process per directory: stop the other tributary process (or whatever holds it), or point --warehouse elsewhere',
+        cause: error,
+      });
+    }
+    throw new TributaryError('CONFIG', `cannot open the chdb warehouse ${path}: ${text}`, {
+      hint: 'check that the directory is writable and is a chdb data directory',
+      cause: error,
+    });
+  }
   const use = `USE ${quoteName(database)}; `;
   const call =
     (method: 'query' | 'exec' | 'command' | 'insert') =>
@@ -284,6 +299,13 @@ export async function checkReachable(connection: ClickHouseConnection, create: b
 /** A ClickHouse identifier in backquotes, backquotes and backslashes escaped. */
 export function quoteName(name: string): string {
   return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+}
+
+/** The messages of an error and its causes, for recognising what a library wrapped. */
+function chain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e instanceof Error && parts.length < 8; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 function message(error: unknown): string {
