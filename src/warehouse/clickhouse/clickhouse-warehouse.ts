@@ -54,8 +54,9 @@ import {
   connectClickHouse,
   parseClickHouseUrl,
 } from './connect.js';
-import { DELETED_COLUMN, LSN_COLUMN, VERSION_COLUMN } from './layout.js';
+import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN } from './layout.js';
 import { planTable, type Reader, type StorageRow, type TablePlan } from './merge.js';
+import type { SnapshotTarget } from './snapshot-store.js';
 import {
   bootstrapSql,
   type LaneRecord,
@@ -87,7 +88,26 @@ export interface ClickHouseWarehouseOptions {
   readonly source?: string;
   /** ON CLUSTER name: Replicated engine + Distributed table (tables.ts; cannot be run on chdb). */
   readonly cluster?: string;
+  /**
+   * Failpoints for tests (supabase/etl's habit): called at each named point of a batch's writes;
+   * what it throws stops the batch there, as a crash would.
+   */
+  readonly failpoint?: (point: Failpoint) => void | Promise<void>;
 }
+
+/**
+ * What the stream owes a running snapshot job (snapshot-store.ts `ClickHouseSnapshots` has
+ * these): a partial update of a row not held yet is written and its key parked, and a truncate
+ * is marked on the table's active jobs. Attached with `useSnapshots`.
+ */
+export interface StreamSnapshotHooks {
+  hasActiveJob(table: TableRef): Promise<boolean>;
+  park(schema: TableSchema, keys: readonly Row[], version: string): Promise<void>;
+  markTruncate(table: TableRef, lsn: bigint): Promise<void>;
+}
+
+/** Where a batch can be stopped by a failpoint: after a table's rows, before the checkpoint. */
+export type Failpoint = 'after-table-rows' | 'before-checkpoint';
 
 function tableId(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
@@ -102,8 +122,11 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   /** Lane records by lane; MAIN_LANE is the checkpoint of a warehouse loaded straight from a slot. */
   #lanes = new Map<number, LaneRecord>();
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #failpoint: (point: Failpoint) => void | Promise<void>;
+  #snapshots: StreamSnapshotHooks | null = null;
 
   private constructor(connection: ClickHouseConnection, options: ClickHouseWarehouseOptions) {
+    this.#failpoint = options.failpoint ?? (() => {});
     this.connection = connection;
     this.target = connection.target;
     this.source = options.source ?? null;
@@ -127,6 +150,27 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
       throw error;
     }
     return warehouse;
+  }
+
+  /** From now on, batches honour `hooks`' snapshot jobs (see StreamSnapshotHooks). */
+  useSnapshots(hooks: StreamSnapshotHooks): void {
+    this.#snapshots = hooks;
+  }
+
+  /** The client on the warehouse's database (what the snapshot store writes its state with). */
+  get client() {
+    return this.connection.client;
+  }
+
+  /** What the snapshot store (snapshot-store.ts) writes through: this warehouse's client, tables and rows. */
+  snapshotTarget(): SnapshotTarget {
+    const lookup = this.#context.lookup;
+    return {
+      client: this.connection.client,
+      ...(lookup ? { typeInfo: lookup } : {}),
+      ensureTable: (schema) => this.ensureTable(schema),
+      insertVersioned: (schema, rows, version, token) => this.insertVersioned(schema, rows, version, token),
+    };
   }
 
   get #client() {
@@ -286,18 +330,31 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
             `changes for ${displayName((events[0] as ChangeEvent).table)} arrived before its schema`,
           );
         }
-        plans.push(await planTable(this.#reader, table, events, !creating.has(id)));
+        const hooks = this.#snapshots;
+        let active: Promise<boolean> | undefined;
+        const mayPark = () => {
+          active ??= hooks ? hooks.hasActiveJob(table.schema.table) : Promise.resolve(false);
+          return active;
+        };
+        plans.push(await planTable(this.#reader, table, events, !creating.has(id), mayPark));
       }
       // everything read and checked: now the writes, the checkpoint last
       for (const id of creating) await this.#create(this.#tables.get(id) as ChTable);
       creating.clear();
       for (const plan of plans) {
-        if (plan.truncatedAt)
+        if (plan.truncatedAt) {
           await recordTruncate(this.#client, this.#context, plan.table.view, plan.truncatedAt);
+          await this.#snapshots?.markTruncate(plan.table.schema.table, plan.truncatedAt.commitLsn);
+        }
         await this.#insert(plan.table, plan.rows, partToken(plan));
+        if (plan.parked.length > 0) {
+          await this.#snapshots?.park(plan.table.schema, plan.parked, positionVersion(plan.last));
+        }
+        await this.#failpoint('after-table-rows');
       }
       pending.clear();
       if (last && last !== recorded) {
+        await this.#failpoint('before-checkpoint');
         await this.#record(last, lane, commitMicros);
         recorded = last;
       }
@@ -415,14 +472,30 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
 
   // -- reads --------------------------------------------------------------------------------------
 
-  /** Runs a query; 64-bit integers and decimals come back as strings, decimals with their scale. */
+  /**
+   * Runs an analyst's query: only statements that read (ClickHouse's `readonly = 2`: reads and
+   * settings), since the warehouse must hold exactly the source's rows. 64-bit integers and
+   * decimals come back as strings, decimals with their scale.
+   */
   async query(sql: string): Promise<QueryResult> {
-    const result = await this.#client.query({
-      query: sql,
-      format: 'JSONCompact',
-      clickhouse_settings: { output_format_decimal_trailing_zeros: 1 },
-    });
-    const body = (await result.json()) as unknown as { meta: { name: string }[]; data: unknown[][] };
+    let body: { meta: { name: string }[]; data: unknown[][] };
+    try {
+      const result = await this.#client.query({
+        query: sql,
+        format: 'JSONCompact',
+        clickhouse_settings: { readonly: '2', output_format_decimal_trailing_zeros: 1 },
+      });
+      body = (await result.json()) as unknown as typeof body;
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (/readonly mode|READONLY/i.test(text)) {
+        throw new TributaryError('USAGE', 'only queries that read the warehouse are allowed', {
+          hint: 'the warehouse holds exactly the source rows; write to the source and let Tributary carry the change',
+          cause: error,
+        });
+      }
+      throw new TributaryError('USAGE', `the query failed: ${text}`, { cause: error });
+    }
     return { columns: body.meta.map((m) => m.name), rows: body.data };
   }
 

@@ -57,7 +57,15 @@ export interface TablePlan {
   readonly truncatedAt: Position | null;
   readonly first: Position;
   readonly last: Position;
+  /**
+   * Keys whose update left TOASTed columns unsent for a row the warehouse does not hold, written
+   * without those columns because a snapshot job will copy the row (`mayPark`): to be parked.
+   */
+  readonly parked: Row[];
 }
+
+/** Whether a missing row's partial update may be written and parked (the table has an active keyed snapshot job). */
+export type MayPark = () => Promise<boolean>;
 
 export interface Reader {
   readonly client: ClickHouseClient;
@@ -85,19 +93,25 @@ export async function planTable(
   table: ChTable,
   events: readonly ChangeEvent[],
   stored = true,
+  mayPark: MayPark = async () => false,
 ): Promise<TablePlan> {
   const first = (events[0] as ChangeEvent).position;
   const last = (events[events.length - 1] as ChangeEvent).position;
   const truncatedAt = events.findLast((e) => e.op === 'truncate')?.position ?? null;
   const read = stored ? reader : null;
-  const rows = table.keyless ? await planCopies(read, table, events) : await planKeyed(read, table, events);
-  return { table, rows, truncatedAt, first, last };
+  const parked: Row[] = [];
+  const rows = table.keyless
+    ? await planCopies(read, table, events)
+    : await planKeyed(read, table, events, mayPark, parked);
+  return { table, rows, truncatedAt, first, last, parked };
 }
 
 async function planKeyed(
   reader: Reader | null,
   table: ChTable,
   events: readonly ChangeEvent[],
+  mayPark: MayPark,
+  parked: Row[],
 ): Promise<StorageRow[]> {
   const folded = foldTable(events, table.keyColumns);
   const needing = [...folded.changes.values()].filter(
@@ -126,7 +140,10 @@ async function planKeyed(
     if (net.unchanged.length > 0) {
       i++;
       held = stored.get(i);
-      if (!held) {
+      if (!held && (await mayPark())) {
+        // the snapshot's copy of the row comes later and outranks this partial row (snapshot-store.ts)
+        parked.push(pickKey(net.row, table.keyColumns));
+      } else if (!held) {
         throw new TributaryError(
           'SINK',
           `${displayName(table.schema.table)}: the change at ${formatPosition(net.position)} keeps unchanged TOASTed column(s) ${net.unchanged.join(', ')} of key ${describeKey(pickKey(keyOf(net), table.keyColumns))}, but the warehouse does not hold that row`,
@@ -136,8 +153,11 @@ async function planKeyed(
     }
     const row: StorageRow = { ...meta, [DELETED_COLUMN]: 0 };
     for (const c of table.schema.columns) {
-      row[c.name] =
-        held && net.unchanged.includes(c.name) ? held[c.name] : encode(table, c.name, net.row[c.name]);
+      row[c.name] = !net.unchanged.includes(c.name)
+        ? encode(table, c.name, net.row[c.name])
+        : held
+          ? held[c.name]
+          : null;
     }
     out.push(row);
   }
