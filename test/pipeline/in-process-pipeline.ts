@@ -128,26 +128,35 @@ export async function startPipeline(
     () => ({ error: null }),
     (error: unknown) => ({ error }),
   );
-  // changes made before the slot exists are not streamed: wait for the walsender to attach
-  await Promise.race([
-    waitFor(
-      'the replication slot',
-      async () => {
-        const rows = await cluster.sql<{ active: boolean }>(
-          'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
-          [slot],
-        );
-        return rows[0]?.active === true || undefined;
-      },
-      // with snapshots on, the first run copies the tables before the stream starts
-      180_000,
-    ),
-    done.then((r) => {
-      throw r.error ?? new Error('the pipeline stopped before its slot was active');
-    }),
-  ]);
-  // the slot is active before the pipeline hands over its snapshot runner: wait for that too
-  if (settings.snapshot) await waitFor('the snapshot runner', () => runner ?? undefined, 60_000);
+  try {
+    // changes made before the slot exists are not streamed: wait for the walsender to attach
+    await Promise.race([
+      waitFor(
+        'the replication slot',
+        async () => {
+          const rows = await cluster.sql<{ active: boolean }>(
+            'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+            [slot],
+          );
+          return rows[0]?.active === true || undefined;
+        },
+        // with snapshots on, the first run copies the tables before the stream starts
+        180_000,
+      ),
+      done.then((r) => {
+        throw r.error ?? new Error('the pipeline stopped before its slot was active');
+      }),
+    ]);
+    // the slot is active before the pipeline hands over its snapshot runner: wait for that too
+    if (settings.snapshot) await waitFor('the snapshot runner', () => runner ?? undefined, 60_000);
+  } catch (error) {
+    // a start that failed leaves nothing running: the next test gets the slot
+    controller.abort();
+    await done;
+    await warehouse.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -41,6 +41,8 @@ export interface ClickHouseConnection {
 export const SESSION_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 1,
   output_format_json_quote_decimals: 1,
+  // a Decimal(12, 2) prints 80.00, as Postgres prints the numeric(12,2) it came from
+  output_format_decimal_trailing_zeros: 1,
   output_format_json_quote_64bit_floats: 0,
   output_format_json_named_tuples_as_objects: 1,
   async_insert: 0,
