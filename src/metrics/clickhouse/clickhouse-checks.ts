@@ -95,7 +95,9 @@ async function expressionProblem(client: ClickHouseClient, text: string): Promis
     tree[1] !== ' ExpressionList (children 1)' ||
     tree[2] !== '  SelectQuery (children 1)' ||
     tree[3] !== '   ExpressionList (children 1)' ||
-    tree.slice(4).some((line) => /^ {0,3}\S/.test(line) && !/^ Identifier \w+$/.test(line))
+    tree.slice(4).some((line) => /^ {0,3}\S/.test(line) && !/^ Identifier \w+$/.test(line)) ||
+    // `a, b` in parentheses reads as one tuple
+    /^ {4}Function tuple\b/.test(tree[4] ?? '')
   )
     return 'not a single expression';
   const nodes = tree.slice(4).map((line) => line.trim());
