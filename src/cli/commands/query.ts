@@ -3,13 +3,14 @@
  * a table, JSON or CSV. While `tributary run` holds the warehouse (DuckDB admits one process
  * per file) the query is sent to that process; otherwise the file is opened read-only. On a
  * ClickHouse warehouse (`--warehouse clickhouse://…` or `chdb:…`) the query goes to ClickHouse
- * directly, which refuses anything but reading (read-query.ts there).
+ * directly, which refuses anything but reading (read-query.ts there) — for `chdb:`, whose
+ * directory one process holds, through the running `tributary run` when there is one.
  */
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { parseReplayPoint } from '../../landing/replay.js';
-import { remoteQuery } from '../../server/control-client.js';
-import { isClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
+import { findRunning, remoteQuery } from '../../server/control-client.js';
+import { isClickHouseUrl, parseClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
 import { readClickHouseQuery } from '../../warehouse/clickhouse/read-query.js';
 import type { QueryResult } from '../../warehouse/warehouse.js';
 import { writeStdout } from '../output.js';
@@ -58,6 +59,9 @@ function clickhouseQuery(url: string, sql: string, asOf: boolean): Promise<Query
     throw new TributaryError('USAGE', '--as-of is not served on a ClickHouse warehouse', {
       hint: 'query the tables as they are now, or keep a DuckDB warehouse for --as-of',
     });
+  // chdb admits one process per directory: while `tributary run` holds it, ask that process
+  const running = parseClickHouseUrl(url).kind === 'chdb' ? findRunning(url) : null;
+  if (running) return remoteQuery(running, sql);
   return withClickHouse(url, (connection) => readClickHouseQuery(connection.client, sql));
 }
 
