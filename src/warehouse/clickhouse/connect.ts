@@ -8,9 +8,10 @@
  *   this process (the `chdb` package, not in the default install: `node scripts/ensure-chdb.mjs`
  *   or `npm install chdb`), storing its data in `dir`. One process holds one such directory.
  *
- * Every connection reads 64-bit integers and decimals as strings (never a float) and writes
- * with `async_insert = 0` and `wait_end_of_query = 1`, so an insert resolves once the data is
- * stored. `describe` names the warehouse without the password, for logs and errors.
+ * Every connection reads 64-bit integers and decimals as strings (never a float), NaN and ±inf as
+ * quoted words (never null), and writes with `async_insert = 0` and `wait_end_of_query = 1`, so
+ * an insert resolves once the data is stored. `describe` names the warehouse without the
+ * password, for logs and errors.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,6 +43,8 @@ export const SESSION_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 1,
   output_format_json_quote_decimals: 1,
   output_format_json_quote_64bit_floats: 0,
+  // NaN and ±inf as "nan", "inf", "-inf": unquoted they print as null, which a NULL also is
+  output_format_json_quote_denormals: 1,
   output_format_json_named_tuples_as_objects: 1,
   async_insert: 0,
   wait_end_of_query: 1,

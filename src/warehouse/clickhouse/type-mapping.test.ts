@@ -1,0 +1,463 @@
+/**
+ * The ClickHouse type mapping against a real ClickHouse engine (chdb, ClickHouse 26.7 in the
+ * process): per type, edge values go in through `@clickhouse/client`'s JSONEachRow insert into a
+ * column of the mapped type, come back through a JSONEachRow select with connect.ts's session
+ * settings, and must decode to the very values that went in (compared in the JSON form of change
+ * events, which is exact: -0, NaN, bigints and decimal text kept). Then the refusals: every value
+ * a type cannot hold throws an UnfitValue naming the column — never a clamped value — and its
+ * widening (a String column, stored values converted by `convertSql`) holds it exactly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshClickHouse, type TestClickHouse } from '../../../test/helpers/clickhouse.js';
+import type { ColumnSchema } from '../../core/change-event.js';
+import { valueToJson } from '../../core/event-json.js';
+import {
+  Decimal,
+  daysFromCivil,
+  INFINITY_MICROS,
+  INT64_MAX,
+  INT64_MIN,
+  NEG_INFINITY_MICROS,
+  PgDate,
+  PgInterval,
+  PgJson,
+  PgTime,
+  PgTimestamp,
+  PgTimestampTz,
+  PgTimeTz,
+  type Value,
+} from '../../core/values.js';
+import type { TypeInfo } from '../../source/postgres/values/type-registry.js';
+import { quoteName } from './connect.js';
+import {
+  DATE32_MAX_DAYS,
+  DATE32_MIN_DAYS,
+  DATETIME64_MAX_MICROS,
+  DATETIME64_MIN_MICROS,
+} from './scalar-codecs.js';
+import { type ClickHouseColumnType, clickhouseType, type TypeLookup, UnfitValue } from './type-mapping.js';
+
+const USER_TYPES: readonly TypeInfo[] = [
+  { oid: 90_001, schema: 'public', name: 'mood', kind: 'enum' },
+  { oid: 90_002, schema: 'public', name: 'positive', kind: 'domain', baseTypeOid: 23 },
+  { oid: 90_003, schema: 'public', name: 'int_list', kind: 'domain', baseTypeOid: 1007 },
+  { oid: 90_004, schema: 'public', name: '_int_list', kind: 'array', elementOid: 90_003 },
+  { oid: 90_005, schema: 'public', name: 'price', kind: 'domain', baseTypeOid: 1700 },
+  { oid: 90_006, schema: 'public', name: '_mood', kind: 'array', elementOid: 90_001 },
+];
+const lookup: TypeLookup = (oid) => USER_TYPES.find((t) => t.oid === oid);
+
+/** numeric(p,s)'s type modifier (negative scales in 11 bits, as Postgres 15+ stores them). */
+function numericMod(precision: number, scale: number): number {
+  return ((precision << 16) | (scale & 0x7ff)) + 4;
+}
+
+function column(name: string, typeOid: number, typeModifier = -1): ColumnSchema {
+  return { name, typeOid, typeModifier, isKey: false };
+}
+
+const day = (y: number, m: number, d: number) => daysFromCivil(y, m, d);
+const micros = (y: number, m: number, d: number, us = 0n) => BigInt(day(y, m, d)) * 86_400_000_000n + us;
+const big = (digits: number) => '9'.repeat(digits);
+
+interface Case {
+  readonly column: ColumnSchema;
+  readonly sql: string;
+  readonly values: readonly Value[];
+}
+
+const CASES: readonly Case[] = [
+  { column: column('int2', 21), sql: 'Int16', values: [0, -32_768, 32_767] },
+  { column: column('int4', 23), sql: 'Int32', values: [-2_147_483_648, 2_147_483_647, 0] },
+  { column: column('int8', 20), sql: 'Int64', values: [INT64_MIN, INT64_MAX, 0n, -1n] },
+  { column: column('oid', 26), sql: 'UInt32', values: [0, 4_294_967_295] },
+  { column: column('xid8', 5069), sql: 'UInt64', values: [0n, 2n ** 64n - 1n] },
+  {
+    column: column('float4', 700),
+    sql: 'Float32',
+    values: [
+      Math.fround(0.1),
+      3.4028234663852886e38,
+      1.401298464324817e-45,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      1.5,
+    ],
+  },
+  {
+    column: column('float8', 701),
+    sql: 'Float64',
+    values: [0.1, 5e-324, Number.MAX_VALUE, -Number.MAX_VALUE, Number.NaN, Infinity, -Infinity, 1e21, 1e-7],
+  },
+  {
+    column: column('numeric', 1700),
+    sql: 'String',
+    values: ['NaN', 'Infinity', '-Infinity', big(1000), `-0.${'0'.repeat(200)}1`, '12.3400', '0'].map(
+      (t) => new Decimal(t),
+    ),
+  },
+  {
+    column: column('numeric_12_4', 1700, numericMod(12, 4)),
+    sql: 'Decimal(12, 4)',
+    values: ['-12.5000', '0.0000', '99999999.9999', '-0.0001', '7.0000'].map((t) => new Decimal(t)),
+  },
+  {
+    column: column('numeric_76_38', 1700, numericMod(76, 38)),
+    sql: 'Decimal(76, 38)',
+    values: [`${big(38)}.${big(38)}`, `-${big(38)}.${'0'.repeat(37)}1`].map((t) => new Decimal(t)),
+  },
+  {
+    column: column('numeric_76_0', 1700, numericMod(76, 0)),
+    sql: 'Decimal(76, 0)',
+    values: [big(76), `-${big(76)}`, '0'].map((t) => new Decimal(t)),
+  },
+  {
+    column: column('numeric_77_2', 1700, numericMod(77, 2)),
+    sql: 'String',
+    values: [new Decimal(`${big(75)}.99`)],
+  },
+  {
+    column: column('numeric_3_neg2', 1700, numericMod(3, -2)),
+    sql: 'Decimal(5, 0)',
+    values: ['12300', '-99900', '0'].map((t) => new Decimal(t)),
+  },
+  {
+    column: column('numeric_2_5', 1700, numericMod(2, 5)),
+    sql: 'Decimal(5, 5)',
+    values: ['0.00012', '-0.00099', '0.00000'].map((t) => new Decimal(t)),
+  },
+  { column: column('bool', 16), sql: 'Bool', values: [true, false] },
+  {
+    column: column('text', 25),
+    sql: 'String',
+    values: ['', 'ü∂ 😀 字', 'a\nb\t"\\\'`', ' x ', 'NULL', '\u0001\u007f', 'x'.repeat(100_000)],
+  },
+  { column: column('bpchar', 1042), sql: 'String', values: ['ab  ', ' '] },
+  {
+    column: column('bytea', 17),
+    sql: 'String',
+    values: [new Uint8Array([]), new Uint8Array([0, 1, 0x7f, 0x80, 0xff, 0x5c, 0x22])],
+  },
+  {
+    column: column('uuid', 2950),
+    sql: 'UUID',
+    values: [
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+    ],
+  },
+  {
+    column: column('json', 114),
+    sql: 'String',
+    values: [
+      '{"b":1,"a":[1.000000000000000000001, 12345678901234567890123]}',
+      '"x"',
+      'null',
+      '{"a":1,"a":2}',
+      '[]',
+    ].map((t) => new PgJson(t)),
+  },
+  { column: column('jsonb', 3802), sql: 'String', values: [new PgJson('{"a": 1, "b": {"ü": null}}')] },
+  {
+    column: column('date', 1082),
+    sql: 'Date32',
+    values: [DATE32_MIN_DAYS, DATE32_MAX_DAYS, 0, -1, day(2000, 2, 29), day(1900, 3, 1)].map(
+      (d) => new PgDate(d),
+    ),
+  },
+  {
+    column: column('timestamp', 1114),
+    sql: "DateTime64(6, 'UTC')",
+    values: [DATETIME64_MIN_MICROS, DATETIME64_MAX_MICROS, 0n, -1n, micros(2000, 2, 29, 45_296_789_012n)].map(
+      (m) => new PgTimestamp(m),
+    ),
+  },
+  {
+    column: column('timestamptz', 1184),
+    sql: "DateTime64(6, 'UTC')",
+    values: [DATETIME64_MIN_MICROS, DATETIME64_MAX_MICROS, 1n, micros(2024, 12, 31, 86_399_999_999n)].map(
+      (m) => new PgTimestampTz(m),
+    ),
+  },
+  {
+    column: column('time', 1083),
+    sql: 'String',
+    values: [0n, 86_400_000_000n, 45_296_789_012n].map((m) => new PgTime(m)),
+  },
+  {
+    column: column('timetz', 1266),
+    sql: 'String',
+    values: [new PgTimeTz(0n, 50_400), new PgTimeTz(86_400_000_000n, -57_599), new PgTimeTz(1n, 30)],
+  },
+  {
+    column: column('interval', 1186),
+    sql: 'String',
+    values: [
+      new PgInterval(1, -2, -3_723_000_001n),
+      new PgInterval(0, 0, 0n),
+      new PgInterval(-14, 3, 1n),
+      new PgInterval(2_147_483_647, 2_147_483_647, INT64_MAX),
+      new PgInterval(-2_147_483_648, -2_147_483_648, INT64_MIN),
+    ],
+  },
+  { column: column('money', 790), sql: 'String', values: ['$1,000.00', '-$0.01'] },
+  { column: column('inet', 869), sql: 'String', values: ['192.168.0.1/24', '::1'] },
+  { column: column('enum', 90_001), sql: 'String', values: ['happy', 'so so', 'ü{}"\\'] },
+  { column: column('domain_int', 90_002), sql: 'Int32', values: [1, 2_147_483_647] },
+  {
+    column: column('domain_numeric', 90_005),
+    sql: 'String',
+    values: [new Decimal('NaN'), new Decimal('1.50')],
+  },
+  {
+    column: column('a_int4', 1007),
+    sql: 'Array(Nullable(Int32))',
+    values: [[1, null, 3], [], [null], [-2_147_483_648]],
+  },
+  { column: column('a_int8', 1016), sql: 'Array(Nullable(Int64))', values: [[INT64_MIN, null, INT64_MAX]] },
+  {
+    column: column('a_text', 1009),
+    sql: 'Array(Nullable(String))',
+    values: [['a b', 'NULL', null, '{x}', '', 'ü"\\']],
+  },
+  {
+    column: column('a_numeric', 1231, numericMod(10, 2)),
+    sql: 'Array(Nullable(Decimal(10, 2)))',
+    values: [[new Decimal('1.50'), null, new Decimal('-0.01'), new Decimal('99999999.99')]],
+  },
+  {
+    column: column('a_numeric_free', 1231),
+    sql: 'Array(Nullable(String))',
+    values: [[new Decimal('NaN'), null]],
+  },
+  {
+    column: column('a_float8', 1022),
+    sql: 'Array(Nullable(Float64))',
+    values: [[Number.NaN, -Infinity, 0.5, null, 5e-324]],
+  },
+  { column: column('a_bool', 1000), sql: 'Array(Nullable(Bool))', values: [[true, null, false]] },
+  {
+    column: column('a_date', 1182),
+    sql: 'Array(Nullable(Date32))',
+    values: [[new PgDate(0), null, new PgDate(DATE32_MAX_DAYS)]],
+  },
+  {
+    column: column('a_timestamptz', 1185),
+    sql: "Array(Nullable(DateTime64(6, 'UTC')))",
+    values: [[new PgTimestampTz(micros(2000, 1, 1, 500_000n)), null]],
+  },
+  {
+    column: column('a_uuid', 2951),
+    sql: 'Array(Nullable(UUID))',
+    values: [['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', null]],
+  },
+  {
+    column: column('a_bytea', 1001),
+    sql: 'Array(Nullable(String))',
+    values: [[new Uint8Array([0xff, 0]), null]],
+  },
+  {
+    column: column('a_json', 199),
+    sql: 'Array(Nullable(String))',
+    values: [[new PgJson('{"a":[1,2]}'), null]],
+  },
+  {
+    column: column('a_interval', 1187),
+    sql: 'Array(Nullable(String))',
+    values: [[new PgInterval(1, 2, 3n), null]],
+  },
+  { column: column('a_time', 1183), sql: 'Array(Nullable(String))', values: [[new PgTime(1n), null]] },
+  { column: column('a_enum', 90_006), sql: 'Array(Nullable(String))', values: [['happy', null, 'a,b']] },
+  {
+    column: column('a_int_list', 90_004),
+    sql: 'Array(Array(Nullable(Int32)))',
+    values: [[[1, 2], [3]], [[]], [[null]]],
+  },
+];
+
+/** Values compared in the exact JSON form of change events. */
+const exact = (values: readonly Value[]) => values.map(valueToJson);
+
+async function roundTrip(
+  ch: TestClickHouse,
+  table: string,
+  type: ClickHouseColumnType,
+  values: readonly Value[],
+) {
+  const v = type.nullable ? `Nullable(${type.sql})` : type.sql;
+  await ch.connection.client.command({
+    query: `CREATE TABLE ${quoteName(table)} (id UInt32, v ${v}) ENGINE = MergeTree ORDER BY id`,
+  });
+  const rows = values.map((value, id) => ({ id, v: value === null ? null : type.encode(value) }));
+  if (type.nullable) rows.push({ id: values.length, v: null });
+  await ch.connection.client.insert({ table, values: rows, format: 'JSONEachRow' });
+  const back = await ch.rows<{ id: number; v: unknown }>(`SELECT id, v FROM ${quoteName(table)} ORDER BY id`);
+  return back.map((r) => (r.v === null ? null : type.decode(r.v)));
+}
+
+describe('the ClickHouse type mapping, through a real ClickHouse engine', () => {
+  let ch: TestClickHouse;
+  beforeAll(async () => {
+    ch = await freshClickHouse('types');
+  }, 60_000);
+  afterAll(async () => ch?.drop());
+
+  it.each(CASES)(
+    '$column.name maps to $sql and its values come back exactly',
+    async ({ column: c, sql, values }) => {
+      const type = clickhouseType(c, lookup);
+      expect(type.sql).toBe(sql);
+      const back = await roundTrip(ch, `t_${c.name}`, type, values);
+      expect(exact(back)).toEqual(exact(type.nullable ? [...values, null] : values));
+    },
+  );
+
+  it('stores -0 in floats with its sign (JSON output prints it as 0)', async () => {
+    const type = clickhouseType(column('negzero', 701));
+    await roundTrip(ch, 't_negzero', type, [-0, 0]);
+    const bits = await ch.rows<{ b: string }>(
+      'SELECT toString(reinterpretAsUInt64(v)) b FROM t_negzero ORDER BY id',
+    );
+    expect(bits.map((r) => r.b)).toEqual(['9223372036854775808', '0', null]);
+    const f4 = clickhouseType(column('negzero4', 700));
+    await roundTrip(ch, 't_negzero4', f4, [-0]);
+    const bits4 = await ch.rows<{ b: string }>(
+      'SELECT toString(reinterpretAsUInt32(v)) b FROM t_negzero4 ORDER BY id',
+    );
+    expect(bits4[0]?.b).toBe('2147483648');
+  });
+
+  it('keeps NULL and an empty array apart only where Nullable exists: arrays are not nullable', () => {
+    expect(clickhouseType(column('a', 1007)).nullable).toBe(false);
+    expect(clickhouseType(column('i', 23)).nullable).toBe(true);
+  });
+});
+
+/** Values each type refuses (never clamps), with a value it holds, for its widening. */
+const UNFIT: readonly { column: ColumnSchema; fits: Value; unfit: readonly Value[] }[] = [
+  {
+    column: column('u_numeric', 1700, numericMod(12, 4)),
+    fits: new Decimal('-12.5000'),
+    unfit: [
+      new Decimal('NaN'),
+      new Decimal('Infinity'),
+      new Decimal('123456789.0000'),
+      new Decimal('0.00001'),
+    ],
+  },
+  {
+    column: column('u_date', 1082),
+    fits: new PgDate(day(2024, 2, 29)),
+    unfit: [
+      new PgDate(Number.POSITIVE_INFINITY),
+      new PgDate(Number.NEGATIVE_INFINITY),
+      new PgDate(DATE32_MIN_DAYS - 1),
+      new PgDate(DATE32_MAX_DAYS + 1),
+      new PgDate(day(-4712, 1, 1)),
+      new PgDate(day(5_874_897, 12, 31)),
+    ],
+  },
+  {
+    column: column('u_timestamptz', 1184),
+    fits: new PgTimestampTz(micros(2024, 2, 29, 1n)),
+    unfit: [
+      new PgTimestampTz(INFINITY_MICROS),
+      new PgTimestampTz(NEG_INFINITY_MICROS),
+      new PgTimestampTz(DATETIME64_MIN_MICROS - 1n),
+      new PgTimestampTz(DATETIME64_MAX_MICROS + 1n),
+      new PgTimestampTz(micros(294_276, 12, 31, 86_399_999_999n)),
+      new PgTimestampTz(micros(-4713, 11, 24)),
+    ],
+  },
+  {
+    column: column('u_timestamp', 1114),
+    fits: new PgTimestamp(-1n),
+    unfit: [new PgTimestamp(INFINITY_MICROS), new PgTimestamp(micros(1000, 1, 1))],
+  },
+  {
+    column: column('u_int4s', 1007),
+    fits: [1, null, -3],
+    unfit: [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      '[0:1]={1,2}',
+      [[null]],
+    ],
+  },
+  {
+    column: column('u_dates', 1182),
+    fits: [new PgDate(0), null],
+    unfit: [[new PgDate(Number.POSITIVE_INFINITY), null], [[new PgDate(0)]]],
+  },
+  {
+    column: column('u_numerics', 1231, numericMod(5, 2)),
+    fits: [new Decimal('1.50'), null, new Decimal('-999.99')],
+    unfit: [[new Decimal('NaN')]],
+  },
+  {
+    column: column('u_texts', 1009),
+    fits: ['a"b', null, 'ü/\\', ''],
+    unfit: [
+      [
+        ['a', 'b'],
+        ['c', null],
+      ],
+    ],
+  },
+  {
+    column: column('u_floats', 1022),
+    fits: [Number.NaN, null, -0, 1e300, -Infinity],
+    unfit: [[[0.5]]],
+  },
+  {
+    column: column('u_int_list', 90_004),
+    fits: [[1, 2], [null]],
+    unfit: [[[1], null], [[[1]]]],
+  },
+];
+
+describe('values a ClickHouse type cannot hold', () => {
+  let ch: TestClickHouse;
+  beforeAll(async () => {
+    ch = await freshClickHouse('unfit');
+  }, 60_000);
+  afterAll(async () => ch?.drop());
+
+  it.each(UNFIT)(
+    '$column.name refuses each, naming the column, and its widening holds them exactly',
+    async (u) => {
+      const type = clickhouseType(u.column, lookup);
+      for (const value of u.unfit) {
+        let refused: unknown = null;
+        try {
+          type.encode(value);
+        } catch (error) {
+          refused = error;
+        }
+        expect(refused, JSON.stringify(valueToJson(value))).toBeInstanceOf(UnfitValue);
+        expect((refused as UnfitValue).message).toMatch(new RegExp(`^${u.column.name}: `));
+        expect((refused as UnfitValue).sql).toBe(type.sql);
+      }
+      const widening = type.widening;
+      expect(widening).toBeDefined();
+      if (!widening) return;
+      // the stored value of the original type, converted on the server, reads as the widened text
+      const table = `w_${u.column.name}`;
+      await roundTrip(ch, table, type, [u.fits]);
+      const converted = await ch.rows<{ t: string | null }>(
+        `SELECT if(isNull(v), NULL, ${widening.convertSql('v')}) AS t FROM ${quoteName(table)} ORDER BY id`,
+      );
+      const first = converted[0]?.t;
+      expect(typeof first).toBe('string');
+      expect(valueToJson(widening.type.decode(first))).toEqual(valueToJson(u.fits));
+      // and the widened String column holds every value, the unfit ones included
+      const all = [u.fits, ...u.unfit];
+      const back = await roundTrip(ch, `s_${u.column.name}`, widening.type, all);
+      expect(exact(back)).toEqual(exact([...all, null]));
+    },
+  );
+});
