@@ -14,8 +14,8 @@
  * clamps out-of-range input silently (so the range is checked here); DateTime64's documented
  * range is 1900-01-01 … 2299-12-31 23:59:59.999999 (26.7 holds years 1 … 9999, older servers
  * clamp, so the documented range is enforced); Decimal is printed without trailing zeros
- * (restored from the scale); quoted `nan`, `inf`, `-inf` and `-0` are read into floats, and
- * `-0` is stored with its sign but printed as `0` by every JSON output format.
+ * (restored from the scale); quoted `nan`, `inf`, `-inf` and `-0` are read into floats (a JSON
+ * number -0 is not: JSON.stringify writes it as 0), and -0 is printed as -0.
  */
 import { TributaryError } from '../../core/errors.js';
 import {

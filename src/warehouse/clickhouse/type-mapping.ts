@@ -27,8 +27,6 @@
  * sends); `decode` reads a field back as ClickHouse prints it with the session settings of
  * connect.ts (64-bit integers and decimals quoted, NaN/±inf quoted). The mapped type never
  * carries Nullable: the caller wraps non-key columns where `nullable` says it can (not arrays).
- * One loss on the way back: ClickHouse stores a float's -0 but prints it as 0 in JSON, so
- * `decode` returns 0 for it (compare `reinterpretAsUInt64(x)` to see the sign).
  *
  * Widening: a type that can refuse a value carries `widening`, a String column type holding
  * the exact text of every value (the unfit ones included; arrays as JSON of those texts) and
