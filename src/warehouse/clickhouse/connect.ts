@@ -274,6 +274,17 @@ export async function checkReachable(connection: ClickHouseConnection, create: b
         cause: error,
       });
     }
+    if (/UNKNOWN_SETTING|Unknown setting/i.test(text)) {
+      // e.g. Debian's 18.16 (2018): no async_insert, no output_format_json_quote_decimals, …
+      throw new TributaryError(
+        'UNSUPPORTED_SERVER',
+        `ClickHouse at ${target.describe} is too old for Tributary: ${text}`,
+        {
+          hint: 'use a ClickHouse server from 2023 or later (Tributary needs DateTime64, Date32, Decimal256 and ReplacingMergeTree with a deleted flag)',
+          cause: error,
+        },
+      );
+    }
     if (/ACCESS_DENIED|Not enough privileges/i.test(text)) {
       throw new TributaryError('CONFIG', `ClickHouse user of ${target.describe} lacks a privilege: ${text}`, {
         hint: `grant it CREATE, ALTER, INSERT, SELECT and DROP on ${quoteName(target.database)}.*`,
