@@ -292,7 +292,13 @@ async function roundTrip(
   });
   const rows = values.map((value, id) => ({ id, v: value === null ? null : type.encode(value) }));
   if (type.nullable) rows.push({ id: values.length, v: null });
-  await ch.connection.client.insert({ table, values: rows, format: 'JSONEachRow' });
+  // a server's default parsing of dates and times (chdb's own default is best_effort)
+  await ch.connection.client.insert({
+    table,
+    values: rows,
+    format: 'JSONEachRow',
+    clickhouse_settings: { date_time_input_format: 'basic' },
+  });
   const back = await ch.rows<{ id: number; v: unknown }>(`SELECT id, v FROM ${quoteName(table)} ORDER BY id`);
   return back.map((r) => (r.v === null ? null : type.decode(r.v)));
 }

@@ -38,6 +38,7 @@ import type { ColumnSchema } from '../../core/change-event.js';
 import type { Value } from '../../core/values.js';
 import { BUILTIN_TYPES } from '../../source/postgres/values/builtin-types.js';
 import type { TypeInfo } from '../../source/postgres/values/type-registry.js';
+import { NUMERIC_OID, numericModifier } from '../duckdb/type-mapping.js';
 import * as codecs from './scalar-codecs.js';
 import { type ScalarCodec, UnfitValue } from './scalar-codecs.js';
 
@@ -93,17 +94,6 @@ const SCALARS: ReadonlyMap<number, ScalarCodec> = new Map([
   [1186, codecs.intervalText],
   [2950, codecs.uuid],
 ]);
-
-export const NUMERIC_OID = 1700;
-
-/** Precision and scale of a numeric type modifier; null when unconstrained. */
-export function numericModifier(typeModifier: number): { precision: number; scale: number } | null {
-  if (typeModifier < 4) return null;
-  const precision = ((typeModifier - 4) >> 16) & 0xffff;
-  let scale = (typeModifier - 4) & 0x7ff;
-  if (scale > 1000) scale -= 2048; // PG 15+: negative scales are stored in 11 bits
-  return { precision, scale };
-}
 
 /** The Decimal that holds every value of numeric(p,s) but NaN, or null when none does. */
 export function decimalFor(precision: number, scale: number): ScalarCodec | null {
