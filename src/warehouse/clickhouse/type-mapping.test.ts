@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshClickHouse, type TestClickHouse } from '../../../test/helpers/clickhouse.js';
+import { xorshift } from '../../../test/helpers/random.js';
 import type { ColumnSchema } from '../../core/change-event.js';
 import { valueToJson } from '../../core/event-json.js';
 import {
@@ -331,6 +332,53 @@ describe('the ClickHouse type mapping, through a real ClickHouse engine', () => 
     expect(exact(await roundTrip(ch, 't_negzero4', f4, [-0]))).toEqual(['-0', null]);
     const arrays = clickhouseType(column('negzeros', 1021));
     expect(exact(await roundTrip(ch, 't_negzeros', arrays, [[-0, null, 0]]))).toEqual([['-0', null, 0]]);
+  });
+
+  it('round-trips random values: float bit patterns, decimals of every precision, instants and days in range', async () => {
+    const next = xorshift(20_261_122);
+    const bits = (n: number) => {
+      let out = 0n;
+      for (let i = 0; i < n; i += 32) out = (out << 32n) | BigInt(next());
+      return out & ((1n << BigInt(n)) - 1n);
+    };
+    const view = new DataView(new ArrayBuffer(8));
+    const float64s = Array.from({ length: 500 }, () => {
+      view.setBigUint64(0, bits(64));
+      return view.getFloat64(0);
+    });
+    const float32s = Array.from({ length: 500 }, () => {
+      view.setUint32(0, Number(bits(32)));
+      return view.getFloat32(0);
+    });
+    const span = (lo: bigint, hi: bigint) => lo + (bits(64) % (hi - lo + 1n));
+    const instants = Array.from({ length: 500 }, () => span(DATETIME64_MIN_MICROS, DATETIME64_MAX_MICROS));
+    const days = Array.from({ length: 500 }, () =>
+      Number(span(BigInt(DATE32_MIN_DAYS), BigInt(DATE32_MAX_DAYS))),
+    );
+    const randomDecimal = (precision: number, scale: number) => {
+      const digits = (bits(256) % 10n ** BigInt(precision)).toString().padStart(precision, '0');
+      const whole = digits.slice(0, precision - scale).replace(/^0+(?=\d)/, '') || '0';
+      const text = scale > 0 ? `${whole}.${digits.slice(precision - scale)}` : whole;
+      // Postgres never prints a negative zero
+      return new Decimal(next() % 2 && /[1-9]/.test(text) ? `-${text}` : text);
+    };
+    const checks: [ColumnSchema, Value[]][] = [
+      [column('r_float8', 701), float64s],
+      [column('r_float4', 700), float32s],
+      [column('r_timestamptz', 1184), instants.map((m) => new PgTimestampTz(m))],
+      [column('r_date', 1082), days.map((d) => new PgDate(d))],
+    ];
+    for (const precision of [1, 9, 10, 18, 19, 38, 39, 76]) {
+      for (const scale of new Set([0, 1, Math.floor(precision / 2), precision])) {
+        const values = Array.from({ length: 50 }, () => randomDecimal(precision, scale));
+        checks.push([column(`r_numeric_${precision}_${scale}`, 1700, numericMod(precision, scale)), values]);
+      }
+    }
+    for (const [c, values] of checks) {
+      const type = clickhouseType(c);
+      const back = await roundTrip(ch, `t_${c.name}`, type, values);
+      expect(exact(back), `${c.name} (${type.sql})`).toEqual(exact([...values, null]));
+    }
   });
 
   it('keeps NULL and an empty array apart only where Nullable exists: arrays are not nullable', () => {
