@@ -387,6 +387,53 @@ describe('the ClickHouse type mapping, through a real ClickHouse engine', () => 
   });
 });
 
+describe('the ClickHouse behaviour the mapping rests on (docs/clickhouse.md argues from it)', () => {
+  let ch: TestClickHouse;
+  beforeAll(async () => {
+    ch = await freshClickHouse('facts');
+  }, 60_000);
+  afterAll(async () => ch?.drop());
+
+  it('Date32 clamps out-of-range dates silently, so the mapping checks the range itself', async () => {
+    await ch.connection.client.command({
+      query: 'CREATE TABLE d (id UInt8, d Date32) ENGINE = MergeTree ORDER BY id',
+    });
+    await ch.connection.client.insert({
+      table: 'd',
+      format: 'JSONEachRow',
+      values: [
+        { id: 1, d: '1899-12-31' },
+        { id: 2, d: '2300-01-01' },
+      ],
+    });
+    expect((await ch.rows<{ d: string }>('SELECT d FROM d ORDER BY id')).map((r) => r.d)).toEqual([
+      '1900-01-01',
+      '2299-12-31',
+    ]);
+  });
+
+  it("ClickHouse's JSON type refuses or alters documents Postgres keeps, so json and jsonb are String", async () => {
+    await ch.connection.client.command({
+      query: 'CREATE TABLE j (id UInt8, v JSON) ENGINE = MergeTree ORDER BY id',
+    });
+    const insert = (id: number, text: string) =>
+      ch.connection.client
+        .command({
+          query: 'INSERT INTO j SELECT {id:UInt8}, {text:String}::JSON',
+          query_params: { id, text },
+        })
+        .then(
+          () => 'stored',
+          () => 'refused',
+        );
+    expect(await insert(1, '[1,2]')).toBe('refused');
+    expect(await insert(2, '{"k":1,"k":2}')).toBe('refused');
+    expect(await insert(3, '{"n":12345678901234567890123}')).toBe('refused');
+    expect(await insert(4, '{"z":{"y":null},"a":"x"}')).toBe('stored');
+    expect(await ch.rows('SELECT toString(v) AS v FROM j WHERE id = 4')).toEqual([{ v: '{"a":"x"}' }]);
+  });
+});
+
 /** Values each type refuses (never clamps), with a value it holds, for its widening. */
 const UNFIT: readonly { column: ColumnSchema; fits: Value; unfit: readonly Value[] }[] = [
   {
