@@ -367,6 +367,20 @@ describe('the ClickHouse behaviour the mapping rests on (docs/clickhouse.md argu
     ]);
   });
 
+  it('MODIFY COLUMN of a Decimal to String drops the trailing zeros the widening keeps', async () => {
+    const type = clickhouseType(column('price', 1700, numericMod(12, 4)));
+    await roundTrip(ch, 'price', type, [new Decimal('12.5000')]);
+    const converted = await ch.rows<{ t: string }>(
+      `SELECT ${type.widening?.convertSql('v')} AS t FROM price WHERE id = 0`,
+    );
+    expect(converted).toEqual([{ t: '12.5000' }]);
+    await ch.connection.client.command({
+      query: 'ALTER TABLE price MODIFY COLUMN v Nullable(String)',
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    expect(await ch.rows('SELECT v FROM price ORDER BY id')).toEqual([{ v: '12.5' }, { v: null }]);
+  });
+
   it("ClickHouse's JSON type refuses or alters documents Postgres keeps, so json and jsonb are String", async () => {
     await ch.connection.client.command({
       query: 'CREATE TABLE j (id UInt8, v JSON) ENGINE = MergeTree ORDER BY id',

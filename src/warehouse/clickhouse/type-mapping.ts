@@ -32,7 +32,9 @@
  * the exact text of every value (the unfit ones included; arrays as JSON of those texts) and
  * `convertSql(column)`, the ClickHouse expression turning a stored value into that same text.
  * A warehouse that meets an `UnfitValue` can rewrite the column with it and carry on, instead
- * of stopping replication on one rare value.
+ * of stopping replication on one rare value. The same expression converts stored values when a
+ * source column is retyped to a text-mapped type (numeric(p,s) → numeric): ClickHouse's own
+ * CAST or MODIFY COLUMN of a Decimal to String drops the scale's trailing zeros (12.5000 → 12.5).
  */
 import type { ColumnSchema } from '../../core/change-event.js';
 import type { Value } from '../../core/values.js';
