@@ -157,35 +157,32 @@ function leafOf(codec: Codec): ScalarCodec {
 
 function columnType(codec: Codec, column: string): ClickHouseColumnType {
   const sql = sqlOf(codec);
-  const named = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (error) {
-      if (error instanceof UnfitValue) throw new UnfitValue(sql, `${column}: ${error.message}`);
-      throw error;
-    }
-  };
-  if (!isArray(codec)) {
-    return {
-      sql,
-      nullable: true,
-      encode: codec.canRefuse ? (v) => named(() => codec.encode(v)) : codec.encode,
-      decode: codec.decode,
-      ...(codec.canRefuse
-        ? { widening: { type: widenedScalar(codec), convertSql: (c: string) => codec.textSql(c) } }
-        : {}),
-    };
-  }
+  const encode = isArray(codec) ? (v: Value) => encodeArray(codec, sql, v) : codec.encode;
+  const refuses = isArray(codec) || codec.canRefuse;
   return {
     sql,
-    nullable: false,
-    encode: (v) => named(() => encodeArray(codec, sql, v)),
-    decode: (f) => decodeArray(codec, f),
-    widening: {
-      type: widenedArray(leafOf(codec)),
-      convertSql: (c) => arrayTextSql(codec, c, 0),
-    },
+    nullable: !isArray(codec),
+    encode: refuses ? (v) => namingColumn(encode, v, sql, column) : encode,
+    decode: isArray(codec) ? (f) => decodeArray(codec, f) : codec.decode,
+    ...(refuses ? { widening: widening(codec) } : {}),
   };
+}
+
+/** `encode(value)`, an UnfitValue from it naming the column. */
+function namingColumn(encode: (v: Value) => unknown, value: Value, sql: string, column: string): unknown {
+  try {
+    return encode(value);
+  } catch (error) {
+    if (error instanceof UnfitValue) throw new UnfitValue(sql, `${column}: ${error.message}`);
+    throw error;
+  }
+}
+
+function widening(codec: Codec): Widening {
+  if (!isArray(codec)) {
+    return { type: widenedScalar(codec), convertSql: (c) => codec.textSql(c) };
+  }
+  return { type: widenedArray(leafOf(codec)), convertSql: (c) => arrayTextSql(codec, c, 0) };
 }
 
 function encodeArray(codec: ArrayCodec, sql: string, value: Value): unknown {
