@@ -8,9 +8,10 @@
  *   this process (the `chdb` package, not in the default install: `node scripts/ensure-chdb.mjs`
  *   or `npm install chdb`), storing its data in `dir`. One process holds one such directory.
  *
- * Every connection reads 64-bit integers and decimals as strings (never a float) and writes
- * with `async_insert = 0` and `wait_end_of_query = 1`, so an insert resolves once the data is
- * stored. `describe` names the warehouse without the password, for logs and errors.
+ * Every connection reads 64-bit integers and decimals as strings (never a float), NaN and ±inf as
+ * quoted words (never null), and writes with `async_insert = 0` and `wait_end_of_query = 1`, so
+ * an insert resolves once the data is stored. `describe` names the warehouse without the
+ * password, for logs and errors.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,6 +45,8 @@ export const SESSION_SETTINGS: ClickHouseSettings = {
   // a Decimal(12, 2) prints 80.00, as Postgres prints the numeric(12,2) it came from
   output_format_decimal_trailing_zeros: 1,
   output_format_json_quote_64bit_floats: 0,
+  // NaN and ±inf as "nan", "inf", "-inf": unquoted they print as null, which a NULL also is
+  output_format_json_quote_denormals: 1,
   output_format_json_named_tuples_as_objects: 1,
   async_insert: 0,
   wait_end_of_query: 1,
@@ -287,6 +290,17 @@ export async function checkReachable(connection: ClickHouseConnection, create: b
         hint: `create it (CREATE DATABASE ${quoteName(target.database)}) or name another in --warehouse`,
         cause: error,
       });
+    }
+    if (/UNKNOWN_SETTING|Unknown setting/i.test(text)) {
+      // e.g. Debian's 18.16 (2018): no async_insert, no output_format_json_quote_decimals, …
+      throw new TributaryError(
+        'UNSUPPORTED_SERVER',
+        `ClickHouse at ${target.describe} is too old for Tributary: ${text}`,
+        {
+          hint: 'use a ClickHouse server from 2023 or later (Tributary needs DateTime64, Date32, Decimal256 and ReplacingMergeTree with a deleted flag)',
+          cause: error,
+        },
+      );
     }
     if (/ACCESS_DENIED|Not enough privileges/i.test(text)) {
       throw new TributaryError('CONFIG', `ClickHouse user of ${target.describe} lacks a privilege: ${text}`, {
