@@ -144,7 +144,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     this.source = options.source ?? null;
     this.#context = {
       database: connection.target.database,
-      cluster: options.cluster,
+      cluster: options.cluster ?? connection.target.cluster,
       lookup: options.typeInfo,
     };
   }

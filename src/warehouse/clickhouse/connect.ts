@@ -1,9 +1,10 @@
 /**
  * Reaching a ClickHouse warehouse from its URL, always through the official `@clickhouse/client`:
  *
- * - `clickhouse://user[:password]@host[:port]/database` — a server over HTTP (port 8123 by
- *   default); `clickhouses://…` over HTTPS (8443). The password may instead come from
- *   `CLICKHOUSE_PASSWORD`, so it need not appear in a command line.
+ * - `clickhouse://user[:password]@host[:port]/database[?cluster=name]` — a server over HTTP
+ *   (port 8123 by default); `clickhouses://…` over HTTPS (8443). The password may instead come
+ *   from `CLICKHOUSE_PASSWORD`, so it need not appear in a command line. With `cluster`, tables
+ *   are created ON CLUSTER with the replicated engine behind Distributed tables.
  * - `chdb:///absolute/dir[?database=name]` (or `chdb:relative/dir`) — ClickHouse's engine embedded in
  *   this process (the `chdb` package, not in the default install: `node scripts/ensure-chdb.mjs`
  *   or `npm install chdb`), storing its data in `dir`. One process holds one such directory.
@@ -22,6 +23,8 @@ import { TributaryError } from '../../core/errors.js';
 
 export interface ClickHouseTarget {
   readonly kind: 'http' | 'chdb';
+  /** `?cluster=name`: tables created ON CLUSTER, replicated, behind Distributed tables (tables.ts). */
+  readonly cluster?: string;
   /** The database Tributary writes (views, storage tables and its state). */
   readonly database: string;
   /** For logs and messages: never the password. */
@@ -92,8 +95,20 @@ export function parseClickHouseUrl(text: string, env: NodeJS.ProcessEnv = proces
   const username = decodeURIComponent(url.username) || 'default';
   const password = url.password ? decodeURIComponent(url.password) : env.CLICKHOUSE_PASSWORD;
   const origin = `${tls ? 'https' : 'http'}://${url.hostname}:${port}`;
+  const cluster = url.searchParams.get('cluster');
+  for (const key of url.searchParams.keys()) {
+    if (key !== 'cluster')
+      throw new TributaryError(
+        'USAGE',
+        `the ClickHouse URL ${redact(text)} has an unknown parameter ${key}`,
+        {
+          hint: 'the one parameter is ?cluster=<name>, for tables created ON CLUSTER',
+        },
+      );
+  }
   return {
     kind: 'http',
+    ...(cluster ? { cluster } : {}),
     database,
     describe: `${scheme}://${username}@${url.hostname}:${port}/${database}`,
     location: origin,
