@@ -14,7 +14,7 @@
  * an insert resolves once the data is stored. `describe` names the warehouse without the
  * password, for logs and errors.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,17 +195,22 @@ interface ChdbConnectionModule {
  * open so the engine does), in `database`.
  */
 function isolatedChdb(module: ChdbConnectionModule, path: string, database: string): ChdbConnection {
+  const held = (holder: string, cause?: unknown) =>
+    new TributaryError('CONFIG', `the chdb warehouse ${path} is held by another process (${holder})`, {
+      hint: 'chdb admits one process per directory: stop the other tributary process (or whatever holds it), or point --warehouse elsewhere',
+      cause,
+    });
+  // the engine's status file names the process that holds the directory; asked first, the
+  // engine does not print its own lock error
+  const holder = chdbHolder(path);
+  if (holder !== null) throw held(`pid ${holder}`);
   let anchor: ChdbConnection;
   try {
     anchor = module.createChdbConnection({ path });
   } catch (error) {
     const text = chain(error);
-    if (/Cannot lock file|Another server instance/i.test(text)) {
-      throw new TributaryError('CONFIG', `the chdb warehouse ${path} is held by another process`, {
-        hint: 'chdb admits one process per directory: stop the other tributary process (or whatever holds it), or point --warehouse elsewhere',
-        cause: error,
-      });
-    }
+    if (/Cannot lock file|Another server instance/i.test(text))
+      throw held('a process it did not name', error);
     throw new TributaryError('CONFIG', `cannot open the chdb warehouse ${path}: ${text}`, {
       hint: 'check that the directory is writable and is a chdb data directory',
       cause: error,
@@ -330,6 +335,24 @@ export async function checkReachable(connection: ClickHouseConnection, create: b
 /** A ClickHouse identifier in backquotes, backquotes and backslashes escaped. */
 export function quoteName(name: string): string {
   return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+}
+
+/** The live process other than this one that the engine's status file in `dir` names, or null. */
+function chdbHolder(dir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'status'), 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number(/PID:\s*(\d+)/.exec(text)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null; // killed: its lock went with it
+  }
 }
 
 /** The messages of an error and its causes, for recognising what a library wrapped. */
