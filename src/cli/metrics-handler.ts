@@ -6,10 +6,9 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { TributaryError } from '../core/errors.js';
 import { type MetricSource, parseMetricFiles, readMetricDir } from '../metrics/metric-files.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics, type MetricsBackend } from '../metrics/metrics.js';
 import { runMetricsOperation } from '../metrics/metrics-request.js';
 import type { ControlHandlers } from '../server/control-server.js';
-import type { DuckDBWarehouse } from '../warehouse/duckdb/duckdb-warehouse.js';
 import type { ConfigFile } from './config-file.js';
 
 export const DEFAULT_METRICS_DIR = 'metrics';
@@ -45,7 +44,7 @@ export function metricsAtStart(dir: string | undefined): MetricSource[] | null {
  * the registry here, through the writer), or, sent none, on the definitions loaded at start.
  */
 export function metricsHandler(
-  warehouse: DuckDBWarehouse,
+  warehouse: { metricsStore(): MetricsBackend },
   own: () => Metrics | null,
 ): NonNullable<ControlHandlers['metrics']> {
   return async (request) => {

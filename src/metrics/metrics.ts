@@ -6,28 +6,21 @@
  * metric, version, dimension, grain, zone or date), CONFIG for a definition the warehouse
  * cannot serve (unknown model or column).
  *
- * It reaches the warehouse through a MetricsStore: reads on a connection of their own, writes
- * (the registry sync) in one transaction through the writer.
+ * It reaches the warehouse through a MetricsEngine (metrics-engine.ts): DuckDB through the
+ * MetricsStore a DuckDBWarehouse gives (duckdb-engine.ts), ClickHouse through
+ * clickhouse/clickhouse-engine.ts. The same definitions give the same answers on either.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
 import { TributaryError } from '../core/errors.js';
-import { quoteIdentifier as q } from '../core/table-ref.js';
-import type { Db } from '../warehouse/duckdb/db.js';
 import { MetricCatalog } from './catalog.js';
-import { compileQuery } from './compile.js';
+import { duckdbMetricsEngine, type MetricsStore } from './duckdb-engine.js';
 import { type MetricSource, parseMetricFiles, type RawMetricFile } from './metric-files.js';
 import type { MetricSpec } from './metric-spec.js';
-import { type Leaf, planMetric } from './plan.js';
+import type { MetricsEngine } from './metrics-engine.js';
+import { planMetric } from './plan.js';
 import { checkQuery, parseRequest, shown } from './query-request.js';
-import { planSync, type RegisteredVersion, readRegistry, recordVersions } from './registry.js';
+import { planSync, type RegisteredVersion } from './registry.js';
 
-/** How the metrics layer reaches the warehouse (DuckDBWarehouse implements it). */
-export interface MetricsStore {
-  /** Runs `work` on a connection of its own. */
-  read<T>(work: (db: Db) => Promise<T>): Promise<T>;
-  /** Runs `work` in one transaction on the writer (refused when the file is open read-only). */
-  write<T>(work: (db: Db) => Promise<T>): Promise<T>;
-}
+export type { MetricsStore };
 
 export interface MetricQueryResult {
   readonly metric: string;
@@ -60,12 +53,23 @@ export interface LoadOptions {
   readonly now?: Date;
 }
 
+/** A DuckDB warehouse's MetricsStore, or an engine of any warehouse. */
+export type MetricsBackend = MetricsStore | MetricsEngine;
+
+function engineOf(backend: MetricsBackend): MetricsEngine {
+  return 'engine' in backend ? backend : duckdbMetricsEngine(backend);
+}
+
 export class Metrics {
-  readonly #store: MetricsStore;
+  readonly #store: MetricsEngine;
   readonly #catalog: MetricCatalog;
   readonly #registered: readonly RegisteredVersion[];
 
-  private constructor(store: MetricsStore, catalog: MetricCatalog, registered: readonly RegisteredVersion[]) {
+  private constructor(
+    store: MetricsEngine,
+    catalog: MetricCatalog,
+    registered: readonly RegisteredVersion[],
+  ) {
     this.#store = store;
     this.#catalog = catalog;
     this.#registered = registered;
@@ -77,29 +81,30 @@ export class Metrics {
    * version (references resolve, no cycle).
    */
   static async load(
-    store: MetricsStore,
+    backend: MetricsBackend,
     sources: readonly MetricSource[],
     options: LoadOptions,
   ): Promise<Metrics> {
+    const store = engineOf(backend);
     const now = options.now ?? new Date();
-    let registered = await store.read((db) => readRegistry(db));
+    let registered = await store.readRegistry();
     // the references are checked before anything is registered
     MetricCatalog.build(sources, registered);
     const fresh = planSync(sources, registered, options.user, now);
     if (fresh.length > 0) {
-      await store.write(async (db) => {
-        // planned again inside the transaction: another process may have registered meanwhile
-        const again = planSync(sources, await readRegistry(db), options.user, now);
-        await recordVersions(db, again);
-      });
-      registered = await store.read((db) => readRegistry(db));
+      // planned again where the write happens: another process may have registered meanwhile
+      await store.register((current) => planSync(sources, current, options.user, now));
+      registered = await store.readRegistry();
+      // a version another process registered at the same moment with another definition wins
+      // (the first registered); this file's definition is then refused like any changed one
+      planSync(sources, registered, options.user, now);
     }
     return new Metrics(store, MetricCatalog.build(sources, registered), registered);
   }
 
   /** As `load`, from files as read (validated here: a CONFIG error names every file and key at fault). */
   static loadFiles(
-    store: MetricsStore,
+    store: MetricsBackend,
     files: readonly RawMetricFile[],
     options: LoadOptions,
   ): Promise<Metrics> {
@@ -157,7 +162,7 @@ export class Metrics {
     const problems: string[] = [];
     for (const spec of this.#catalog.list()) {
       try {
-        await this.#store.read((db) => planMetric(db, this.#catalog, spec, spec.dimensions, now));
+        await this.#store.read((session) => planMetric(session, this.#catalog, spec, spec.dimensions, now));
       } catch (error) {
         if (!(error instanceof TributaryError)) throw error;
         problems.push(error.message);
@@ -173,26 +178,20 @@ export class Metrics {
     const spec = resolved.spec;
     const checked = checkQuery(request, spec);
     const tz = request.tz ?? spec.timezone;
-    return this.#store.read(async (db) => {
-      const known = await db.rows('SELECT count(*) FROM pg_timezone_names() WHERE name = $1', [tz]);
-      if (Number(known[0]?.[0] ?? 0) === 0)
+    return this.#store.read(async (session) => {
+      if (!(await session.knownZone(tz)))
         throw new TributaryError('USAGE', `unknown time zone ${shown(tz)}`, {
           hint: 'an IANA zone such as UTC, Europe/Berlin or America/Los_Angeles',
         });
-      const plan = await planMetric(db, this.#catalog, spec, checked.dims, now);
-      const compiled = compileQuery(plan, checked.grain, checked.dims, {
-        bucketUs: await bucketFor(db, plan.leaves, tz, checked.to),
-      });
-      const params: Record<string, DuckDBValue> = {
-        tz,
-        from: checked.from,
-        to: checked.to,
-        now: now.toISOString(),
-      };
+      const plan = await planMetric(session, this.#catalog, spec, checked.dims, now);
       let rows: unknown[][];
       try {
-        const reader = await db.connection.runAndReadAll(compiled.sql, params);
-        rows = reader.getRowsJson() as unknown[][];
+        rows = await session.answer(plan, checked.grain, checked.dims, {
+          tz,
+          from: checked.from,
+          to: checked.to,
+          now,
+        });
       } catch (error) {
         throw new TributaryError(
           'SINK',
@@ -209,7 +208,7 @@ export class Metrics {
         timezone: tz,
         from: request.from,
         to: request.to,
-        columns: compiled.columns,
+        columns: ['period', ...checked.dims, 'value', 'provisional'],
         rows,
         warnings: [...resolved.warnings, ...plan.warnings],
       };
@@ -221,37 +220,4 @@ export class Metrics {
 export function resultRecords(result: MetricQueryResult): Record<string, unknown> {
   const { columns, rows, ...head } = result;
   return { ...head, rows: rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]]))) };
-}
-
-const HOUR_US = 3_600_000_000;
-const QUARTER_HOUR_US = 900_000_000;
-
-/**
- * The bucket compile.ts may sum rows in before converting them into the zone: an hour when, over
- * the data of every leaf reading an instant, the zone is offset from UTC by whole hours; else a
- * quarter hour (every zone in use since 1980 is); null when `to` is not on such a boundary.
- * The offsets are probed a day apart from the oldest to the newest row (an offset holds for
- * months); the probe reads only each column's min and max.
- */
-async function bucketFor(db: Db, leaves: readonly Leaf[], tz: string, to: string): Promise<number | null> {
-  const instants = leaves.filter((l) => l.timeKind !== 'DATE');
-  if (instants.length === 0) return null;
-  let whole = true;
-  let quarter = true;
-  for (const leaf of instants) {
-    const column =
-      leaf.timeKind === 'TIMESTAMPTZ' ? q(leaf.timeColumn) : `timezone('UTC', ${q(leaf.timeColumn)})`;
-    const probe = await db.rows(
-      `WITH span AS (SELECT min(${column}) AS lo, max(${column}) AS hi FROM ${leaf.relation}),
-            days AS (SELECT unnest(range(date_trunc('day', lo) - INTERVAL 1 DAY, hi + INTERVAL 2 DAY, INTERVAL 1 DAY)) AS t FROM span WHERE lo IS NOT NULL)
-       SELECT coalesce(bool_and(o % 3600 = 0), true), coalesce(bool_and(o % 900 = 0), true)
-         FROM (SELECT epoch(timezone($1, t)) - epoch(t) AS o FROM days)`,
-      [tz],
-    );
-    whole &&= probe[0]?.[0] === true;
-    quarter &&= probe[0]?.[1] === true;
-  }
-  if (whole && /:00:00$/.test(to)) return HOUR_US;
-  if (quarter && /:(00|15|30|45):00$/.test(to)) return QUARTER_HOUR_US;
-  return null;
 }

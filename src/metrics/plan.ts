@@ -8,19 +8,12 @@
  */
 import { parseDuration } from '../core/duration.js';
 import { TributaryError } from '../core/errors.js';
-import type { Db } from '../warehouse/duckdb/db.js';
 import type { MetricCatalog } from './catalog.js';
 import { type Expression, parseExpression } from './derived-expression.js';
 import { type CalendarInterval, type Grain, parseInterval } from './grains.js';
 import type { Aggregate, MetricSpec } from './metric-spec.js';
-import {
-  expressionProblem,
-  findRelation,
-  prepareProblem,
-  type Relation,
-  timeKind,
-  unknownModel,
-} from './relation.js';
+import type { DefinitionChecks, Relation } from './metrics-engine.js';
+import { unknownModel } from './relation.js';
 
 export interface Leaf {
   /** The relation, quoted. */
@@ -68,7 +61,7 @@ interface Source {
 
 /** Plans `spec` for a query by `dims` (already checked against its allowed list). */
 export async function planMetric(
-  db: Db,
+  checks: DefinitionChecks,
   catalog: MetricCatalog,
   spec: MetricSpec,
   dims: readonly string[],
@@ -88,14 +81,14 @@ export async function planMetric(
     const at = where(owner);
     let relation = relations.get(source.model);
     if (!relation) {
-      const found = await findRelation(db, source.model);
+      const found = await checks.findRelation(source.model);
       if (!found) throw unknownModel(source.model, at);
       relation = found;
       relations.set(source.model, found);
     }
     const problems: string[] = [];
     const type = relation.columns.get(source.time.column);
-    const kind = type === undefined ? null : timeKind(type);
+    const kind = type === undefined ? null : checks.timeKind(type);
     if (type === undefined)
       problems.push(`time.column: unknown column ${JSON.stringify(source.time.column)} in ${source.model}`);
     else if (kind === null)
@@ -110,22 +103,20 @@ export async function planMetric(
       ...source.filters.map((f) => ['filter', f] as const),
     ] as const) {
       if (text === null) continue;
-      const problem = await expressionProblem(db, text);
+      const problem = await checks.expressionProblem(text);
       if (problem) problems.push(`${key}: ${problem}: ${text}`);
     }
     if (problems.length === 0) {
       const sql = `SELECT ${aggregateSql(source.agg, source.expr ?? '1')} FROM ${relation.sql}${
         source.filters.length > 0 ? ` WHERE ${source.filters.map((f) => `(${f})`).join(' AND ')}` : ''
       } LIMIT 0`;
-      const problem = await prepareProblem(db, sql);
-      if (problem) {
-        const column = /Referenced column "([^"]+)" not found/.exec(problem)?.[1];
+      const problem = await checks.prepareProblem(sql);
+      if (problem)
         problems.push(
-          column
-            ? `measure/filter: unknown column ${JSON.stringify(column)} in ${source.model}`
-            : `measure/filter: ${problem}`,
+          'unknownColumn' in problem
+            ? `measure/filter: unknown column ${JSON.stringify(problem.unknownColumn)} in ${source.model}`
+            : `measure/filter: ${problem.message}`,
         );
-      }
     }
     if (problems.length > 0)
       throw new TributaryError('CONFIG', `${at}: ${problems.join('; ')}`, {

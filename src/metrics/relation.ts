@@ -10,14 +10,9 @@ import { parseTableList } from '../source/postgres/setup/tables.js';
 import type { Db } from '../warehouse/duckdb/db.js';
 import { duckSchemaOf } from '../warehouse/duckdb/tables.js';
 
-export interface Relation {
-  /** As a definition names it. */
-  readonly model: string;
-  /** Quoted, schema-qualified: for SQL. */
-  readonly sql: string;
-  /** Column name → DuckDB type (upper case, e.g. TIMESTAMP WITH TIME ZONE). */
-  readonly columns: ReadonlyMap<string, string>;
-}
+import type { Relation } from './metrics-engine.js';
+
+export type { Relation };
 
 export const MODELS_SCHEMA = 'models';
 

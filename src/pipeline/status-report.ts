@@ -12,6 +12,7 @@ import { formatPosition, type Position } from '../core/position.js';
 import { quoteIdentifier, type TableRef } from '../core/table-ref.js';
 import type { SourceStatus } from '../source/postgres/postgres-source.js';
 import { bytesBehind, type SlotObservation } from '../source/postgres/stream/slot-monitor.js';
+import type { StatusJob, StatusTable } from '../warehouse/clickhouse/status.js';
 import { CURRENT_TABLES_SQL } from '../warehouse/duckdb/tables.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { PipelineStats } from './pipeline-stats.js';
@@ -30,6 +31,14 @@ export async function tableStatus(warehouse: Warehouse): Promise<TableStatus[]> 
 
 /** tableStatus with each table's name as parts (`table` joins them unquoted, as `status` shows it). */
 export async function tableRows(warehouse: Warehouse): Promise<(TableStatus & { readonly ref: TableRef })[]> {
+  if (answersStatus(warehouse)) {
+    return (await warehouse.statusTables()).map((t) => ({
+      table: `${t.ref.schema}.${t.ref.name}`,
+      rows: t.rows,
+      lastChange: t.lastChange,
+      ref: t.ref,
+    }));
+  }
   const tables = await warehouse.query(CURRENT_TABLES_SQL);
 
   const out: (TableStatus & { ref: TableRef })[] = [];
@@ -42,6 +51,19 @@ export async function tableRows(warehouse: Warehouse): Promise<(TableStatus & { 
     out.push({ table: `${ref.schema}.${name}`, rows: Number(rows), lastChange: last, ref });
   }
   return out;
+}
+
+/**
+ * A warehouse that reads its own tables and jobs for `status` (ClickHouse); the DuckDB warehouse
+ * is read with the SQL here.
+ */
+export interface WarehouseStatus {
+  statusTables(): Promise<StatusTable[]>;
+  statusJobs(): Promise<StatusJob[]>;
+}
+
+function answersStatus(warehouse: Warehouse): warehouse is Warehouse & WarehouseStatus {
+  return typeof (warehouse as Partial<WarehouseStatus>).statusTables === 'function';
 }
 
 export interface JobStatus {
@@ -79,6 +101,11 @@ export async function jobStatus(
   warehouse: Warehouse,
   progress: readonly JobProgress[] | null,
 ): Promise<JobStatus[]> {
+  if (answersStatus(warehouse)) {
+    return (await warehouse.statusJobs()).map((job) =>
+      withLive({ ...job, table: `${job.table.schema}.${job.table.name}` }, progress),
+    );
+  }
   if (!(await hasStateTable(warehouse, 'snapshot_jobs'))) return [];
   const result = await warehouse.query(
     `SELECT id, table_schema, table_name, predicate, reason, state, requested_at::VARCHAR, started_at::VARCHAR,
@@ -86,30 +113,38 @@ export async function jobStatus(
        FROM _tributary.snapshot_jobs ORDER BY requested_at, id`,
   );
   return result.rows.map((r) => {
-    const live = progress?.find((p) => p.id === r[0]);
     const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-    return {
-      id: String(r[0]),
-      table: `${String(r[1])}.${String(r[2])}`,
-      predicate: text(r[3]),
-      reason: String(r[4]),
-      state: String(r[5]),
-      requestedAt: String(r[6]),
-      startedAt: text(r[7]),
-      finishedAt: text(r[8]),
-      rows: live?.rowsDone ?? Number(r[9]),
-      rowsEstimated: r[10] === null ? null : Number(r[10]),
-      attempts: Number(r[11]),
-      error: text(r[12]),
-      ...(live
-        ? {
-            rowsPerSecond: Math.round(live.rowsPerSecond),
-            etaSeconds: live.etaSeconds === null ? null : Math.round(live.etaSeconds),
-            chunks: `${live.chunksDone}/${live.chunks}`,
-          }
-        : {}),
-    };
+    return withLive(
+      {
+        id: String(r[0]),
+        table: `${String(r[1])}.${String(r[2])}`,
+        predicate: text(r[3]),
+        reason: String(r[4]),
+        state: String(r[5]),
+        requestedAt: String(r[6]),
+        startedAt: text(r[7]),
+        finishedAt: text(r[8]),
+        rows: Number(r[9]),
+        rowsEstimated: r[10] === null ? null : Number(r[10]),
+        attempts: Number(r[11]),
+        error: text(r[12]),
+      },
+      progress,
+    );
   });
+}
+
+/** A recorded job with the running process's live progress, while it runs. */
+function withLive(job: JobStatus, progress: readonly JobProgress[] | null): JobStatus {
+  const live = progress?.find((p) => p.id === job.id);
+  if (!live) return job;
+  return {
+    ...job,
+    rows: live.rowsDone,
+    rowsPerSecond: Math.round(live.rowsPerSecond),
+    etaSeconds: live.etaSeconds === null ? null : Math.round(live.etaSeconds),
+    chunks: `${live.chunksDone}/${live.chunks}`,
+  };
 }
 
 /** A data check's latest result (src/quality/): what `status` shows of each. */
@@ -124,6 +159,7 @@ export interface CheckStatus {
 
 /** The latest result of every check ever run on this warehouse (`_tributary.check_results`). */
 export async function checkStatus(warehouse: Warehouse): Promise<CheckStatus[]> {
+  if (answersStatus(warehouse)) return []; // data checks run on DuckDB only
   if (!(await hasStateTable(warehouse, 'check_results'))) return [];
   const result = await warehouse.query(
     `SELECT check_name, check_type, severity, status, message, finished_at::VARCHAR FROM (

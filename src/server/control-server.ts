@@ -7,12 +7,15 @@
  * token, and the port and token are written to `<warehouse>.control.json`, readable only by
  * the user who started `run` (mode 0600). Errors return a message and code, never internals.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { TributaryError } from '../core/errors.js';
 import { checkMetricsRequest, type MetricsRequest } from '../metrics/metrics-request.js';
 import type { Ledger } from '../quality/verify/verify.js';
+import { isClickHouseUrl, parseClickHouseUrl } from '../warehouse/clickhouse/connect.js';
 import type { QueryResult } from '../warehouse/warehouse.js';
 import { respondJson } from './json-response.js';
 
@@ -76,8 +79,19 @@ export interface ControlFile {
   readonly token: string;
 }
 
-export function controlFilePath(warehousePath: string): string {
-  return `${warehousePath}.control.json`;
+/**
+ * Where the process running on a warehouse leaves its control file: beside a DuckDB file; for a
+ * ClickHouse URL (no file of ours to sit beside) in the user's temporary directory, named by a
+ * hash of the warehouse without its password, so every process of the user on this machine
+ * finds it.
+ */
+export function controlFilePath(warehouse: string): string {
+  if (!isClickHouseUrl(warehouse)) return `${warehouse}.control.json`;
+  const target = parseClickHouseUrl(warehouse);
+  const name = createHash('sha256').update(target.describe).digest('hex').slice(0, 24);
+  const dir = join(tmpdir(), `tributary-${userInfo().uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `clickhouse-${name}.control.json`);
 }
 
 const MAX_BODY = 1 << 20;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { StreamItem } from '../../src/core/change-event.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { TableRef } from '../../src/core/table-ref.js';
+import type { LaneClaim } from '../../src/feed/feed.js';
 import type { BatchLimits } from '../../src/pipeline/loader.js';
 import { runPipeline } from '../../src/pipeline/pipeline.js';
 import { PipelineStats } from '../../src/pipeline/pipeline-stats.js';
@@ -15,13 +16,17 @@ import type { SnapshotRunner, SnapshotSettings } from '../../src/pipeline/snapsh
 import { parseSourceUrl } from '../../src/source/postgres/setup/connection-config.js';
 import { TypeRegistry } from '../../src/source/postgres/values/type-registry.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import type { SnapshotStore } from '../../src/warehouse/snapshot.js';
+import { isSnapshotStore, type SnapshotStore } from '../../src/warehouse/snapshot.js';
+import { isLaneStore, type Warehouse } from '../../src/warehouse/warehouse.js';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
 
-export interface InProcessPipeline {
-  readonly warehouse: DuckDBWarehouse;
+/** What a test's pipeline writes to: DuckDB by default, or what `PipelineSettings.open` opens. */
+export type TestWarehouse = Warehouse & Partial<SnapshotStore> & { close(): Promise<void> };
+
+export interface InProcessPipeline<W extends TestWarehouse = DuckDBWarehouse> {
+  readonly warehouse: W;
   readonly stats: PipelineStats;
   /** Every batch handed to `warehouse.apply` (one transaction each), in order. */
   readonly batches: StreamItem[][];
@@ -52,17 +57,29 @@ export interface PipelineSettings {
   readonly snapshot?: Partial<SnapshotSettings>;
 }
 
+export function startPipeline(
+  cluster: PostgresCluster,
+  settings?: PipelineSettings,
+): Promise<InProcessPipeline>;
+export function startPipeline<W extends TestWarehouse>(
+  cluster: PostgresCluster,
+  settings: PipelineSettings,
+  open: (types: TypeRegistry) => Promise<W>,
+): Promise<InProcessPipeline<W>>;
 export async function startPipeline(
   cluster: PostgresCluster,
   settings: PipelineSettings = {},
-): Promise<InProcessPipeline> {
+  open?: (types: TypeRegistry) => Promise<TestWarehouse>,
+): Promise<InProcessPipeline<TestWarehouse>> {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-pipeline-'));
   const slot = settings.slot ?? 'tributary';
   const types = new TypeRegistry();
-  const warehouse = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), {
-    typeInfo: (oid) => types.info(oid),
-    raw: settings.raw ?? true,
-  });
+  const warehouse: TestWarehouse = open
+    ? await open(types)
+    : await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), {
+        typeInfo: (oid) => types.info(oid),
+        raw: settings.raw ?? true,
+      });
   const stats = new PipelineStats();
   const batches: StreamItem[][] = [];
   const files: { table: string; rows: number; converted: number }[] = [];
@@ -90,6 +107,12 @@ export async function startPipeline(
         query: (sql) => warehouse.query(sql),
         close: () => warehouse.close(),
         ...(settings.snapshot ? snapshotStore(warehouse, files) : {}),
+        ...(isLaneStore(warehouse)
+          ? {
+              claimLane: (c: LaneClaim) => warehouse.claimLane(c),
+              laneCheckpoints: () => warehouse.laneCheckpoints(),
+            }
+          : {}),
       },
       ...(settings.snapshot ? { snapshot: settings.snapshot } : {}),
       onSnapshots: (r) => {
@@ -105,26 +128,35 @@ export async function startPipeline(
     () => ({ error: null }),
     (error: unknown) => ({ error }),
   );
-  // changes made before the slot exists are not streamed: wait for the walsender to attach
-  await Promise.race([
-    waitFor(
-      'the replication slot',
-      async () => {
-        const rows = await cluster.sql<{ active: boolean }>(
-          'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
-          [slot],
-        );
-        return rows[0]?.active === true || undefined;
-      },
-      // with snapshots on, the first run copies the tables before the stream starts
-      180_000,
-    ),
-    done.then((r) => {
-      throw r.error ?? new Error('the pipeline stopped before its slot was active');
-    }),
-  ]);
-  // the slot is active before the pipeline hands over its snapshot runner: wait for that too
-  if (settings.snapshot) await waitFor('the snapshot runner', () => runner ?? undefined, 60_000);
+  try {
+    // changes made before the slot exists are not streamed: wait for the walsender to attach
+    await Promise.race([
+      waitFor(
+        'the replication slot',
+        async () => {
+          const rows = await cluster.sql<{ active: boolean }>(
+            'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+            [slot],
+          );
+          return rows[0]?.active === true || undefined;
+        },
+        // with snapshots on, the first run copies the tables before the stream starts
+        180_000,
+      ),
+      done.then((r) => {
+        throw r.error ?? new Error('the pipeline stopped before its slot was active');
+      }),
+    ]);
+    // the slot is active before the pipeline hands over its snapshot runner: wait for that too
+    if (settings.snapshot) await waitFor('the snapshot runner', () => runner ?? undefined, 60_000);
+  } catch (error) {
+    // a start that failed leaves nothing running: the next test gets the slot
+    controller.abort();
+    await done;
+    await warehouse.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -142,7 +174,7 @@ export async function startPipeline(
       waitFor(
         `${count} snapshot jobs done`,
         async () => {
-          const jobs = await warehouse.snapshotJobs();
+          const jobs = (await warehouse.snapshotJobs?.()) ?? [];
           const failed = jobs.find((j) => j.state === 'failed');
           if (failed) throw new Error(`snapshot job of ${failed.table.name} failed: ${failed.error}`);
           return (jobs.length === count && jobs.every((j) => j.state === 'done')) || undefined;
@@ -179,21 +211,28 @@ export async function startPipeline(
 }
 
 function snapshotStore(
-  warehouse: DuckDBWarehouse,
+  warehouse: TestWarehouse,
   files: { table: string; rows: number; converted: number }[],
-): SnapshotStore {
+): Partial<SnapshotStore> {
+  if (!isSnapshotStore(warehouse)) return {};
+  const store = warehouse as TestWarehouse & SnapshotStore;
+  const load = store.applySnapshotFile?.bind(store);
   return {
-    snapshotJobs: () => warehouse.snapshotJobs(),
-    createSnapshotJob: (job) => warehouse.createSnapshotJob(job),
-    startSnapshotAttempt: (...args) => warehouse.startSnapshotAttempt(...args),
-    applySnapshotRows: (rows) => warehouse.applySnapshotRows(rows),
-    applySnapshotFile: async (file) => {
-      const result = await warehouse.applySnapshotFile(file);
-      files.push({ table: file.schema.table.name, ...result });
-      return result;
-    },
-    parkedKeys: (job, limit) => warehouse.parkedKeys(job, limit),
-    finishSnapshotJob: (job, state, error) => warehouse.finishSnapshotJob(job, state, error),
+    snapshotJobs: () => store.snapshotJobs(),
+    createSnapshotJob: (job) => store.createSnapshotJob(job),
+    startSnapshotAttempt: (...args) => store.startSnapshotAttempt(...args),
+    applySnapshotRows: (rows) => store.applySnapshotRows(rows),
+    ...(load
+      ? {
+          applySnapshotFile: async (file) => {
+            const result = await load(file);
+            files.push({ table: file.schema.table.name, ...result });
+            return result;
+          },
+        }
+      : {}),
+    parkedKeys: (job, limit) => store.parkedKeys(job, limit),
+    finishSnapshotJob: (job, state, error) => store.finishSnapshotJob(job, state, error),
   };
 }
 

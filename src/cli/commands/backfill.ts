@@ -11,9 +11,12 @@ import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { displayName } from '../../core/table-ref.js';
 import type { JobStatus } from '../../pipeline/status-report.js';
-import { remoteBackfill, remoteStatus } from '../../server/control-client.js';
+import { findRunning, remoteBackfill, remoteStatus } from '../../server/control-client.js';
 import type { ControlFile } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
+import { ClickHouseWarehouse } from '../../warehouse/clickhouse/clickhouse-warehouse.js';
+import { isClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
+import type { SnapshotStore } from '../../warehouse/snapshot.js';
 import { writeStdout } from '../output.js';
 import { SnapshotProgressView } from '../snapshot-progress.js';
 import { withWarehouse } from '../with-warehouse.js';
@@ -36,7 +39,11 @@ export function backfillCommand(): Command {
       "a PostgreSQL condition over the table's columns, e.g. \"created_at >= '2026-01-01'\"",
     )
     .option('--reason <text>', 'why, recorded with the job')
-    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option(
+      '--warehouse <path|url>',
+      'the DuckDB warehouse file, or a ClickHouse warehouse (clickhouse://user@host:8123/db, chdb:///dir?database=db)',
+      DEFAULT_WAREHOUSE,
+    )
     .option('--wait', 'follow the job until it ends, with its progress (exit 1 if it fails)')
     .option('--json', 'print the job as JSON')
     .action(async (tableText: string, flags: BackfillFlags) => {
@@ -46,24 +53,27 @@ export function backfillCommand(): Command {
         throw new TributaryError('USAGE', 'name exactly one table to backfill');
       const predicate = flags.where?.trim() || null;
       const reason = flags.reason?.trim() || null;
-      const queued = await withWarehouse<{ job: { readonly id: string }; control: ControlFile | null }>(
-        flags.warehouse,
-        (control) =>
-          remoteBackfill(control, { table: displayName(table), predicate, reason }).then((job) => ({
-            job: job as { id: string },
-            control,
-          })),
-        async (warehouse) => ({
-          job: await warehouse.createSnapshotJob({
-            table,
-            predicate,
-            reason: reason ?? 'backfill',
-            keyless: false,
-          }),
-          control: null,
+      const request = { table: displayName(table), predicate, reason };
+      const record = async (warehouse: SnapshotStore) => ({
+        job: await warehouse.createSnapshotJob({
+          table,
+          predicate,
+          reason: reason ?? 'backfill',
+          keyless: false,
         }),
-        { write: true },
-      );
+        control: null,
+      });
+      const queued: { job: { readonly id: string }; control: ControlFile | null } = isClickHouseUrl(
+        flags.warehouse,
+      )
+        ? await clickhouseBackfill(flags.warehouse, request, record)
+        : await withWarehouse(
+            flags.warehouse,
+            (control) =>
+              remoteBackfill(control, request).then((job) => ({ job: job as { id: string }, control })),
+            record,
+            { write: true },
+          );
       const job = queued.job;
       const running = queued.control;
       if (!running) {
@@ -124,4 +134,20 @@ export function backfillCommand(): Command {
         view.stop();
       }
     });
+}
+
+/** Through the running `tributary run` when there is one, else recorded in ClickHouse for the next run. */
+async function clickhouseBackfill<T>(
+  url: string,
+  request: { readonly table: string; readonly predicate: string | null; readonly reason: string | null },
+  record: (warehouse: SnapshotStore) => Promise<T>,
+): Promise<T | { job: { readonly id: string }; control: ControlFile }> {
+  const control = findRunning(url);
+  if (control) return { job: (await remoteBackfill(control, request)) as { id: string }, control };
+  const warehouse = await ClickHouseWarehouse.open(url);
+  try {
+    return await record(warehouse);
+  } finally {
+    await warehouse.close();
+  }
 }

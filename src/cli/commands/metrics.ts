@@ -5,9 +5,12 @@
  * (a malformed file exits 2 naming file and key), then synced into the warehouse's registry
  * and served: through the running `tributary run` that holds the warehouse (its control
  * endpoint), otherwise by opening the file for writing (the registry may need a new version).
+ * On a ClickHouse warehouse (`--warehouse clickhouse://…` or `chdb:…`) the registry and the
+ * queries are ClickHouse's (metrics/clickhouse/), reached directly: a server admits many clients.
  */
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
+import { clickhouseMetricsEngine } from '../../metrics/clickhouse/clickhouse-engine.js';
 import type { FieldChange } from '../../metrics/definition-diff.js';
 import { parseMetricFiles, readMetricDir } from '../../metrics/metric-files.js';
 import {
@@ -19,9 +22,11 @@ import {
 import { type MetricsOperation, runMetricsOperation } from '../../metrics/metrics-request.js';
 import type { RegisteredVersion } from '../../metrics/registry.js';
 import { remoteMetrics } from '../../server/control-client.js';
+import { isClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
 import { loadConfigFile } from '../config-file.js';
 import { currentUser, DEFAULT_METRICS_DIR, metricsDirOf } from '../metrics-handler.js';
 import { writeStdout } from '../output.js';
+import { withClickHouse } from '../with-clickhouse.js';
 import { withWarehouse } from '../with-warehouse.js';
 import { asCsv, asTable } from './query.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
@@ -50,8 +55,8 @@ function common(command: Command): Command {
     )
     .option('--config <file>', 'the YAML or JSON config file (its metrics.dir and warehouse)')
     .option(
-      '--warehouse <path.duckdb>',
-      "the DuckDB warehouse file (default the config file's warehouse:, else tributary.duckdb)",
+      '--warehouse <path.duckdb|url>',
+      "the DuckDB warehouse file, or a ClickHouse URL (clickhouse://user@host:8123/db, chdb:///dir?database=db); default the config file's warehouse:, else tributary.duckdb",
     )
     .option('--json', 'print JSON');
 }
@@ -190,6 +195,13 @@ async function perform(flags: CommonFlags, operation: MetricsOperation): Promise
   const sources = parseMetricFiles(raw); // a malformed file stops here, before the warehouse is touched
   const user = currentUser();
   const warehouse = flags.warehouse ?? file?.warehouse ?? DEFAULT_WAREHOUSE;
+  if (isClickHouseUrl(warehouse))
+    return withClickHouse(warehouse, async (connection) =>
+      runMetricsOperation(
+        await Metrics.load(clickhouseMetricsEngine(connection), sources, { user }),
+        operation,
+      ),
+    );
   return withWarehouse(
     warehouse,
     (running) => remoteMetrics(running, { files: raw, user, operation }),

@@ -1,14 +1,20 @@
 /**
  * `tributary query "<sql>"`: runs a read-only query on the warehouse and prints the result as
  * a table, JSON or CSV. While `tributary run` holds the warehouse (DuckDB admits one process
- * per file) the query is sent to that process; otherwise the file is opened read-only.
+ * per file) the query is sent to that process; otherwise the file is opened read-only. On a
+ * ClickHouse warehouse (`--warehouse clickhouse://…` or `chdb:…`) the query goes to ClickHouse
+ * directly, which refuses anything but reading (read-query.ts there) — for `chdb:`, whose
+ * directory one process holds, through the running `tributary run` when there is one.
  */
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
 import { parseReplayPoint } from '../../landing/replay.js';
-import { remoteQuery } from '../../server/control-client.js';
+import { findRunning, remoteQuery } from '../../server/control-client.js';
+import { isClickHouseUrl, parseClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
+import { readClickHouseQuery } from '../../warehouse/clickhouse/read-query.js';
 import type { QueryResult } from '../../warehouse/warehouse.js';
 import { writeStdout } from '../output.js';
+import { withClickHouse } from '../with-clickhouse.js';
 import { withWarehouse } from '../with-warehouse.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
 
@@ -23,7 +29,11 @@ export function queryCommand(): Command {
   return new Command('query')
     .description('run a read-only query on the warehouse (also while tributary run runs)')
     .argument('<sql>', 'the query, e.g. "SELECT country, SUM(total) FROM orders GROUP BY country"')
-    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option(
+      '--warehouse <path.duckdb|url>',
+      'the DuckDB warehouse file, or a ClickHouse warehouse (clickhouse://user@host:8123/db, chdb:///dir?database=db)',
+      DEFAULT_WAREHOUSE,
+    )
     .option('--json', 'print rows as JSON objects, one per line')
     .option('--csv', 'print CSV with a header line')
     .option(
@@ -33,13 +43,26 @@ export function queryCommand(): Command {
     .action(async (sql: string, flags: QueryFlags) => {
       if (flags.json && flags.csv) throw new TributaryError('USAGE', 'choose one of --json and --csv');
       const asOf = flags.asOf === undefined ? null : parseReplayPoint(flags.asOf);
-      const result = await withWarehouse(
-        flags.warehouse,
-        (running) => (running ? remoteQuery(running, sql, flags.asOf) : null),
-        (warehouse) => (asOf ? warehouse.queryAsOf(sql, asOf) : warehouse.query(sql)),
-      );
+      const result = isClickHouseUrl(flags.warehouse)
+        ? await clickhouseQuery(flags.warehouse, sql, asOf !== null)
+        : await withWarehouse(
+            flags.warehouse,
+            (running) => (running ? remoteQuery(running, sql, flags.asOf) : null),
+            (warehouse) => (asOf ? warehouse.queryAsOf(sql, asOf) : warehouse.query(sql)),
+          );
       await writeStdout(flags.json ? asJsonLines(result) : flags.csv ? asCsv(result) : asTable(result));
     });
+}
+
+function clickhouseQuery(url: string, sql: string, asOf: boolean): Promise<QueryResult> {
+  if (asOf)
+    throw new TributaryError('USAGE', '--as-of is not served on a ClickHouse warehouse', {
+      hint: 'query the tables as they are now, or keep a DuckDB warehouse for --as-of',
+    });
+  // chdb admits one process per directory: while `tributary run` holds it, ask that process
+  const running = parseClickHouseUrl(url).kind === 'chdb' ? findRunning(url) : null;
+  if (running) return remoteQuery(running, sql);
+  return withClickHouse(url, (connection) => readClickHouseQuery(connection.client, sql));
 }
 
 function text(value: unknown): string {

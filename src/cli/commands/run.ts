@@ -57,6 +57,10 @@ import type { PostgresSource } from '../../source/postgres/postgres-source.js';
 import { describeTarget } from '../../source/postgres/setup/connection-config.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
+import { ClickHouseWarehouse } from '../../warehouse/clickhouse/clickhouse-warehouse.js';
+import { isClickHouseUrl, parseClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
+import { readOnlyClickHouse } from '../../warehouse/clickhouse/read-only.js';
+import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { readOnlyOnOwnConnection } from '../../warehouse/duckdb/read-only-sql.js';
 import { flagOrFile, loadConfigFile } from '../config-file.js';
 import { checkHandler, landingHandlers, pruneEvery } from '../landing-handlers.js';
@@ -121,7 +125,11 @@ export const DEFAULT_WAREHOUSE = 'tributary.duckdb';
 export function runCommand(): Command {
   return addRawOptions(addSourceOptions(new Command('run')))
     .description("copy the tables' rows, then stream committed changes into the warehouse until stopped")
-    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option(
+      '--warehouse <path|url>',
+      'the DuckDB warehouse file, or a ClickHouse warehouse: clickhouse://user@host:8123/db (password in the URL or CLICKHOUSE_PASSWORD), clickhouses://… for HTTPS, chdb:///dir for ClickHouse in process',
+      DEFAULT_WAREHOUSE,
+    )
     .option('--batch-size <n>', 'most changes applied in one warehouse transaction (default 50000)')
     .option('--batch-delay <duration>', 'longest a change waits for its batch (default 100ms)')
     .option(
@@ -185,18 +193,29 @@ export function runCommand(): Command {
       if (http) checkExposure(http.address, httpToken);
       const sampleEveryMs = lagSampleMs(flags.lagSample);
       const alertsWanted = alertSettings(flags.alerts);
+      const onClickHouse = isClickHouseUrl(flags.warehouse);
+      if (onClickHouse) refuseOnClickHouse(flags, command, { models, metrics: metricSources, retentionMs });
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
-        const warehouse = await openForSlot(flags.warehouse, config, types, flags.raw);
+        const warehouse = onClickHouse
+          ? await ClickHouseWarehouse.open(flags.warehouse, {
+              typeInfo: (oid) => types.info(oid),
+              source: `${describeTarget(config.connection)} slot ${config.slot}`,
+            })
+          : await openForSlot(flags.warehouse, config, types, flags.raw);
+        // the raw zone, models, metrics, checks and verify live in DuckDB (refused above for ClickHouse)
+        const duck = warehouse instanceof DuckDBWarehouse ? warehouse : null;
+        const clickhouse = warehouse instanceof ClickHouseWarehouse ? warehouse.connection.client : null;
+        const warehouseName = onClickHouse ? parseClickHouseUrl(flags.warehouse).describe : flags.warehouse;
         let metrics: Metrics | null = null;
         let refresher: ModelRefresher | null = null;
         try {
-          if (metricSources)
-            metrics = await Metrics.load(warehouse.metricsStore(), metricSources, { user: currentUser() });
-          if (wantsModels(models))
+          if (metricSources && duck)
+            metrics = await Metrics.load(duck.metricsStore(), metricSources, { user: currentUser() });
+          if (wantsModels(models) && duck)
             refresher = await startModels(
-              warehouse,
+              duck,
               models,
               { tables: config.tables, connection: config.connection },
               log,
@@ -221,19 +240,36 @@ export function runCommand(): Command {
             (await source?.status()) ?? null,
             snapshots?.progress() ?? null,
           )),
-          ...(refresher ? { models: await statusOf(refresher.plan, warehouse, refresher) } : {}),
+          ...(refresher && duck ? { models: await statusOf(refresher.plan, duck, refresher) } : {}),
           ...(alerting.enabled ? { alerts: alerting.report() } : {}),
         });
         const control = await ControlServer.start(flags.warehouse, {
-          ...landingHandlers(warehouse),
-          check: checkHandler(warehouse, flags.checks ?? null),
-          metrics: metricsHandler(warehouse, () => metrics),
+          ...(duck
+            ? {
+                ...landingHandlers(duck),
+                check: checkHandler(duck, flags.checks ?? null),
+                metrics: metricsHandler(duck, () => metrics),
+                ...(refresher ? { models: modelsHandler(duck, () => refresher) } : {}),
+                verify: async (body: Record<string, unknown>) => {
+                  if (!loader) throw new TributaryError('USAGE', 'the pipeline is still starting; try again');
+                  return verifyWith(loader, duck, config, types, checkVerifyRequest(body), log);
+                },
+              }
+            : {
+                query: async (sql: string, asOf?: string) => {
+                  if (asOf !== undefined)
+                    throw new TributaryError(
+                      'USAGE',
+                      '--as-of reads the raw zone, which a ClickHouse warehouse does not keep',
+                    );
+                  const answer = await readOnlyClickHouse(clickhouse!, sql, {
+                    maxRows: Number.MAX_SAFE_INTEGER - 1,
+                    timeoutMs: 3_600_000,
+                  });
+                  return { columns: answer.columns.map((c) => c.name), rows: answer.rows };
+                },
+              }),
           status,
-          ...(refresher ? { models: modelsHandler(warehouse, () => refresher) } : {}),
-          verify: async (body) => {
-            if (!loader) throw new TributaryError('USAGE', 'the pipeline is still starting; try again');
-            return verifyWith(loader, warehouse, config, types, checkVerifyRequest(body), log);
-          },
           backfill: async (request) => {
             if (!snapshots) throw new TributaryError('USAGE', 'the pipeline is still starting; try again');
             const [table] = parseTableList(request.table);
@@ -261,11 +297,17 @@ export function runCommand(): Command {
                 checks: () => checkDetails(warehouse),
                 backfills: () => jobStatus(warehouse, snapshots?.progress() ?? null),
                 sql: (text, maxRows, abort) =>
-                  readOnlyOnOwnConnection(() => warehouse.connect(), text, {
-                    maxRows,
-                    timeoutMs: SQL_TIMEOUT_MS,
-                    signal: abort,
-                  }),
+                  duck
+                    ? readOnlyOnOwnConnection(() => duck.connect(), text, {
+                        maxRows,
+                        timeoutMs: SQL_TIMEOUT_MS,
+                        signal: abort,
+                      })
+                    : readOnlyClickHouse(clickhouse!, text, {
+                        maxRows,
+                        timeoutMs: SQL_TIMEOUT_MS,
+                        signal: abort,
+                      }),
                 telemetry,
                 sampleEveryMs,
                 prometheus,
@@ -288,13 +330,13 @@ export function runCommand(): Command {
           sampleEveryMs,
           (sample) => alerting.sample(sample),
         );
-        const stopPruning = retentionMs === null ? () => {} : pruneEvery(warehouse, retentionMs, log);
-        const stopChecks = scheduleChecks(warehouse, flags.checks ?? [], log, (result) =>
-          alerting.check(result),
-        );
+        const stopPruning = retentionMs === null || !duck ? () => {} : pruneEvery(duck, retentionMs, log);
+        const stopChecks = duck
+          ? scheduleChecks(duck, flags.checks ?? [], log, (result) => alerting.check(result))
+          : async () => {};
         try {
           log.info(
-            { target: describeTarget(config.connection), slot: config.slot, warehouse: flags.warehouse },
+            { target: describeTarget(config.connection), slot: config.slot, warehouse: warehouseName },
             'starting',
           );
           await runPipeline(
@@ -326,7 +368,7 @@ export function runCommand(): Command {
                       url: flags.feed,
                       ...(flags.feedName ? { name: flags.feedName } : {}),
                       ...(lanes === undefined ? {} : { lanes }),
-                      member: `${hostname()}:${resolve(flags.warehouse)}`,
+                      member: `${hostname()}:${onClickHouse ? warehouseName : resolve(flags.warehouse)}`,
                     },
                   }
                 : {}),
@@ -349,6 +391,32 @@ export function runCommand(): Command {
         }
       });
     });
+}
+
+/**
+ * What a ClickHouse warehouse does not keep yet: the raw zone (so no retention, history or
+ * replay), models, the metrics registry synced at start, data checks. Asked for, they are a
+ * usage error (exit 2) rather than silently missing. (`--no-raw` is implied: nothing to turn off.)
+ */
+function refuseOnClickHouse(
+  flags: RunFlags,
+  command: Command,
+  wanted: { readonly models: ModelsSettings; readonly metrics: unknown; readonly retentionMs: number | null },
+): void {
+  const refuse = (what: string, hint: string) => {
+    throw new TributaryError('USAGE', `${what} is not available with a ClickHouse warehouse`, { hint });
+  };
+  if (wanted.retentionMs !== null || command.getOptionValueSource('raw') === 'cli')
+    refuse(
+      'the raw landing zone (--raw-retention, --raw)',
+      'drop the flag: a ClickHouse warehouse keeps the current state only',
+    );
+  if (wantsModels(wanted.models))
+    refuse('models (--models)', 'run the models on a DuckDB warehouse, or drop --models');
+  if (wanted.metrics)
+    refuse('--metrics at run', 'sync metrics with tributary metrics sync --warehouse <the same URL>');
+  if (flags.checks && flags.checks.length > 0)
+    refuse("data checks (the config file's checks:)", 'remove checks: from the config file');
 }
 
 /** Settings from `--config`, under the flags the user actually typed. */

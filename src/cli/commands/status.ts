@@ -9,7 +9,9 @@ import type { ModelStatus } from '../../models/model-status.js';
 import type { CheckStatus, FeedStatus, JobStatus } from '../../pipeline/status-report.js';
 import { statusReport } from '../../pipeline/status-report.js';
 import type { AlertsReport } from '../../server/alerting.js';
-import { remoteStatus } from '../../server/control-client.js';
+import { findRunning, remoteStatus } from '../../server/control-client.js';
+import { ClickHouseWarehouse } from '../../warehouse/clickhouse/clickhouse-warehouse.js';
+import { isClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
 import { writeStdout } from '../output.js';
 import { withWarehouse } from '../with-warehouse.js';
 import { DEFAULT_WAREHOUSE } from './run.js';
@@ -22,7 +24,11 @@ interface StatusFlags {
 export function statusCommand(): Command {
   return new Command('status')
     .description('show replication position, lag, rates and per-table state')
-    .option('--warehouse <path.duckdb>', 'the DuckDB warehouse file', DEFAULT_WAREHOUSE)
+    .option(
+      '--warehouse <path|url>',
+      'the DuckDB warehouse file, or a ClickHouse warehouse (clickhouse://user@host:8123/db, chdb:///dir?database=db)',
+      DEFAULT_WAREHOUSE,
+    )
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -32,13 +38,27 @@ export function statusCommand(): Command {
         "the tables are shown. The running process also reports its models' freshness (tributary models status) and its open alerts.",
     )
     .action(async (flags: StatusFlags) => {
-      const report = await withWarehouse(
-        flags.warehouse,
-        (running) => remoteStatus(running),
-        (warehouse) => statusReport(warehouse, null, null),
-      );
+      const report = isClickHouseUrl(flags.warehouse)
+        ? await clickhouseStatus(flags.warehouse)
+        : await withWarehouse(
+            flags.warehouse,
+            (running) => remoteStatus(running),
+            (warehouse) => statusReport(warehouse, null, null),
+          );
       await writeStdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : describe(report));
     });
+}
+
+/** From the running `tributary run` when there is one, else from ClickHouse itself. */
+async function clickhouseStatus(url: string): Promise<Record<string, unknown>> {
+  const running = findRunning(url);
+  if (running) return remoteStatus(running);
+  const warehouse = await ClickHouseWarehouse.open(url);
+  try {
+    return await statusReport(warehouse, null, null);
+  } finally {
+    await warehouse.close();
+  }
 }
 
 function describe(report: Record<string, unknown>): string {

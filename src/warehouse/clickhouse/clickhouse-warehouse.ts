@@ -48,6 +48,15 @@ import type { Lsn } from '../../core/lsn.js';
 import { comparePositions, formatPosition, type Position } from '../../core/position.js';
 import { displayName, type TableRef } from '../../core/table-ref.js';
 import type { LaneClaim } from '../../feed/feed.js';
+import type { WarehouseStatus } from '../../pipeline/status-report.js';
+import type {
+  ChunkPlan,
+  NewJob,
+  SnapshotAttempt,
+  SnapshotJob,
+  SnapshotRows,
+  SnapshotStore,
+} from '../snapshot.js';
 import type { LaneStore, QueryResult, Warehouse } from '../warehouse.js';
 import {
   type ClickHouseConnection,
@@ -58,11 +67,12 @@ import {
   quoteName,
 } from './connect.js';
 import { LaneBook } from './lane-book.js';
-import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN } from './layout.js';
+import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN, viewName } from './layout.js';
 import { planTable, type TablePlan } from './merge.js';
-import { readQuery } from './read-query.js';
-import type { SnapshotTarget } from './snapshot-store.js';
+import { readClickHouseQuery } from './read-query.js';
+import { bootstrapSnapshots, ClickHouseSnapshots, type SnapshotTarget } from './snapshot-store.js';
 import { bootstrapSql, readSchemas, recordSchema, recordTruncate } from './state.js';
+import { type StatusJob, type StatusTable, statusJobs, statusTables } from './status.js';
 import type { Reader, StorageRow } from './storage-rows.js';
 import {
   type ChTable,
@@ -113,7 +123,7 @@ function tableId(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
 }
 
-export class ClickHouseWarehouse implements Warehouse, LaneStore {
+export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore, WarehouseStatus {
   readonly target: ClickHouseTarget;
   readonly connection: ClickHouseConnection;
   readonly source: string | null;
@@ -125,6 +135,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #failpoint: (point: Failpoint) => void | Promise<void>;
   #snapshots: StreamSnapshotHooks | null = null;
+  #snapshotStore: ClickHouseSnapshots | null = null;
 
   private constructor(connection: ClickHouseConnection, options: ClickHouseWarehouseOptions) {
     this.#failpoint = options.failpoint ?? (() => {});
@@ -133,7 +144,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
     this.source = options.source ?? null;
     this.#context = {
       database: connection.target.database,
-      cluster: options.cluster,
+      cluster: options.cluster ?? connection.target.cluster,
       lookup: options.typeInfo,
     };
     this.#lanes = new LaneBook({ client: connection.client, context: this.#context });
@@ -147,6 +158,9 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
       await checkReachable(connection, true);
       for (const sql of bootstrapSql(warehouse.#context)) await warehouse.#run({ sql });
       await warehouse.#reload();
+      await bootstrapSnapshots(connection.client);
+      warehouse.#snapshotStore = new ClickHouseSnapshots(warehouse.snapshotTarget());
+      warehouse.useSnapshots(warehouse.#snapshotStore);
     } catch (error) {
       await connection.close();
       throw error;
@@ -494,12 +508,61 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore {
 
   /** Runs an analyst's query (read-query.ts: reads only). */
   query(sql: string): Promise<QueryResult> {
-    return readQuery(this.#client, sql);
+    return readClickHouseQuery(this.#client, sql);
   }
 
   async close(): Promise<void> {
     await this.#tail.catch(() => {});
     await this.connection.close();
+  }
+
+  // --- snapshots and backfills (../snapshot.ts), kept by snapshot-store.ts in this database ---
+
+  #store(): ClickHouseSnapshots {
+    if (!this.#snapshotStore) throw new TributaryError('INTERNAL', 'the snapshot store is not open');
+    return this.#snapshotStore;
+  }
+
+  snapshotJobs(): Promise<SnapshotJob[]> {
+    return this.#store().snapshotJobs();
+  }
+
+  createSnapshotJob(job: NewJob): Promise<SnapshotJob> {
+    return this.#store().createSnapshotJob(job);
+  }
+
+  startSnapshotAttempt(
+    job: string,
+    snapshotLsn: Lsn,
+    schema: TableSchema,
+    plan: readonly ChunkPlan[],
+    rowsEstimated: number | null,
+    options?: { readonly startOver?: boolean; readonly files?: boolean },
+  ): Promise<SnapshotAttempt> {
+    return this.#store().startSnapshotAttempt(job, snapshotLsn, schema, plan, rowsEstimated, options);
+  }
+
+  applySnapshotRows(rows: SnapshotRows): Promise<number> {
+    return this.#store().applySnapshotRows(rows);
+  }
+
+  parkedKeys(job: string, limit: number): Promise<Row[]> {
+    return this.#store().parkedKeys(job, limit);
+  }
+
+  finishSnapshotJob(job: string, state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
+    return this.#store().finishSnapshotJob(job, state, error);
+  }
+
+  // --- what `status` reads (status.ts) ---
+
+  statusTables(): Promise<StatusTable[]> {
+    const tables = [...this.#tables.values()].map((t) => t.schema.table);
+    return statusTables(this.#client, tables, viewName);
+  }
+
+  statusJobs(): Promise<StatusJob[]> {
+    return statusJobs(this.#client);
   }
 }
 

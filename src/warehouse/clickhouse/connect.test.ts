@@ -23,6 +23,11 @@ describe('parseClickHouseUrl', () => {
     });
   });
 
+  it('takes a cluster name and refuses other parameters', () => {
+    expect(parseClickHouseUrl('clickhouse://h/db?cluster=main').cluster).toBe('main');
+    expect(() => parseClickHouseUrl('clickhouse://h/db?password=x')).toThrow(/unknown parameter password/);
+  });
+
   it('reads a chdb URL', () => {
     expect(parseClickHouseUrl('chdb:///var/lib/ch?database=w')).toMatchObject({
       kind: 'chdb',

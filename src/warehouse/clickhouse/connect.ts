@@ -1,18 +1,20 @@
 /**
  * Reaching a ClickHouse warehouse from its URL, always through the official `@clickhouse/client`:
  *
- * - `clickhouse://user[:password]@host[:port]/database` — a server over HTTP (port 8123 by
- *   default); `clickhouses://…` over HTTPS (8443). The password may instead come from
- *   `CLICKHOUSE_PASSWORD`, so it need not appear in a command line.
+ * - `clickhouse://user[:password]@host[:port]/database[?cluster=name]` — a server over HTTP
+ *   (port 8123 by default); `clickhouses://…` over HTTPS (8443). The password may instead come
+ *   from `CLICKHOUSE_PASSWORD`, so it need not appear in a command line. With `cluster`, tables
+ *   are created ON CLUSTER with the replicated engine behind Distributed tables.
  * - `chdb:///absolute/dir[?database=name]` (or `chdb:relative/dir`) — ClickHouse's engine embedded in
  *   this process (the `chdb` package, not in the default install: `node scripts/ensure-chdb.mjs`
  *   or `npm install chdb`), storing its data in `dir`. One process holds one such directory.
  *
- * Every connection reads 64-bit integers and decimals as strings (never a float) and writes
- * with `async_insert = 0` and `wait_end_of_query = 1`, so an insert resolves once the data is
- * stored. `describe` names the warehouse without the password, for logs and errors.
+ * Every connection reads 64-bit integers and decimals as strings (never a float), NaN and ±inf as
+ * quoted words (never null), and writes with `async_insert = 0` and `wait_end_of_query = 1`, so
+ * an insert resolves once the data is stored. `describe` names the warehouse without the
+ * password, for logs and errors.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,8 @@ import { TributaryError } from '../../core/errors.js';
 
 export interface ClickHouseTarget {
   readonly kind: 'http' | 'chdb';
+  /** `?cluster=name`: tables created ON CLUSTER, replicated, behind Distributed tables (tables.ts). */
+  readonly cluster?: string;
   /** The database Tributary writes (views, storage tables and its state). */
   readonly database: string;
   /** For logs and messages: never the password. */
@@ -41,7 +45,11 @@ export interface ClickHouseConnection {
 export const SESSION_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 1,
   output_format_json_quote_decimals: 1,
+  // a Decimal(12, 2) prints 80.00, as Postgres prints the numeric(12,2) it came from
+  output_format_decimal_trailing_zeros: 1,
   output_format_json_quote_64bit_floats: 0,
+  // NaN and ±inf as "nan", "inf", "-inf": unquoted they print as null, which a NULL also is
+  output_format_json_quote_denormals: 1,
   output_format_json_named_tuples_as_objects: 1,
   async_insert: 0,
   wait_end_of_query: 1,
@@ -87,8 +95,20 @@ export function parseClickHouseUrl(text: string, env: NodeJS.ProcessEnv = proces
   const username = decodeURIComponent(url.username) || 'default';
   const password = url.password ? decodeURIComponent(url.password) : env.CLICKHOUSE_PASSWORD;
   const origin = `${tls ? 'https' : 'http'}://${url.hostname}:${port}`;
+  const cluster = url.searchParams.get('cluster');
+  for (const key of url.searchParams.keys()) {
+    if (key !== 'cluster')
+      throw new TributaryError(
+        'USAGE',
+        `the ClickHouse URL ${redact(text)} has an unknown parameter ${key}`,
+        {
+          hint: 'the one parameter is ?cluster=<name>, for tables created ON CLUSTER',
+        },
+      );
+  }
   return {
     kind: 'http',
+    ...(cluster ? { cluster } : {}),
     database,
     describe: `${scheme}://${username}@${url.hostname}:${port}/${database}`,
     location: origin,
@@ -175,7 +195,27 @@ interface ChdbConnectionModule {
  * open so the engine does), in `database`.
  */
 function isolatedChdb(module: ChdbConnectionModule, path: string, database: string): ChdbConnection {
-  const anchor = module.createChdbConnection({ path });
+  const held = (holder: string, cause?: unknown) =>
+    new TributaryError('CONFIG', `the chdb warehouse ${path} is held by another process (${holder})`, {
+      hint: 'chdb admits one process per directory: stop the other tributary process (or whatever holds it), or point --warehouse elsewhere',
+      cause,
+    });
+  // the engine's status file names the process that holds the directory; asked first, the
+  // engine does not print its own lock error
+  const holder = chdbHolder(path);
+  if (holder !== null) throw held(`pid ${holder}`);
+  let anchor: ChdbConnection;
+  try {
+    anchor = module.createChdbConnection({ path });
+  } catch (error) {
+    const text = chain(error);
+    if (/Cannot lock file|Another server instance/i.test(text))
+      throw held('a process it did not name', error);
+    throw new TributaryError('CONFIG', `cannot open the chdb warehouse ${path}: ${text}`, {
+      hint: 'check that the directory is writable and is a chdb data directory',
+      cause: error,
+    });
+  }
   const use = `USE ${quoteName(database)}; `;
   const call =
     (method: 'query' | 'exec' | 'command' | 'insert') =>
@@ -271,6 +311,17 @@ export async function checkReachable(connection: ClickHouseConnection, create: b
         cause: error,
       });
     }
+    if (/UNKNOWN_SETTING|Unknown setting/i.test(text)) {
+      // e.g. Debian's 18.16 (2018): no async_insert, no output_format_json_quote_decimals, …
+      throw new TributaryError(
+        'UNSUPPORTED_SERVER',
+        `ClickHouse at ${target.describe} is too old for Tributary: ${text}`,
+        {
+          hint: 'use a ClickHouse server from 2023 or later (Tributary needs DateTime64, Date32, Decimal256 and ReplacingMergeTree with a deleted flag)',
+          cause: error,
+        },
+      );
+    }
     if (/ACCESS_DENIED|Not enough privileges/i.test(text)) {
       throw new TributaryError('CONFIG', `ClickHouse user of ${target.describe} lacks a privilege: ${text}`, {
         hint: `grant it CREATE, ALTER, INSERT, SELECT and DROP on ${quoteName(target.database)}.*`,
@@ -284,6 +335,31 @@ export async function checkReachable(connection: ClickHouseConnection, create: b
 /** A ClickHouse identifier in backquotes, backquotes and backslashes escaped. */
 export function quoteName(name: string): string {
   return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+}
+
+/** The live process other than this one that the engine's status file in `dir` names, or null. */
+function chdbHolder(dir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'status'), 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number(/PID:\s*(\d+)/.exec(text)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null; // killed: its lock went with it
+  }
+}
+
+/** The messages of an error and its causes, for recognising what a library wrapped. */
+function chain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e instanceof Error && parts.length < 8; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 function message(error: unknown): string {

@@ -1,31 +1,30 @@
 /**
- * Analysts' queries on a ClickHouse warehouse: only statements that read (ClickHouse's
- * `readonly = 2`, set for the one query: reads and settings), since the warehouse must hold
- * exactly the source's rows. 64-bit integers and decimals come back as strings (connect.ts),
- * decimals with their scale (`0.50000` for a Decimal(30, 5)), as the DuckDB warehouse gives them.
+ * Analysts' queries on a ClickHouse warehouse (the twin of duckdb/read-query.ts): only statements
+ * that read, enforced by ClickHouse itself per query (`readonly = 2`: SELECT, SHOW, DESCRIBE,
+ * EXPLAIN and settings for the query; anything that writes or creates is refused by the server),
+ * since the warehouse must hold exactly the source's rows. Rows come back JSON-friendly as
+ * DuckDB's do: 64-bit integers and decimals as strings, decimals with their scale.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { TributaryError } from '../../core/errors.js';
 import type { QueryResult } from '../warehouse.js';
 
-export async function readQuery(client: ClickHouseClient, sql: string): Promise<QueryResult> {
-  let body: { meta: { name: string }[]; data: unknown[][] };
+export async function readClickHouseQuery(client: ClickHouseClient, sql: string): Promise<QueryResult> {
   try {
     const result = await client.query({
       query: sql,
       format: 'JSONCompact',
       clickhouse_settings: { readonly: '2', output_format_decimal_trailing_zeros: 1 },
     });
-    body = (await result.json()) as unknown as typeof body;
+    const body = (await result.json()) as unknown as { meta?: { name: string }[]; data?: unknown[][] };
+    return { columns: (body.meta ?? []).map((m) => m.name), rows: body.data ?? [] };
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    if (/readonly mode|READONLY/i.test(text)) {
+    const message = (error as Error).message;
+    if (/readonly mode|READONLY|Cannot modify 'readonly'/i.test(message))
       throw new TributaryError('USAGE', 'only queries that read the warehouse are allowed', {
         hint: 'the warehouse holds exactly the source rows; write to the source and let Tributary carry the change',
         cause: error,
       });
-    }
-    throw new TributaryError('USAGE', `the query failed: ${text}`, { cause: error });
+    throw new TributaryError('USAGE', `the query failed: ${message.trim()}`, { cause: error });
   }
-  return { columns: body.meta.map((m) => m.name), rows: body.data };
 }
