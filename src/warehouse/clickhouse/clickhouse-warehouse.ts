@@ -189,7 +189,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     return {
       client: this.connection.client,
       ...(lookup ? { typeInfo: lookup } : {}),
-      ensureTable: (schema) => this.ensureTable(schema),
+      ensureTable: (schema, snapshotLsn) => this.ensureTable(schema, snapshotLsn),
       insertVersioned: (schema, rows, version, token) => this.insertVersioned(schema, rows, version, token),
     };
   }

@@ -50,8 +50,12 @@ const ACTIVE: readonly JobState[] = ['pending', 'running'];
 export interface SnapshotTarget {
   readonly client: ClickHouseClient;
   readonly typeInfo?: TypeLookup;
-  /** Creates the table (storage and view) or evolves it to `schema`. */
-  ensureTable(schema: TableSchema): Promise<void>;
+  /**
+   * Creates the table (storage and view) or evolves it to `schema`, the shape read at
+   * `snapshotLsn` — unless the stream already brought a shape from that LSN on (never back to an
+   * older shape).
+   */
+  ensureTable(schema: TableSchema, snapshotLsn?: Lsn): Promise<void>;
   /** Inserts `rows` (in `schema`'s shape) into the table's storage with `version`; `token` makes a repeat a no-op. */
   insertVersioned(schema: TableSchema, rows: readonly Row[], version: string, token: string): Promise<void>;
 }
@@ -152,7 +156,7 @@ export class ClickHouseSnapshots implements SnapshotStore {
   ): Promise<SnapshotAttempt> {
     const job = await this.#job(jobId);
     const startOver = options.startOver === true;
-    await this.#t.ensureTable(schema);
+    await this.#t.ensureTable(schema, snapshotLsn);
     let chunks = await this.#chunkRows(jobId);
     if (chunks.length === 0) {
       chunks = plan.map((c) => ({
