@@ -43,7 +43,38 @@ const LATE_DEFINITIONS: Record<string, unknown>[] = [
   },
 ];
 
-const files = [...DEFINITIONS, ...LATE_DEFINITIONS].map((content) => ({
+/** Windows over partial aggregates on ClickHouse: hour-aligned ends, avg and max, week to date. */
+const WINDOW_DEFINITIONS: Record<string, unknown>[] = [
+  {
+    name: 'avg_order_36h',
+    type: 'cumulative',
+    description: 'average order over the trailing 36 hours',
+    owner: 'analytics',
+    version: 1,
+    model: 'orders',
+    measure: { agg: 'avg', expr: 'total' },
+    time: { column: 'ordered_at', semantics: 'event' },
+    cumulative: { window: '36 hours' },
+    dimensions: ['country'],
+    grains: ['hour', 'day'],
+  },
+  {
+    name: 'biggest_wtd',
+    type: 'cumulative',
+    description: 'largest order week to date',
+    owner: 'analytics',
+    version: 1,
+    model: 'orders',
+    measure: { agg: 'max', expr: 'total' },
+    filter: "status = 'paid'",
+    time: { column: 'ordered_at', semantics: 'event' },
+    cumulative: { to_date: 'week' },
+    dimensions: ['country'],
+    grains: ['hour', 'day', 'week'],
+  },
+];
+
+const files = [...DEFINITIONS, ...LATE_DEFINITIONS, ...WINDOW_DEFINITIONS].map((content) => ({
   file: `metrics/${String(content.name)}.yml`,
   content,
 }));
@@ -118,7 +149,7 @@ const FAR = new Date('2030-01-01T00:00:00Z');
 const ZONES = ['UTC', 'America/Los_Angeles', 'Asia/Kolkata'];
 
 describe.each(ZONES)('the same answers on ClickHouse as on DuckDB in %s', (zone) => {
-  for (const definition of DEFINITIONS) {
+  for (const definition of [...DEFINITIONS, ...WINDOW_DEFINITIONS]) {
     const name = String(definition.name);
     it.each(definition.grains as Grain[])(`${name} per %s, overall and by country`, async (grain) => {
       const q = RANGES[grain];

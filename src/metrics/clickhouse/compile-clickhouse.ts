@@ -66,7 +66,8 @@ export function compileClickHouseQuery(plan: Plan, grain: Grain, dims: readonly 
        FROM numbers(toUInt64(greatest(dateDiff('${grain}', ${first}, ${TO}) + 2, 0)))) WHERE period < ${TO})`,
   ];
   plan.leaves.forEach((leaf, i) => {
-    ctes.push(`scan_${i} AS (${scanSql(leaf, grain, dims, d)})`);
+    const rows = scanSql(leaf, grain, dims, d);
+    ctes.push(`scan_${i} AS (${leaf.window === null ? rows : partialsSql(leaf, grain, d, rows)})`);
     ctes.push(`leaf_${i} AS (${leafSql(leaf, i, grain, d)})`);
   });
   if (dims.length > 0) {
@@ -146,14 +147,44 @@ function scanSql(leaf: Leaf, grain: Grain, dims: readonly string[], d: readonly 
   return `SELECT ${columns.join(', ')} FROM ${leaf.relation} WHERE ${conditions.join('\n AND ')}`;
 }
 
+/** ClickHouse's aggregate function for each aggregate (count(DISTINCT) is uniqExact: exact). */
+const AGGREGATE_FUNCTION: Readonly<Record<Leaf['agg'], string>> = {
+  sum: 'sum',
+  count: 'count',
+  count_distinct: 'uniqExact',
+  avg: 'avg',
+  min: 'min',
+  max: 'max',
+};
+
+/**
+ * A windowed leaf's rows folded first into partial aggregates (`-State`) per local day — per
+ * local hour when the grain or the window counts hours — and dimension: every period and window
+ * boundary is on such a boundary, so merging the partials of a window (`-Merge`) gives exactly
+ * the aggregate over its rows, count(DISTINCT) and avg included, while the window join pairs
+ * periods with a few thousand partials instead of every row.
+ */
+function partialsSql(leaf: Leaf, grain: Grain, d: readonly string[], rows: string): string {
+  const hourly =
+    grain === 'hour' ||
+    (leaf.window !== null && 'trailing' in leaf.window && leaf.window.trailing.unit === 'hour');
+  const bucket = trunc(hourly ? 'hour' : 'day', '_r._t');
+  const fn = AGGREGATE_FUNCTION[leaf.agg];
+  return `SELECT _b AS _t, ${d.map((c) => `_p.${c} AS ${c}`).join(', ')}${d.length > 0 ? ', ' : ''}_s AS _v
+      FROM (SELECT ${bucket} AS _b, ${d.map((c) => `_r.${c} AS ${c}`).join(', ')}${d.length > 0 ? ', ' : ''}${fn}State(_r._v) AS _s
+              FROM (${rows}) AS _r GROUP BY ${['_b', ...d].join(', ')}) AS _p`;
+}
+
 function leafSql(leaf: Leaf, i: number, grain: Grain, d: readonly string[]): string {
   const g = GRAIN_SQL[grain];
+  const value =
+    leaf.window === null ? aggregateSql(leaf.agg, 's._v') : `${AGGREGATE_FUNCTION[leaf.agg]}Merge(s._v)`;
   const on =
     leaf.window === null
       ? `${trunc(grain, 's._t')} = k.q`
       : `s._t >= ${windowStart(leaf, 'k.q', grain)} AND s._t < k.q + ${g.step}`;
   const group = ['k.period', ...d.map((c) => `s.${c}`)];
-  return `SELECT ${['k.period AS period', ...d.map((c) => `s.${c} AS ${c}`)].join(', ')}, ${aggregateSql(leaf.agg, 's._v')} AS value
+  return `SELECT ${['k.period AS period', ...d.map((c) => `s.${c} AS ${c}`)].join(', ')}, ${value} AS value
     FROM (SELECT period, ${shifted(leaf, 'period', grain)} AS q FROM periods) AS k
     INNER JOIN scan_${i} AS s ON ${on}
     GROUP BY ${group.join(', ')}`;
