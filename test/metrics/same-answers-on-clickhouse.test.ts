@@ -59,6 +59,21 @@ const WINDOW_DEFINITIONS: Record<string, unknown>[] = [
     grains: ['hour', 'day'],
   },
   {
+    name: 'revenue_with_fee',
+    type: 'derived',
+    description: 'decimal arithmetic: revenue plus a 2.5% fee and 0.99 flat, and its change on a week before',
+    owner: 'analytics',
+    version: 1,
+    inputs: [
+      { metric: 'revenue', as: 'rev' },
+      { metric: 'revenue', as: 'before', offset: '1 week' },
+      { metric: 'orders_count', as: 'n' },
+    ],
+    expr: 'rev * 1.025 + 0.99 * n - (rev - before) + -before * 2',
+    dimensions: ['country'],
+    grains: ['day', 'week'],
+  },
+  {
     name: 'biggest_wtd',
     type: 'cumulative',
     description: 'largest order week to date',

@@ -197,9 +197,13 @@ function valueSql(node: ValueNode, leaves: readonly Leaf[]): string {
       const zero = leaf.agg === 'sum' || leaf.agg === 'count' || leaf.agg === 'count_distinct';
       return zero ? `coalesce(l${node.index}.value, 0)` : `l${node.index}.value`;
     }
-    case 'number':
-      if (!/^\d+(\.\d+)?$/.test(node.text)) throw new Error(`not a number: ${node.text}`);
-      return node.text;
+    case 'number': {
+      const match = /^\d+(?:\.(\d+))?$/.exec(node.text);
+      if (!match) throw new Error(`not a number: ${node.text}`);
+      // 1.5 is a decimal, as DuckDB reads it (ClickHouse would read a Float64)
+      const scale = match[1]?.length ?? 0;
+      return scale === 0 || node.text.length > 38 ? node.text : `toDecimal128('${node.text}', ${scale})`;
+    }
     case 'negate':
       return `(-${valueSql(node.arg, leaves)})`;
     case 'binary': {
