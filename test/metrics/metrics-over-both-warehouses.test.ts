@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../src/core/change-event.js';
 import type { TableRef } from '../../src/core/table-ref.js';
-import { Decimal, PgTimestampTz, type Value } from '../../src/core/values.js';
+import { Decimal, PgTimestamp, PgTimestampTz, type Value } from '../../src/core/values.js';
 import { clickhouseMetricsEngine } from '../../src/metrics/clickhouse/clickhouse-engine.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { ClickHouseWarehouse } from '../../src/warehouse/clickhouse/clickhouse-warehouse.js';
@@ -28,6 +28,7 @@ const COLUMNS = [
   col('country', 25),
   col('total', 1700, false, NUMERIC_12_2),
   col('created_at', 1184),
+  col('created_local', 1114), // timestamp without time zone: taken as UTC by both
 ];
 
 const at = (iso: string) => new PgTimestampTz(BigInt(Date.parse(iso)) * 1000n);
@@ -36,6 +37,7 @@ const order = (id: number, country: string, total: string, time: string): Record
   country,
   total: new Decimal(total),
   created_at: at(time),
+  created_local: new PgTimestamp(BigInt(Date.parse(time)) * 1000n),
 });
 
 /** The table's schema, each table a relation of its own (its own oid). */
@@ -81,6 +83,15 @@ const FILES = [
   { file: 'revenue.yml', content: { ...REVENUE, name: 'revenue', model: 'orders' } },
   { file: 'sales_revenue.yml', content: { ...REVENUE, name: 'sales_revenue', model: 'sales.orders' } },
   {
+    file: 'local.yml',
+    content: {
+      ...REVENUE,
+      name: 'revenue_local',
+      model: 'orders',
+      time: { column: 'created_local', semantics: 'event' },
+    },
+  },
+  {
     file: 'buyers.yml',
     content: { ...REVENUE, name: 'orders_placed', model: 'orders', measure: { agg: 'count' } },
   },
@@ -123,6 +134,8 @@ describe('the same metric answers over both warehouses', () => {
     ['revenue', 'hour', 'America/Los_Angeles'],
     ['sales_revenue', 'week', 'UTC'],
     ['orders_placed', 'month', 'Asia/Kolkata'],
+    ['revenue_local', 'hour', 'America/Los_Angeles'],
+    ['revenue_local', 'day', 'Asia/Kolkata'],
   ])('%s per %s in %s', async (metric, grain, tz) => {
     const request = { metric, grain, from: '2026-03-01', to: '2026-03-09', tz, by: ['country'] };
     const fromDuckDB = await onDuckDB.query(request, NOW);
