@@ -11,21 +11,13 @@
  * its zone offset at that instant (`timeZoneOffset`), so calendar arithmetic (ISO weeks from
  * Monday, months, quarters) runs in UTC exactly as DuckDB's on a TIMESTAMP. A DateTime column
  * without a zone holds a wall clock (a Postgres timestamp) and is read as UTC, as on DuckDB; a
- * Date is a calendar day. It must run with CLICKHOUSE_METRIC_SETTINGS (LEFT JOINs give NULL, not
- * 0, for a missing leaf; decimals keep their scale; count(DISTINCT) is exact).
+ * Date is a calendar day. A windowed leaf is read from partial aggregates per local day or hour
+ * (`partialsSql`). It must run with read-rows.ts's settings (LEFT JOINs give NULL, not 0, for a
+ * missing leaf; decimals keep their scale; count(DISTINCT) is exact).
  */
-import type { ClickHouseSettings } from '@clickhouse/client';
 import { quoteName as q } from '../../warehouse/clickhouse/connect.js';
 import { GRAIN_SQL, type Grain, intervalSql } from '../grains.js';
 import { aggregateSql, type Leaf, type Plan, type ValueNode } from '../plan.js';
-
-export const CLICKHOUSE_METRIC_SETTINGS: ClickHouseSettings = {
-  readonly: '2',
-  join_use_nulls: 1,
-  output_format_decimal_trailing_zeros: 1,
-  count_distinct_implementation: 'uniqExact',
-  enable_extended_results_for_datetime_functions: 1,
-};
 
 const FROM = "toDateTime64({from:String}, 6, 'UTC')";
 const TO = "toDateTime64({to:String}, 6, 'UTC')";
