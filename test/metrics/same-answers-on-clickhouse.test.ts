@@ -179,6 +179,29 @@ describe.each(ZONES)('the same answers on ClickHouse as on DuckDB in %s', (zone)
   }
 });
 
+describe('row by row, when `to` is not on a quarter hour (no bucketing on either engine)', () => {
+  it.each(['revenue', 'avg_order', 'buyers_mtd', 'revenue_7d', 'revenue_yoy'])(
+    '%s per hour',
+    async (metric) => {
+      for (const tz of ZONES) {
+        const request = {
+          metric,
+          grain: 'hour',
+          from: '2026-03-07T20:00',
+          to: '2026-03-09T06:07',
+          tz,
+          by: ['country'],
+        };
+        expectSame(
+          await onDuckDB.query(request, FAR),
+          await onClickHouse.query(request, FAR),
+          `${metric} ${tz}`,
+        );
+      }
+    },
+  );
+});
+
 describe('provisional periods agree while data may still arrive', () => {
   const NOW = new Date('2026-03-09T10:30:00Z');
   const RANGES_NOW = {
