@@ -179,7 +179,7 @@ describe.each(ZONES)('the same answers on ClickHouse as on DuckDB in %s', (zone)
   }
 });
 
-describe('row by row, when `to` is not on a quarter hour (no bucketing on either engine)', () => {
+describe('a `to` that is not on a quarter hour (DuckDB reads row by row then)', () => {
   it.each(['revenue', 'avg_order', 'buyers_mtd', 'revenue_7d', 'revenue_yoy'])(
     '%s per hour',
     async (metric) => {

@@ -49,21 +49,7 @@ function addPeriods(grain: Grain, x: string, n: string): string {
   return `${add[grain]}(${x}, ${n})`;
 }
 
-export interface ClickHouseCompileOptions {
-  /**
-   * Fold rows into partial aggregates per this many seconds of UTC before any zone conversion
-   * (see `bucketedScanSql`): the caller checks the zone is offset by whole buckets over the data
-   * and `to` falls on a bucket boundary. null: row by row.
-   */
-  readonly bucketSeconds?: number | null;
-}
-
-export function compileClickHouseQuery(
-  plan: Plan,
-  grain: Grain,
-  dims: readonly string[],
-  options: ClickHouseCompileOptions = {},
-): string {
+export function compileClickHouseQuery(plan: Plan, grain: Grain, dims: readonly string[]): string {
   const g = GRAIN_SQL[grain];
   const d = dims.map((_, i) => `d${i}`);
   const first = trunc(grain, FROM);
@@ -72,12 +58,9 @@ export function compileClickHouseQuery(
        FROM numbers(toUInt64(greatest(dateDiff('${grain}', ${first}, ${TO}) + 2, 0)))) WHERE period < ${TO})`,
   ];
   plan.leaves.forEach((leaf, i) => {
-    const bucket = leaf.timeKind === 'DATE' ? null : (options.bucketSeconds ?? null);
-    const rows =
-      bucket === null ? scanSql(leaf, grain, dims, d) : bucketedScanSql(leaf, grain, dims, d, bucket);
-    const states = bucket !== null;
-    ctes.push(`scan_${i} AS (${leaf.window === null ? rows : partialsSql(leaf, grain, d, rows, states)})`);
-    ctes.push(`leaf_${i} AS (${leafSql(leaf, i, grain, d, states || leaf.window !== null)})`);
+    const rows = scanSql(leaf, grain, dims, d);
+    ctes.push(`scan_${i} AS (${leaf.window === null ? rows : partialsSql(leaf, grain, d, rows)})`);
+    ctes.push(`leaf_${i} AS (${leafSql(leaf, i, grain, d)})`);
   });
   if (dims.length > 0) {
     const keys = plan.leaves
@@ -113,23 +96,18 @@ function inZone(instant: string): string {
   return `(${instant} + toIntervalSecond(timeZoneOffset(toTimeZone(${instant}, ${TZ}))))`;
 }
 
-/**
- * The leaf's time column as an instant (DateTime64(6, 'UTC')): a DateTime without a zone holds a
- * wall clock (a Postgres timestamp), taken as UTC as DuckDB takes a TIMESTAMP.
- */
-export function instantSql(leaf: Leaf): string {
-  const column = q(leaf.timeColumn);
-  return leaf.timeKind === 'TIMESTAMP'
-    ? `(toDateTime64(${column}, 6, 'UTC') + toIntervalSecond(timeZoneOffset(${column})))`
-    : `toDateTime64(${column}, 6, 'UTC')`;
-}
-
-/** The leaf's time column as a local time in `tz`. */
+/** The leaf's time column as a local time in `tz` (see the header for each kind). */
 function localTime(leaf: Leaf): string {
-  // a Date is already a calendar day
-  return leaf.timeKind === 'DATE'
-    ? `toDateTime64(${q(leaf.timeColumn)}, 6, 'UTC')`
-    : inZone(instantSql(leaf));
+  const column = q(leaf.timeColumn);
+  switch (leaf.timeKind) {
+    case 'TIMESTAMPTZ':
+      return inZone(`toDateTime64(${column}, 6, 'UTC')`);
+    case 'TIMESTAMP':
+      // its wall clock (in the column's own zone) taken as UTC, as DuckDB takes a TIMESTAMP
+      return inZone(`(toDateTime64(${column}, 6, 'UTC') + toIntervalSecond(timeZoneOffset(${column})))`);
+    case 'DATE':
+      return `toDateTime64(${column}, 6, 'UTC')`;
+  }
 }
 
 /** The start of the period a value at `period` reads: shifted back by the offsets, on the grain. */
@@ -146,54 +124,12 @@ function windowStart(leaf: Leaf, start: string, grain: Grain): string {
   return trunc(leaf.window.toDate, start);
 }
 
-/**
- * The rows `scanSql` reads, folded first into partial aggregates (`-State`) per bucket of UTC and
- * dimension, only each bucket's start converted into the zone — as compile.ts's bucketed scan
- * does on DuckDB, and exact for the same reasons: over the data the zone is offset by whole
- * buckets, so a bucket lies in one local hour (every period and window edge is on one), and
- * `to` is on a bucket boundary. Rows are first narrowed on the instant, a day wider than the
- * window on each side; the exact cut is on the buckets' local starts.
- */
-function bucketedScanSql(
-  leaf: Leaf,
-  grain: Grain,
-  dims: readonly string[],
-  d: readonly string[],
-  bucketSeconds: number,
-): string {
-  if (!Number.isSafeInteger(bucketSeconds) || bucketSeconds <= 0)
-    throw new Error(`not a bucket: ${bucketSeconds}`);
-  const instant = instantSql(leaf);
-  const { lo, hi } = scanRange(leaf, grain);
-  const fn = AGGREGATE_FUNCTION[leaf.agg];
-  const groups = `SELECT toDateTime64(toStartOfInterval(${instant}, toIntervalSecond(${bucketSeconds})), 6, 'UTC') AS _b, ${[
-    ...dims.map((name, i) => `${q(name)} AS ${d[i]}`),
-    `${fn}State(${leaf.expr ?? '1'}) AS _s`,
-  ].join(', ')}
-      FROM ${leaf.relation}
-      WHERE ${[
-        ...leaf.filters.map((f) => `(${f})`),
-        `${instant} >= ${instantOf(lo)} - INTERVAL 1 DAY`,
-        `${instant} < ${instantOf(hi)} + INTERVAL 1 DAY`,
-      ].join('\n AND ')}
-      GROUP BY ${['_b', ...d].join(', ')}`;
-  return `SELECT _l AS _t, ${[...d.map((c) => `_g.${c} AS ${c}`), '_g._s AS _v'].join(', ')}
-      FROM (SELECT ${inZone('_b')} AS _l, * FROM (${groups})) AS _g
-     WHERE _l >= ${lo} AND _l < ${hi}`;
-}
-
-/** The local times a leaf's scan reads: from the first period's window to the last period's end. */
-function scanRange(leaf: Leaf, grain: Grain): { lo: string; hi: string } {
+function scanSql(leaf: Leaf, grain: Grain, dims: readonly string[], d: readonly string[]): string {
+  const t = localTime(leaf);
   const read = `(SELECT ${shifted(leaf, 'period', grain)} AS q FROM periods)`;
   const lo = windowStart(leaf, `(SELECT min(q) FROM ${read})`, grain);
   // unshifted, a period ends at `to` (the last may be cut short); shifted, it is read whole
   const hi = leaf.offsets.length === 0 ? TO : `((SELECT max(q) FROM ${read}) + ${GRAIN_SQL[grain].step})`;
-  return { lo, hi };
-}
-
-function scanSql(leaf: Leaf, grain: Grain, dims: readonly string[], d: readonly string[]): string {
-  const t = localTime(leaf);
-  const { lo, hi } = scanRange(leaf, grain);
   const conditions = [...leaf.filters.map((f) => `(${f})`), `${t} >= ${lo}`, `${t} < ${hi}`];
   const columns = [
     `${t} AS _t`,
@@ -220,26 +156,21 @@ const AGGREGATE_FUNCTION: Readonly<Record<Leaf['agg'], string>> = {
  * the aggregate over its rows, count(DISTINCT) and avg included, while the window join pairs
  * periods with a few thousand partials instead of every row.
  */
-function partialsSql(
-  leaf: Leaf,
-  grain: Grain,
-  d: readonly string[],
-  rows: string,
-  fromStates: boolean,
-): string {
+function partialsSql(leaf: Leaf, grain: Grain, d: readonly string[], rows: string): string {
   const hourly =
     grain === 'hour' ||
     (leaf.window !== null && 'trailing' in leaf.window && leaf.window.trailing.unit === 'hour');
   const bucket = trunc(hourly ? 'hour' : 'day', '_r._t');
   const fn = AGGREGATE_FUNCTION[leaf.agg];
   return `SELECT _b AS _t, ${d.map((c) => `_p.${c} AS ${c}`).join(', ')}${d.length > 0 ? ', ' : ''}_s AS _v
-      FROM (SELECT ${bucket} AS _b, ${d.map((c) => `_r.${c} AS ${c}`).join(', ')}${d.length > 0 ? ', ' : ''}${fn}${fromStates ? 'MergeState' : 'State'}(_r._v) AS _s
+      FROM (SELECT ${bucket} AS _b, ${d.map((c) => `_r.${c} AS ${c}`).join(', ')}${d.length > 0 ? ', ' : ''}${fn}State(_r._v) AS _s
               FROM (${rows}) AS _r GROUP BY ${['_b', ...d].join(', ')}) AS _p`;
 }
 
-function leafSql(leaf: Leaf, i: number, grain: Grain, d: readonly string[], states: boolean): string {
+function leafSql(leaf: Leaf, i: number, grain: Grain, d: readonly string[]): string {
   const g = GRAIN_SQL[grain];
-  const value = states ? `${AGGREGATE_FUNCTION[leaf.agg]}Merge(s._v)` : aggregateSql(leaf.agg, 's._v');
+  const value =
+    leaf.window === null ? aggregateSql(leaf.agg, 's._v') : `${AGGREGATE_FUNCTION[leaf.agg]}Merge(s._v)`;
   const on =
     leaf.window === null
       ? `${trunc(grain, 's._t')} = k.q`
