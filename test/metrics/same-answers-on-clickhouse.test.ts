@@ -43,7 +43,53 @@ const LATE_DEFINITIONS: Record<string, unknown>[] = [
   },
 ];
 
-const files = [...DEFINITIONS, ...LATE_DEFINITIONS].map((content) => ({
+/** Windows over partial aggregates on ClickHouse: hour-aligned ends, avg and max, week to date. */
+const WINDOW_DEFINITIONS: Record<string, unknown>[] = [
+  {
+    name: 'avg_order_36h',
+    type: 'cumulative',
+    description: 'average order over the trailing 36 hours',
+    owner: 'analytics',
+    version: 1,
+    model: 'orders',
+    measure: { agg: 'avg', expr: 'total' },
+    time: { column: 'ordered_at', semantics: 'event' },
+    cumulative: { window: '36 hours' },
+    dimensions: ['country'],
+    grains: ['hour', 'day'],
+  },
+  {
+    name: 'revenue_with_fee',
+    type: 'derived',
+    description: 'decimal arithmetic: revenue plus a 2.5% fee and 0.99 flat, and its change on a week before',
+    owner: 'analytics',
+    version: 1,
+    inputs: [
+      { metric: 'revenue', as: 'rev' },
+      { metric: 'revenue', as: 'before', offset: '1 week' },
+      { metric: 'orders_count', as: 'n' },
+    ],
+    expr: 'rev * 1.025 + 0.99 * n - (rev - before) + -before * 2',
+    dimensions: ['country'],
+    grains: ['day', 'week'],
+  },
+  {
+    name: 'biggest_wtd',
+    type: 'cumulative',
+    description: 'largest order week to date',
+    owner: 'analytics',
+    version: 1,
+    model: 'orders',
+    measure: { agg: 'max', expr: 'total' },
+    filter: "status = 'paid'",
+    time: { column: 'ordered_at', semantics: 'event' },
+    cumulative: { to_date: 'week' },
+    dimensions: ['country'],
+    grains: ['hour', 'day', 'week'],
+  },
+];
+
+const files = [...DEFINITIONS, ...LATE_DEFINITIONS, ...WINDOW_DEFINITIONS].map((content) => ({
   file: `metrics/${String(content.name)}.yml`,
   content,
 }));
@@ -118,7 +164,7 @@ const FAR = new Date('2030-01-01T00:00:00Z');
 const ZONES = ['UTC', 'America/Los_Angeles', 'Asia/Kolkata'];
 
 describe.each(ZONES)('the same answers on ClickHouse as on DuckDB in %s', (zone) => {
-  for (const definition of DEFINITIONS) {
+  for (const definition of [...DEFINITIONS, ...WINDOW_DEFINITIONS]) {
     const name = String(definition.name);
     it.each(definition.grains as Grain[])(`${name} per %s, overall and by country`, async (grain) => {
       const q = RANGES[grain];
@@ -131,6 +177,29 @@ describe.each(ZONES)('the same answers on ClickHouse as on DuckDB in %s', (zone)
       }
     });
   }
+});
+
+describe('a `to` that is not on a quarter hour (DuckDB reads row by row then)', () => {
+  it.each(['revenue', 'avg_order', 'buyers_mtd', 'revenue_7d', 'revenue_yoy'])(
+    '%s per hour',
+    async (metric) => {
+      for (const tz of ZONES) {
+        const request = {
+          metric,
+          grain: 'hour',
+          from: '2026-03-07T20:00',
+          to: '2026-03-09T06:07',
+          tz,
+          by: ['country'],
+        };
+        expectSame(
+          await onDuckDB.query(request, FAR),
+          await onClickHouse.query(request, FAR),
+          `${metric} ${tz}`,
+        );
+      }
+    },
+  );
 });
 
 describe('provisional periods agree while data may still arrive', () => {

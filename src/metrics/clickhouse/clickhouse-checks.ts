@@ -13,22 +13,7 @@ import { quoteName } from '../../warehouse/clickhouse/connect.js';
 import { viewName } from '../../warehouse/clickhouse/layout.js';
 import type { DefinitionChecks, PrepareProblem, Relation } from '../metrics-engine.js';
 import type { Leaf } from '../plan.js';
-import { CLICKHOUSE_METRIC_SETTINGS } from './compile-clickhouse.js';
-
-/** Rows of a reading statement, values as ClickHouse's JSON gives them. */
-export async function readRows(
-  client: ClickHouseClient,
-  query: string,
-  params: Record<string, unknown> = {},
-): Promise<unknown[][]> {
-  const result = await client.query({
-    query,
-    format: 'JSONCompact',
-    query_params: params,
-    clickhouse_settings: CLICKHOUSE_METRIC_SETTINGS,
-  });
-  return (await result.json<unknown[]>()).data;
-}
+import { CLICKHOUSE_METRIC_SETTINGS, readRows } from './read-rows.js';
 
 export function clickhouseChecks(client: ClickHouseClient): DefinitionChecks {
   return {

@@ -7,9 +7,10 @@
  */
 import type { ClickHouseConnection } from '../../warehouse/clickhouse/connect.js';
 import type { MetricsEngine, MetricsSession, QueryParams } from '../metrics-engine.js';
-import { clickhouseChecks, readRows } from './clickhouse-checks.js';
+import { clickhouseChecks } from './clickhouse-checks.js';
 import { readClickHouseRegistry, recordClickHouseVersions } from './clickhouse-registry.js';
 import { compileClickHouseQuery } from './compile-clickhouse.js';
+import { readRows } from './read-rows.js';
 
 export function clickhouseMetricsEngine(connection: ClickHouseConnection): MetricsEngine {
   const { client } = connection;

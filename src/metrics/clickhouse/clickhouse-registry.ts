@@ -18,7 +18,7 @@ import { quoteName } from '../../warehouse/clickhouse/connect.js';
 import { stateTable } from '../../warehouse/clickhouse/layout.js';
 import { canonicalJson, type FieldChange } from '../definition-diff.js';
 import type { RegisteredVersion } from '../registry.js';
-import { readRows } from './clickhouse-checks.js';
+import { readRows } from './read-rows.js';
 
 export const REGISTRY_TABLE = stateTable('metric_versions');
 

@@ -11,21 +11,13 @@
  * its zone offset at that instant (`timeZoneOffset`), so calendar arithmetic (ISO weeks from
  * Monday, months, quarters) runs in UTC exactly as DuckDB's on a TIMESTAMP. A DateTime column
  * without a zone holds a wall clock (a Postgres timestamp) and is read as UTC, as on DuckDB; a
- * Date is a calendar day. It must run with CLICKHOUSE_METRIC_SETTINGS (LEFT JOINs give NULL, not
- * 0, for a missing leaf; decimals keep their scale; count(DISTINCT) is exact).
+ * Date is a calendar day. A windowed leaf is read from partial aggregates per local day or hour
+ * (`partialsSql`). It must run with read-rows.ts's settings (LEFT JOINs give NULL, not 0, for a
+ * missing leaf; decimals keep their scale; count(DISTINCT) is exact).
  */
-import type { ClickHouseSettings } from '@clickhouse/client';
 import { quoteName as q } from '../../warehouse/clickhouse/connect.js';
 import { GRAIN_SQL, type Grain, intervalSql } from '../grains.js';
 import { aggregateSql, type Leaf, type Plan, type ValueNode } from '../plan.js';
-
-export const CLICKHOUSE_METRIC_SETTINGS: ClickHouseSettings = {
-  readonly: '2',
-  join_use_nulls: 1,
-  output_format_decimal_trailing_zeros: 1,
-  count_distinct_implementation: 'uniqExact',
-  enable_extended_results_for_datetime_functions: 1,
-};
 
 const FROM = "toDateTime64({from:String}, 6, 'UTC')";
 const TO = "toDateTime64({to:String}, 6, 'UTC')";
@@ -66,7 +58,8 @@ export function compileClickHouseQuery(plan: Plan, grain: Grain, dims: readonly 
        FROM numbers(toUInt64(greatest(dateDiff('${grain}', ${first}, ${TO}) + 2, 0)))) WHERE period < ${TO})`,
   ];
   plan.leaves.forEach((leaf, i) => {
-    ctes.push(`scan_${i} AS (${scanSql(leaf, grain, dims, d)})`);
+    const rows = scanSql(leaf, grain, dims, d);
+    ctes.push(`scan_${i} AS (${leaf.window === null ? rows : partialsSql(leaf, grain, d, rows)})`);
     ctes.push(`leaf_${i} AS (${leafSql(leaf, i, grain, d)})`);
   });
   if (dims.length > 0) {
@@ -146,14 +139,44 @@ function scanSql(leaf: Leaf, grain: Grain, dims: readonly string[], d: readonly 
   return `SELECT ${columns.join(', ')} FROM ${leaf.relation} WHERE ${conditions.join('\n AND ')}`;
 }
 
+/** ClickHouse's aggregate function for each aggregate (count(DISTINCT) is uniqExact: exact). */
+const AGGREGATE_FUNCTION: Readonly<Record<Leaf['agg'], string>> = {
+  sum: 'sum',
+  count: 'count',
+  count_distinct: 'uniqExact',
+  avg: 'avg',
+  min: 'min',
+  max: 'max',
+};
+
+/**
+ * A windowed leaf's rows folded first into partial aggregates (`-State`) per local day — per
+ * local hour when the grain or the window counts hours — and dimension: every period and window
+ * boundary is on such a boundary, so merging the partials of a window (`-Merge`) gives exactly
+ * the aggregate over its rows, count(DISTINCT) and avg included, while the window join pairs
+ * periods with a few thousand partials instead of every row.
+ */
+function partialsSql(leaf: Leaf, grain: Grain, d: readonly string[], rows: string): string {
+  const hourly =
+    grain === 'hour' ||
+    (leaf.window !== null && 'trailing' in leaf.window && leaf.window.trailing.unit === 'hour');
+  const bucket = trunc(hourly ? 'hour' : 'day', '_r._t');
+  const fn = AGGREGATE_FUNCTION[leaf.agg];
+  return `SELECT _b AS _t, ${d.map((c) => `_p.${c} AS ${c}`).join(', ')}${d.length > 0 ? ', ' : ''}_s AS _v
+      FROM (SELECT ${bucket} AS _b, ${d.map((c) => `_r.${c} AS ${c}`).join(', ')}${d.length > 0 ? ', ' : ''}${fn}State(_r._v) AS _s
+              FROM (${rows}) AS _r GROUP BY ${['_b', ...d].join(', ')}) AS _p`;
+}
+
 function leafSql(leaf: Leaf, i: number, grain: Grain, d: readonly string[]): string {
   const g = GRAIN_SQL[grain];
+  const value =
+    leaf.window === null ? aggregateSql(leaf.agg, 's._v') : `${AGGREGATE_FUNCTION[leaf.agg]}Merge(s._v)`;
   const on =
     leaf.window === null
       ? `${trunc(grain, 's._t')} = k.q`
       : `s._t >= ${windowStart(leaf, 'k.q', grain)} AND s._t < k.q + ${g.step}`;
   const group = ['k.period', ...d.map((c) => `s.${c}`)];
-  return `SELECT ${['k.period AS period', ...d.map((c) => `s.${c} AS ${c}`)].join(', ')}, ${aggregateSql(leaf.agg, 's._v')} AS value
+  return `SELECT ${['k.period AS period', ...d.map((c) => `s.${c} AS ${c}`)].join(', ')}, ${value} AS value
     FROM (SELECT period, ${shifted(leaf, 'period', grain)} AS q FROM periods) AS k
     INNER JOIN scan_${i} AS s ON ${on}
     GROUP BY ${group.join(', ')}`;
@@ -166,9 +189,13 @@ function valueSql(node: ValueNode, leaves: readonly Leaf[]): string {
       const zero = leaf.agg === 'sum' || leaf.agg === 'count' || leaf.agg === 'count_distinct';
       return zero ? `coalesce(l${node.index}.value, 0)` : `l${node.index}.value`;
     }
-    case 'number':
-      if (!/^\d+(\.\d+)?$/.test(node.text)) throw new Error(`not a number: ${node.text}`);
-      return node.text;
+    case 'number': {
+      const match = /^\d+(?:\.(\d+))?$/.exec(node.text);
+      if (!match) throw new Error(`not a number: ${node.text}`);
+      // 1.5 is a decimal, as DuckDB reads it (ClickHouse would read a Float64)
+      const scale = match[1]?.length ?? 0;
+      return scale === 0 || node.text.length > 38 ? node.text : `toDecimal128('${node.text}', ${scale})`;
+    }
     case 'negate':
       return `(-${valueSql(node.arg, leaves)})`;
     case 'binary': {
