@@ -12,7 +12,7 @@ import { compileQuery } from './compile.js';
 import type { MetricsEngine, MetricsSession } from './metrics-engine.js';
 import type { Leaf } from './plan.js';
 import { readRegistry, recordVersions } from './registry.js';
-import { expressionProblem, findRelation, prepareProblem, timeKind } from './relation.js';
+import { DUCKDB_MODEL_HINT, expressionProblem, findRelation, prepareProblem, timeKind } from './relation.js';
 
 /** How the metrics layer reaches a DuckDB warehouse (DuckDBWarehouse.metricsStore() gives one). */
 export interface MetricsStore {
@@ -37,6 +37,7 @@ export function duckdbMetricsEngine(store: MetricsStore): MetricsEngine {
 function duckdbSession(db: Db): MetricsSession {
   return {
     findRelation: (model) => findRelation(db, model),
+    modelHint: DUCKDB_MODEL_HINT,
     timeKind,
     expressionProblem: (text) => expressionProblem(db, text),
     prepareProblem: async (sql) => {

@@ -30,6 +30,8 @@ export type PrepareProblem = { readonly unknownColumn: string } | { readonly mes
 export interface DefinitionChecks {
   /** The relation `model` names, or null when there is none. */
   findRelation(model: string): Promise<Relation | null>;
+  /** What a model may name here, for the error when it names nothing. */
+  readonly modelHint: string;
   /** What kind of time a column of this engine's type holds, or null when it is not a time. */
   timeKind(type: string): Leaf['timeKind'] | null;
   /** Whether `text` is one expression over the relation's columns and nothing else: a problem, or null. */

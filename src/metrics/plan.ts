@@ -82,7 +82,7 @@ export async function planMetric(
     let relation = relations.get(source.model);
     if (!relation) {
       const found = await checks.findRelation(source.model);
-      if (!found) throw unknownModel(source.model, at);
+      if (!found) throw unknownModel(source.model, at, checks.modelHint);
       relation = found;
       relations.set(source.model, found);
     }

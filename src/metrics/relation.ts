@@ -94,8 +94,9 @@ export async function prepareProblem(db: Db, sql: string): Promise<string | null
   }
 }
 
-export function unknownModel(model: string, where: string): TributaryError {
-  return new TributaryError('CONFIG', `${where}: unknown model ${JSON.stringify(model)}`, {
-    hint: `name a curated model (schema ${MODELS_SCHEMA}) or a replicated table (orders, sales.orders); \`tributary query "SHOW ALL TABLES"\` lists them`,
-  });
+/** What a model may name in a DuckDB warehouse. */
+export const DUCKDB_MODEL_HINT = `name a curated model (schema ${MODELS_SCHEMA}) or a replicated table (orders, sales.orders); \`tributary query "SHOW ALL TABLES"\` lists them`;
+
+export function unknownModel(model: string, where: string, hint: string): TributaryError {
+  return new TributaryError('CONFIG', `${where}: unknown model ${JSON.stringify(model)}`, { hint });
 }

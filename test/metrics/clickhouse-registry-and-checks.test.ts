@@ -192,6 +192,20 @@ describe("definitions checked by ClickHouse's parser", () => {
     },
   );
 
+  it('an unknown model says what a model names on ClickHouse', async () => {
+    const metrics = await Metrics.loadFiles(
+      engine(),
+      file({ ...REVENUE, name: 'nowhere_hint', model: 'nowhere' }),
+      {
+        user: 'ann',
+        now: NOW,
+      },
+    );
+    const error = await metrics.query({ ...DAYS, metric: 'nowhere_hint' }, NOW).catch((e: unknown) => e);
+    expect(isTributaryError(error, 'CONFIG')).toBe(true);
+    expect((error as { hint?: string }).hint).toMatch(/sales\.orders for another schema.*SHOW TABLES/);
+  });
+
   it('accepts what a definition may write: functions, CASE, IN a list, strings with -- inside', async () => {
     const metrics = await Metrics.loadFiles(
       engine(),

@@ -6,7 +6,8 @@
  * and served: through the running `tributary run` that holds the warehouse (its control
  * endpoint), otherwise by opening the file for writing (the registry may need a new version).
  * On a ClickHouse warehouse (`--warehouse clickhouse://…` or `chdb:…`) the registry and the
- * queries are ClickHouse's (metrics/clickhouse/), reached directly: a server admits many clients.
+ * queries are ClickHouse's (metrics/clickhouse/), reached directly (a server admits many
+ * clients) — for `chdb:`, whose directory one process holds, through the running `tributary run`.
  */
 import { Command } from 'commander';
 import { TributaryError } from '../../core/errors.js';
@@ -21,8 +22,8 @@ import {
 } from '../../metrics/metrics.js';
 import { type MetricsOperation, runMetricsOperation } from '../../metrics/metrics-request.js';
 import type { RegisteredVersion } from '../../metrics/registry.js';
-import { remoteMetrics } from '../../server/control-client.js';
-import { isClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
+import { findRunning, remoteMetrics } from '../../server/control-client.js';
+import { isClickHouseUrl, parseClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
 import { loadConfigFile } from '../config-file.js';
 import { currentUser, DEFAULT_METRICS_DIR, metricsDirOf } from '../metrics-handler.js';
 import { writeStdout } from '../output.js';
@@ -195,13 +196,17 @@ async function perform(flags: CommonFlags, operation: MetricsOperation): Promise
   const sources = parseMetricFiles(raw); // a malformed file stops here, before the warehouse is touched
   const user = currentUser();
   const warehouse = flags.warehouse ?? file?.warehouse ?? DEFAULT_WAREHOUSE;
-  if (isClickHouseUrl(warehouse))
+  if (isClickHouseUrl(warehouse)) {
+    // chdb admits one process per directory: while `tributary run` holds it, ask that process
+    const running = parseClickHouseUrl(warehouse).kind === 'chdb' ? findRunning(warehouse) : null;
+    if (running) return remoteMetrics(running, { files: raw, user, operation });
     return withClickHouse(warehouse, async (connection) =>
       runMetricsOperation(
         await Metrics.load(clickhouseMetricsEngine(connection), sources, { user }),
         operation,
       ),
     );
+  }
   return withWarehouse(
     warehouse,
     (running) => remoteMetrics(running, { files: raw, user, operation }),

@@ -23,7 +23,8 @@ import { parseDuration } from '../../core/duration.js';
 import { TributaryError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { checkNatsUrl } from '../../feed/jetstream/jetstream-feed.js';
-import { Metrics, resultRecords } from '../../metrics/metrics.js';
+import { clickhouseMetricsEngine } from '../../metrics/clickhouse/clickhouse-engine.js';
+import { Metrics, type MetricsBackend, resultRecords } from '../../metrics/metrics.js';
 import type { ModelRefresher } from '../../models/model-refresher.js';
 import type { Loader } from '../../pipeline/loader.js';
 import { runPipeline } from '../../pipeline/pipeline.js';
@@ -194,7 +195,7 @@ export function runCommand(): Command {
       const sampleEveryMs = lagSampleMs(flags.lagSample);
       const alertsWanted = alertSettings(flags.alerts);
       const onClickHouse = isClickHouseUrl(flags.warehouse);
-      if (onClickHouse) refuseOnClickHouse(flags, command, { models, metrics: metricSources, retentionMs });
+      if (onClickHouse) refuseOnClickHouse(flags, command, { models, retentionMs });
       await runUntilSignal(async (signal) => {
         const log = createLogger();
         const types = new TypeRegistry();
@@ -204,15 +205,17 @@ export function runCommand(): Command {
               source: `${describeTarget(config.connection)} slot ${config.slot}`,
             })
           : await openForSlot(flags.warehouse, config, types, flags.raw);
-        // the raw zone, models, metrics, checks and verify live in DuckDB (refused above for ClickHouse)
+        // the raw zone, models, checks and verify live in DuckDB (refused above for ClickHouse)
         const duck = warehouse instanceof DuckDBWarehouse ? warehouse : null;
         const clickhouse = warehouse instanceof ClickHouseWarehouse ? warehouse.connection.client : null;
+        const metricsStore = (): MetricsBackend =>
+          duck ? duck.metricsStore() : clickhouseMetricsEngine((warehouse as ClickHouseWarehouse).connection);
         const warehouseName = onClickHouse ? parseClickHouseUrl(flags.warehouse).describe : flags.warehouse;
         let metrics: Metrics | null = null;
         let refresher: ModelRefresher | null = null;
         try {
-          if (metricSources && duck)
-            metrics = await Metrics.load(duck.metricsStore(), metricSources, { user: currentUser() });
+          if (metricSources)
+            metrics = await Metrics.load(metricsStore(), metricSources, { user: currentUser() });
           if (wantsModels(models) && duck)
             refresher = await startModels(
               duck,
@@ -256,6 +259,7 @@ export function runCommand(): Command {
                 },
               }
             : {
+                metrics: metricsHandler({ metricsStore }, () => metrics),
                 query: async (sql: string, asOf?: string) => {
                   if (asOf !== undefined)
                     throw new TributaryError(
@@ -401,7 +405,7 @@ export function runCommand(): Command {
 function refuseOnClickHouse(
   flags: RunFlags,
   command: Command,
-  wanted: { readonly models: ModelsSettings; readonly metrics: unknown; readonly retentionMs: number | null },
+  wanted: { readonly models: ModelsSettings; readonly retentionMs: number | null },
 ): void {
   const refuse = (what: string, hint: string) => {
     throw new TributaryError('USAGE', `${what} is not available with a ClickHouse warehouse`, { hint });
@@ -413,8 +417,6 @@ function refuseOnClickHouse(
     );
   if (wantsModels(wanted.models))
     refuse('models (--models)', 'run the models on a DuckDB warehouse, or drop --models');
-  if (wanted.metrics)
-    refuse('--metrics at run', 'sync metrics with tributary metrics sync --warehouse <the same URL>');
   if (flags.checks && flags.checks.length > 0)
     refuse("data checks (the config file's checks:)", 'remove checks: from the config file');
 }

@@ -18,6 +18,8 @@ import { CLICKHOUSE_METRIC_SETTINGS, readRows } from './read-rows.js';
 export function clickhouseChecks(client: ClickHouseClient): DefinitionChecks {
   return {
     findRelation: (model) => findRelation(client, model),
+    modelHint:
+      'name a replicated table by its view (orders for public.orders, sales.orders for another schema) or a table of the warehouse database; `tributary query "SHOW TABLES"` lists them',
     timeKind,
     expressionProblem: (text) => expressionProblem(client, text),
     prepareProblem: (sql) => prepareProblem(client, sql),
