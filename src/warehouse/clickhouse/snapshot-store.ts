@@ -282,6 +282,20 @@ export class ClickHouseSnapshots implements SnapshotStore {
    * for rows the warehouse does not hold). The keys' values are in `schema`'s key columns.
    */
   async park(schema: TableSchema, keys: readonly Row[], version: string): Promise<void> {
+    await this.#writeParks(schema, keys, version, false);
+  }
+
+  /** Keys re-read at `c`: parks older than `c` are resolved, newer ones stay open. */
+  #resolveParks(schema: TableSchema, keys: readonly Row[], c: Lsn): Promise<void> {
+    return this.#writeParks(schema, keys, snapshotVersion(c), true);
+  }
+
+  async #writeParks(
+    schema: TableSchema,
+    keys: readonly Row[],
+    version: string,
+    resolved: boolean,
+  ): Promise<void> {
     if (keys.length === 0) return;
     await this.#t.client.insert({
       table: stateTable('parks'),
@@ -290,22 +304,7 @@ export class ClickHouseSnapshots implements SnapshotStore {
         table_name: schema.table.name,
         key: this.#keyText(schema, key),
         version,
-        resolved: false,
-      })),
-      format: 'JSONEachRow',
-    });
-  }
-
-  /** Keys re-read at `c`: parks older than `c` are resolved, newer ones stay open. */
-  async #resolveParks(schema: TableSchema, keys: readonly Row[], c: Lsn): Promise<void> {
-    await this.#t.client.insert({
-      table: stateTable('parks'),
-      values: keys.map((key) => ({
-        table_schema: schema.table.schema,
-        table_name: schema.table.name,
-        key: this.#keyText(schema, key),
-        version: snapshotVersion(c),
-        resolved: true,
+        resolved,
       })),
       format: 'JSONEachRow',
     });

@@ -6,6 +6,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TableRef } from '../../core/table-ref.js';
+import type { JobStatus } from '../../pipeline/status-report.js';
 import { quoteName } from './connect.js';
 import { stateTable } from './layout.js';
 
@@ -15,20 +16,10 @@ export interface StatusTable {
   readonly lastChange: string | null;
 }
 
-export interface StatusJob {
-  readonly id: string;
+/** A recorded job as `status` shows it (its table as parts; live progress is added by the caller). */
+export type StatusJob = Omit<JobStatus, 'table' | 'rowsPerSecond' | 'etaSeconds' | 'chunks'> & {
   readonly table: TableRef;
-  readonly predicate: string | null;
-  readonly reason: string;
-  readonly state: string;
-  readonly requestedAt: string;
-  readonly startedAt: string | null;
-  readonly finishedAt: string | null;
-  readonly rows: number;
-  readonly rowsEstimated: number | null;
-  readonly attempts: number;
-  readonly error: string | null;
-}
+};
 
 /** The tables Tributary replicates into `client`'s database (from its schema versions). */
 export async function statusTables(

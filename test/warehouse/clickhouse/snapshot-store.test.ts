@@ -55,6 +55,18 @@ describe('ClickHouse snapshot store', () => {
   });
   afterEach(async () => ch.drop());
 
+  /** A backfill job of the whole table, its attempt begun at `lsn` (one chunk). */
+  const backfillAt = async (lsn: bigint) => {
+    const job = await store.createSnapshotJob({
+      table: schema.table,
+      predicate: null,
+      reason: 'backfill',
+      keyless: false,
+    });
+    await store.startSnapshotAttempt(job.id, lsn, schema, [{ chunk: 0, fromPage: 0, toPage: null }], null);
+    return job;
+  };
+
   const held = () =>
     ch.rows<{ id: string; v: string }>(
       `SELECT id, v FROM ${storage} FINAL WHERE NOT _tributary_deleted ORDER BY id`,
@@ -110,13 +122,7 @@ describe('ClickHouse snapshot store', () => {
   });
 
   it('a copy read at C never overwrites a change at or after C, inserted before or after it', async () => {
-    const job = await store.createSnapshotJob({
-      table: schema.table,
-      predicate: null,
-      reason: 'backfill',
-      keyless: false,
-    });
-    await store.startSnapshotAttempt(job.id, 500n, schema, [{ chunk: 0, fromPage: 0, toPage: null }], null);
+    const job = await backfillAt(500n);
     // the stream's changes: key 1 updated at 500#0 (before the copy lands), key 2 deleted at 600#3 (after)
     const client = ch.connection.client;
     await client.insert({
@@ -163,13 +169,7 @@ describe('ClickHouse snapshot store', () => {
   });
 
   it('discards rows read before a truncate the stream applied while the job ran', async () => {
-    const job = await store.createSnapshotJob({
-      table: schema.table,
-      predicate: null,
-      reason: 'backfill',
-      keyless: false,
-    });
-    await store.startSnapshotAttempt(job.id, 500n, schema, [{ chunk: 0, fromPage: 0, toPage: null }], null);
+    const job = await backfillAt(500n);
     expect(await store.hasActiveJob(schema.table)).toBe(true);
     await store.markTruncate(schema.table, 700n);
     const written = await store.applySnapshotRows({
@@ -187,13 +187,7 @@ describe('ClickHouse snapshot store', () => {
   });
 
   it('parks keys and resolves only the parks older than the re-read', async () => {
-    const job = await store.createSnapshotJob({
-      table: schema.table,
-      predicate: null,
-      reason: 'backfill',
-      keyless: false,
-    });
-    await store.startSnapshotAttempt(job.id, 500n, schema, [{ chunk: 0, fromPage: 0, toPage: null }], null);
+    const job = await backfillAt(500n);
     await store.park(
       schema,
       [{ id: 7n }, { id: -9_223_372_036_854_775_808n }],
