@@ -18,8 +18,8 @@ import { snapshotVersion } from '../../../src/warehouse/clickhouse/layout.js';
 import { clickhouseType } from '../../../src/warehouse/clickhouse/type-mapping.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
 import { day, micros, numericMod } from '../../helpers/clickhouse-types.js';
-import { committed, ins, txn } from '../contract/items.js';
-import { col, schemaItem, T } from '../items.js';
+import { committed, delRow, ins, insRow, txn, updRow } from '../contract/items.js';
+import { col, keylessSchemaItem, schemaItem, T } from '../items.js';
 
 class Crash extends Error {}
 
@@ -228,6 +228,32 @@ describe('ClickHouse: a column widened when a value its type cannot hold arrives
       'infinity',
       '2025-05-05 00:00:00.000000',
       'plain',
+    ]);
+  });
+
+  it('a table without a primary key: a copy stored before the widening is matched by its text and deleted', async () => {
+    const wh = await instance();
+    const log = { schema: 'public', name: 'log' };
+    const v = col('v', 1700, false, numericMod(10, 2));
+    await wh.apply([
+      keylessSchemaItem([col('seq', 23), v], 'log-1', log),
+      ...txn(
+        10n,
+        insRow(log, { seq: 1, v: new Decimal('12.50') }),
+        insRow(log, { seq: 2, v: new Decimal('0.10') }),
+      ),
+    ]);
+    await wh.apply(
+      txn(
+        20n,
+        insRow(log, { seq: 3, v: new Decimal('NaN') }),
+        delRow(log, { seq: 1, v: new Decimal('12.50') }),
+        updRow(log, { seq: 2, v: new Decimal('0.10') }, { seq: 2, v: new Decimal('0.20') }),
+      ),
+    );
+    expect(await ch.rows('SELECT seq, v FROM log ORDER BY seq')).toEqual([
+      { seq: 2, v: '0.20' },
+      { seq: 3, v: 'NaN' },
     ]);
   });
 
