@@ -28,6 +28,11 @@
  *    with a version ≤ the watermark are hidden): O(1) at the truncate, and it also hides a
  *    snapshot copy inserted later with a version below P (snapshot rule 3). The rows stay in
  *    storage until a later cleanup (not done here: the storage of a table truncated often grows).
+ * 5. A value a column's type cannot hold (an `UnfitValue` while planning a part, or in a
+ *    snapshot chunk): the column is widened to its String widening (widen.ts) — storage
+ *    rewritten, view created again, the widening recorded with the table's shape — and the part
+ *    planned again, before any of its writes. Redelivered, the part meets the same value and the
+ *    widening, finished or not, is completed and recorded (its steps read system.columns).
  *
  * Lanes and checkpoints: lane-book.ts. Snapshots (../snapshot.ts): `ensureTable` and
  * `insertVersioned` are the snapshot store's writes (`snapshotTarget()` hands them over), and
@@ -67,17 +72,15 @@ import {
   quoteName,
 } from './connect.js';
 import { LaneBook } from './lane-book.js';
-import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN, viewName } from './layout.js';
+import { positionVersion, viewName } from './layout.js';
 import { planTable, type TablePlan } from './merge.js';
 import { readClickHouseQuery } from './read-query.js';
 import { bootstrapSnapshots, ClickHouseSnapshots, type SnapshotTarget } from './snapshot-store.js';
 import { bootstrapSql, readSchemas, recordSchema, recordTruncate } from './state.js';
 import { type StatusJob, type StatusTable, statusJobs, statusTables } from './status.js';
-import type { Reader, StorageRow } from './storage-rows.js';
+import { type Reader, type StorageRow, snapshotRows } from './storage-rows.js';
 import {
   type ChTable,
-  COPY_COLUMN,
-  COPY_SEQ_COLUMN,
   chTable,
   createStorageSql,
   createViewSql,
@@ -89,7 +92,7 @@ import {
   rebuildName,
   sortingKey,
 } from './tables.js';
-import type { ClickHouseColumnType, TypeLookup } from './type-mapping.js';
+import type { TypeLookup } from './type-mapping.js';
 import { carriedWidenings, widenableColumn, widenedTable, wideningDdl } from './widen.js';
 
 export interface ClickHouseWarehouseOptions {
@@ -526,11 +529,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
       // a value a column cannot hold: the column is widened (widen.ts) and the rows encoded again
       for (;;) {
         try {
-          await this.#insert(
-            table,
-            this.#snapshotRows(table, rows, version, dedupToken),
-            `snapshot:${dedupToken}`,
-          );
+          await this.#insert(table, snapshotRows(table, rows, version, dedupToken), `snapshot:${dedupToken}`);
           return;
         } catch (error) {
           const column = widenableColumn(error, table);
@@ -538,28 +537,6 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
           table = await this.#widen(table, column, true);
         }
       }
-    });
-  }
-
-  /** A snapshot chunk's rows as storage rows at `version` (see insertVersioned). */
-  #snapshotRows(table: ChTable, rows: readonly Row[], version: string, dedupToken: string): StorageRow[] {
-    const lsn = (BigInt(version) >> 64n).toString();
-    // copies of a multiset made by one chunk: the chunk's token picks their sequence numbers
-    const base = BigInt(`0x${createHash('sha256').update(dedupToken).digest('hex').slice(0, 8)}`) << 32n;
-    return rows.map((row, i) => {
-      const out: StorageRow = { [LSN_COLUMN]: lsn, [VERSION_COLUMN]: version, [DELETED_COLUMN]: 0 };
-      for (const c of table.schema.columns) {
-        const value = row[c.name];
-        out[c.name] =
-          value === undefined || value === null
-            ? null
-            : (table.types.get(c.name) as ClickHouseColumnType).encode(value);
-      }
-      if (table.keyless) {
-        out[COPY_COLUMN] = version;
-        out[COPY_SEQ_COLUMN] = (base | BigInt(i)).toString();
-      }
-      return out;
     });
   }
 

@@ -28,6 +28,8 @@
  *   renamed: ClickHouse cannot alter a sorting-key column, so the storage is rebuilt (a new
  *   table, INSERT SELECT with the column cast, EXCHANGE TABLES, the old one dropped). The
  *   caller checks first that the stored values survive every retype (clickhouse-warehouse.ts).
+ * - A column widened (widen.ts; `ChTable.widened`) is created and evolved as its type's widened
+ *   String; a key column's widening is a rebuild (`rebuildStorage` with its conversion).
  * - With `cluster` the same tables are made `ON CLUSTER`, the storage with
  *   `ReplicatedReplacingMergeTree` and a `Distributed` table (sharded by the key) that the view
  *   reads and the loader writes. That DDL is unit-tested as text only: chdb is one process, it
