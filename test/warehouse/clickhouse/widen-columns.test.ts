@@ -18,7 +18,7 @@ import { snapshotVersion } from '../../../src/warehouse/clickhouse/layout.js';
 import { clickhouseType } from '../../../src/warehouse/clickhouse/type-mapping.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
 import { day, micros, numericMod } from '../../helpers/clickhouse-types.js';
-import { committed, delRow, ins, insRow, txn, updRow } from '../contract/items.js';
+import { committed, delRow, ins, insRow, txn, upd, updRow } from '../contract/items.js';
 import { col, keylessSchemaItem, schemaItem, T } from '../items.js';
 
 class Crash extends Error {}
@@ -254,6 +254,24 @@ describe('ClickHouse: a column widened when a value its type cannot hold arrives
     expect(await ch.rows('SELECT seq, v FROM log ORDER BY seq')).toEqual([
       { seq: 2, v: '0.20' },
       { seq: 3, v: 'NaN' },
+    ]);
+  });
+
+  it('a partial update during a snapshot job parks a key its widened key column holds', async () => {
+    const wh = await instance();
+    const d = col('d', 1082, true);
+    const item = schemaItem([d, col('v', 25), col('doc', 25)], 'items-1');
+    await wh.apply([item, ...txnOf(10n, { d: new PgDate(day(2024, 1, 1)), v: 'a', doc: 'D' })]);
+    const job = await wh.createSnapshotJob({ table: T, predicate: null, reason: 'backfill', keyless: false });
+    const old = new PgDate(day(1850, 3, 4));
+    await wh.apply(txn(20n, upd({ d: old, v: 'b' }, ['doc'])));
+    expect(await storageType('d')).toBe('String');
+    expect((await wh.parkedKeys(job.id, 10)).map((k) => valueToJson(k.d ?? null))).toEqual([
+      valueToJson(old),
+    ]);
+    expect(await ch.rows('SELECT d, v, doc FROM items ORDER BY d')).toEqual([
+      { d: '1850-03-04', v: 'b', doc: null },
+      { d: '2024-01-01', v: 'a', doc: 'D' },
     ]);
   });
 
