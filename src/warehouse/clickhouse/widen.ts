@@ -22,8 +22,9 @@
  *   storage) and records it.
  * - A widened column stays widened through renames and later shapes (`carriedWidenings`) until
  *   the source retypes it (another type oid or modifier): then it takes the new type's mapping,
- *   and the stored texts must convert exactly to it (the warehouse's retype check) or the
- *   retype stops with an error naming the column.
+ *   and the stored texts must survive the warehouse's retype check (text → new type → text
+ *   unchanged) or the retype stops with an error naming the column — which a NaN still stored,
+ *   or a Decimal text with trailing zeros, does not: NOT converted in place yet.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TableSchema } from '../../core/change-event.js';

@@ -231,6 +231,29 @@ describe('ClickHouse: a column widened when a value its type cannot hold arrives
     ]);
   });
 
+  it('a widened column retyped at the source to a type that refuses its texts: the change stops, naming the column', async () => {
+    const wh = await instance();
+    const id = at(col('id', 23, true), 1);
+    await wh.apply([
+      schemaItem([id, at(col('v', 1700, false, numericMod(10, 2)), 2)], 'items-1'),
+      ...txnOf(10n, { id: 1, v: new Decimal('12.50') }),
+      ...txnOf(11n, { id: 2, v: new Decimal('NaN') }),
+    ]);
+    await expect(
+      wh.apply([
+        schemaItem([id, at(col('v', 1700, false, numericMod(12, 2)), 2)], 'items-2'),
+        ...txnOf(20n, { id: 3, v: new Decimal('1.00') }),
+      ]),
+    ).rejects.toThrow(
+      /v: its type changed from String to Decimal\(12, 2\), but 2 stored value\(s\) do not convert exactly/,
+    );
+    expect(await storageType('v')).toBe('Nullable(String)');
+    expect(await texts('v')).toEqual([
+      [1, '12.50'],
+      [2, 'NaN'],
+    ]);
+  });
+
   it('a table without a primary key: a copy stored before the widening is matched by its text and deleted', async () => {
     const wh = await instance();
     const log = { schema: 'public', name: 'log' };
