@@ -28,6 +28,11 @@
  *    with a version ≤ the watermark are hidden): O(1) at the truncate, and it also hides a
  *    snapshot copy inserted later with a version below P (snapshot rule 3). The rows stay in
  *    storage until a later cleanup (not done here: the storage of a table truncated often grows).
+ * 5. A value a column's type cannot hold (an `UnfitValue` while planning a part, or in a
+ *    snapshot chunk): the column is widened to its String widening (widen.ts) — storage
+ *    rewritten, view created again, the widening recorded with the table's shape — and the part
+ *    planned again, before any of its writes. Redelivered, the part meets the same value and the
+ *    widening, finished or not, is completed and recorded (its steps read system.columns).
  *
  * Lanes and checkpoints: lane-book.ts. Snapshots (../snapshot.ts): `ensureTable` and
  * `insertVersioned` are the snapshot store's writes (`snapshotTarget()` hands them over), and
@@ -67,17 +72,15 @@ import {
   quoteName,
 } from './connect.js';
 import { LaneBook } from './lane-book.js';
-import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN, viewName } from './layout.js';
+import { positionVersion, viewName } from './layout.js';
 import { planTable, type TablePlan } from './merge.js';
 import { readClickHouseQuery } from './read-query.js';
 import { bootstrapSnapshots, ClickHouseSnapshots, type SnapshotTarget } from './snapshot-store.js';
 import { bootstrapSql, readSchemas, recordSchema, recordTruncate } from './state.js';
 import { type StatusJob, type StatusTable, statusJobs, statusTables } from './status.js';
-import type { Reader, StorageRow } from './storage-rows.js';
+import { type Reader, type StorageRow, snapshotRows } from './storage-rows.js';
 import {
   type ChTable,
-  COPY_COLUMN,
-  COPY_SEQ_COLUMN,
   chTable,
   createStorageSql,
   createViewSql,
@@ -89,7 +92,8 @@ import {
   rebuildName,
   sortingKey,
 } from './tables.js';
-import type { ClickHouseColumnType, TypeLookup } from './type-mapping.js';
+import type { TypeLookup } from './type-mapping.js';
+import { carriedWidenings, widenableColumn, widenedTable, wideningDdl } from './widen.js';
 
 export interface ClickHouseWarehouseOptions {
   /** Domains → base types (src/source/postgres/values/type-registry.ts). */
@@ -116,8 +120,15 @@ export interface StreamSnapshotHooks {
   markTruncate(table: TableRef, lsn: bigint): Promise<void>;
 }
 
-/** Where a batch can be stopped by a failpoint: after a table's rows, before the checkpoint, after an ALTER's DDL. */
-export type Failpoint = 'after-table-rows' | 'before-checkpoint' | 'before-schema-record';
+/**
+ * Where a batch can be stopped by a failpoint: after a table's rows, before the checkpoint, after
+ * an ALTER's DDL, after a widening's DDL and view (before it is recorded).
+ */
+export type Failpoint =
+  | 'after-table-rows'
+  | 'before-checkpoint'
+  | 'before-schema-record'
+  | 'before-widening-record';
 
 function tableId(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
@@ -205,8 +216,8 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
   async #reload(): Promise<void> {
     this.#tables.clear();
     this.#since.clear();
-    for (const { schema, sinceLsn } of await readSchemas(this.#client, this.#context)) {
-      this.#tables.set(tableId(schema.table), chTable(schema, this.#context));
+    for (const { schema, sinceLsn, widened } of await readSchemas(this.#client, this.#context)) {
+      this.#tables.set(tableId(schema.table), chTable(schema, this.#context, widened));
       this.#since.set(tableId(schema.table), sinceLsn);
     }
     await this.#lanes.reload();
@@ -295,7 +306,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     const flush = async (): Promise<void> => {
       const plans: TablePlan[] = [];
       for (const [id, events] of pending) {
-        const table = this.#tables.get(id);
+        let table = this.#tables.get(id);
         if (!table) {
           throw new TributaryError(
             'SINK',
@@ -303,12 +314,23 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
           );
         }
         const hooks = this.#snapshots;
+        const ref = table.schema.table;
         let active: Promise<boolean> | undefined;
         const mayPark = () => {
-          active ??= hooks ? hooks.hasActiveJob(table.schema.table) : Promise.resolve(false);
+          active ??= hooks ? hooks.hasActiveJob(ref) : Promise.resolve(false);
           return active;
         };
-        plans.push(await planTable(this.#reader, table, events, !creating.has(id), mayPark));
+        // a value a column cannot hold: the column is widened (widen.ts) and the part planned again
+        for (;;) {
+          try {
+            plans.push(await planTable(this.#reader, table, events, !creating.has(id), mayPark));
+            break;
+          } catch (error) {
+            const column = widenableColumn(error, table);
+            if (column === null) throw error;
+            table = await this.#widen(table, column, !creating.has(id));
+          }
+        }
       }
       // everything read and checked: now the writes, the checkpoint last
       for (const id of creating) await this.#create(this.#tables.get(id) as ChTable);
@@ -365,12 +387,13 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     for (const sql of createStorageSql(table, this.#context)) await this.#run({ sql });
     await this.#run({ sql: createViewSql(table, this.#context) });
     const since = this.#since.get(tableId(table.schema.table)) ?? 0n;
-    await recordSchema(this.#client, this.#context, table.view, table.schema, since);
+    await recordSchema(this.#client, this.#context, table.view, table.schema, since, table.widened);
   }
 
   async #evolve(current: ChTable, schema: TableSchema, since: bigint): Promise<void> {
-    const next = chTable(schema, this.#context);
-    const { ddl, rebuild, retyped } = evolution(current, schema, this.#context);
+    const widened = carriedWidenings(current, schema, this.#context);
+    const next = chTable(schema, this.#context, widened);
+    const { ddl, rebuild, retyped } = evolution(current, schema, this.#context, widened);
     const done = rebuild && (await this.#hasSortingKey(next));
     if (!done) for (const retype of retyped) await this.#checkConverts(current, retype);
     if (done) {
@@ -379,9 +402,30 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     } else for (const statement of ddl) await this.#run(statement);
     await this.#failpoint('before-schema-record');
     await this.#run({ sql: createViewSql(next, this.#context) });
-    await recordSchema(this.#client, this.#context, next.view, schema, since);
+    await recordSchema(this.#client, this.#context, next.view, schema, since, widened);
     this.#tables.set(tableId(schema.table), next);
     this.#since.set(tableId(schema.table), since);
+  }
+
+  /**
+   * `table` with `column` widened (widen.ts): its storage rewritten (`stored`: a table this part
+   * creates has none yet and is created widened), its view created again, the widening recorded
+   * with the table's shape last. Returns the widened table, also kept in memory.
+   */
+  async #widen(table: ChTable, column: string, stored: boolean): Promise<ChTable> {
+    const id = tableId(table.schema.table);
+    const widened = widenedTable(table, column, this.#context);
+    if (stored) {
+      for (const statement of await wideningDdl(this.#client, this.#context, table, widened, column)) {
+        await this.#run(statement);
+      }
+      await this.#run({ sql: createViewSql(widened, this.#context) });
+      await this.#failpoint('before-widening-record');
+      const since = this.#since.get(id) ?? 0n;
+      await recordSchema(this.#client, this.#context, widened.view, widened.schema, since, widened.widened);
+    }
+    this.#tables.set(id, widened);
+    return widened;
   }
 
   /**
@@ -475,32 +519,24 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     dedupToken: string,
   ): Promise<void> {
     return this.#serial(async () => {
-      const table = this.#tables.get(tableId(schema.table));
+      let table = this.#tables.get(tableId(schema.table));
       if (!table) {
         throw new TributaryError(
           'INTERNAL',
           `${displayName(schema.table)}: insertVersioned before ensureTable`,
         );
       }
-      const lsn = (BigInt(version) >> 64n).toString();
-      // copies of a multiset made by one chunk: the chunk's token picks their sequence numbers
-      const base = BigInt(`0x${createHash('sha256').update(dedupToken).digest('hex').slice(0, 8)}`) << 32n;
-      const values = rows.map((row, i) => {
-        const out: StorageRow = { [LSN_COLUMN]: lsn, [VERSION_COLUMN]: version, [DELETED_COLUMN]: 0 };
-        for (const c of table.schema.columns) {
-          const value = row[c.name];
-          out[c.name] =
-            value === undefined || value === null
-              ? null
-              : (table.types.get(c.name) as ClickHouseColumnType).encode(value);
+      // a value a column cannot hold: the column is widened (widen.ts) and the rows encoded again
+      for (;;) {
+        try {
+          await this.#insert(table, snapshotRows(table, rows, version, dedupToken), `snapshot:${dedupToken}`);
+          return;
+        } catch (error) {
+          const column = widenableColumn(error, table);
+          if (column === null) throw error;
+          table = await this.#widen(table, column, true);
         }
-        if (table.keyless) {
-          out[COPY_COLUMN] = version;
-          out[COPY_SEQ_COLUMN] = (base | BigInt(i)).toString();
-        }
-        return out;
-      });
-      await this.#insert(table, values, `snapshot:${dedupToken}`);
+      }
     });
   }
 

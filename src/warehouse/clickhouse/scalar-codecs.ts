@@ -42,11 +42,14 @@ import {
 export class UnfitValue extends TributaryError {
   /** The ClickHouse type that refused it. */
   readonly sql: string;
-  constructor(sql: string, message: string) {
+  /** The column whose type refused it, when known (type-mapping.ts names it). */
+  readonly column: string | undefined;
+  constructor(sql: string, message: string, column?: string) {
     super('SINK', message, {
       hint: 'the warehouse never clamps, rounds or nulls a value; widen the column to String, or exclude the table',
     });
     this.sql = sql;
+    this.column = column;
   }
 }
 

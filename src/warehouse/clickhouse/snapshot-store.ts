@@ -39,7 +39,7 @@ import type {
 } from '../snapshot.js';
 import { quoteName } from './connect.js';
 import { snapshotVersion, stateTable, storageName } from './layout.js';
-import { clickhouseType, type TypeLookup } from './type-mapping.js';
+import { type ClickHouseColumnType, clickhouseType, type TypeLookup, UnfitValue } from './type-mapping.js';
 
 const JOBS = quoteName(stateTable('snapshot_jobs'));
 const CHUNKS = quoteName(stateTable('snapshot_chunks'));
@@ -324,7 +324,7 @@ export class ClickHouseSnapshots implements SnapshotStore {
         name,
         column.typeOid,
         column.typeModifier,
-        value === null ? null : clickhouseType(column, this.#t.typeInfo).encode(value),
+        value === null ? null : keyField(clickhouseType(column, this.#t.typeInfo), value),
       ];
     });
     return JSON.stringify(parts, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -399,6 +399,28 @@ function nowText(): string {
   return new Date().toISOString().replace('T', ' ').replace('Z', '000');
 }
 
+/**
+ * A key value as its mapped type encodes it; one the type cannot hold (a key column the
+ * warehouse widened, widen.ts) as `{ widened: <the widened text> }`.
+ */
+function keyField(type: ClickHouseColumnType, value: Value): unknown {
+  try {
+    return type.encode(value);
+  } catch (error) {
+    if (!(error instanceof UnfitValue) || !type.widening) throw error;
+    return { widened: type.widening.type.encode(value) };
+  }
+}
+
+function fieldValue(type: ClickHouseColumnType, field: unknown): Value {
+  const widened = type.widening && typeof field === 'object' && field !== null && !Array.isArray(field);
+  return widened
+    ? (type.widening as NonNullable<ClickHouseColumnType['widening']>).type.decode(
+        (field as { widened: unknown }).widened,
+      )
+    : type.decode(field);
+}
+
 function parseKey(text: string, lookup: TypeLookup | undefined): Row {
   const key: Record<string, Value> = Object.create(null);
   for (const [name, typeOid, typeModifier, field] of JSON.parse(text) as [
@@ -410,7 +432,7 @@ function parseKey(text: string, lookup: TypeLookup | undefined): Row {
     key[name] =
       field === null
         ? null
-        : clickhouseType({ name, typeOid, typeModifier, isKey: true }, lookup).decode(field);
+        : fieldValue(clickhouseType({ name, typeOid, typeModifier, isKey: true }, lookup), field);
   }
   return key;
 }

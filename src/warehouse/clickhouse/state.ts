@@ -9,7 +9,9 @@
  *   always wins, whatever order the inserts land in. Read with FINAL.
  * - `_tributary_schema_versions`: every shape recorded, with a sequence number (the latest per
  *   table is the table's current shape) and `since_lsn`, the commit LSN from which the source
- *   had it (its first change's, or the snapshot's that brought it; 0 when unknown).
+ *   had it (its first change's, or the snapshot's that brought it; 0 when unknown), and the
+ *   columns the warehouse widened to String (widen.ts): a widening is recorded as the same
+ *   shape again with the column added to `widened`, so a restart keeps the widened type.
  * - `_tributary_truncations`: per view, the row version of each truncate applied. A table's
  *   watermark is the greatest; its view hides every row at or below it (tables.ts), which also
  *   hides a snapshot copy inserted later with an older version (snapshot rule 3).
@@ -107,13 +109,14 @@ export async function writeLane(
   });
 }
 
-/** Records `schema` as the table's latest shape. */
+/** Records `schema` as the table's latest shape, with the columns the warehouse widened (widen.ts). */
 export async function recordSchema(
   client: ClickHouseClient,
   context: DdlContext,
   view: string,
   schema: TableSchema,
   sinceLsn: bigint,
+  widened: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const [last] = await rows<{ seq: string }>(
     client,
@@ -125,6 +128,7 @@ export async function recordSchema(
     key: schema.key,
     replicaIdentity: schema.replicaIdentity,
     relationOid: schema.relationOid,
+    widened: [...widened],
   });
   await client.insert({
     table: qualified(context, SCHEMAS_TABLE),
@@ -147,6 +151,8 @@ export interface RecordedSchema {
   readonly schema: TableSchema;
   /** The commit LSN from which the source had this shape (0: unknown). */
   readonly sinceLsn: bigint;
+  /** The columns held as their widened String type (widen.ts). */
+  readonly widened: ReadonlySet<string>;
 }
 
 /** The latest recorded shape of every table. */
@@ -167,6 +173,7 @@ export async function readSchemas(client: ClickHouseClient, context: DdlContext)
       key: string[];
       replicaIdentity: TableSchema['replicaIdentity'];
       relationOid: number;
+      widened?: string[];
     };
     const schema: TableSchema = {
       table: { schema: r.table_schema, name: r.table_name },
@@ -176,7 +183,7 @@ export async function readSchemas(client: ClickHouseClient, context: DdlContext)
       replicaIdentity: body.replicaIdentity,
       relationOid: body.relationOid,
     };
-    return { schema, sinceLsn: BigInt(r.since_lsn) };
+    return { schema, sinceLsn: BigInt(r.since_lsn), widened: new Set(body.widened ?? []) };
   });
 }
 

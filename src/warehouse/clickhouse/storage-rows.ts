@@ -3,14 +3,24 @@
  * without a primary key) share: a storage row as the JSONEachRow object inserted, values
  * encoded through the type seam (type-mapping.ts), and a list of rows passed to ClickHouse as
  * ONE bound String parameter read by `format(JSONEachRow, <structure>, {param:String})` — so
- * values are never spliced into SQL text, whatever they hold.
+ * values are never spliced into SQL text, whatever they hold. Also a snapshot chunk's rows
+ * (`snapshotRows`).
  */
+import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Row } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
 import type { Value } from '../../core/values.js';
 import { quoteName as q } from './connect.js';
-import { type ChTable, columnType, type DdlContext, quoteString } from './tables.js';
+import { DELETED_COLUMN, LSN_COLUMN, VERSION_COLUMN } from './layout.js';
+import {
+  type ChTable,
+  COPY_COLUMN,
+  COPY_SEQ_COLUMN,
+  columnType,
+  type DdlContext,
+  quoteString,
+} from './tables.js';
 import type { ClickHouseColumnType } from './type-mapping.js';
 
 /** A storage row as a JSONEachRow object. */
@@ -46,4 +56,31 @@ export function structure(table: ChTable, columns: readonly string[], withIndex:
   });
   if (withIndex) parts.unshift(`${q(INDEX)} UInt32`);
   return quoteString(parts.join(', '));
+}
+
+/**
+ * A snapshot chunk's rows as storage rows at `version`, not deleted (the warehouse's
+ * insertVersioned); copies of a multiset get identities picked by the chunk's token.
+ */
+export function snapshotRows(
+  table: ChTable,
+  rows: readonly Row[],
+  version: string,
+  dedupToken: string,
+): StorageRow[] {
+  const lsn = (BigInt(version) >> 64n).toString();
+  // copies of a multiset made by one chunk: the chunk's token picks their sequence numbers
+  const base = BigInt(`0x${createHash('sha256').update(dedupToken).digest('hex').slice(0, 8)}`) << 32n;
+  return rows.map((row, i) => {
+    const out: StorageRow = { [LSN_COLUMN]: lsn, [VERSION_COLUMN]: version, [DELETED_COLUMN]: 0 };
+    for (const c of table.schema.columns) {
+      const value = row[c.name];
+      out[c.name] = value === undefined || value === null ? null : encode(table, c.name, value);
+    }
+    if (table.keyless) {
+      out[COPY_COLUMN] = version;
+      out[COPY_SEQ_COLUMN] = (base | BigInt(i)).toString();
+    }
+    return out;
+  });
 }

@@ -28,6 +28,8 @@
  *   renamed: ClickHouse cannot alter a sorting-key column, so the storage is rebuilt (a new
  *   table, INSERT SELECT with the column cast, EXCHANGE TABLES, the old one dropped). The
  *   caller checks first that the stored values survive every retype (clickhouse-warehouse.ts).
+ * - A column widened (widen.ts; `ChTable.widened`) is created and evolved as its type's widened
+ *   String; a key column's widening is a rebuild (`rebuildStorage` with its conversion).
  * - With `cluster` the same tables are made `ON CLUSTER`, the storage with
  *   `ReplicatedReplacingMergeTree` and a `Distributed` table (sharded by the key) that the view
  *   reads and the loader writes. That DDL is unit-tested as text only: chdb is one process, it
@@ -80,9 +82,15 @@ export interface ChTable {
   /** The columns that identify a row: the key, or every column of a multiset. */
   readonly keyColumns: readonly string[];
   readonly types: ReadonlyMap<string, ClickHouseColumnType>;
+  /** Columns held as their type's widened String (widen.ts): a value the mapped type refused arrived. */
+  readonly widened: ReadonlySet<string>;
 }
 
-export function chTable(schema: TableSchema, context: DdlContext): ChTable {
+export function chTable(
+  schema: TableSchema,
+  context: DdlContext,
+  widened: ReadonlySet<string> = new Set(),
+): ChTable {
   const keyless = !hasPrimaryKey(schema);
   const view = viewName(schema.table);
   const storage = storageName(schema.table);
@@ -93,7 +101,13 @@ export function chTable(schema: TableSchema, context: DdlContext): ChTable {
     target: context.cluster ? distributedName(view) : storage,
     keyless,
     keyColumns: keyless ? schema.columns.map((c) => c.name) : schema.key,
-    types: new Map(schema.columns.map((c) => [c.name, clickhouseType(c, context.lookup)])),
+    types: new Map(
+      schema.columns.map((c) => {
+        const mapped = clickhouseType(c, context.lookup);
+        return [c.name, (widened.has(c.name) && mapped.widening?.type) || mapped];
+      }),
+    ),
+    widened: new Set([...widened].filter((name) => schema.columns.some((c) => c.name === name))),
   };
 }
 
@@ -111,7 +125,7 @@ export function quoteString(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-function onCluster(context: DdlContext): string {
+export function onCluster(context: DdlContext): string {
   return context.cluster ? ` ON CLUSTER ${q(context.cluster)}` : '';
 }
 
@@ -198,8 +212,13 @@ export interface Ddl {
  * excluded (the caller creates it again after them). Refuses a change of the key's columns
  * (other than a rename or a retype) and a change between keyed and keyless.
  */
-export function evolveStorage(current: ChTable, nextSchema: TableSchema, context: DdlContext): Ddl[] {
-  return evolution(current, nextSchema, context).ddl;
+export function evolveStorage(
+  current: ChTable,
+  nextSchema: TableSchema,
+  context: DdlContext,
+  widened: ReadonlySet<string> = new Set(),
+): Ddl[] {
+  return evolution(current, nextSchema, context, widened).ddl;
 }
 
 /** A column whose type changes: what it holds is checked to convert exactly before. */
@@ -228,8 +247,13 @@ export function rebuildName(table: ChTable): string {
  * crash before the shape was recorded) is seen by the storage's sorting key: the caller
  * checks `sortingKey` before running it again.
  */
-export function evolution(current: ChTable, nextSchema: TableSchema, context: DdlContext): Evolution {
-  const next = chTable(nextSchema, context);
+export function evolution(
+  current: ChTable,
+  nextSchema: TableSchema,
+  context: DdlContext,
+  widened: ReadonlySet<string> = new Set(),
+): Evolution {
+  const next = chTable(nextSchema, context, widened);
   const table = qualified(context, current.storage);
   const renames = columnRenames(current.schema, nextSchema);
   const renamedKey = current.keyless
@@ -337,13 +361,15 @@ function retypes(current: ChTable, next: ChTable, renames: ReadonlyMap<string, s
 
 /**
  * A key column renamed or retyped: the rows are copied into a new storage with the new shape
- * (columns cast, versions and flags kept), which then takes the old one's place.
+ * (columns cast, versions and flags kept), which then takes the old one's place. `convert`
+ * gives, per column of `next`, the expression of its old value instead of the cast (widen.ts).
  */
-function rebuildStorage(
+export function rebuildStorage(
   current: ChTable,
   next: ChTable,
   renames: ReadonlyMap<string, string>,
   context: DdlContext,
+  convert: ReadonlyMap<string, string> = new Map(),
 ): Ddl[] {
   const temporary = rebuildName(next);
   const fromName = new Map([...renames].map(([from, to]) => [to, from]));
@@ -358,6 +384,8 @@ function rebuildStorage(
         c.attnum !== undefined &&
         old.attnum !== c.attnum &&
         !renames.has(old.name));
+    const expression = convert.get(c.name);
+    if (!fresh && expression !== undefined) return `${expression} AS ${q(c.name)}`;
     if (!fresh) return `CAST(${q(old.name)} AS ${type}) AS ${q(c.name)}`;
     // a column new with the rebuild: its constant default for the rows stored before it, else NULL
     if (c.missingValue === undefined || c.missingValue === null)

@@ -173,7 +173,7 @@ function namingColumn(encode: (v: Value) => unknown, value: Value, sql: string, 
   try {
     return encode(value);
   } catch (error) {
-    if (error instanceof UnfitValue) throw new UnfitValue(sql, `${column}: ${error.message}`);
+    if (error instanceof UnfitValue) throw new UnfitValue(sql, `${column}: ${error.message}`, column);
     throw error;
   }
 }
