@@ -7,7 +7,7 @@
  * or the bench throws. Result: the median changes/s of each side and ClickHouse / DuckDB.
  */
 import { join } from 'node:path';
-import { silentLogger } from '../../src/core/logger.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { formatLsn } from '../../src/core/lsn.js';
 import type { PostgresCluster } from '../../src/embedded/postgres-cluster.js';
 import { runPipeline } from '../../src/pipeline/pipeline.js';
@@ -91,7 +91,10 @@ async function drainOnce(
         spoolDir: join(workDir, 'spool', slot),
       },
       warehouse: open.warehouse,
-      logger: silentLogger(),
+      // the slot already holds the backlog: stream it, copy nothing (a fresh warehouse on an
+      // existing slot would otherwise count as an interrupted first run and start over)
+      snapshot: { mode: 'never' },
+      logger: process.env.BENCH_LOG ? createLogger({ level: process.env.BENCH_LOG }) : silentLogger(),
       stats,
     },
     controller.signal,

@@ -135,7 +135,7 @@ const timed = (): Timed => ({ times: [], best: Number.POSITIVE_INFINITY, rows: [
 function report(name: string, t: Timed, reference: string): boolean {
   const equal = answerKey(t.rows) === reference;
   console.log(
-    `  ${name.padEnd(34)} ${t.times.map((ms) => ms.toFixed(1)).join(', ')} ms; best ${t.best.toFixed(1)} ms; ` +
+    `  ${name.padEnd(40)} ${t.times.map((ms) => ms.toFixed(1)).join(', ')} ms; best ${t.best.toFixed(1)} ms; ` +
       `answer ${equal ? 'equal' : 'DIFFERENT'}`,
   );
   return equal;
