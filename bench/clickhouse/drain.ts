@@ -20,6 +20,7 @@ import { ProbeStats } from '../common/probe-stats.js';
 import { mainThreadCpu } from '../common/proc-cpu.js';
 import { elapsedSince, int, now, rate, withTimeout } from '../common/report.js';
 import { loadText, median } from '../common/tools.js';
+import { ClientTiming } from './client-timing.js';
 import { activeParts, cents, type OpenSide, SIDE_NAMES, type Side, type Sides, sideBytes } from './sides.js';
 
 const STAGE_TIMEOUT_MS = 60 * 60_000;
@@ -62,6 +63,8 @@ export interface DrainRun {
   readonly side: Side;
   readonly seconds: number;
   readonly changesPerSecond: number;
+  /** CPU seconds of the whole process (JS thread and the engine's threads) over the drain. */
+  readonly cpuSeconds: number;
 }
 
 async function drainOnce(
@@ -78,6 +81,8 @@ async function drainOnce(
   const mainBefore = mainThreadCpu() ?? 0;
   const start = now();
   const open = await sides.open(side, slot, types);
+  const timing =
+    open.warehouse instanceof ClickHouseWarehouse ? new ClientTiming(open.warehouse.client) : null;
   const stats = new ProbeStats();
   const controller = new AbortController();
   const done = runPipeline(
@@ -111,6 +116,7 @@ async function drainOnce(
       );
     controller.abort();
     await done;
+    timing?.restore();
     const facts = await warehouseFacts(open);
     if (!sameFacts(facts, expected))
       throw new Error(
@@ -125,7 +131,8 @@ async function drainOnce(
     const bytes = await sideBytes(open, slot);
     const snap = stats.snapshot();
     const cp = stats.lastCheckpoint;
-    const run: DrainRun = { side, seconds, changesPerSecond: changes / seconds };
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const run: DrainRun = { side, seconds, changesPerSecond: changes / seconds, cpuSeconds };
     console.log(
       `  ${SIDE_NAMES[side].padEnd(10)} ${slot.padEnd(13)} ${seconds.toFixed(2).padStart(7)} s ` +
         `${rate(run.changesPerSecond).padStart(8)}  checkpoint ${cp ? formatLsn(cp.commitLsn) : '-'}, ` +
@@ -135,8 +142,17 @@ async function drainOnce(
         `${(bytes / 2 ** 20).toFixed(0)} MiB on disk${parts}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB, ` +
         `rows match Postgres  (load ${loadText()})`,
     );
+    if (timing) {
+      const applyMs = stats.applyMillis;
+      console.log(
+        `    where the ClickHouse apply's ${(applyMs / 1000).toFixed(1)} s went: ${(timing.totalMs / 1000).toFixed(1)} s in client calls ` +
+          `(call to settled: JSON encoding, the engine's parse and write), ${((applyMs - timing.totalMs) / 1000).toFixed(1)} s outside them (fold, plan, encode in JS):`,
+      );
+      for (const line of timing.lines()) console.log(`      ${line}`);
+    }
     return run;
   } finally {
+    timing?.restore();
     controller.abort();
     await done.catch(() => {});
     await open.discard();
@@ -147,6 +163,8 @@ export interface DrainResult {
   readonly clickhouse: number;
   readonly duckdb: number;
   readonly ratio: number;
+  /** Median process CPU of a ClickHouse drain / of a DuckDB drain. */
+  readonly cpuRatio: number;
 }
 
 export async function partDrain(
@@ -194,18 +212,22 @@ export async function partDrain(
     ).catch(() => {});
     await cluster.sql('DROP TABLE bench; DROP PUBLICATION bench_pub');
   }
-  const of = (side: Side) => {
-    const rates = runs.filter((r) => r.side === side).map((r) => r.changesPerSecond);
-    return rates.length > 0 ? median(rates) : Number.NaN;
+  const of = (side: Side, what: (r: DrainRun) => number) => {
+    const values = runs.filter((r) => r.side === side).map(what);
+    return values.length > 0 ? median(values) : Number.NaN;
   };
-  const result = {
-    clickhouse: of('clickhouse'),
-    duckdb: of('duckdb'),
-    ratio: of('clickhouse') / of('duckdb'),
+  const speed = (r: DrainRun) => r.changesPerSecond;
+  const cpu = (r: DrainRun) => r.cpuSeconds;
+  const result: DrainResult = {
+    clickhouse: of('clickhouse', speed),
+    duckdb: of('duckdb', speed),
+    ratio: of('clickhouse', speed) / of('duckdb', speed),
+    cpuRatio: of('clickhouse', cpu) / of('duckdb', cpu),
   };
   console.log(
     `  medians: ClickHouse ${rate(result.clickhouse)}, DuckDB ${rate(result.duckdb)}; ` +
-      `ratio ClickHouse / DuckDB ${result.ratio.toFixed(2)}  (load ${loadText()})`,
+      `ratio ClickHouse / DuckDB ${result.ratio.toFixed(2)}; process CPU per drain ClickHouse / DuckDB ` +
+      `${result.cpuRatio.toFixed(2)} (CPU moves less with the machine's load than wall time)  (load ${loadText()})`,
   );
   return result;
 }

@@ -127,7 +127,7 @@ async function main(): Promise<number> {
       summary.push(
         options.sides.length === 2
           ? `  1. drain ${int(options.changes)} changes: ClickHouse ${rate(r.clickhouse)}, DuckDB ${rate(r.duckdb)}; ` +
-              `ClickHouse / DuckDB ${r.ratio.toFixed(2)}`
+              `ClickHouse / DuckDB ${r.ratio.toFixed(2)} (process CPU ClickHouse / DuckDB ${r.cpuRatio.toFixed(2)})`
           : `  1. drain ${int(options.changes)} changes into ${options.sides[0]} only (no ratio)`,
       );
     }
