@@ -116,6 +116,19 @@ async function firstCopy(
   }
 }
 
+/**
+ * Each active part's rows and id range: FINAL merges at read time only where parts' key ranges
+ * overlap (parts that each span the whole key range cost a merge of all of them).
+ */
+async function partRanges(clickhouse: ClickHouseWarehouse, storage: string): Promise<string> {
+  const result = await clickhouse.client.query({
+    query: `SELECT toString(count()) AS n, toString(min(id)) AS lo, toString(max(id)) AS hi FROM ${storage} GROUP BY _part ORDER BY min(id)`,
+    format: 'JSONEachRow',
+  });
+  const parts = await result.json<{ n: string; lo: string; hi: string }>();
+  return parts.map((p) => `${int(Number(p.n))} [${p.lo}..${p.hi}]`).join(', ');
+}
+
 interface Timed {
   readonly times: number[];
   best: number;
@@ -184,6 +197,7 @@ export async function partQuery(
 
     const database = clickhouse.target.database;
     const storage = `${quoteName(database)}.${quoteName(STORAGE)}`;
+    console.log(`  ClickHouse parts as copied (rows, id range): ${await partRanges(clickhouse, storage)}`);
     const optimizeStart = now();
     await clickhouse.client.command({ query: `OPTIMIZE TABLE ${storage} FINAL` });
     console.log(
