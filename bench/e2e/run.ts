@@ -162,6 +162,10 @@ async function startPipeline(
         spoolDir,
       },
       warehouse,
+      // every slot here is created before its backlog is written: stream it, copy nothing (a
+      // fresh warehouse on an existing slot otherwise counts as an interrupted first run, whose
+      // slot is dropped and made again after the backlog)
+      snapshot: { mode: 'never' },
       logger: silentLogger(),
       stats,
     },
