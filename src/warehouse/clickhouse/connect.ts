@@ -200,15 +200,15 @@ function isolatedChdb(module: ChdbConnectionModule, path: string, database: stri
       hint: 'chdb admits one process per directory: stop the other tributary process (or whatever holds it), or point --warehouse elsewhere',
       cause,
     });
-  // the engine's status file names the process that holds the directory; asked first, the
-  // engine does not print its own lock error
-  const holder = chdbHolder(path);
-  if (holder !== null) throw held(`pid ${holder}`);
   let anchor: ChdbConnection;
   try {
     anchor = module.createChdbConnection({ path });
   } catch (error) {
     const text = chain(error);
+    // the engine's status file names the process that holds the directory (asked only once the
+    // engine refused: a file left by a killed process may name a pid that now belongs to another)
+    const holder = chdbHolder(path);
+    if (holder !== null) throw held(`pid ${holder}`, error);
     if (/Cannot lock file|Another server instance/i.test(text))
       throw held('a process it did not name', error);
     throw new TributaryError('CONFIG', `cannot open the chdb warehouse ${path}: ${text}`, {
