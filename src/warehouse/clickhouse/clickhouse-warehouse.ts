@@ -71,11 +71,25 @@ import {
   parseClickHouseUrl,
   quoteName,
 } from './connect.js';
+import { planRepairs, repairToken } from './fill-parks.js';
 import { LaneBook } from './lane-book.js';
-import { positionVersion, viewName } from './layout.js';
-import { planTable, type TablePlan } from './merge.js';
+import { viewName } from './layout.js';
+import {
+  type Parking,
+  type ParkState,
+  type ParkUpdate,
+  planTable,
+  readLatest,
+  type TablePlan,
+} from './merge.js';
 import { readClickHouseQuery } from './read-query.js';
-import { bootstrapSnapshots, ClickHouseSnapshots, type SnapshotTarget } from './snapshot-store.js';
+import {
+  bootstrapSnapshots,
+  ClickHouseSnapshots,
+  type ParkFill,
+  parkingId,
+  type SnapshotTarget,
+} from './snapshot-store.js';
 import { bootstrapSql, readSchemas, recordSchema, recordTruncate } from './state.js';
 import { type StatusJob, type StatusTable, statusJobs, statusTables } from './status.js';
 import { type Reader, type StorageRow, snapshotRows } from './storage-rows.js';
@@ -115,8 +129,10 @@ export interface ClickHouseWarehouseOptions {
  * is marked on the table's active jobs. Attached with `useSnapshots`.
  */
 export interface StreamSnapshotHooks {
-  hasActiveJob(table: TableRef): Promise<boolean>;
-  park(schema: TableSchema, keys: readonly Row[], version: string): Promise<void>;
+  /** Tables whose changes keep parks up to date, by `parkingId`. */
+  parkingTables(): Promise<Set<string>>;
+  parkStates(schema: TableSchema, keys: readonly Row[]): Promise<(ParkState | null)[]>;
+  writeParks(schema: TableSchema, updates: readonly ParkUpdate[]): Promise<void>;
   markTruncate(table: TableRef, lsn: bigint): Promise<void>;
 }
 
@@ -202,6 +218,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
       ...(lookup ? { typeInfo: lookup } : {}),
       ensureTable: (schema, snapshotLsn) => this.ensureTable(schema, snapshotLsn),
       insertVersioned: (schema, rows, version, token) => this.insertVersioned(schema, rows, version, token),
+      fillParks: (schema, fills, c) => this.#fillParks(schema, fills, c),
     };
   }
 
@@ -305,6 +322,8 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     let recorded: Position | null = null;
     const flush = async (): Promise<void> => {
       const plans: TablePlan[] = [];
+      const hooks = this.#snapshots;
+      let parkingTables: Promise<Set<string>> | undefined;
       for (const [id, events] of pending) {
         let table = this.#tables.get(id);
         if (!table) {
@@ -313,17 +332,19 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
             `changes for ${displayName((events[0] as ChangeEvent).table)} arrived before its schema`,
           );
         }
-        const hooks = this.#snapshots;
-        const ref = table.schema.table;
-        let active: Promise<boolean> | undefined;
-        const mayPark = () => {
-          active ??= hooks ? hooks.hasActiveJob(ref) : Promise.resolve(false);
-          return active;
+        const schema = table.schema;
+        const parking: Parking = {
+          active: async () => {
+            if (!hooks) return false;
+            parkingTables ??= hooks.parkingTables();
+            return (await parkingTables).has(parkingId(schema.table.schema, schema.table.name));
+          },
+          states: async (keys) => (hooks ? hooks.parkStates(schema, keys) : keys.map(() => null)),
         };
         // a value a column cannot hold: the column is widened (widen.ts) and the part planned again
         for (;;) {
           try {
-            plans.push(await planTable(this.#reader, table, events, !creating.has(id), mayPark));
+            plans.push(await planTable(this.#reader, table, events, !creating.has(id), parking));
             break;
           } catch (error) {
             const column = widenableColumn(error, table);
@@ -341,9 +362,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
           await this.#snapshots?.markTruncate(plan.table.schema.table, plan.truncatedAt.commitLsn);
         }
         await this.#insert(plan.table, plan.rows, partToken(plan));
-        if (plan.parked.length > 0) {
-          await this.#snapshots?.park(plan.table.schema, plan.parked, positionVersion(plan.last));
-        }
+        if (plan.parks.length > 0) await hooks?.writeParks(plan.table.schema, plan.parks);
         await this.#failpoint('after-table-rows');
       }
       pending.clear();
@@ -531,6 +550,31 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
         try {
           await this.#insert(table, snapshotRows(table, rows, version, dedupToken), `snapshot:${dedupToken}`);
           return;
+        } catch (error) {
+          const column = widenableColumn(error, table);
+          if (column === null) throw error;
+          table = await this.#widen(table, column, true);
+        }
+      }
+    });
+  }
+
+  /** snapshot-store.ts `SnapshotTarget.fillParks`: the repairs (fill-parks.ts), written with a dedup token. */
+  #fillParks(schema: TableSchema, fills: readonly ParkFill[], c: Lsn): Promise<(readonly string[] | null)[]> {
+    return this.#serial(async () => {
+      let table = this.#tables.get(tableId(schema.table));
+      if (!table)
+        throw new TributaryError('INTERNAL', `${displayName(schema.table)}: fillParks before ensureTable`);
+      const latest = await readLatest(
+        this.#reader,
+        table,
+        fills.map((f) => f.key),
+      );
+      for (;;) {
+        try {
+          const { rows, left } = planRepairs(table, fills, latest, c);
+          await this.#insert(table, rows, repairToken(table, rows, c));
+          return left;
         } catch (error) {
           const column = widenableColumn(error, table);
           if (column === null) throw error;

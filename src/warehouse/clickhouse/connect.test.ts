@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freshClickHouse } from '../../../test/helpers/clickhouse.js';
 import { TributaryError } from '../../core/errors.js';
-import { parseClickHouseUrl, redact } from './connect.js';
-import { positionVersion, snapshotVersion, versionPosition } from './layout.js';
+import { checkReachable, connectClickHouse, parseClickHouseUrl, redact } from './connect.js';
+import { positionVersion, repairVersion, snapshotVersion, versionPosition } from './layout.js';
 
 describe('parseClickHouseUrl', () => {
   it('reads a server URL and never shows the password', () => {
@@ -57,6 +62,19 @@ describe('versions', () => {
       ordinal: 7,
     });
   });
+
+  it('puts a repair above the row it mends and below the next change, whatever the ordinal', () => {
+    const c = 0x16_b374_d848n;
+    for (const ordinal of [-1, 0, 7, 2 ** 31, Number.MAX_SAFE_INTEGER - 1]) {
+      const row = positionVersion({ commitLsn: c, ordinal });
+      const repair = BigInt(repairVersion(row));
+      expect(repair).toBeGreaterThan(BigInt(row));
+      expect(repair).toBeLessThan(BigInt(positionVersion({ commitLsn: c, ordinal: ordinal + 1 })));
+      expect(repair).toBeLessThan(BigInt(snapshotVersion(c + 1n)));
+      expect(repairVersion(repairVersion(row))).toBe(repairVersion(row));
+      expect(versionPosition(repairVersion(row))).toEqual({ commitLsn: c, ordinal });
+    }
+  });
 });
 
 describe('chdb', () => {
@@ -76,6 +94,41 @@ describe('chdb', () => {
       });
     } finally {
       await ch.drop();
+    }
+  });
+
+  it('opens a directory another process holds for a moment (a status or query run beside it) once it lets go', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-chdb-moment-'));
+    const target = parseClickHouseUrl(`chdb://${dir}?database=default`);
+    const connect = fileURLToPath(new URL('./connect.ts', import.meta.url));
+    // another process opens it, answers one query, holds it 1.5 s (the test's own engine is not up yet)
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { connectClickHouse, parseClickHouseUrl } = await import(${JSON.stringify(connect)});
+         const c = await connectClickHouse(parseClickHouseUrl(${JSON.stringify(`chdb://${dir}?database=default`)}));
+         await c.client.query({ query: 'SELECT 1' }).then((r) => r.text());
+         console.log('holding');
+         await new Promise((r) => setTimeout(r, 1500));
+         await c.close();
+         process.exit(0);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', (d: Buffer) => d.toString().includes('holding') && resolve());
+      holder.on('exit', (code) => reject(new Error(`the holder exited (${code}) before holding`)));
+    });
+    const connection = await connectClickHouse(target);
+    try {
+      await checkReachable(connection, false);
+      expect(holder.exitCode).toBe(0); // opened only once the holder had let go
+    } finally {
+      await connection.close();
     }
   });
 

@@ -17,6 +17,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
 import { TributaryError } from '../../core/errors.js';
@@ -163,7 +164,7 @@ export async function connectClickHouse(
   const chdb = await loadChdb();
   const client = createClient({
     ...common,
-    connection: isolatedChdb(chdb, target.location, database) as never,
+    connection: (await openChdb(chdb, target.location, database)) as never,
   });
   return { target, client, close: () => client.close() };
 }
@@ -185,6 +186,29 @@ interface CallParams {
 
 interface ChdbConnectionModule {
   createChdbConnection(options: { path: string }): ChdbConnection;
+}
+
+/**
+ * A chdb directory admits one process; a `tributary status` or `query` that opened it directly
+ * (no run was up to serve it) holds it for a moment. An open refused while the directory is a
+ * chdb directory (its status file exists) is tried again for a few seconds before it is reported
+ * as held, so a run starting beside such a command does not fail.
+ */
+async function openChdb(
+  module: ChdbConnectionModule,
+  path: string,
+  database: string,
+  graceMs = 6_000,
+): Promise<ChdbConnection> {
+  const until = Date.now() + graceMs;
+  for (;;) {
+    try {
+      return isolatedChdb(module, path, database);
+    } catch (error) {
+      if (Date.now() >= until || !existsSync(join(path, 'status'))) throw error;
+      await sleep(200);
+    }
+  }
 }
 
 /**

@@ -12,9 +12,11 @@
  * - Tributary's own state in tables named `_tributary_<what>` (checkpoint, schema versions, jobs).
  *
  * A row's version is its change's position as one UInt128: the commit LSN in the high 64 bits and
- * the ordinal + 1 in the low 64. A row copied by a snapshot read at LSN `C` gets version `C << 64`
- * (ordinal part 0): lower than every change committed at or after `C`, higher than every one
- * before. So ReplacingMergeTree keeps, per key, exactly what the stream-then-snapshot rules of
+ * (ordinal + 1) × 2 in the low 64 — the lowest bit is left for a *repair*, the same row with a
+ * snapshot's values in place of placeholders (`repairVersion`, snapshot-store.ts), which must
+ * outrank the row it mends and nothing after it. A row copied by a snapshot read at LSN `C` gets
+ * version `C << 64` (ordinal part 0): lower than every change committed at or after `C`, higher
+ * than every one before. So ReplacingMergeTree keeps, per key, exactly what the stream-then-snapshot rules of
  * warehouse/snapshot.ts want: a change at or after the snapshot beats the snapshot's copy,
  * including a delete's tombstone, whatever order they were inserted in.
  */
@@ -42,7 +44,12 @@ export function stateTable(what: string): string {
 /** The row version of a change at `p` (see the header), as ClickHouse's UInt128 text. */
 export function positionVersion(p: Position): string {
   if (p.ordinal < -1) throw new RangeError(`no version for ordinal ${p.ordinal}`);
-  return ((p.commitLsn << LOW_BITS) | BigInt(p.ordinal + 1)).toString();
+  return ((p.commitLsn << LOW_BITS) | (BigInt(p.ordinal + 1) << 1n)).toString();
+}
+
+/** The version of a repair of the row stored with `version`: above it, below the change after it. */
+export function repairVersion(version: string | bigint): string {
+  return (BigInt(version) | 1n).toString();
 }
 
 /** The row version of a row copied by a snapshot read at `lsn`. */
@@ -50,10 +57,10 @@ export function snapshotVersion(lsn: Lsn): string {
   return (lsn << LOW_BITS).toString();
 }
 
-/** The position a stream version stands for (a snapshot version gives ordinal -1). */
+/** The position a stream version (or its repair) stands for (a snapshot version gives ordinal -1). */
 export function versionPosition(version: string | bigint): Position {
   const v = BigInt(version);
-  return { commitLsn: v >> LOW_BITS, ordinal: Number(v & LOW_MASK) - 1 };
+  return { commitLsn: v >> LOW_BITS, ordinal: Number((v & LOW_MASK) >> 1n) - 1 };
 }
 
 /** Metadata columns of a storage table (the view shows `_tributary_lsn` and `_tributary_synced_at`). */

@@ -8,13 +8,21 @@
  * only once the stream passed `C`) is the runner's.
  *
  * What versions cannot settle is an update that left TOASTed columns unsent for a row the
- * warehouse does not hold yet (its snapshot copy is still to come): the stream writes the
- * columns it has and *parks* the key (`_tributary_parks`, by table and key, versioned like rows).
- * The runner reads parked keys again at a later snapshot `C2`; the copy at `C2 << 64` outranks
- * the partial row and resolves every park older than it (a resolution is a park row with the
- * higher version and `resolved`; ReplacingMergeTree keeps the newest, so a park made after
- * `C2` stays open). Until then the partial row shows the unsent columns as NULL — the job is
- * still running, and `status` says so.
+ * warehouse does not hold yet (its snapshot copy is still to come): the stream writes the row
+ * with placeholders (NULL) for those columns and *parks* the key (`_tributary_parks`, by table and
+ * key, versioned like rows) naming them `unknown`. Later changes of the key keep the park up to
+ * date (merge.ts): a partial update carried forward narrows `unknown` to what it left unsent
+ * too, a full row or a delete resolves it. A snapshot copy of a parked key — a chunk's, or the
+ * runner's re-read of parked keys at a later snapshot `C2` — then settles it (`#settleParks`):
+ * when the copy outranks the stored row, nothing is left to do; when the stream's row is newer
+ * (the runner applies a copy only once the stream has passed `C2`, so a later partial update can
+ * land first), the stored row is *repaired*: written again with the copy's values in place of
+ * the placeholders, at `repairVersion` (layout.ts). That is exact because a column still unknown
+ * was not sent since the key was parked — any change to it would have been sent — and nothing
+ * changed the row between an earlier snapshot and the parking (the warehouse did not hold it, so
+ * a change would have parked it earlier or written it whole): the copy's value is the current
+ * one. One round settles a key however often it is updated. Until then the placeholders show as
+ * NULL — the job is still running, and `status` says so.
  *
  * Job and chunk state are ReplacingMergeTree tables updated by inserting the whole new row
  * with a higher `revision` and read with FINAL (one writer: the pipeline serialises warehouse
@@ -38,7 +46,9 @@ import type {
   SnapshotStore,
 } from '../snapshot.js';
 import { quoteName } from './connect.js';
-import { snapshotVersion, stateTable, storageName } from './layout.js';
+import { repairVersion, snapshotVersion, stateTable, storageName } from './layout.js';
+import type { ParkState, ParkUpdate } from './merge.js';
+import { pickKey } from './storage-rows.js';
 import { type ClickHouseColumnType, clickhouseType, type TypeLookup, UnfitValue } from './type-mapping.js';
 
 const JOBS = quoteName(stateTable('snapshot_jobs'));
@@ -58,6 +68,19 @@ export interface SnapshotTarget {
   ensureTable(schema: TableSchema, snapshotLsn?: Lsn): Promise<void>;
   /** Inserts `rows` (in `schema`'s shape) into the table's storage with `version`; `token` makes a repeat a no-op. */
   insertVersioned(schema: TableSchema, rows: readonly Row[], version: string, token: string): Promise<void>;
+  /**
+   * Fills the placeholders of parked keys' stored rows from their copies read at `c` (a repair
+   * where the stored row is newer than the copy). For each fill, the placeholders left (columns
+   * the copy's shape lacks), or null when the key is settled.
+   */
+  fillParks(schema: TableSchema, fills: readonly ParkFill[], c: Lsn): Promise<(readonly string[] | null)[]>;
+}
+
+/** A parked key, its open park and its copy read at a snapshot (null: the source had no such row). */
+export interface ParkFill {
+  readonly key: Row;
+  readonly copy: Row | null;
+  readonly park: ParkState;
 }
 
 interface JobRow {
@@ -107,8 +130,10 @@ export async function bootstrapSnapshots(client: ClickHouseClient): Promise<void
   });
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${PARKS} (table_schema String, table_name String, key String,
-      version UInt128, resolved Bool) ENGINE = ReplacingMergeTree(version) ORDER BY (table_schema, table_name, key)`,
+      version UInt128, resolved Bool, unknown Array(String)) ENGINE = ReplacingMergeTree(version)
+      ORDER BY (table_schema, table_name, key)`,
   });
+  await client.command({ query: `ALTER TABLE ${PARKS} ADD COLUMN IF NOT EXISTS unknown Array(String)` });
 }
 
 export class ClickHouseSnapshots implements SnapshotStore {
@@ -214,7 +239,7 @@ export class ClickHouseSnapshots implements SnapshotStore {
       await this.#t.insertVersioned(rows.schema, rows.rows, snapshotVersion(c), token);
       written = rows.rows.length;
     }
-    if (rows.reread && rows.reread.length > 0) await this.#resolveParks(rows.schema, rows.reread, c);
+    if (!job.keyless) await this.#settleParks(rows.schema, discarded ? [] : rows.rows, rows.reread ?? [], c);
     if (rows.chunk !== null) {
       const chunk = (await this.#chunkRows(rows.job)).find((ch) => ch.chunk === rows.chunk);
       if (chunk) {
@@ -255,18 +280,6 @@ export class ClickHouseSnapshots implements SnapshotStore {
     await this.#writeJob({ ...job, state, finished_at: nowText(), error: error ?? null });
   }
 
-  /** Whether `table` has a keyed job pending or running: its partial updates of missing rows park. */
-  async hasActiveJob(table: TableRef): Promise<boolean> {
-    const jobs = await this.#jobRows(null);
-    return jobs.some(
-      (j) =>
-        ACTIVE.includes(j.state) &&
-        !j.keyless &&
-        j.table_schema === table.schema &&
-        j.table_name === table.name,
-    );
-  }
-
   /** A truncate at `lsn` of a table with active jobs: the rows they read before it are discarded (rule 3). */
   async markTruncate(table: TableRef, lsn: Lsn): Promise<void> {
     for (const job of await this.#jobRows(null)) {
@@ -278,36 +291,112 @@ export class ClickHouseSnapshots implements SnapshotStore {
   }
 
   /**
-   * Parks `keys` of `schema`'s table at `version` (the stream's update that left columns unsent
-   * for rows the warehouse does not hold). The keys' values are in `schema`'s key columns.
+   * Tables whose changes must keep parks up to date (merge.ts `Parking`): those with an active
+   * keyed job, or with a park still open (a failed job's, say), as `schema.name`.
    */
-  async park(schema: TableSchema, keys: readonly Row[], version: string): Promise<void> {
-    await this.#writeParks(schema, keys, version, false);
+  async parkingTables(): Promise<Set<string>> {
+    const result = await this.#t.client.query({
+      query: `SELECT table_schema, table_name FROM ${JOBS} FINAL WHERE state IN ('pending', 'running') AND NOT keyless
+        UNION DISTINCT SELECT table_schema, table_name FROM ${PARKS} FINAL WHERE NOT resolved`,
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ table_schema: string; table_name: string }>();
+    return new Set(rows.map((r) => parkingId(r.table_schema, r.table_name)));
   }
 
-  /** Keys re-read at `c`: parks older than `c` are resolved, newer ones stay open. */
-  #resolveParks(schema: TableSchema, keys: readonly Row[], c: Lsn): Promise<void> {
-    return this.#writeParks(schema, keys, snapshotVersion(c), true);
+  /** Each key's open park (keys in `schema`'s key columns), or null. */
+  async parkStates(schema: TableSchema, keys: readonly Row[]): Promise<(ParkState | null)[]> {
+    const texts = keys.map((key) => this.#keyText(schema, key));
+    const open = await this.#openParks(schema, texts);
+    return texts.map((text) => open.get(text) ?? null);
   }
 
-  async #writeParks(
-    schema: TableSchema,
-    keys: readonly Row[],
-    version: string,
-    resolved: boolean,
-  ): Promise<void> {
-    if (keys.length === 0) return;
+  /** Writes the parks a batch opened, narrowed or resolved (merge.ts), after its rows. */
+  async writeParks(schema: TableSchema, updates: readonly ParkUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
     await this.#t.client.insert({
       table: stateTable('parks'),
-      values: keys.map((key) => ({
+      values: updates.map((u) => ({
         table_schema: schema.table.schema,
         table_name: schema.table.name,
-        key: this.#keyText(schema, key),
-        version,
-        resolved,
+        key: this.#keyText(schema, u.key),
+        version: u.version,
+        resolved: u.unknown === null,
+        unknown: u.unknown ?? [],
       })),
       format: 'JSONEachRow',
     });
+  }
+
+  /**
+   * Copies read at `c` (`copies`; `asked`: keys read again, whether found or not) settle the open
+   * parks among their keys (see the header): the placeholders are filled where the stored row is
+   * newer than the copy, and the park resolved — above its own version and above `c`, so a park
+   * a later change opens stays open.
+   */
+  async #settleParks(
+    schema: TableSchema,
+    copies: readonly Row[],
+    asked: readonly Row[],
+    c: Lsn,
+  ): Promise<void> {
+    if (asked.length === 0 && !(await this.#hasOpenParks(schema.table))) return;
+    const candidates = new Map<string, { key: Row; copy: Row | null }>();
+    for (const copy of copies) {
+      const key = pickKey(copy, schema.key);
+      candidates.set(this.#keyText(schema, key), { key, copy });
+    }
+    for (const key of asked) {
+      const text = this.#keyText(schema, key);
+      if (!candidates.has(text)) candidates.set(text, { key, copy: null });
+    }
+    if (candidates.size === 0) return;
+    const open = await this.#openParks(schema, [...candidates.keys()]);
+    const fills: ParkFill[] = [];
+    for (const [text, park] of open) {
+      const candidate = candidates.get(text);
+      if (candidate) fills.push({ ...candidate, park });
+    }
+    if (fills.length === 0) return;
+    const left = await this.#t.fillParks(schema, fills, c);
+    const copyVersion = BigInt(snapshotVersion(c));
+    await this.writeParks(
+      schema,
+      fills.map((fill, i) => {
+        const after = BigInt(repairVersion(fill.park.version));
+        const unknown = left[i] ?? null;
+        return {
+          key: fill.key,
+          version: (unknown === null && copyVersion > after ? copyVersion : after).toString(),
+          unknown,
+        };
+      }),
+    );
+  }
+
+  async #hasOpenParks(table: TableRef): Promise<boolean> {
+    const result = await this.#t.client.query({
+      query: `SELECT count() AS n FROM ${PARKS} FINAL
+        WHERE table_schema = {schema:String} AND table_name = {name:String} AND NOT resolved`,
+      query_params: { schema: table.schema, name: table.name },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ n: string | number }>();
+    return Number(row?.n ?? 0) > 0;
+  }
+
+  /** The open parks among `texts` (keys as `#keyText`), by key text. */
+  async #openParks(schema: TableSchema, texts: readonly string[]): Promise<Map<string, ParkState>> {
+    if (texts.length === 0) return new Map();
+    const result = await this.#t.client.query({
+      query: `SELECT key, toString(version) AS version, unknown FROM ${PARKS} FINAL
+        WHERE table_schema = {schema:String} AND table_name = {name:String} AND NOT resolved
+          AND key IN (SELECT arrayJoin({keys:Array(String)}))`,
+      query_params: { schema: schema.table.schema, name: schema.table.name, keys: texts },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ key: string; version: string; unknown: string[] }>();
+    return new Map(rows.map((r) => [r.key, { version: BigInt(r.version), unknown: r.unknown }]));
   }
 
   /**
@@ -371,6 +460,11 @@ export class ClickHouseSnapshots implements SnapshotStore {
       format: 'JSONEachRow',
     });
   }
+}
+
+/** A table's id among `parkingTables`. */
+export function parkingId(schema: string, name: string): string {
+  return JSON.stringify([schema, name]);
 }
 
 function toJob(r: JobRow): SnapshotJob {

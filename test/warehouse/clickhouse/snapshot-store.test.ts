@@ -8,7 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Row, TableSchema } from '../../../src/core/change-event.js';
 import { quoteName } from '../../../src/warehouse/clickhouse/connect.js';
 import { positionVersion, snapshotVersion } from '../../../src/warehouse/clickhouse/layout.js';
-import { bootstrapSnapshots, ClickHouseSnapshots } from '../../../src/warehouse/clickhouse/snapshot-store.js';
+import {
+  bootstrapSnapshots,
+  ClickHouseSnapshots,
+  type ParkFill,
+  parkingId,
+} from '../../../src/warehouse/clickhouse/snapshot-store.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
 
 const schema: TableSchema = {
@@ -28,7 +33,12 @@ describe('ClickHouse snapshot store', () => {
   let store: ClickHouseSnapshots;
   const storage = quoteName('_tributary_rows_items');
 
+  let fills: ParkFill[];
+  let fillLeft: Map<string, string[]>;
+
   beforeEach(async () => {
+    fills = [];
+    fillLeft = new Map();
     ch = await freshClickHouse('snap');
     await bootstrapSnapshots(ch.connection.client);
     store = new ClickHouseSnapshots({
@@ -38,6 +48,10 @@ describe('ClickHouse snapshot store', () => {
           query: `CREATE TABLE IF NOT EXISTS ${storage} (id Int64, v Nullable(String), _tributary_version UInt128,
             _tributary_deleted UInt8) ENGINE = ReplacingMergeTree(_tributary_version, _tributary_deleted) ORDER BY id`,
         });
+      },
+      fillParks: async (_schema, asked) => {
+        fills.push(...asked);
+        return asked.map((f) => fillLeft.get(String(f.key.id)) ?? null);
       },
       insertVersioned: async (_schema, rows, version) => {
         await ch.connection.client.insert({
@@ -170,7 +184,7 @@ describe('ClickHouse snapshot store', () => {
 
   it('discards rows read before a truncate the stream applied while the job ran', async () => {
     const job = await backfillAt(500n);
-    expect(await store.hasActiveJob(schema.table)).toBe(true);
+    expect(await store.parkingTables()).toEqual(new Set([parkingId('public', 'items')]));
     await store.markTruncate(schema.table, 700n);
     const written = await store.applySnapshotRows({
       job: job.id,
@@ -186,16 +200,24 @@ describe('ClickHouse snapshot store', () => {
     expect((await store.snapshotJobs())[0]?.truncatedLsn).toBe(700n);
   });
 
-  it('parks keys and resolves only the parks older than the re-read', async () => {
+  it('settles parked keys with their copies: filled where the copy is older, open where columns are left', async () => {
     const job = await backfillAt(500n);
-    await store.park(
-      schema,
-      [{ id: 7n }, { id: -9_223_372_036_854_775_808n }],
-      positionVersion({ commitLsn: 600n, ordinal: 0 }),
-    );
-    await store.park(schema, [{ id: 8n }], positionVersion({ commitLsn: 900n, ordinal: 0 }));
+    const at = (lsn: bigint) => positionVersion({ commitLsn: lsn, ordinal: 0 });
+    await store.writeParks(schema, [
+      { key: { id: 7n }, version: at(600n), unknown: ['v'] },
+      { key: { id: -9_223_372_036_854_775_808n }, version: at(600n), unknown: ['v'] },
+      { key: { id: 8n }, version: at(900n), unknown: ['v'] },
+      { key: { id: 9n }, version: at(900n), unknown: ['v'] },
+    ]);
+    // a later change of 9 resolves its park (a full row)
+    await store.writeParks(schema, [{ key: { id: 9n }, version: at(950n), unknown: null }]);
+    expect(await store.parkingTables()).toEqual(new Set([parkingId('public', 'items')]));
     const parked = await store.parkedKeys(job.id, 100);
     expect(parked.map((k) => k.id).sort()).toEqual([-9_223_372_036_854_775_808n, 7n, 8n]);
+    const states = await store.parkStates(schema, [{ id: 8n }, { id: 9n }, { id: 10n }]);
+    expect(states).toEqual([{ version: BigInt(at(900n)), unknown: ['v'] }, null, null]);
+
+    fillLeft.set('7', ['added_later']);
     await store.applySnapshotRows({
       job: job.id,
       schema,
@@ -209,7 +231,24 @@ describe('ClickHouse snapshot store', () => {
       last: false,
       reread: parked,
     });
-    expect((await store.parkedKeys(job.id, 100)).map((k) => k.id)).toEqual([8n]);
-    expect(snapshotVersion(800n) < positionVersion({ commitLsn: 900n, ordinal: 0 })).toBe(true);
+    // every open park asked for went to the fill, with its copy (none for the key not found)
+    expect(fills.map((f) => [String(f.key.id), f.copy?.v ?? null, f.park.unknown]).sort()).toEqual([
+      ['-9223372036854775808', null, ['v']],
+      ['7', 'whole', ['v']],
+      ['8', 'older than its park', ['v']],
+    ]);
+    // 7's fill left a column open: still parked, on that column only; the others settled
+    expect((await store.parkedKeys(job.id, 100)).map((k) => k.id)).toEqual([7n]);
+    const [seven] = await store.parkStates(schema, [{ id: 7n }]);
+    expect(seven?.unknown).toEqual(['added_later']);
+    // settled above its own version and above the copy's
+    const resolved = await ch.rows<{ key: string; version: string }>(
+      `SELECT key, toString(version) AS version FROM _tributary_parks FINAL WHERE resolved ORDER BY key`,
+    );
+    const versions = new Map(resolved.map((r) => [JSON.parse(r.key)[0][3] as string, BigInt(r.version)]));
+    expect(versions.get('8')).toBeGreaterThan(BigInt(at(900n)));
+    expect(versions.get('8')).toBeLessThan(BigInt(at(901n)));
+    expect(versions.get('-9223372036854775808')).toBe(BigInt(snapshotVersion(800n)));
+    expect(await store.parkingTables()).toEqual(new Set([parkingId('public', 'items')]));
   });
 });

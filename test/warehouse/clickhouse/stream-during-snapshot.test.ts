@@ -2,7 +2,8 @@
  * The stream into ClickHouse while a snapshot job copies a table (../../../src/warehouse/snapshot.ts
  * rules 2 and 3 on ClickHouse: snapshot-store.ts with ClickHouseWarehouse's ensureTable and
  * insertVersioned): an update that left a TOASTed column unsent for a row not copied yet is
- * written without it and its key parked, instead of failing the batch; a copy read at C never
+ * written with a placeholder and its key parked, instead of failing the batch, and the copy fills
+ * the placeholder however the stream changed the row meanwhile; a copy read at C never
  * overwrites a change at or after C, whatever order they land in; a truncate at or after C hides
  * a copy read at C even when the copy is inserted later.
  */
@@ -12,7 +13,7 @@ import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhous
 import { snapshotVersion } from '../../../src/warehouse/clickhouse/layout.js';
 import { bootstrapSnapshots, ClickHouseSnapshots } from '../../../src/warehouse/clickhouse/snapshot-store.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
-import { delRow, ins, insRow, truncate, txn, upd } from '../contract/items.js';
+import { del, delRow, ins, insRow, move, truncate, txn, upd } from '../contract/items.js';
 import { col, keylessSchemaItem, schemaItem } from '../items.js';
 
 const item = schemaItem([col('id', 23, true), col('v', 25), col('doc', 25)], 'docs-1');
@@ -74,6 +75,131 @@ describe('the stream into ClickHouse during a snapshot job', () => {
     await wh.insertVersioned(schema, [{ id: 3, v: 'c', doc: 'd3' }], snapshotVersion(35n), 'chunk-35');
     expect(await view()).toEqual([[5, 'e', 'd5']]);
     expect((await snapshots.snapshotJobs())[0]?.truncatedLsn).toBe(40n);
+  });
+
+  it('fills the placeholders of a parked row the stream updated again before the copy landed, in one round', async () => {
+    await wh.apply([item, ...txn(10n, ins({ id: 1, v: 'a', doc: 'd1' }))]);
+    const job = await snapshots.createSnapshotJob({
+      table: schema.table,
+      predicate: null,
+      reason: 'backfill',
+      keyless: false,
+    });
+    await snapshots.startSnapshotAttempt(job.id, 5n, schema, [{ chunk: 0, fromPage: 0, toPage: null }], null);
+    // rows 2–5 are not held yet: their partial updates are written with a placeholder and parked
+    await wh.apply(
+      txn(
+        20n,
+        upd({ id: 2, v: 'b2' }, ['doc']),
+        upd({ id: 3, v: 'c2' }, ['doc']),
+        upd({ id: 4, v: 'd2' }, ['doc']),
+        upd({ id: 5, v: 'e2' }, ['doc']),
+      ),
+    );
+    const parked = await snapshots.parkedKeys(job.id, 10);
+    expect(parked.map((k) => k.id)).toEqual([2, 3, 4, 5]);
+    // the stream goes on before any copy lands: 2 partial again (still a placeholder), 3 whole,
+    // 4 deleted — the last two settle their parks, whatever a copy says later
+    await wh.apply(
+      txn(30n, upd({ id: 2, v: 'b3' }, ['doc']), upd({ id: 3, v: 'c3', doc: 'C-new' }), del({ id: 4 })),
+    );
+    expect((await snapshots.parkedKeys(job.id, 10)).map((k) => k.id)).toEqual([2, 5]);
+    // the chunk read at 5 (before every update) holds 5: its stored row is newer, so it is
+    // repaired — the copy's doc in the placeholder, the stream's v kept
+    await snapshots.applySnapshotRows({
+      job: job.id,
+      schema,
+      snapshotLsn: 5n,
+      snapshotTime: new Date(),
+      rows: [{ id: 5, v: 'e', doc: 'E' }],
+      chunk: 0,
+      last: true,
+    });
+    // the re-read of 2 at 25: the stream has already applied 30, carried from the partial row;
+    // the copy fills the newer row too (a second round is not needed)
+    const reread = await snapshots.parkedKeys(job.id, 10);
+    expect(reread.map((k) => k.id)).toEqual([2]);
+    const once = {
+      job: job.id,
+      schema,
+      snapshotLsn: 25n,
+      snapshotTime: new Date(),
+      rows: [
+        { id: 2, v: 'b2', doc: 'B' },
+        { id: 3, v: 'c2', doc: 'C-old' },
+      ],
+      chunk: null,
+      last: false,
+      reread,
+    };
+    await snapshots.applySnapshotRows(once);
+    const expected = [
+      [1, 'a', 'd1'],
+      [2, 'b3', 'B'],
+      [3, 'c3', 'C-new'],
+      [5, 'e2', 'E'],
+    ];
+    expect(await view()).toEqual(expected);
+    expect(await snapshots.parkedKeys(job.id, 10)).toEqual([]);
+    // the same re-read again (a crash before the runner recorded it) changes nothing
+    await snapshots.applySnapshotRows({ ...once, reread: [{ id: 2 }] });
+    expect(await view()).toEqual(expected);
+    // a later partial update carries the filled value, without parking
+    await wh.apply(txn(40n, upd({ id: 2, v: 'b4' }, ['doc'])));
+    expect(await view()).toEqual([[1, 'a', 'd1'], [2, 'b4', 'B'], expected[2], expected[3]]);
+    expect(await snapshots.parkedKeys(job.id, 10)).toEqual([]);
+  });
+
+  it("keeps a parked key moved to another key parked, and keeps a failed job's open parks up to date", async () => {
+    const job = await snapshots.createSnapshotJob({
+      table: schema.table,
+      predicate: null,
+      reason: 'backfill',
+      keyless: false,
+    });
+    await wh.apply([item]);
+    await snapshots.startSnapshotAttempt(job.id, 5n, schema, [{ chunk: 0, fromPage: 0, toPage: null }], null);
+    await wh.apply(txn(20n, upd({ id: 2, v: 'b2' }, ['doc']), upd({ id: 6, v: 'f2' }, ['doc'])));
+    // 2 moves to 7 keeping doc unsent: 7's row carries the placeholder, so 7 is parked instead
+    await wh.apply(txn(30n, move({ id: 2 }, { id: 7, v: 'g' }, ['doc'])));
+    expect((await snapshots.parkedKeys(job.id, 10)).map((k) => k.id)).toEqual([6, 7]);
+    // the job fails with parks open: the stream keeps them up to date all the same
+    await snapshots.finishSnapshotJob(job.id, 'failed', 'gave up');
+    await wh.apply(txn(40n, upd({ id: 6, v: 'f3', doc: 'F-new' })));
+    const [six, seven] = await snapshots.parkStates(schema, [{ id: 6 }, { id: 7 }]);
+    expect(six).toBeNull();
+    expect(seven?.unknown).toEqual(['doc']);
+    // a backfill's copy of 7 read at 35 fills it
+    const again = await snapshots.createSnapshotJob({
+      table: schema.table,
+      predicate: null,
+      reason: 'backfill',
+      keyless: false,
+    });
+    await snapshots.startSnapshotAttempt(
+      again.id,
+      35n,
+      schema,
+      [{ chunk: 0, fromPage: 0, toPage: null }],
+      null,
+    );
+    await snapshots.applySnapshotRows({
+      job: again.id,
+      schema,
+      snapshotLsn: 35n,
+      snapshotTime: new Date(),
+      rows: [
+        { id: 6, v: 'f2', doc: 'F-old' },
+        { id: 7, v: 'g', doc: 'G' },
+      ],
+      chunk: 0,
+      last: true,
+    });
+    expect(await view()).toEqual([
+      [6, 'f3', 'F-new'],
+      [7, 'g', 'G'],
+    ]);
+    expect(await snapshots.parkedKeys(again.id, 10)).toEqual([]);
   });
 
   it('copies a table without a primary key as copies of their own, once per chunk token, that the stream then ends one by one', async () => {
