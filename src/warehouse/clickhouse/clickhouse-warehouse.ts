@@ -58,6 +58,8 @@ import type {
   ChunkPlan,
   NewJob,
   SnapshotAttempt,
+  SnapshotFile,
+  SnapshotFileResult,
   SnapshotJob,
   SnapshotRows,
   SnapshotStore,
@@ -83,6 +85,7 @@ import {
   type TablePlan,
 } from './merge.js';
 import { readClickHouseQuery } from './read-query.js';
+import { type CsvChunk, csvReadable, loadCsvChunk } from './snapshot-csv.js';
 import {
   bootstrapSnapshots,
   ClickHouseSnapshots,
@@ -218,6 +221,8 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
       ...(lookup ? { typeInfo: lookup } : {}),
       ensureTable: (schema, snapshotLsn) => this.ensureTable(schema, snapshotLsn),
       insertVersioned: (schema, rows, version, token) => this.insertVersioned(schema, rows, version, token),
+      readsCsv: (schema) => this.#readsCsv(schema),
+      loadCsv: (schema, chunk) => this.#loadCsv(schema, chunk),
       fillParks: (schema, fills, c) => this.#fillParks(schema, fills, c),
     };
   }
@@ -559,6 +564,31 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     });
   }
 
+  /** snapshot-store.ts `SnapshotTarget.readsCsv`: the table, as held, has the snapshot's shape and is read from CSV whole. */
+  #readsCsv(schema: TableSchema): boolean {
+    const table = this.#tables.get(tableId(schema.table));
+    return table !== undefined && sameColumns(table.schema, schema) && csvReadable(table);
+  }
+
+  /** snapshot-store.ts `SnapshotTarget.loadCsv` (snapshot-csv.ts). */
+  #loadCsv(schema: TableSchema, chunk: CsvChunk): Promise<void> {
+    return this.#serial(async () => {
+      const table = this.#tables.get(tableId(schema.table));
+      if (!table || !sameColumns(table.schema, schema))
+        throw new TributaryError(
+          'SINK',
+          `${displayName(schema.table)}: the table's shape is not the chunk's`,
+        );
+      await loadCsvChunk(
+        this.#client,
+        table,
+        qualified(this.#context, table.target),
+        chunk,
+        this.target.kind === 'chdb',
+      );
+    });
+  }
+
   /** snapshot-store.ts `SnapshotTarget.fillParks`: the repairs (fill-parks.ts), written with a dedup token. */
   #fillParks(schema: TableSchema, fills: readonly ParkFill[], c: Lsn): Promise<(readonly string[] | null)[]> {
     return this.#serial(async () => {
@@ -626,6 +656,10 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     return this.#store().applySnapshotRows(rows);
   }
 
+  applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
+    return this.#store().applySnapshotFile(file);
+  }
+
   parkedKeys(job: string, limit: number): Promise<Row[]> {
     return this.#store().parkedKeys(job, limit);
   }
@@ -656,6 +690,19 @@ export function partToken(plan: TablePlan): string {
     plan.rows.length,
   ].join('\u0000');
   return `part:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** Same columns in the same order, names and types: a CSV chunk of `b` reads as `a`'s columns. */
+function sameColumns(a: TableSchema, b: TableSchema): boolean {
+  return (
+    a.columns.length === b.columns.length &&
+    a.columns.every((c, i) => {
+      const d = b.columns[i];
+      return (
+        d !== undefined && c.name === d.name && c.typeOid === d.typeOid && c.typeModifier === d.typeModifier
+      );
+    })
+  );
 }
 
 function nextPosition(items: readonly StreamItem[], from: number): Position | null {

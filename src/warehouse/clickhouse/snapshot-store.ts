@@ -41,6 +41,8 @@ import type {
   JobState,
   NewJob,
   SnapshotAttempt,
+  SnapshotFile,
+  SnapshotFileResult,
   SnapshotJob,
   SnapshotRows,
   SnapshotStore,
@@ -48,6 +50,7 @@ import type {
 import { quoteName } from './connect.js';
 import { repairVersion, snapshotVersion, stateTable, storageName } from './layout.js';
 import type { ParkState, ParkUpdate } from './merge.js';
+import type { CsvChunk } from './snapshot-csv.js';
 import { pickKey } from './storage-rows.js';
 import { type ClickHouseColumnType, clickhouseType, type TypeLookup, UnfitValue } from './type-mapping.js';
 
@@ -68,6 +71,10 @@ export interface SnapshotTarget {
   ensureTable(schema: TableSchema, snapshotLsn?: Lsn): Promise<void>;
   /** Inserts `rows` (in `schema`'s shape) into the table's storage with `version`; `token` makes a repeat a no-op. */
   insertVersioned(schema: TableSchema, rows: readonly Row[], version: string, token: string): Promise<void>;
+  /** Whether the table, as held, takes `schema`'s chunks as CSV files (snapshot-csv.ts). */
+  readsCsv(schema: TableSchema): boolean;
+  /** Loads a chunk's CSV file (snapshot-csv.ts); a `SINK` error, nothing written, when it cannot exactly. */
+  loadCsv(schema: TableSchema, chunk: CsvChunk): Promise<void>;
   /**
    * Fills the placeholders of parked keys' stored rows from their copies read at `c` (a repair
    * where the stored row is newer than the copy). For each fill, the placeholders left (columns
@@ -205,6 +212,13 @@ export class ClickHouseSnapshots implements SnapshotStore {
       chunks = chunks.map((c) => ({ ...c, done: false, rows: '0', snapshot_lsn: null }));
       await this.#writeChunks(chunks);
     }
+    // chunks as CSV files only into a fresh table (the contract of ../snapshot.ts) whose every
+    // column is read from CSV exactly, with no park open (a park is settled by the row path)
+    const files =
+      options.files === true &&
+      this.#t.readsCsv(schema) &&
+      !(await this.#holdsRows(schema.table)) &&
+      !(await this.#hasOpenParks(schema.table));
     await this.#writeJob({
       ...job,
       state: 'running',
@@ -225,8 +239,41 @@ export class ClickHouseSnapshots implements SnapshotStore {
         rows: Number(c.rows),
         snapshotLsn: c.snapshot_lsn === null ? null : BigInt(c.snapshot_lsn),
       })),
-      files: false,
+      files,
     };
+  }
+
+  /**
+   * A fresh table's chunk from Postgres' CSV file (snapshot-csv.ts), then the chunk's and the
+   * job's bookkeeping as `applySnapshotRows` does. Throws a `SINK` error, having written nothing,
+   * when the file cannot be loaded exactly (the runner then reads the chunk as rows) — also when
+   * the table has an open park, which only the row path settles.
+   */
+  async applySnapshotFile(file: SnapshotFile): Promise<SnapshotFileResult> {
+    const job = await this.#job(file.job);
+    const c = file.snapshotLsn;
+    if (!job.keyless && (await this.#hasOpenParks(file.schema.table)))
+      throw new TributaryError(
+        'SINK',
+        `${displayName(file.schema.table)} has open parks: its chunks go as rows`,
+      );
+    const discarded = job.truncated_lsn !== null && BigInt(job.truncated_lsn) >= c;
+    if (file.rows > 0 && !discarded) {
+      await this.#t.loadCsv(file.schema, {
+        path: file.path,
+        rows: file.rows,
+        version: snapshotVersion(c),
+        token: `snapshot-file:${file.job}:${file.chunk}:${c}`,
+      });
+    }
+    const chunk = (await this.#chunkRows(file.job)).find((ch) => ch.chunk === file.chunk);
+    if (chunk) {
+      await this.#writeChunks([
+        { ...chunk, rows: String(Number(chunk.rows) + file.rows), done: true, snapshot_lsn: c.toString() },
+      ]);
+    }
+    if (file.rows > 0) await this.#writeJob({ ...job, rows_done: String(Number(job.rows_done) + file.rows) });
+    return { rows: file.rows, converted: discarded ? 0 : file.rows };
   }
 
   async applySnapshotRows(rows: SnapshotRows): Promise<number> {
@@ -372,6 +419,15 @@ export class ClickHouseSnapshots implements SnapshotStore {
         };
       }),
     );
+  }
+
+  async #holdsRows(table: TableRef): Promise<boolean> {
+    const result = await this.#t.client.query({
+      query: `SELECT count() AS n FROM (SELECT 1 FROM ${quoteName(storageName(table))} LIMIT 1)`,
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ n: string | number }>();
+    return Number(row?.n ?? 0) > 0;
   }
 
   async #hasOpenParks(table: TableRef): Promise<boolean> {

@@ -65,6 +65,10 @@ describe('ClickHouse snapshot store', () => {
           format: 'JSONEachRow',
         });
       },
+      readsCsv: () => false,
+      loadCsv: async () => {
+        throw new Error('no CSV in this test');
+      },
     });
   });
   afterEach(async () => ch.drop());
