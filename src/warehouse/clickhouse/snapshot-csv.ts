@@ -32,11 +32,10 @@
  *   String as it is.
  *
  * CSV itself: Postgres writes NULL as an unquoted empty field and the empty string as `""`, and
- * quotes any field holding a comma, quote or line break; ClickHouse reads an unquoted empty
- * field of a Nullable column as NULL and `""` as the empty string, given the settings below
- * (no trimming of spaces, no single quotes, no header detection). One trap: ClickHouse also reads
- * an unquoted `\N` as NULL, and Postgres prints the text `\N` unquoted; a file holding the bytes
- * `\N` anywhere is therefore not loaded (`hasNullMarker`: its chunk goes the row path).
+ * quotes any field holding a comma, quote or line break (not one holding `\N`, nor spaces at
+ * either end). ClickHouse reads it so with the settings below: the null representation empty
+ * (an unquoted empty field is NULL, `""` the empty string, and `\N` is text — with its default
+ * `\N` an unquoted `\N` would read as NULL), no trimming of spaces, no single quotes, no header.
  *
  * Every check is one `throwIf` in the WHERE clause, and the settings make the chunk one block
  * (one part): a chunk that fails writes nothing, and the caller reads it as rows.
@@ -145,11 +144,6 @@ export function csvReadable(table: ChTable): boolean {
   return table.schema.columns.every((c) => columnPlan(table, c) !== null);
 }
 
-/** Whether `data` holds the bytes `\N` (ClickHouse would read an unquoted field `\N` as NULL). */
-export function hasNullMarker(data: Buffer): boolean {
-  return data.includes('\\N');
-}
-
 /**
  * The INSERT that loads a chunk's CSV into `storage` (qualified) at `version` (`lsn` = its high
  * half); for a table without a key, copy identities `version`, `copyBase | row number`.
@@ -209,7 +203,7 @@ export function csvInsertSettings(rows: number, token: string): ClickHouseSettin
     input_format_csv_empty_as_default: 1,
     format_csv_allow_single_quotes: 0,
     format_csv_allow_double_quotes: 1,
-    format_csv_null_representation: '\\N',
+    format_csv_null_representation: '',
     input_format_csv_detect_header: 0,
     input_format_csv_skip_first_lines: '0',
     input_format_csv_allow_variable_number_of_columns: 0,
@@ -237,8 +231,8 @@ export interface CsvChunk {
 
 /**
  * Loads `chunk` into `table`'s storage (`target`, qualified). Throws a `SINK` error, having
- * written nothing, when the file cannot be loaded exactly: a column not read from CSV, the bytes
- * `\N`, or a value the insert refuses (the caller then reads the chunk as rows).
+ * written nothing, when the file cannot be loaded exactly: a column not read from CSV, or a value
+ * the insert refuses (the caller then reads the chunk as rows).
  */
 export async function loadCsvChunk(
   client: ClickHouseClient,
@@ -249,13 +243,7 @@ export async function loadCsvChunk(
 ): Promise<void> {
   if (!csvReadable(table))
     throw new TributaryError('SINK', `${table.view}: a column is not read from CSV exactly`);
-  const data = await readFile(chunk.path);
-  if (data.length === 0) return;
-  if (hasNullMarker(data))
-    throw new TributaryError(
-      'SINK',
-      `${table.view}: the chunk's file holds \\N, which ClickHouse would read as NULL`,
-    );
+  if (chunk.rows === 0) return;
   const lsn = (BigInt(chunk.version) >> 64n).toString();
   // copies of a multiset made by one chunk: its token picks their sequence numbers (as snapshotRows does)
   const base = BigInt(`0x${createHash('sha256').update(chunk.token).digest('hex').slice(0, 8)}`) << 32n;
@@ -268,6 +256,7 @@ export async function loadCsvChunk(
         clickhouse_settings: settings,
       });
     } else {
+      const data = await readFile(chunk.path);
       const result = await client.exec({
         query: csvInsertSql(table, target, chunk.version, lsn, base, { kind: 'body' }),
         values: Readable.from([data], { objectMode: false }),
