@@ -56,7 +56,7 @@ async function firstCopy(
   side: Side,
   rows: number,
   source: Facts,
-): Promise<OpenSide> {
+): Promise<{ open: OpenSide; seconds: number }> {
   const slot = `orders_${side}`;
   const types = new TypeRegistry();
   const start = now();
@@ -105,7 +105,7 @@ async function firstCopy(
       `  ${SIDE_NAMES[side]}: first copy by runPipeline in ${seconds.toFixed(1)} s, ${rate(rows / seconds)} rows; ` +
         `${((await sideBytes(open, slot)) / 2 ** 20).toFixed(0)} MiB on disk${parts}; the copy equals Postgres  (load ${loadText()})`,
     );
-    return open;
+    return { open, seconds };
   } catch (error) {
     controller.abort();
     await done.catch(() => {});
@@ -155,6 +155,9 @@ function report(name: string, t: Timed, reference: string): boolean {
 }
 
 export interface QueryResult {
+  /** Tributary's first copy of the orders into each warehouse, in seconds. */
+  readonly duckdbCopyS: number;
+  readonly clickhouseCopyS: number;
   readonly postgresMs: number;
   readonly duckdbMs: number;
   readonly clickhouseMs: number;
@@ -171,11 +174,16 @@ export async function partQuery(
   console.log('');
   console.log(`part 2 — the seed query on ${int(options.orders)} orders: ${SEED_QUERY}`);
   const source = await createOrders(cluster, options.orders);
-  const duck = await firstCopy(cluster, sides, 'duckdb', options.orders, source);
+  const duckCopy = await firstCopy(cluster, sides, 'duckdb', options.orders, source);
+  const duck = duckCopy.open;
   let house: OpenSide | null = null;
   const client = await cluster.connect();
   try {
-    house = await firstCopy(cluster, sides, 'clickhouse', options.orders, source);
+    const houseCopy = await firstCopy(cluster, sides, 'clickhouse', options.orders, source);
+    house = houseCopy.open;
+    console.log(
+      `  first copy: ClickHouse / DuckDB time ${(houseCopy.seconds / duckCopy.seconds).toFixed(2)}× (same run)`,
+    );
     const clickhouse = house.warehouse as ClickHouseWarehouse;
     const explain = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${SEED_QUERY}`);
     const parallel = explain.rows.some((r) => r['QUERY PLAN'].includes('Gather'));
@@ -214,6 +222,8 @@ export async function partQuery(
     equal = report('ClickHouse (view: FINAL, merged)', merged, reference) && equal;
     equal = report('ClickHouse (storage, no FINAL, merged)', plain, reference) && equal;
     const result: QueryResult = {
+      duckdbCopyS: duckCopy.seconds,
+      clickhouseCopyS: houseCopy.seconds,
       postgresMs: pg.best,
       duckdbMs: dk.best,
       clickhouseMs: ch.best,

@@ -134,7 +134,10 @@ async function main(): Promise<number> {
     if (options.parts.has('query')) {
       const r = await partQuery(cluster, sides, options);
       summary.push(
-        `  2. seed query on ${int(options.orders)} orders (best of ${options.queryRuns}): Postgres ${r.postgresMs.toFixed(0)} ms, ` +
+        `  2. first copy of ${int(options.orders)} orders: DuckDB ${r.duckdbCopyS.toFixed(1)} s (${rate(options.orders / r.duckdbCopyS)} rows), ` +
+          `ClickHouse ${r.clickhouseCopyS.toFixed(1)} s (${rate(options.orders / r.clickhouseCopyS)} rows); ` +
+          `ClickHouse / DuckDB time ${(r.clickhouseCopyS / r.duckdbCopyS).toFixed(2)}×`,
+        `     seed query on ${int(options.orders)} orders (best of ${options.queryRuns}): Postgres ${r.postgresMs.toFixed(0)} ms, ` +
           `DuckDB ${r.duckdbMs.toFixed(1)} ms, ClickHouse ${r.clickhouseMs.toFixed(1)} ms (view, FINAL, as copied); ` +
           `Postgres / ClickHouse ${(r.postgresMs / r.clickhouseMs).toFixed(1)}×, DuckDB / ClickHouse ${(r.duckdbMs / r.clickhouseMs).toFixed(2)}×; ` +
           `answers ${r.equal ? 'equal' : 'DIFFERENT'}`,
