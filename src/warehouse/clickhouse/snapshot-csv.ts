@@ -1,8 +1,9 @@
 /**
  * A first copy's chunk straight from Postgres' CSV file into a ClickHouse storage table
  * (`SnapshotStore.applySnapshotFile`): `INSERT INTO <storage> SELECT <conversions> FROM
- * input('<structure>') FORMAT CSV`, the file's bytes sent as the insert's data through
- * `@clickhouse/client` (so it works for a server over HTTP as for chdb). A column is read this
+ * input('<structure>') FORMAT CSV`, the file's bytes sent as the request's body through
+ * `@clickhouse/client` to a server over HTTP (NOT RUN against one here: no server on the test
+ * machine); on chdb the same SELECT reads `file('<path>', 'CSV', …)` (`CsvSource`). A column is read this
  * way only where the value ClickHouse stores is provably the one the row path stores (the
  * stream's decoder, then type-mapping.ts's `encode`); a table with any other column is copied as
  * rows (`csvReadable` is false). The arguments, for the text Postgres prints under Tributary's
@@ -23,8 +24,8 @@
  *   outside its range silently, so the text is checked first (`checks`): 4-digit years 1900–2299
  *   (what type-mapping.ts admits; `infinity`, BC dates and 5-digit years fail the insert), the
  *   timestamp `YYYY-MM-DD HH:MM:SS[.f{1,6}]` with `+00` for timestamptz (TimeZone UTC), then
- *   converted by `toDate32` / `toDateTime64(…, 6, 'UTC')` (checked in scalar-codecs' tests' range,
- *   before 1970 included, to the microsecond).
+ *   converted by `toDate32` / `toDateTime64(…, 6, 'UTC')` (both ends of the range, before 1970
+ *   and fractions of a second checked against the row path in test/clickhouse/first-copy-from-csv.test.ts).
  * - time → String `HH:MM:SS.ffffff`: Postgres' `HH:MM:SS[.f{1,6}]` with the fraction padded.
  * - Types the stream's decoder keeps as the text (text, varchar, bpchar, name, json, jsonb,
  *   inet, money, ranges, … every builtin decoded by `decodeText`/`decodeJson`), numeric without
