@@ -267,6 +267,10 @@ export async function loadCsvChunk(
       await finished(result.stream);
     }
   } catch (error) {
+    // the server refused the insert (a check, a parse error): nothing of the chunk was written.
+    // Anything else (the connection lost, a timeout) may have stored it: not a reason to read
+    // the chunk again as rows — a multiset would get its copies twice — so it is thrown as it is.
+    if (!refusedByServer(error)) throw error;
     throw new TributaryError(
       'SINK',
       `${table.view}: ClickHouse did not load the chunk's CSV: ${message(error)}`,
@@ -275,6 +279,12 @@ export async function loadCsvChunk(
       },
     );
   }
+}
+
+/** A ClickHouse exception (a numeric error code), from a server or chdb, not a transport failure. */
+function refusedByServer(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && /^[0-9]+$/.test(code);
 }
 
 function message(error: unknown): string {

@@ -39,15 +39,29 @@ describe('a CSV chunk sent to a ClickHouse server over HTTP', () => {
   let server: Server;
   let seen: Seen[];
   let dir: string;
+  /** How the server answers: as ClickHouse does when the insert succeeded, refused it, or dropped. */
+  let answer: 'ok' | 'refused' | 'dropped';
 
   beforeEach(async () => {
     seen = [];
+    answer = 'ok';
     dir = mkdtempSync(join(tmpdir(), 'tributary-csv-http-'));
     server = createServer((request: IncomingMessage, response) => {
       const parts: Buffer[] = [];
       request.on('data', (part: Buffer) => parts.push(part));
       request.on('end', () => {
         seen.push({ url: new URL(request.url ?? '/', 'http://localhost'), body: Buffer.concat(parts) });
+        if (answer === 'dropped') {
+          request.socket.destroy();
+          return;
+        }
+        if (answer === 'refused') {
+          response.writeHead(500, { 'X-ClickHouse-Exception-Code': '395' });
+          response.end(
+            "Code: 395. DB::Exception: a value outside its ClickHouse type: while executing 'FUNCTION throwIf'. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version 26.7.2.1)\n",
+          );
+          return;
+        }
         response.writeHead(200, { 'X-ClickHouse-Summary': '{"written_rows":"3"}' });
         response.end();
       });
@@ -57,6 +71,39 @@ describe('a CSV chunk sent to a ClickHouse server over HTTP', () => {
   afterEach(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function load(): Promise<void> {
+    const port = (server.address() as AddressInfo).port;
+    const connection = await connectClickHouse(
+      parseClickHouseUrl(`clickhouse://default@127.0.0.1:${port}/w`),
+    );
+    const path = join(dir, 'chunk.csv');
+    writeFileSync(path, '1,,x\n');
+    try {
+      await loadCsvChunk(
+        connection.client,
+        chTable(SCHEMA, { database: 'w' }),
+        '`w`.`_tributary_rows_notes`',
+        { path, rows: 1, version: (7n << 64n).toString(), token: 't' },
+        false,
+      );
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it('says SINK (read the chunk as rows) when the server refused the insert, and not when the connection failed', async () => {
+    answer = 'refused';
+    await expect(load()).rejects.toMatchObject({ code: 'SINK' });
+    // the insert may have been stored: reading the chunk again as rows could copy a multiset's rows twice
+    answer = 'dropped';
+    const error = await load().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as { code?: unknown }).code).not.toBe('SINK');
   });
 
   it('sends the INSERT from input(), the exactness settings, and the file unchanged as the body', async () => {
