@@ -3,7 +3,8 @@
  * it replaces: the same Postgres tables copied by two first runs, one with CSV files (the
  * default) and one reading every chunk as rows (`csv: false`), into two ClickHouse databases.
  * Every view must be the same, value for value (NULLs, empty strings, quotes, line breaks, commas,
- * unicode, extreme numbers and dates, each type the file path reads), with the same storage
+ * unicode, extreme numbers and dates, each type the file path reads, enums, domains and
+ * composites), with the same storage
  * types (a value that does not fit widens its column either way), and the copy's rows must carry
  * the snapshot's LSN and version. The file path must actually have been taken where it can be,
  * and left where it cannot (a value that does not fit its column).
@@ -19,11 +20,17 @@ import { startPipeline } from '../pipeline/in-process-pipeline.js';
 const TABLES = ['csv_types', 'csv_unfit', 'csv_keyless', 'csv_backslash'] as const;
 
 const SETUP = `
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy, "very"');
+CREATE DOMAIN posint AS int4 CHECK (VALUE > 0);
+CREATE DOMAIN price AS numeric(10,2);
+CREATE DOMAIN day AS date;
+CREATE TYPE pair AS (a int, b text);
 CREATE TABLE csv_types (
   id int PRIMARY KEY, i2 int2, i8 int8, o oid, b bool, f4 real, f8 double precision,
   n numeric(12,4), nu numeric, nbig numeric(80,3), nneg numeric(3,-2), nfrac numeric(2,4),
   u uuid, d date, ts timestamp, tz timestamptz, tm time,
-  t text, vc varchar(40), bc char(5), nm name, j json, jb jsonb, by bytea, ip inet, r int4range
+  t text, vc varchar(40), bc char(5), nm name, j json, jb jsonb, by bytea, ip inet, r int4range,
+  e mood, pi posint, pr price, dd day, cp pair
 );
 INSERT INTO csv_types (id) VALUES (1);
 INSERT INTO csv_types (id, t, vc, bc, j, jb, by) VALUES (2, '', '', '', '""', '{}', '\\x');
@@ -51,12 +58,13 @@ INSERT INTO csv_types (id, i2, i8, o, b, f4, f8, n, nu, nbig, nneg, nfrac, u, d,
 INSERT INTO csv_types (id, by, ip, r, f8, t) VALUES
   (20, '\\x00ff10', '192.168.0.1/24', '[1,5)', 1e300, repeat('long text, ', 500)),
   (21, '\\xdeadbeef', '::1', 'empty', -1e-300, NULL);
-INSERT INTO csv_types (id, i2, i8, o, b, f4, f8, n, nu, u, d, ts, tz, tm, t, vc, j, by)
+INSERT INTO csv_types (id, i2, i8, o, b, f4, f8, n, nu, u, d, ts, tz, tm, t, vc, j, by, e, pi, pr, dd, cp)
 SELECT g, (g % 30000)::int2, g * 1000003, g, g % 2 = 0, g / 7.0, g / 3.0, g / 8.0, (g / 9.0)::numeric(20,7)::text::numeric,
        md5(g::text)::uuid, date '1999-12-31' + g, timestamp '2000-01-01' + g * interval '1.000001 second',
        timestamptz '2000-01-01 00:00:00+00' - g * interval '3 days 1 microsecond', time '00:00:00' + g * interval '1.5 second',
        CASE WHEN g % 11 = 0 THEN NULL WHEN g % 13 = 0 THEN '' ELSE 'row ' || g || E', "q"\\n' END,
-       repeat('é', g % 5), json_build_object('g', g, 's', 'a,b'), decode(md5(g::text), 'hex')
+       repeat('é', g % 5), json_build_object('g', g, 's', 'a,b'), decode(md5(g::text), 'hex'),
+       (enum_range(NULL::mood))[1 + g % 3], g, g / 8.0, date '2000-01-01' + g, ROW(g, 'x, "y"')::pair
   FROM generate_series(100, 2100) g;
 
 CREATE TABLE csv_unfit (id int PRIMARY KEY, d date, ts timestamptz, note text);

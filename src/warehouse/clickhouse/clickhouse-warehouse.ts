@@ -567,7 +567,9 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
   /** snapshot-store.ts `SnapshotTarget.readsCsv`: the table, as held, has the snapshot's shape and is read from CSV whole. */
   #readsCsv(schema: TableSchema): boolean {
     const table = this.#tables.get(tableId(schema.table));
-    return table !== undefined && sameColumns(table.schema, schema) && csvReadable(table);
+    return (
+      table !== undefined && sameColumns(table.schema, schema) && csvReadable(table, this.#context.lookup)
+    );
   }
 
   /** snapshot-store.ts `SnapshotTarget.loadCsv` (snapshot-csv.ts). */
@@ -579,13 +581,10 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
           'SINK',
           `${displayName(schema.table)}: the table's shape is not the chunk's`,
         );
-      await loadCsvChunk(
-        this.#client,
-        table,
-        qualified(this.#context, table.target),
-        chunk,
-        this.target.kind === 'chdb',
-      );
+      await loadCsvChunk(this.#client, table, qualified(this.#context, table.target), chunk, {
+        inProcess: this.target.kind === 'chdb',
+        lookup: this.#context.lookup,
+      });
     });
   }
 

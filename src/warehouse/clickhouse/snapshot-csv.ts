@@ -28,9 +28,10 @@
  *   and fractions of a second checked against the row path in test/clickhouse/first-copy-from-csv.test.ts).
  * - time → String `HH:MM:SS.ffffff`: Postgres' `HH:MM:SS[.f{1,6}]` with the fraction padded.
  * - Types the stream's decoder keeps as the text (text, varchar, bpchar, name, json, jsonb,
- *   inet, money, ranges, … every builtin decoded by `decodeText`/`decodeJson`), numeric without
- *   a fitting Decimal, and bytea (Postgres' `\x` + lowercase hex, what the row path writes) →
- *   String as it is.
+ *   inet, money, ranges, … every builtin decoded by `decodeText`/`decodeJson`; enums, composites
+ *   and extension types), numeric without a fitting Decimal, and bytea (Postgres' `\x` +
+ *   lowercase hex, what the row path writes) → String as it is.
+ * - A domain as its base type (type-mapping.ts maps it so, without the base's modifier).
  *
  * CSV itself: Postgres writes NULL as an unquoted empty field and the empty string as `""`, and
  * quotes any field holding a comma, quote or line break (not one holding `\N`, nor spaces at
@@ -54,6 +55,7 @@ import { NUMERIC_OID } from '../duckdb/type-mapping.js';
 import { quoteName as q } from './connect.js';
 import { DELETED_COLUMN, LSN_COLUMN, VERSION_COLUMN } from './layout.js';
 import { type ChTable, COPY_COLUMN, COPY_SEQ_COLUMN, columnType, quoteString } from './tables.js';
+import type { TypeLookup } from './type-mapping.js';
 
 /** How one CSV field becomes the column's value (see the header). */
 interface CsvColumn {
@@ -121,28 +123,53 @@ function timestamp(zoned: boolean): CsvColumn {
 
 /**
  * How `column` of `table` is read from CSV, or null when only the row path is exact for it
- * (a widened column, a domain, an array, a type whose decoder does more than keep the text).
+ * (a widened column, an array, a type whose decoder does more than keep the text, a type the
+ * lookup does not know).
  */
-function columnPlan(table: ChTable, column: ColumnSchema): CsvColumn | null {
+function columnPlan(table: ChTable, column: ColumnSchema, lookup: TypeLookup | undefined): CsvColumn | null {
   const held = table.types.get(column.name);
   if (!held || table.widened.has(column.name)) return null;
-  const oid = column.typeOid;
-  let plan = SCALARS.get(oid) ?? null;
-  if (oid === NUMERIC_OID) plan = typed(held.sql);
-  const builtin = BUILTIN_TYPES.get(oid);
-  if (
-    !plan &&
-    builtin &&
-    builtin.elementOid === undefined &&
-    (builtin.decoder === decodeText || builtin.decoder === decodeJson)
-  )
-    plan = asText;
+  const oid = readAs(column.typeOid, lookup);
+  if (oid === null) return null;
+  let plan: CsvColumn | null = null;
+  if (oid === 'text') plan = asText;
+  else if (oid === NUMERIC_OID) plan = typed(held.sql);
+  else {
+    plan = SCALARS.get(oid) ?? null;
+    const builtin = BUILTIN_TYPES.get(oid);
+    if (
+      !plan &&
+      builtin &&
+      builtin.elementOid === undefined &&
+      (builtin.decoder === decodeText || builtin.decoder === decodeJson)
+    )
+      plan = asText;
+  }
   return plan && plan.stored === held.sql ? plan : null;
 }
 
+/**
+ * The builtin type whose text a column of type `oid` holds: itself, or a domain's base
+ * (recursively; the stream decodes a domain as its base and type-mapping.ts maps it so);
+ * `text` for the other user-defined types (enums, composites, ranges, extension types: decoded
+ * and stored as their exact text); null for arrays and types the lookup does not know.
+ */
+function readAs(oid: number, lookup: TypeLookup | undefined): number | 'text' | null {
+  let current = oid;
+  for (let depth = 0; depth <= 32; depth++) {
+    if (BUILTIN_TYPES.has(current)) return current;
+    const info = lookup?.(current);
+    if (!info || info.kind === 'array') return null;
+    if (info.kind !== 'domain') return 'text';
+    if (!info.baseTypeOid) return null;
+    current = info.baseTypeOid;
+  }
+  return null;
+}
+
 /** Whether every column of `table` is read from CSV exactly (see the header). */
-export function csvReadable(table: ChTable): boolean {
-  return table.schema.columns.every((c) => columnPlan(table, c) !== null);
+export function csvReadable(table: ChTable, lookup: TypeLookup | undefined): boolean {
+  return table.schema.columns.every((c) => columnPlan(table, c, lookup) !== null);
 }
 
 /**
@@ -156,10 +183,11 @@ export function csvInsertSql(
   lsn: string,
   copyBase: bigint,
   from: CsvSource,
+  lookup: TypeLookup | undefined,
 ): string {
   const columns = table.schema.columns;
   const plans = columns.map((c) => {
-    const plan = columnPlan(table, c);
+    const plan = columnPlan(table, c, lookup);
     if (!plan) throw new Error(`${table.view}.${c.name} is not read from CSV`);
     return plan;
   });
@@ -240,9 +268,10 @@ export async function loadCsvChunk(
   table: ChTable,
   target: string,
   chunk: CsvChunk,
-  inProcess: boolean,
+  where: { readonly inProcess: boolean; readonly lookup: TypeLookup | undefined },
 ): Promise<void> {
-  if (!csvReadable(table))
+  const { inProcess, lookup } = where;
+  if (!csvReadable(table, lookup))
     throw new TributaryError('SINK', `${table.view}: a column is not read from CSV exactly`);
   if (chunk.rows === 0) return;
   const lsn = (BigInt(chunk.version) >> 64n).toString();
@@ -253,13 +282,13 @@ export async function loadCsvChunk(
     if (inProcess) {
       const from: CsvSource = { kind: 'file', path: chunk.path };
       await client.command({
-        query: csvInsertSql(table, target, chunk.version, lsn, base, from),
+        query: csvInsertSql(table, target, chunk.version, lsn, base, from, lookup),
         clickhouse_settings: settings,
       });
     } else {
       const data = await readFile(chunk.path);
       const result = await client.exec({
-        query: csvInsertSql(table, target, chunk.version, lsn, base, { kind: 'body' }),
+        query: csvInsertSql(table, target, chunk.version, lsn, base, { kind: 'body' }, lookup),
         values: Readable.from([data], { objectMode: false }),
         clickhouse_settings: settings,
       });

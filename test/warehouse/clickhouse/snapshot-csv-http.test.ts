@@ -86,7 +86,7 @@ describe('a CSV chunk sent to a ClickHouse server over HTTP', () => {
         chTable(SCHEMA, { database: 'w' }),
         '`w`.`_tributary_rows_notes`',
         { path, rows: 1, version: (7n << 64n).toString(), token: 't' },
-        false,
+        { inProcess: false, lookup: undefined },
       );
     } finally {
       await connection.close();
@@ -121,7 +121,7 @@ describe('a CSV chunk sent to a ClickHouse server over HTTP', () => {
         table,
         '`w`.`_tributary_rows_notes`',
         { path, rows: 3, version: (7n << 64n).toString(), token: 'snapshot-file:j:0:7' },
-        false,
+        { inProcess: false, lookup: undefined },
       );
     } finally {
       await connection.close();
