@@ -34,8 +34,8 @@
  *    planned again, before any of its writes. Redelivered, the part meets the same value and the
  *    widening, finished or not, is completed and recorded (its steps read system.columns).
  *
- * Lanes and checkpoints: lane-book.ts. Snapshots (../snapshot.ts): `ensureTable` and
- * `insertVersioned` are the snapshot store's writes (`snapshotTarget()` hands them over), and
+ * Lanes and checkpoints: lane-book.ts. Snapshots (../snapshot.ts): `ensureTable`,
+ * `insertVersioned` and the CSV chunks' load (snapshot-csv.ts) are the snapshot store's writes (`snapshotTarget()` hands them over), and
  * `useSnapshots` makes batches park partial updates and mark truncates for running jobs.
  * Failpoints (`options.failpoint`) stop a batch where a crash would, for tests.
  */

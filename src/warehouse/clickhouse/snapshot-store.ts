@@ -24,6 +24,10 @@
  * one. One round settles a key however often it is updated. Until then the placeholders show as
  * NULL — the job is still running, and `status` says so.
  *
+ * A fresh table's chunks in a first run (the stream not started, the table empty, no park open)
+ * come as Postgres' CSV files that ClickHouse reads itself (`applySnapshotFile`, snapshot-csv.ts):
+ * the same rows at the same version as the row path would write, in one insert per chunk.
+ *
  * Job and chunk state are ReplacingMergeTree tables updated by inserting the whole new row
  * with a higher `revision` and read with FINAL (one writer: the pipeline serialises warehouse
  * writes). Nothing here is one transaction with the rows: a crash between a chunk's rows and its
