@@ -82,7 +82,7 @@ import {
   readLatest,
   type TablePlan,
 } from './merge.js';
-import { readClickHouseQuery } from './read-query.js';
+import { readClickHouseQuery } from './read-only.js';
 import {
   bootstrapSnapshots,
   ClickHouseSnapshots,
@@ -586,7 +586,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
 
   // -- reads --------------------------------------------------------------------------------------
 
-  /** Runs an analyst's query (read-query.ts: reads only). */
+  /** Runs an analyst's query (read-only.ts: reads only). */
   query(sql: string): Promise<QueryResult> {
     return readClickHouseQuery(this.#client, sql);
   }
