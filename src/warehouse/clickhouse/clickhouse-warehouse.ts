@@ -102,6 +102,7 @@ import {
   type DdlContext,
   evolution,
   qualified,
+  quoteString,
   type Retype,
   rebuildName,
   sortingKey,
@@ -454,10 +455,8 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
    */
   async #checkConverts(table: ChTable, { column, from, to }: Retype): Promise<void> {
     const result = await this.#client.query({
-      query: `SELECT count() AS _tributary_inexact FROM ${qualified(this.#context, table.storage)} WHERE ${quoteName(column)} IS NOT NULL
-        AND (accurateCastOrNull(${quoteName(column)}, {to:String}) IS NULL
-          OR accurateCastOrNull(accurateCastOrNull(${quoteName(column)}, {to:String}), {from:String}) != ${quoteName(column)})`,
-      query_params: { to, from },
+      query: `SELECT count() AS _tributary_inexact FROM ${qualified(this.#context, table.storage)}
+        WHERE ${quoteName(column)} IS NOT NULL AND ${inexactSql(quoteName(column), from, to)}`,
       format: 'JSONEachRow',
     });
     const inexact = Number((await result.json<{ _tributary_inexact: string }>())[0]?._tributary_inexact ?? 0);
@@ -664,4 +663,29 @@ function nextPosition(items: readonly StreamItem[], from: number): Position | nu
     if (p) return p;
   }
   return null;
+}
+
+/**
+ * A ClickHouse expression, true where `value` (of type `from`) does not survive a round trip
+ * through `to`: not castable, or cast back to another value. Arrays element by element
+ * (ClickHouse casts no array with accurateCastOrNull); a NULL converts exactly.
+ */
+function inexactSql(value: string, from: string, to: string, depth = 0): string {
+  const inner = (type: string, wrapper: string): string | null =>
+    type.startsWith(`${wrapper}(`) && type.endsWith(')') ? type.slice(wrapper.length + 1, -1) : null;
+  const fromNullable = inner(from, 'Nullable');
+  const toNullable = inner(to, 'Nullable');
+  if (fromNullable !== null || toNullable !== null) {
+    const body = inexactSql(`assumeNotNull(${value})`, fromNullable ?? from, toNullable ?? to, depth);
+    return `(${value} IS NOT NULL AND ${body})`;
+  }
+  const fromElement = inner(from, 'Array');
+  const toElement = inner(to, 'Array');
+  if (fromElement !== null && toElement !== null) {
+    const e = `_tributary_e${depth}`;
+    return `arrayExists(${e} -> ${inexactSql(e, fromElement, toElement, depth + 1)}, ${value})`;
+  }
+  if (fromElement !== null || toElement !== null) return '1';
+  const cast = `accurateCastOrNull(${value}, ${quoteString(to)})`;
+  return `(${cast} IS NULL OR accurateCastOrNull(${cast}, ${quoteString(from)}) != ${value})`;
 }

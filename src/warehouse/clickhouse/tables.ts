@@ -17,9 +17,14 @@
  *   the storage `FINAL`, without deleted rows and without rows at or below the table's truncation
  *   watermark (state.ts): exact as written, never a duplicate. ClickHouse fixes a view's columns
  *   when it is created, so the view is created again after every change of the storage.
- * - A composite type (Array, Map, Tuple, JSON, …) cannot be Nullable in ClickHouse: such a
- *   column is created as the mapped type itself, and a NULL reads as its empty value (the type
- *   mapping, type-mapping.ts, decides whether it maps NULLs otherwise).
+ * - An array cannot be Nullable in ClickHouse: an array column (not in the sorting key) is
+ *   created as the mapped `Array(…)` with a *presence flag* beside it, `_tributary_set_<column>`
+ *   (UInt8, 1 = the value is not NULL; 0 for rows stored before the column existed). The storage
+ *   holds `[]` for a NULL array, the flag tells it from `{}`, and the view shows
+ *   `if(flag, column, NULL)` — ClickHouse types that `Variant(Array(…))`: NULL reads as NULL,
+ *   `length`, `[]`, `=` and `IS NULL` work as on an array; `has` and `ARRAY JOIN` want the array
+ *   itself, `` column.`Array(…)` `` (docs/clickhouse.md). Flags follow their column through
+ *   renames, drops, adds and rebuilds; a retype between an array and another type is refused.
  * - Evolution (`evolution`), by `ColumnSchema.attnum` exactly as the DuckDB side does
  *   (duckdb/tables.ts): renamed columns keep their values; a name that came back with another
  *   attnum is dropped and added again; added columns read their `missingValue` for the rows
@@ -139,6 +144,22 @@ function nullable(sql: string): string {
     : `Nullable(${sql})`;
 }
 
+/** The presence flag of `column` (see the header). */
+export function presenceColumn(column: string): string {
+  return `_tributary_set_${column}`;
+}
+
+/** Whether `column` of `table` keeps NULL apart by a presence flag: an array type, not in the sorting key. */
+export function hasPresence(table: ChTable, column: string): boolean {
+  const type = table.types.get(column);
+  return type !== undefined && !type.nullable && (table.keyless || !table.schema.key.includes(column));
+}
+
+/** The columns of `table` with a presence flag. */
+export function presenceOf(table: ChTable): string[] {
+  return table.schema.columns.map((c) => c.name).filter((name) => hasPresence(table, name));
+}
+
 /** A column's type in the storage: Nullable unless it is part of the sorting key. */
 export function columnType(table: ChTable, column: ColumnSchema): string {
   const sql = (table.types.get(column.name) as ClickHouseColumnType).sql;
@@ -148,6 +169,7 @@ export function columnType(table: ChTable, column: ColumnSchema): string {
 /** The column definitions of a storage table. */
 function definitions(table: ChTable): string[] {
   const columns = table.schema.columns.map((c) => `${q(c.name)} ${columnType(table, c)}`);
+  for (const name of presenceOf(table)) columns.push(`${q(presenceColumn(name))} UInt8 DEFAULT 0`);
   columns.push(
     `${q(LSN_COLUMN)} UInt64`,
     `${q(SYNCED_AT_COLUMN)} DateTime64(6, 'UTC') DEFAULT now64(6)`,
@@ -196,9 +218,17 @@ export function createStorageSql(table: ChTable, context: DdlContext, name = tab
 
 /** The analyst's view of `table` (see the header). */
 export function createViewSql(table: ChTable, context: DdlContext): string {
-  const columns = [...table.schema.columns.map((c) => c.name), LSN_COLUMN, SYNCED_AT_COLUMN].map(q);
+  const s = '_tributary_s';
+  const columns = [
+    ...table.schema.columns.map((c) =>
+      hasPresence(table, c.name)
+        ? `if(${s}.${q(presenceColumn(c.name))} = 1, ${s}.${q(c.name)}, NULL) AS ${q(c.name)}`
+        : `${s}.${q(c.name)} AS ${q(c.name)}`,
+    ),
+    ...[LSN_COLUMN, SYNCED_AT_COLUMN].map((name) => `${s}.${q(name)} AS ${q(name)}`),
+  ];
   const watermark = `(SELECT max(version) FROM ${qualified(context, TRUNCATIONS_TABLE)} WHERE view = ${quoteString(table.view)})`;
-  return `CREATE OR REPLACE VIEW ${qualified(context, table.view)}${onCluster(context)} AS SELECT ${columns.join(', ')} FROM ${qualified(context, table.target)} FINAL WHERE ${q(DELETED_COLUMN)} = 0 AND ${q(VERSION_COLUMN)} > ${watermark}`;
+  return `CREATE OR REPLACE VIEW ${qualified(context, table.view)}${onCluster(context)} AS SELECT ${columns.join(', ')} FROM ${qualified(context, table.target)} AS ${s} FINAL WHERE ${s}.${q(DELETED_COLUMN)} = 0 AND ${s}.${q(VERSION_COLUMN)} > ${watermark}`;
 }
 
 /** One DDL statement, with the query parameters it binds. */
@@ -271,6 +301,7 @@ export function evolution(
       },
     );
   }
+  refuseArrayRetypes(current, next, renames);
   const byAttnum = (c: ColumnSchema, other: ColumnSchema | undefined) =>
     other !== undefined && c.attnum !== undefined && other.attnum !== undefined && c.attnum !== other.attnum;
   const nextByName = new Map(nextSchema.columns.map((c) => [c.name, c]));
@@ -305,11 +336,17 @@ export function evolution(
     const after = nextByName.get(c.name);
     if (!after || taken.has(c.name) || byAttnum(c, after)) {
       alter(`DROP COLUMN IF EXISTS ${q(c.name)}`);
+      if (hasPresence(current, c.name)) alter(`DROP COLUMN IF EXISTS ${q(presenceColumn(c.name))}`);
       dropped.add(c.name);
     }
   }
-  // through temporary names, so that swaps work
-  const steps = [...renames].map(([from, to], i) => ({ from, to, via: `_tributary_rename_${i}` }));
+  // through temporary names, so that swaps work; a presence flag goes with its column
+  const steps = [...renames].flatMap(([from, to], i) => [
+    { from, to, via: `_tributary_rename_${i}` },
+    ...(hasPresence(current, from)
+      ? [{ from: presenceColumn(from), to: presenceColumn(to), via: `_tributary_rename_set_${i}` }]
+      : []),
+  ]);
   for (const { from, via } of steps) alter(`RENAME COLUMN IF EXISTS ${q(from)} TO ${q(via)}`);
   for (const { via, to } of steps) alter(`RENAME COLUMN IF EXISTS ${q(via)} TO ${q(to)}`);
   const held = new Map(
@@ -329,6 +366,11 @@ export function evolution(
           missing: mapped.encode(value),
         });
       }
+      // rows stored before it: NULL, or the constant default they read
+      if (hasPresence(next, c.name)) {
+        const set = value === undefined || value === null ? 0 : 1;
+        alter(`ADD COLUMN IF NOT EXISTS ${q(presenceColumn(c.name))} UInt8 DEFAULT ${set}`);
+      }
     } else if (was.sql !== next.types.get(c.name)?.sql) {
       alter(`MODIFY COLUMN ${q(c.name)} ${type}`);
       // checked before the statements run: under the name the column has then
@@ -340,6 +382,25 @@ export function evolution(
     }
   }
   return { ddl: out, rebuild: false, retyped };
+}
+
+/**
+ * A column kept (renamed or not) whose type changes between an array and another type: NULL
+ * arrays are kept apart by a presence flag (see the header) that such a retype would have to
+ * create from, or fold into, the stored values — refused, naming the column.
+ */
+function refuseArrayRetypes(current: ChTable, next: ChTable, renames: ReadonlyMap<string, string>): void {
+  for (const { column, to } of retypes(current, next, renames)) {
+    const after = renames.get(column) ?? column;
+    if (hasPresence(current, column) === hasPresence(next, after)) continue;
+    throw new TributaryError(
+      'SINK',
+      `${displayName(next.schema.table)}.${after}: its type changed between an array and another type (${current.types.get(column)?.sql} to ${to}), which the ClickHouse warehouse does not convert in place`,
+      {
+        hint: `drop the view ${current.view} and the table ${current.storage} in ClickHouse and backfill the table`,
+      },
+    );
+  }
 }
 
 /** The columns of `current` that keep their values under another type in `next` (by their old names). */
@@ -394,13 +455,32 @@ export function rebuildStorage(
     params[`missing_${i}`] = mapped.encode(c.missingValue);
     return `CAST({missing_${i}:${mapped.sql}} AS ${type}) AS ${q(c.name)}`;
   });
+  // presence flags: carried from the column's old flag; a column new with the rebuild reads NULL
+  // or its constant default
+  const flags = presenceOf(next).map((name) => {
+    const old = oldByName.get(fromName.get(name) ?? name);
+    const column = next.schema.columns.find((c) => c.name === name) as ColumnSchema;
+    const fresh =
+      !old ||
+      (old.attnum !== undefined &&
+        column.attnum !== undefined &&
+        old.attnum !== column.attnum &&
+        !renames.has(old.name));
+    const kept = !fresh && hasPresence(current, old.name);
+    const set = column.missingValue === undefined || column.missingValue === null ? '0' : '1';
+    return `${kept ? q(presenceColumn(old.name)) : set} AS ${q(presenceColumn(name))}`;
+  });
   const meta = [LSN_COLUMN, SYNCED_AT_COLUMN, VERSION_COLUMN, DELETED_COLUMN].map(q);
-  const names = [...next.schema.columns.map((c) => q(c.name)), ...meta].join(', ');
+  const names = [
+    ...next.schema.columns.map((c) => q(c.name)),
+    ...presenceOf(next).map((name) => q(presenceColumn(name))),
+    ...meta,
+  ].join(', ');
   return [
     { sql: `DROP TABLE IF EXISTS ${qualified(context, temporary)}${onCluster(context)}` },
     ...createStorageSql(next, { ...context, cluster: context.cluster }, temporary).map((sql) => ({ sql })),
     {
-      sql: `INSERT INTO ${qualified(context, temporary)} (${names}) SELECT ${[...select, ...meta].join(', ')} FROM ${qualified(context, current.storage)}`,
+      sql: `INSERT INTO ${qualified(context, temporary)} (${names}) SELECT ${[...select, ...flags, ...meta].join(', ')} FROM ${qualified(context, current.storage)}`,
       params,
     },
     {
