@@ -100,6 +100,7 @@ import {
   createViewSql,
   type Ddl,
   type DdlContext,
+  type Evolution,
   evolution,
   qualified,
   quoteString,
@@ -411,9 +412,22 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
   }
 
   async #evolve(current: ChTable, schema: TableSchema, since: bigint): Promise<void> {
-    const widened = carriedWidenings(current, schema, this.#context);
+    let widened = carriedWidenings(current, schema, this.#context);
+    let plan: Evolution;
+    for (;;) {
+      try {
+        plan = evolution(current, schema, this.#context, widened);
+        break;
+      } catch (error) {
+        // an added column whose constant default its type cannot hold (`DEFAULT 'infinity'`):
+        // the column is added widened (widen.ts), the default as its exact text
+        const column = widenableColumn(error, chTable(schema, this.#context, widened));
+        if (column === null) throw error;
+        widened = new Set([...widened, column]);
+      }
+    }
     const next = chTable(schema, this.#context, widened);
-    const { ddl, rebuild, retyped } = evolution(current, schema, this.#context, widened);
+    const { ddl, rebuild, retyped } = plan;
     const done = rebuild && (await this.#hasSortingKey(next));
     if (!done) for (const retype of retyped) await this.#checkConverts(current, retype);
     if (done) {
