@@ -436,18 +436,22 @@ export function rebuildStorage(
   const fromName = new Map([...renames].map(([from, to]) => [to, from]));
   const oldByName = new Map(current.schema.columns.map((c) => [c.name, c]));
   const params: Record<string, unknown> = {};
+  /** The column of `current` whose values `c` keeps; none for a column new with the rebuild. */
+  const keptFrom = (c: ColumnSchema): ColumnSchema | null => {
+    const old = oldByName.get(fromName.get(c.name) ?? c.name);
+    const replaced =
+      old?.attnum !== undefined &&
+      c.attnum !== undefined &&
+      old.attnum !== c.attnum &&
+      !renames.has(old.name);
+    return old && !replaced ? old : null;
+  };
   const select = next.schema.columns.map((c, i) => {
     const type = columnType(next, c);
-    const old = oldByName.get(fromName.get(c.name) ?? c.name);
-    const fresh =
-      !old ||
-      (old.attnum !== undefined &&
-        c.attnum !== undefined &&
-        old.attnum !== c.attnum &&
-        !renames.has(old.name));
+    const old = keptFrom(c);
     const expression = convert.get(c.name);
-    if (!fresh && expression !== undefined) return `${expression} AS ${q(c.name)}`;
-    if (!fresh) return `CAST(${q(old.name)} AS ${type}) AS ${q(c.name)}`;
+    if (old && expression !== undefined) return `${expression} AS ${q(c.name)}`;
+    if (old) return `CAST(${q(old.name)} AS ${type}) AS ${q(c.name)}`;
     // a column new with the rebuild: its constant default for the rows stored before it, else NULL
     if (c.missingValue === undefined || c.missingValue === null)
       return `CAST(NULL AS ${type}) AS ${q(c.name)}`;
@@ -458,17 +462,11 @@ export function rebuildStorage(
   // presence flags: carried from the column's old flag; a column new with the rebuild reads NULL
   // or its constant default
   const flags = presenceOf(next).map((name) => {
-    const old = oldByName.get(fromName.get(name) ?? name);
     const column = next.schema.columns.find((c) => c.name === name) as ColumnSchema;
-    const fresh =
-      !old ||
-      (old.attnum !== undefined &&
-        column.attnum !== undefined &&
-        old.attnum !== column.attnum &&
-        !renames.has(old.name));
-    const kept = !fresh && hasPresence(current, old.name);
+    const old = keptFrom(column);
     const set = column.missingValue === undefined || column.missingValue === null ? '0' : '1';
-    return `${kept ? q(presenceColumn(old.name)) : set} AS ${q(presenceColumn(name))}`;
+    const from = old && hasPresence(current, old.name) ? q(presenceColumn(old.name)) : set;
+    return `${from} AS ${q(presenceColumn(name))}`;
   });
   const meta = [LSN_COLUMN, SYNCED_AT_COLUMN, VERSION_COLUMN, DELETED_COLUMN].map(q);
   const names = [
