@@ -94,6 +94,7 @@ import { bootstrapSql, readSchemas, recordSchema, recordTruncate } from './state
 import { type StatusJob, type StatusTable, statusJobs, statusTables } from './status.js';
 import { type Reader, type StorageRow, snapshotRows } from './storage-rows.js';
 import {
+  asStored,
   type ChTable,
   chTable,
   createStorageSql,
@@ -411,7 +412,9 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     await recordSchema(this.#client, this.#context, table.view, table.schema, since, table.widened);
   }
 
-  async #evolve(current: ChTable, schema: TableSchema, since: bigint): Promise<void> {
+  async #evolve(recorded: ChTable, schema: TableSchema, since: bigint): Promise<void> {
+    // the names the storage's columns have now: renames interrupted by a crash are finished, not redone
+    const current = asStored(recorded, schema, await this.#storageColumns(recorded), this.#context);
     let widened = carriedWidenings(current, schema, this.#context);
     let plan: Evolution;
     for (;;) {
@@ -483,6 +486,15 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
         },
       );
     }
+  }
+
+  async #storageColumns(table: ChTable): Promise<{ name: string; comment: string }[]> {
+    const result = await this.#client.query({
+      query: 'SELECT name, comment FROM system.columns WHERE database = {db:String} AND table = {t:String}',
+      query_params: { db: this.#context.database, t: table.storage },
+      format: 'JSONEachRow',
+    });
+    return result.json<{ name: string; comment: string }>();
   }
 
   /** Whether `table`'s storage is sorted by its key already (names and types). */

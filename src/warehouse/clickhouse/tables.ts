@@ -33,6 +33,9 @@
  *   renamed: ClickHouse cannot alter a sorting-key column, so the storage is rebuilt (a new
  *   table, INSERT SELECT with the column cast, EXCHANGE TABLES, the old one dropped). The
  *   caller checks first that the stored values survive every retype (clickhouse-warehouse.ts).
+ *   Each storage column carries its source attnum as a COMMENT (`identity`): renames (swaps
+ *   and chains go through temporary names) cut by a crash are planned again from the names the
+ *   storage shows (`asStored`), so they are finished, never done twice.
  * - A column widened (widen.ts; `ChTable.widened`) is created and evolved as its type's widened
  *   String; a key column's widening is a rebuild (`rebuildStorage` with its conversion).
  * - With `cluster` the same tables are made `ON CLUSTER`, the storage with
@@ -160,6 +163,51 @@ export function presenceOf(table: ChTable): string[] {
   return table.schema.columns.map((c) => c.name).filter((name) => hasPresence(table, name));
 }
 
+/**
+ * A storage column's COMMENT naming the source column it holds by attribute number —
+ * `attnum:<n>`, `set:<n>` for its presence flag — so that a rename interrupted half-way is
+ * finished from what the storage shows (`asStored`); empty without an attnum.
+ */
+export function identity(column: ColumnSchema, kind: 'attnum' | 'set' = 'attnum'): string {
+  return column.attnum === undefined ? '' : ` COMMENT '${kind}:${column.attnum}'`;
+}
+
+/**
+ * `current` under the names its storage columns have now, found by their `identity` comments —
+ * different from the recorded ones only when an evolution was interrupted between its renames
+ * and the record of its shape (a crash): planned from these names, the renames are done exactly
+ * once. `current` itself when a kept column cannot be found (a storage made before comments).
+ */
+export function asStored(
+  current: ChTable,
+  nextSchema: TableSchema,
+  stored: readonly { readonly name: string; readonly comment: string }[],
+  context: DdlContext,
+): ChTable {
+  const byAttnum = new Map(
+    stored.flatMap((c) => {
+      const attnum = /^attnum:(\d+)$/.exec(c.comment)?.[1];
+      return attnum === undefined ? [] : [[Number(attnum), c.name] as const];
+    }),
+  );
+  const kept = new Set(nextSchema.columns.flatMap((c) => (c.attnum === undefined ? [] : [c.attnum])));
+  const names = new Map<string, string>();
+  for (const c of current.schema.columns) {
+    if (c.attnum === undefined) continue;
+    const name = byAttnum.get(c.attnum);
+    if (name === undefined && kept.has(c.attnum)) return current; // not findable: as recorded
+    if (name !== undefined && name !== c.name) names.set(c.name, name);
+  }
+  if (names.size === 0) return current;
+  const rename = (n: string) => names.get(n) ?? n;
+  const schema = {
+    ...current.schema,
+    columns: current.schema.columns.map((c) => ({ ...c, name: rename(c.name) })),
+    key: current.schema.key.map(rename),
+  };
+  return chTable(schema, context, new Set([...current.widened].map(rename)));
+}
+
 /** A column's type in the storage: Nullable unless it is part of the sorting key. */
 export function columnType(table: ChTable, column: ColumnSchema): string {
   const sql = (table.types.get(column.name) as ClickHouseColumnType).sql;
@@ -168,8 +216,11 @@ export function columnType(table: ChTable, column: ColumnSchema): string {
 
 /** The column definitions of a storage table. */
 function definitions(table: ChTable): string[] {
-  const columns = table.schema.columns.map((c) => `${q(c.name)} ${columnType(table, c)}`);
-  for (const name of presenceOf(table)) columns.push(`${q(presenceColumn(name))} UInt8 DEFAULT 0`);
+  const columns = table.schema.columns.map((c) => `${q(c.name)} ${columnType(table, c)}${identity(c)}`);
+  for (const name of presenceOf(table)) {
+    const column = table.schema.columns.find((c) => c.name === name) as ColumnSchema;
+    columns.push(`${q(presenceColumn(name))} UInt8 DEFAULT 0${identity(column, 'set')}`);
+  }
   columns.push(
     `${q(LSN_COLUMN)} UInt64`,
     `${q(SYNCED_AT_COLUMN)} DateTime64(6, 'UTC') DEFAULT now64(6)`,
@@ -340,15 +391,27 @@ export function evolution(
       dropped.add(c.name);
     }
   }
-  // through temporary names, so that swaps work; a presence flag goes with its column
-  const steps = [...renames].flatMap(([from, to], i) => [
-    { from, to, via: `_tributary_rename_${i}` },
-    ...(hasPresence(current, from)
-      ? [{ from: presenceColumn(from), to: presenceColumn(to), via: `_tributary_rename_set_${i}` }]
-      : []),
-  ]);
-  for (const { from, via } of steps) alter(`RENAME COLUMN IF EXISTS ${q(from)} TO ${q(via)}`);
-  for (const { via, to } of steps) alter(`RENAME COLUMN IF EXISTS ${q(via)} TO ${q(to)}`);
+  // through temporary names (none a column has now), so that swaps work; a presence flag goes
+  // with its column in the same statement, under the flag name of the column's name
+  const names = new Set(current.schema.columns.map((c) => c.name));
+  const via = (i: number): string => {
+    let name = `_tributary_rename_${i}`;
+    for (let k = 1; names.has(name); k++) name = `_tributary_rename_${i}_${k}`;
+    return name;
+  };
+  const steps = [...renames].map(([from, to], i) => ({
+    from,
+    to,
+    via: via(i),
+    flag: hasPresence(current, from),
+  }));
+  const rename = (from: string, to: string, flag: boolean): string =>
+    [
+      `RENAME COLUMN IF EXISTS ${q(from)} TO ${q(to)}`,
+      ...(flag ? [`RENAME COLUMN IF EXISTS ${q(presenceColumn(from))} TO ${q(presenceColumn(to))}`] : []),
+    ].join(', ');
+  for (const step of steps) alter(rename(step.from, step.via, step.flag));
+  for (const step of steps) alter(rename(step.via, step.to, step.flag));
   const held = new Map(
     current.schema.columns
       .filter((c) => !dropped.has(c.name))
@@ -359,17 +422,20 @@ export function evolution(
     const type = columnType(next, c);
     if (!was) {
       const value = c.missingValue;
-      if (value === undefined || value === null) alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type}`);
+      if (value === undefined || value === null)
+        alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type}${identity(c)}`);
       else {
         const mapped = next.types.get(c.name) as ClickHouseColumnType;
-        alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type} DEFAULT {missing:${mapped.sql}}`, {
+        alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type} DEFAULT {missing:${mapped.sql}}${identity(c)}`, {
           missing: mapped.encode(value),
         });
       }
       // rows stored before it: NULL, or the constant default they read
       if (hasPresence(next, c.name)) {
         const set = value === undefined || value === null ? 0 : 1;
-        alter(`ADD COLUMN IF NOT EXISTS ${q(presenceColumn(c.name))} UInt8 DEFAULT ${set}`);
+        alter(
+          `ADD COLUMN IF NOT EXISTS ${q(presenceColumn(c.name))} UInt8 DEFAULT ${set}${identity(c, 'set')}`,
+        );
       }
     } else if (was.sql !== next.types.get(c.name)?.sql) {
       alter(`MODIFY COLUMN ${q(c.name)} ${type}`);

@@ -39,6 +39,7 @@ import {
   type Ddl,
   type DdlContext,
   hasPresence,
+  identity,
   onCluster,
   presenceColumn,
   qualified,
@@ -147,7 +148,7 @@ export async function wideningDdl(
   const isNull = flag === null ? `isNull(${q(column)})` : `${q(flag)} = 0`;
   return [
     alter(`DROP COLUMN IF EXISTS ${q(temporary)}`),
-    alter(`ADD COLUMN ${q(temporary)} ${target} AFTER ${q(column)}`),
+    alter(`ADD COLUMN ${q(temporary)} ${target}${identity(schemaColumn)} AFTER ${q(column)}`),
     alter(`UPDATE ${q(temporary)} = if(${isNull}, NULL, ${value}) WHERE 1`),
     alter(`DROP COLUMN ${q(column)}`),
     alter(`RENAME COLUMN ${q(temporary)} TO ${q(column)}`),
