@@ -42,6 +42,8 @@ describe('the pipeline into ClickHouse', () => {
              CREATE TABLE docs (id int PRIMARY KEY, n int NOT NULL, body text);
              ALTER TABLE docs ALTER body SET STORAGE EXTERNAL;
              CREATE TABLE evolving (id int PRIMARY KEY, a int, v varchar(10), amount numeric(10,2), gone text);
+             CREATE TABLE tagged (id int PRIMARY KEY, tags text[], nums int[]);
+             INSERT INTO tagged VALUES (1, NULL, '{}'), (2, '{}', NULL), (3, '{a,NULL}', '{1,NULL,3}');
              INSERT INTO orders SELECT g, (ARRAY['US','CA','DE','JP'])[1 + g % 4], (g % 997) + 0.25, 'paid' FROM generate_series(1, 2000) g`),
   });
 
@@ -49,7 +51,7 @@ describe('the pipeline into ClickHouse', () => {
     await withClickHousePipeline(
       cluster(),
       async (pipeline, ch) => {
-        await pipeline.jobsDone(3);
+        await pipeline.jobsDone(4);
         await cluster().sql(
           `INSERT INTO orders VALUES (5001, 'US', 120.50, 'paid'), (5002, 'CA', 80.00, 'paid')`,
         );
@@ -95,6 +97,39 @@ describe('the pipeline into ClickHouse', () => {
         ),
       ).toEqual(await sourceRows(cluster(), sql));
     });
+  });
+
+  it('keeps a NULL array NULL and an empty one empty, copied and streamed', async () => {
+    await withClickHousePipeline(
+      cluster(),
+      async (pipeline, ch) => {
+        await pipeline.jobsDone(4);
+        await cluster().sql(`INSERT INTO tagged VALUES (4, NULL, NULL), (5, '{}', '{}')`);
+        await cluster().sql(`UPDATE tagged SET tags = NULL, nums = '{}' WHERE id = 3`);
+        await cluster().sql(`UPDATE tagged SET tags = '{b}' WHERE id = 1`);
+        await pipeline.caughtUp();
+        const shape = (tags: string, nums: string) =>
+          `SELECT id, ${tags} AS tags_null, ${nums} AS nums_null FROM tagged ORDER BY id`;
+        const held = await viewRows(
+          ch,
+          shape(
+            "if(tags IS NULL, 'null', toString(length(tags)))",
+            "if(nums IS NULL, 'null', toString(length(nums)))",
+          ),
+        );
+        expect(held).toEqual(
+          await sourceRows(
+            cluster(),
+            shape(
+              "CASE WHEN tags IS NULL THEN 'null' ELSE cardinality(tags)::text END",
+              "CASE WHEN nums IS NULL THEN 'null' ELSE cardinality(nums)::text END",
+            ),
+          ),
+        );
+        expect(held.filter((r) => r[1] === 'null' || r[2] === 'null')).toHaveLength(3);
+      },
+      true,
+    );
   });
 
   it('applies each schema change mid-stream: add with a default, drop, retype, rename', async () => {

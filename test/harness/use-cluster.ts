@@ -6,6 +6,12 @@ import { availableBinaries, type ClusterOptions, PostgresCluster } from './postg
 export const EACH_MAJOR = availableBinaries().map((b) => [b.label, b] as const);
 
 /**
+ * Every major in the long suite (`npm run test:long`), the newest alone in `npm test`: for the
+ * slowest suites, whose major-specific paths the newest exercises (keeps `npm test` in budget).
+ */
+export const EACH_MAJOR_IN_LONG = process.env.TRIBUTARY_LONG ? EACH_MAJOR : EACH_MAJOR.slice(0, 1);
+
+/**
  * Starts a cluster in `beforeAll` (then runs `setup` on it) and stops it in `afterAll`.
  * Returns a getter, since the cluster exists only once the suite runs.
  */

@@ -19,7 +19,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/quality/verify/verify.js';
 import type { PostgresCluster } from '../harness/postgres.js';
-import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
+import { EACH_MAJOR_IN_LONG, useCluster } from '../harness/use-cluster.js';
 import { runArgs, runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
 import { waitForWarehouse } from '../helpers/warehouse.js';
@@ -27,7 +27,7 @@ import { writeItems } from '../helpers/workload.js';
 
 const ROWS = 50_000;
 
-describe.each(EACH_MAJOR)('tributary verify --replica (%s)', (_label, binaries) => {
+describe.each(EACH_MAJOR_IN_LONG)('tributary verify --replica (%s)', (_label, binaries) => {
   let standby: PostgresCluster | null = null;
   const cluster = useCluster({
     binaries,

@@ -3,7 +3,7 @@
  * a table, JSON or CSV. While `tributary run` holds the warehouse (DuckDB admits one process
  * per file) the query is sent to that process; otherwise the file is opened read-only. On a
  * ClickHouse warehouse (`--warehouse clickhouse://…` or `chdb:…`) the query goes to ClickHouse
- * directly, which refuses anything but reading (read-query.ts there) — for `chdb:`, whose
+ * directly, which refuses anything but reading (read-only.ts there) — for `chdb:`, whose
  * directory one process holds, through the running `tributary run` when there is one.
  */
 import { Command } from 'commander';
@@ -11,7 +11,7 @@ import { TributaryError } from '../../core/errors.js';
 import { parseReplayPoint } from '../../landing/replay.js';
 import { findRunning, remoteQuery } from '../../server/control-client.js';
 import { isClickHouseUrl, parseClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
-import { readClickHouseQuery } from '../../warehouse/clickhouse/read-query.js';
+import { readClickHouseQuery } from '../../warehouse/clickhouse/read-only.js';
 import type { QueryResult } from '../../warehouse/warehouse.js';
 import { writeStdout } from '../output.js';
 import { withClickHouse } from '../with-clickhouse.js';

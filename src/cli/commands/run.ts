@@ -60,7 +60,7 @@ import { parseTableList } from '../../source/postgres/setup/tables.js';
 import { TypeRegistry } from '../../source/postgres/values/type-registry.js';
 import { ClickHouseWarehouse } from '../../warehouse/clickhouse/clickhouse-warehouse.js';
 import { isClickHouseUrl, parseClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
-import { readOnlyClickHouse } from '../../warehouse/clickhouse/read-only.js';
+import { readClickHouseQuery, readOnlyClickHouse } from '../../warehouse/clickhouse/read-only.js';
 import { DuckDBWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { readOnlyOnOwnConnection } from '../../warehouse/duckdb/read-only-sql.js';
 import { flagOrFile, loadConfigFile } from '../config-file.js';
@@ -266,11 +266,7 @@ export function runCommand(): Command {
                       'USAGE',
                       '--as-of reads the raw zone, which a ClickHouse warehouse does not keep',
                     );
-                  const answer = await readOnlyClickHouse(clickhouse!, sql, {
-                    maxRows: Number.MAX_SAFE_INTEGER - 1,
-                    timeoutMs: 3_600_000,
-                  });
-                  return { columns: answer.columns.map((c) => c.name), rows: answer.rows };
+                  return readClickHouseQuery(clickhouse!, sql);
                 },
               }),
           status,

@@ -84,7 +84,7 @@ import {
   readLatest,
   type TablePlan,
 } from './merge.js';
-import { readClickHouseQuery } from './read-query.js';
+import { readClickHouseQuery } from './read-only.js';
 import { type CsvChunk, csvReadable, loadCsvChunk } from './snapshot-csv.js';
 import {
   bootstrapSnapshots,
@@ -97,14 +97,17 @@ import { bootstrapSql, readSchemas, recordSchema, recordTruncate } from './state
 import { type StatusJob, type StatusTable, statusJobs, statusTables } from './status.js';
 import { type Reader, type StorageRow, snapshotRows } from './storage-rows.js';
 import {
+  asStored,
   type ChTable,
   chTable,
   createStorageSql,
   createViewSql,
   type Ddl,
   type DdlContext,
+  type Evolution,
   evolution,
   qualified,
+  quoteString,
   type Retype,
   rebuildName,
   sortingKey,
@@ -414,10 +417,25 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     await recordSchema(this.#client, this.#context, table.view, table.schema, since, table.widened);
   }
 
-  async #evolve(current: ChTable, schema: TableSchema, since: bigint): Promise<void> {
-    const widened = carriedWidenings(current, schema, this.#context);
+  async #evolve(recorded: ChTable, schema: TableSchema, since: bigint): Promise<void> {
+    // the names the storage's columns have now: renames interrupted by a crash are finished, not redone
+    const current = asStored(recorded, schema, await this.#storageColumns(recorded), this.#context);
+    let widened = carriedWidenings(current, schema, this.#context);
+    let plan: Evolution;
+    for (;;) {
+      try {
+        plan = evolution(current, schema, this.#context, widened);
+        break;
+      } catch (error) {
+        // an added column whose constant default its type cannot hold (`DEFAULT 'infinity'`):
+        // the column is added widened (widen.ts), the default as its exact text
+        const column = widenableColumn(error, chTable(schema, this.#context, widened));
+        if (column === null) throw error;
+        widened = new Set([...widened, column]);
+      }
+    }
     const next = chTable(schema, this.#context, widened);
-    const { ddl, rebuild, retyped } = evolution(current, schema, this.#context, widened);
+    const { ddl, rebuild, retyped } = plan;
     const done = rebuild && (await this.#hasSortingKey(next));
     if (!done) for (const retype of retyped) await this.#checkConverts(current, retype);
     if (done) {
@@ -459,10 +477,8 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
    */
   async #checkConverts(table: ChTable, { column, from, to }: Retype): Promise<void> {
     const result = await this.#client.query({
-      query: `SELECT count() AS _tributary_inexact FROM ${qualified(this.#context, table.storage)} WHERE ${quoteName(column)} IS NOT NULL
-        AND (accurateCastOrNull(${quoteName(column)}, {to:String}) IS NULL
-          OR accurateCastOrNull(accurateCastOrNull(${quoteName(column)}, {to:String}), {from:String}) != ${quoteName(column)})`,
-      query_params: { to, from },
+      query: `SELECT count() AS _tributary_inexact FROM ${qualified(this.#context, table.storage)}
+        WHERE ${quoteName(column)} IS NOT NULL AND ${inexactSql(quoteName(column), from, to)}`,
       format: 'JSONEachRow',
     });
     const inexact = Number((await result.json<{ _tributary_inexact: string }>())[0]?._tributary_inexact ?? 0);
@@ -475,6 +491,15 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
         },
       );
     }
+  }
+
+  async #storageColumns(table: ChTable): Promise<{ name: string; comment: string }[]> {
+    const result = await this.#client.query({
+      query: 'SELECT name, comment FROM system.columns WHERE database = {db:String} AND table = {t:String}',
+      query_params: { db: this.#context.database, t: table.storage },
+      format: 'JSONEachRow',
+    });
+    return result.json<{ name: string; comment: string }>();
   }
 
   /** Whether `table`'s storage is sorted by its key already (names and types). */
@@ -615,7 +640,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
 
   // -- reads --------------------------------------------------------------------------------------
 
-  /** Runs an analyst's query (read-query.ts: reads only). */
+  /** Runs an analyst's query (read-only.ts: reads only). */
   query(sql: string): Promise<QueryResult> {
     return readClickHouseQuery(this.#client, sql);
   }
@@ -710,4 +735,29 @@ function nextPosition(items: readonly StreamItem[], from: number): Position | nu
     if (p) return p;
   }
   return null;
+}
+
+/**
+ * A ClickHouse expression, true where `value` (of type `from`) does not survive a round trip
+ * through `to`: not castable, or cast back to another value. Arrays element by element
+ * (ClickHouse casts no array with accurateCastOrNull); a NULL converts exactly.
+ */
+function inexactSql(value: string, from: string, to: string, depth = 0): string {
+  const inner = (type: string, wrapper: string): string | null =>
+    type.startsWith(`${wrapper}(`) && type.endsWith(')') ? type.slice(wrapper.length + 1, -1) : null;
+  const fromNullable = inner(from, 'Nullable');
+  const toNullable = inner(to, 'Nullable');
+  if (fromNullable !== null || toNullable !== null) {
+    const body = inexactSql(`assumeNotNull(${value})`, fromNullable ?? from, toNullable ?? to, depth);
+    return `(${value} IS NOT NULL AND ${body})`;
+  }
+  const fromElement = inner(from, 'Array');
+  const toElement = inner(to, 'Array');
+  if (fromElement !== null && toElement !== null) {
+    const e = `_tributary_e${depth}`;
+    return `arrayExists(${e} -> ${inexactSql(e, fromElement, toElement, depth + 1)}, ${value})`;
+  }
+  if (fromElement !== null || toElement !== null) return '1';
+  const cast = `accurateCastOrNull(${value}, ${quoteString(to)})`;
+  return `(${cast} IS NULL OR accurateCastOrNull(${cast}, ${quoteString(from)}) != ${value})`;
 }

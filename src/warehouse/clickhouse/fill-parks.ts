@@ -10,7 +10,7 @@ import type { Lsn } from '../../core/lsn.js';
 import { DELETED_COLUMN, repairVersion, snapshotVersion, VERSION_COLUMN } from './layout.js';
 import type { ParkFill } from './snapshot-store.js';
 import { encode, INDEX, type StorageRow } from './storage-rows.js';
-import type { ChTable } from './tables.js';
+import { type ChTable, hasPresence, presenceColumn } from './tables.js';
 
 export interface Repairs {
   /** Rows to insert. */
@@ -46,8 +46,11 @@ export function planRepairs(
     const missing: string[] = [];
     for (const name of fill.park.unknown) {
       if (!columns.has(name)) continue; // dropped since: nothing to fill
-      if (Object.hasOwn(fill.copy, name)) repair[name] = encode(table, name, fill.copy[name]);
-      else missing.push(name); // added after the copy's shape was read: a later copy fills it
+      if (Object.hasOwn(fill.copy, name)) {
+        const value = fill.copy[name] ?? null;
+        repair[name] = encode(table, name, value);
+        if (hasPresence(table, name)) repair[presenceColumn(name)] = value === null ? 0 : 1;
+      } else missing.push(name); // added after the copy's shape was read: a later copy fills it
     }
     rows.push(repair);
     return missing.length > 0 ? missing : null;

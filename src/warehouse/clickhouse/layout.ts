@@ -27,9 +27,16 @@ import type { TableRef } from '../../core/table-ref.js';
 const LOW_BITS = 64n;
 const LOW_MASK = (1n << LOW_BITS) - 1n;
 
-/** The name analysts query: the table's name for `public`, `schema.name` otherwise. */
+/**
+ * The name analysts query: the table's name for `public`, `schema.name` otherwise — one name per
+ * table: a dot or backslash inside a part is escaped with a backslash (and a `public` table whose
+ * name holds one is `public.<name>`), so `public."a.b"` (`public.a\.b`) and `a.b` never share a view.
+ */
 export function viewName(table: TableRef): string {
-  return table.schema === 'public' ? table.name : `${table.schema}.${table.name}`;
+  const part = (text: string) => text.replace(/\\/g, '\\\\').replace(/\./g, '\\.');
+  return table.schema === 'public' && !/[.\\]/.test(table.name)
+    ? table.name
+    : `${part(table.schema)}.${part(table.name)}`;
 }
 
 export function storageName(table: TableRef): string {

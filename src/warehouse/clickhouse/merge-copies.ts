@@ -28,8 +28,23 @@ import { rowString } from '../fold-counts.js';
 import { quoteName as q } from './connect.js';
 import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN } from './layout.js';
 import { watermarkBefore } from './state.js';
-import { encode, INDEX, type Reader, type StorageRow, structure, toJson } from './storage-rows.js';
-import { type ChTable, COPY_COLUMN, COPY_SEQ_COLUMN, qualified } from './tables.js';
+import {
+  encode,
+  INDEX,
+  type Reader,
+  type StorageRow,
+  setPresence,
+  structure,
+  toJson,
+} from './storage-rows.js';
+import {
+  type ChTable,
+  COPY_COLUMN,
+  COPY_SEQ_COLUMN,
+  presenceColumn,
+  presenceOf,
+  qualified,
+} from './tables.js';
 
 interface Copy {
   readonly copy: bigint;
@@ -77,6 +92,7 @@ export async function planCopies(
       [COPY_SEQ_COLUMN]: copy.seq.toString(),
     };
     for (const c of columns) out[c] = encode(table, c, row[c]);
+    setPresence(table, out, (name) => row[name] !== undefined && row[name] !== null);
     writes.set(`${copy.copy}:${copy.seq}`, out);
   };
   const end = (event: ChangeEvent, old: Row): void => {
@@ -128,12 +144,22 @@ async function storedCopies(
   before: Position,
 ): Promise<Map<string, Copy[]>> {
   const { client, context } = reader;
-  const columns = table.keyColumns;
+  // a NULL array and an empty one are both stored as [], told apart by the presence flag
+  const columns = [...table.keyColumns, ...presenceOf(table).map(presenceColumn)];
   const version = positionVersion(before);
   const watermark = await watermarkBefore(client, context, table.view, version);
   const data = wanted
     .map((row, i) =>
-      toJson({ [INDEX]: i, ...Object.fromEntries(columns.map((c) => [c, encode(table, c, row[c])])) }),
+      toJson(
+        setPresence(
+          table,
+          {
+            [INDEX]: i,
+            ...Object.fromEntries(table.keyColumns.map((c) => [c, encode(table, c, row[c])])),
+          },
+          (name) => row[name] !== undefined && row[name] !== null,
+        ),
+      ),
     )
     .join('\n');
   const list = columns.map(q).join(', ');
@@ -158,7 +184,7 @@ async function storedCopies(
   ).json<Record<string, string | number>>();
   const out = new Map<string, Copy[]>();
   for (const f of found) {
-    const key = rowString(wanted[Number(f[INDEX])] as Row, columns);
+    const key = rowString(wanted[Number(f[INDEX])] as Row, table.keyColumns);
     const copies = out.get(key) ?? [];
     copies.push({
       copy: BigInt(f._tributary_copy_text as string),

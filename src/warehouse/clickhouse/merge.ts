@@ -30,8 +30,17 @@ import { quoteName as q } from './connect.js';
 import { DELETED_COLUMN, LSN_COLUMN, positionVersion, VERSION_COLUMN } from './layout.js';
 import { planCopies } from './merge-copies.js';
 import { watermarkBefore } from './state.js';
-import { encode, INDEX, pickKey, type Reader, type StorageRow, structure, toJson } from './storage-rows.js';
-import { type ChTable, qualified } from './tables.js';
+import {
+  encode,
+  INDEX,
+  pickKey,
+  type Reader,
+  type StorageRow,
+  setPresence,
+  structure,
+  toJson,
+} from './storage-rows.js';
+import { type ChTable, presenceColumn, presenceOf, qualified } from './tables.js';
 
 export interface TablePlan {
   readonly table: ChTable;
@@ -133,7 +142,7 @@ async function planKeyed(
       const row: StorageRow = { ...meta, [DELETED_COLUMN]: 1 };
       for (const c of table.schema.columns)
         row[c.name] = table.keyColumns.includes(c.name) ? encode(table, c.name, net.key[c.name]) : null;
-      out.push(row);
+      out.push(setPresence(table, row, () => false));
       continue;
     }
     const key = pickKey(net.row, table.keyColumns);
@@ -165,6 +174,12 @@ async function planKeyed(
           ? held[c.name]
           : null;
     }
+    // a placeholder (no held row) is NULL until the snapshot's copy fills it
+    setPresence(table, row, (name) =>
+      !net.unchanged.includes(name)
+        ? net.row[name] !== undefined && net.row[name] !== null
+        : held !== undefined && Number(held[presenceColumn(name)]) === 1,
+    );
     out.push(row);
   }
   return out;
@@ -213,6 +228,7 @@ async function readKeys(
   const keyList = key.map(q).join(', ');
   const names = [
     ...table.schema.columns.map((c) => c.name),
+    ...presenceOf(table).map(presenceColumn),
     ...(withMeta ? [VERSION_COLUMN, LSN_COLUMN, DELETED_COLUMN] : []),
   ];
   const columns = names.map((name) => `s.${q(name)} AS ${q(name)}`).join(', ');

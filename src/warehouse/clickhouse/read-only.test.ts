@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { freshClickHouse } from '../../../test/helpers/clickhouse.js';
-import { readOnlyClickHouse } from './read-only.js';
+import { TributaryError } from '../../core/errors.js';
+import { readClickHouseQuery, readOnlyClickHouse } from './read-only.js';
 
-describe('readOnlyClickHouse', () => {
+describe('readOnlyClickHouse (every query on a ClickHouse warehouse)', () => {
   it('answers a SELECT, cuts it at maxRows and refuses writes, DDL and a second statement', async () => {
     const ch = await freshClickHouse();
     try {
@@ -37,8 +38,17 @@ describe('readOnlyClickHouse', () => {
         "SELECT file('/etc/hostname') AS f",
         "SELECT n FROM t WHERE n IN (SELECT toUInt32(c1) FROM url('http://127.0.0.1:9/', 'CSV'))",
       ]) {
-        await expect(readOnlyClickHouse(client, sql, options), sql).rejects.toThrow();
+        await expect(readOnlyClickHouse(client, sql, options), sql).rejects.toThrow(TributaryError);
+        // `tributary query` and the warehouse's query() take the same road, without limits
+        await expect(readClickHouseQuery(client, sql), sql).rejects.toThrow(TributaryError);
       }
+      const whole = await readClickHouseQuery(
+        client,
+        'SELECT n, toDecimal64(n, 2) AS d, toInt64(n) * 1000000000000 AS big FROM t ORDER BY n',
+      );
+      expect(whole.columns).toEqual(['n', 'd', 'big']);
+      expect(whole.rows).toHaveLength(10);
+      expect(whole.rows[9]).toEqual([9, '9.00', '9000000000000']);
       expect(await ch.rows('SELECT count() AS n FROM t')).toEqual([{ n: '10' }]);
       expect(
         (await readOnlyClickHouse(client, 'SELECT sum(number) AS s FROM numbers(4)', options)).rows,

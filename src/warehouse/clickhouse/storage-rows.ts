@@ -19,6 +19,8 @@ import {
   COPY_SEQ_COLUMN,
   columnType,
   type DdlContext,
+  presenceColumn,
+  presenceOf,
   quoteString,
 } from './tables.js';
 import type { ClickHouseColumnType } from './type-mapping.js';
@@ -47,9 +49,24 @@ export function pickKey(row: Row, key: readonly string[]): Row {
   return Object.fromEntries(key.map((k) => [k, row[k] ?? null]));
 }
 
-/** `structure` argument of format(): names and storage types. */
+/**
+ * Sets the presence flags of `row` (tables.ts: an array column's flag, 1 when the value is not
+ * NULL) by `present`, for every flagged column of `table`.
+ */
+export function setPresence(
+  table: ChTable,
+  row: StorageRow,
+  present: (column: string) => boolean,
+): StorageRow {
+  for (const name of presenceOf(table)) row[presenceColumn(name)] = present(name) ? 1 : 0;
+  return row;
+}
+
+/** `structure` argument of format(): names and storage types (a presence flag's is UInt8). */
 export function structure(table: ChTable, columns: readonly string[], withIndex: boolean): string {
+  const flags = new Set(presenceOf(table).map(presenceColumn));
   const parts = columns.map((name) => {
+    if (flags.has(name)) return `${q(name)} UInt8`;
     const column = table.schema.columns.find((c) => c.name === name);
     if (!column) throw new TributaryError('INTERNAL', `${table.view} has no column ${name}`);
     return `${q(name)} ${columnType(table, column)}`;
@@ -77,6 +94,7 @@ export function snapshotRows(
       const value = row[c.name];
       out[c.name] = value === undefined || value === null ? null : encode(table, c.name, value);
     }
+    setPresence(table, out, (name) => row[name] !== undefined && row[name] !== null);
     if (table.keyless) {
       out[COPY_COLUMN] = version;
       out[COPY_SEQ_COLUMN] = (base | BigInt(i)).toString();

@@ -17,9 +17,14 @@
  *   the storage `FINAL`, without deleted rows and without rows at or below the table's truncation
  *   watermark (state.ts): exact as written, never a duplicate. ClickHouse fixes a view's columns
  *   when it is created, so the view is created again after every change of the storage.
- * - A composite type (Array, Map, Tuple, JSON, …) cannot be Nullable in ClickHouse: such a
- *   column is created as the mapped type itself, and a NULL reads as its empty value (the type
- *   mapping, type-mapping.ts, decides whether it maps NULLs otherwise).
+ * - An array cannot be Nullable in ClickHouse: an array column (not in the sorting key) is
+ *   created as the mapped `Array(…)` with a *presence flag* beside it, `_tributary_set_<column>`
+ *   (UInt8, 1 = the value is not NULL; 0 for rows stored before the column existed). The storage
+ *   holds `[]` for a NULL array, the flag tells it from `{}`, and the view shows
+ *   `if(flag, column, NULL)` — ClickHouse types that `Variant(Array(…))`: NULL reads as NULL,
+ *   `length`, `[]`, `=` and `IS NULL` work as on an array; `has` and `ARRAY JOIN` want the array
+ *   itself, `` column.`Array(…)` `` (docs/clickhouse.md). Flags follow their column through
+ *   renames, drops, adds and rebuilds; a retype between an array and another type is refused.
  * - Evolution (`evolution`), by `ColumnSchema.attnum` exactly as the DuckDB side does
  *   (duckdb/tables.ts): renamed columns keep their values; a name that came back with another
  *   attnum is dropped and added again; added columns read their `missingValue` for the rows
@@ -28,6 +33,9 @@
  *   renamed: ClickHouse cannot alter a sorting-key column, so the storage is rebuilt (a new
  *   table, INSERT SELECT with the column cast, EXCHANGE TABLES, the old one dropped). The
  *   caller checks first that the stored values survive every retype (clickhouse-warehouse.ts).
+ *   Each storage column carries its source attnum as a COMMENT (`identity`): renames (swaps
+ *   and chains go through temporary names) cut by a crash are planned again from the names the
+ *   storage shows (`asStored`), so they are finished, never done twice.
  * - A column widened (widen.ts; `ChTable.widened`) is created and evolved as its type's widened
  *   String; a key column's widening is a rebuild (`rebuildStorage` with its conversion).
  * - With `cluster` the same tables are made `ON CLUSTER`, the storage with
@@ -139,6 +147,67 @@ function nullable(sql: string): string {
     : `Nullable(${sql})`;
 }
 
+/** The presence flag of `column` (see the header). */
+export function presenceColumn(column: string): string {
+  return `_tributary_set_${column}`;
+}
+
+/** Whether `column` of `table` keeps NULL apart by a presence flag: an array type, not in the sorting key. */
+export function hasPresence(table: ChTable, column: string): boolean {
+  const type = table.types.get(column);
+  return type !== undefined && !type.nullable && (table.keyless || !table.schema.key.includes(column));
+}
+
+/** The columns of `table` with a presence flag. */
+export function presenceOf(table: ChTable): string[] {
+  return table.schema.columns.map((c) => c.name).filter((name) => hasPresence(table, name));
+}
+
+/**
+ * A storage column's COMMENT naming the source column it holds by attribute number —
+ * `attnum:<n>`, `set:<n>` for its presence flag — so that a rename interrupted half-way is
+ * finished from what the storage shows (`asStored`); empty without an attnum.
+ */
+export function identity(column: ColumnSchema, kind: 'attnum' | 'set' = 'attnum'): string {
+  return column.attnum === undefined ? '' : ` COMMENT '${kind}:${column.attnum}'`;
+}
+
+/**
+ * `current` under the names its storage columns have now, found by their `identity` comments —
+ * different from the recorded ones only when an evolution was interrupted between its renames
+ * and the record of its shape (a crash): planned from these names, the renames are done exactly
+ * once. `current` itself when a kept column cannot be found (a storage made before comments).
+ */
+export function asStored(
+  current: ChTable,
+  nextSchema: TableSchema,
+  stored: readonly { readonly name: string; readonly comment: string }[],
+  context: DdlContext,
+): ChTable {
+  const byAttnum = new Map(
+    stored.flatMap((c) => {
+      const attnum = /^attnum:(\d+)$/.exec(c.comment)?.[1];
+      return attnum === undefined ? [] : [[Number(attnum), c.name] as const];
+    }),
+  );
+  const kept = new Set(nextSchema.columns.flatMap((c) => (c.attnum === undefined ? [] : [c.attnum])));
+  const names = new Map<string, string>();
+  for (const c of current.schema.columns) {
+    if (c.attnum === undefined) continue;
+    const name = byAttnum.get(c.attnum);
+    if (name === undefined && kept.has(c.attnum)) return current; // not findable: as recorded
+    if (name !== undefined && name !== c.name) names.set(c.name, name);
+  }
+  if (names.size === 0) return current;
+  const rename = (n: string) => names.get(n) ?? n;
+  const schema = {
+    ...current.schema,
+    columns: current.schema.columns.map((c) => ({ ...c, name: rename(c.name) })),
+    key: current.schema.key.map(rename),
+  };
+  return chTable(schema, context, new Set([...current.widened].map(rename)));
+}
+
 /** A column's type in the storage: Nullable unless it is part of the sorting key. */
 export function columnType(table: ChTable, column: ColumnSchema): string {
   const sql = (table.types.get(column.name) as ClickHouseColumnType).sql;
@@ -147,7 +216,11 @@ export function columnType(table: ChTable, column: ColumnSchema): string {
 
 /** The column definitions of a storage table. */
 function definitions(table: ChTable): string[] {
-  const columns = table.schema.columns.map((c) => `${q(c.name)} ${columnType(table, c)}`);
+  const columns = table.schema.columns.map((c) => `${q(c.name)} ${columnType(table, c)}${identity(c)}`);
+  for (const name of presenceOf(table)) {
+    const column = table.schema.columns.find((c) => c.name === name) as ColumnSchema;
+    columns.push(`${q(presenceColumn(name))} UInt8 DEFAULT 0${identity(column, 'set')}`);
+  }
   columns.push(
     `${q(LSN_COLUMN)} UInt64`,
     `${q(SYNCED_AT_COLUMN)} DateTime64(6, 'UTC') DEFAULT now64(6)`,
@@ -196,9 +269,17 @@ export function createStorageSql(table: ChTable, context: DdlContext, name = tab
 
 /** The analyst's view of `table` (see the header). */
 export function createViewSql(table: ChTable, context: DdlContext): string {
-  const columns = [...table.schema.columns.map((c) => c.name), LSN_COLUMN, SYNCED_AT_COLUMN].map(q);
+  const s = '_tributary_s';
+  const columns = [
+    ...table.schema.columns.map((c) =>
+      hasPresence(table, c.name)
+        ? `if(${s}.${q(presenceColumn(c.name))} = 1, ${s}.${q(c.name)}, NULL) AS ${q(c.name)}`
+        : `${s}.${q(c.name)} AS ${q(c.name)}`,
+    ),
+    ...[LSN_COLUMN, SYNCED_AT_COLUMN].map((name) => `${s}.${q(name)} AS ${q(name)}`),
+  ];
   const watermark = `(SELECT max(version) FROM ${qualified(context, TRUNCATIONS_TABLE)} WHERE view = ${quoteString(table.view)})`;
-  return `CREATE OR REPLACE VIEW ${qualified(context, table.view)}${onCluster(context)} AS SELECT ${columns.join(', ')} FROM ${qualified(context, table.target)} FINAL WHERE ${q(DELETED_COLUMN)} = 0 AND ${q(VERSION_COLUMN)} > ${watermark}`;
+  return `CREATE OR REPLACE VIEW ${qualified(context, table.view)}${onCluster(context)} AS SELECT ${columns.join(', ')} FROM ${qualified(context, table.target)} AS ${s} FINAL WHERE ${s}.${q(DELETED_COLUMN)} = 0 AND ${s}.${q(VERSION_COLUMN)} > ${watermark}`;
 }
 
 /** One DDL statement, with the query parameters it binds. */
@@ -271,6 +352,7 @@ export function evolution(
       },
     );
   }
+  refuseArrayRetypes(current, next, renames);
   const byAttnum = (c: ColumnSchema, other: ColumnSchema | undefined) =>
     other !== undefined && c.attnum !== undefined && other.attnum !== undefined && c.attnum !== other.attnum;
   const nextByName = new Map(nextSchema.columns.map((c) => [c.name, c]));
@@ -305,13 +387,31 @@ export function evolution(
     const after = nextByName.get(c.name);
     if (!after || taken.has(c.name) || byAttnum(c, after)) {
       alter(`DROP COLUMN IF EXISTS ${q(c.name)}`);
+      if (hasPresence(current, c.name)) alter(`DROP COLUMN IF EXISTS ${q(presenceColumn(c.name))}`);
       dropped.add(c.name);
     }
   }
-  // through temporary names, so that swaps work
-  const steps = [...renames].map(([from, to], i) => ({ from, to, via: `_tributary_rename_${i}` }));
-  for (const { from, via } of steps) alter(`RENAME COLUMN IF EXISTS ${q(from)} TO ${q(via)}`);
-  for (const { via, to } of steps) alter(`RENAME COLUMN IF EXISTS ${q(via)} TO ${q(to)}`);
+  // through temporary names (none a column has now), so that swaps work; a presence flag goes
+  // with its column in the same statement, under the flag name of the column's name
+  const names = new Set(current.schema.columns.map((c) => c.name));
+  const via = (i: number): string => {
+    let name = `_tributary_rename_${i}`;
+    for (let k = 1; names.has(name); k++) name = `_tributary_rename_${i}_${k}`;
+    return name;
+  };
+  const steps = [...renames].map(([from, to], i) => ({
+    from,
+    to,
+    via: via(i),
+    flag: hasPresence(current, from),
+  }));
+  const rename = (from: string, to: string, flag: boolean): string =>
+    [
+      `RENAME COLUMN IF EXISTS ${q(from)} TO ${q(to)}`,
+      ...(flag ? [`RENAME COLUMN IF EXISTS ${q(presenceColumn(from))} TO ${q(presenceColumn(to))}`] : []),
+    ].join(', ');
+  for (const step of steps) alter(rename(step.from, step.via, step.flag));
+  for (const step of steps) alter(rename(step.via, step.to, step.flag));
   const held = new Map(
     current.schema.columns
       .filter((c) => !dropped.has(c.name))
@@ -322,12 +422,20 @@ export function evolution(
     const type = columnType(next, c);
     if (!was) {
       const value = c.missingValue;
-      if (value === undefined || value === null) alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type}`);
+      if (value === undefined || value === null)
+        alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type}${identity(c)}`);
       else {
         const mapped = next.types.get(c.name) as ClickHouseColumnType;
-        alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type} DEFAULT {missing:${mapped.sql}}`, {
+        alter(`ADD COLUMN IF NOT EXISTS ${q(c.name)} ${type} DEFAULT {missing:${mapped.sql}}${identity(c)}`, {
           missing: mapped.encode(value),
         });
+      }
+      // rows stored before it: NULL, or the constant default they read
+      if (hasPresence(next, c.name)) {
+        const set = value === undefined || value === null ? 0 : 1;
+        alter(
+          `ADD COLUMN IF NOT EXISTS ${q(presenceColumn(c.name))} UInt8 DEFAULT ${set}${identity(c, 'set')}`,
+        );
       }
     } else if (was.sql !== next.types.get(c.name)?.sql) {
       alter(`MODIFY COLUMN ${q(c.name)} ${type}`);
@@ -340,6 +448,25 @@ export function evolution(
     }
   }
   return { ddl: out, rebuild: false, retyped };
+}
+
+/**
+ * A column kept (renamed or not) whose type changes between an array and another type: NULL
+ * arrays are kept apart by a presence flag (see the header) that such a retype would have to
+ * create from, or fold into, the stored values — refused, naming the column.
+ */
+function refuseArrayRetypes(current: ChTable, next: ChTable, renames: ReadonlyMap<string, string>): void {
+  for (const { column, to } of retypes(current, next, renames)) {
+    const after = renames.get(column) ?? column;
+    if (hasPresence(current, column) === hasPresence(next, after)) continue;
+    throw new TributaryError(
+      'SINK',
+      `${displayName(next.schema.table)}.${after}: its type changed between an array and another type (${current.types.get(column)?.sql} to ${to}), which the ClickHouse warehouse does not convert in place`,
+      {
+        hint: `drop the view ${current.view} and the table ${current.storage} in ClickHouse and backfill the table`,
+      },
+    );
+  }
 }
 
 /** The columns of `current` that keep their values under another type in `next` (by their old names). */
@@ -375,18 +502,22 @@ export function rebuildStorage(
   const fromName = new Map([...renames].map(([from, to]) => [to, from]));
   const oldByName = new Map(current.schema.columns.map((c) => [c.name, c]));
   const params: Record<string, unknown> = {};
+  /** The column of `current` whose values `c` keeps; none for a column new with the rebuild. */
+  const keptFrom = (c: ColumnSchema): ColumnSchema | null => {
+    const old = oldByName.get(fromName.get(c.name) ?? c.name);
+    const replaced =
+      old?.attnum !== undefined &&
+      c.attnum !== undefined &&
+      old.attnum !== c.attnum &&
+      !renames.has(old.name);
+    return old && !replaced ? old : null;
+  };
   const select = next.schema.columns.map((c, i) => {
     const type = columnType(next, c);
-    const old = oldByName.get(fromName.get(c.name) ?? c.name);
-    const fresh =
-      !old ||
-      (old.attnum !== undefined &&
-        c.attnum !== undefined &&
-        old.attnum !== c.attnum &&
-        !renames.has(old.name));
+    const old = keptFrom(c);
     const expression = convert.get(c.name);
-    if (!fresh && expression !== undefined) return `${expression} AS ${q(c.name)}`;
-    if (!fresh) return `CAST(${q(old.name)} AS ${type}) AS ${q(c.name)}`;
+    if (old && expression !== undefined) return `${expression} AS ${q(c.name)}`;
+    if (old) return `CAST(${q(old.name)} AS ${type}) AS ${q(c.name)}`;
     // a column new with the rebuild: its constant default for the rows stored before it, else NULL
     if (c.missingValue === undefined || c.missingValue === null)
       return `CAST(NULL AS ${type}) AS ${q(c.name)}`;
@@ -394,13 +525,26 @@ export function rebuildStorage(
     params[`missing_${i}`] = mapped.encode(c.missingValue);
     return `CAST({missing_${i}:${mapped.sql}} AS ${type}) AS ${q(c.name)}`;
   });
+  // presence flags: carried from the column's old flag; a column new with the rebuild reads NULL
+  // or its constant default
+  const flags = presenceOf(next).map((name) => {
+    const column = next.schema.columns.find((c) => c.name === name) as ColumnSchema;
+    const old = keptFrom(column);
+    const set = column.missingValue === undefined || column.missingValue === null ? '0' : '1';
+    const from = old && hasPresence(current, old.name) ? q(presenceColumn(old.name)) : set;
+    return `${from} AS ${q(presenceColumn(name))}`;
+  });
   const meta = [LSN_COLUMN, SYNCED_AT_COLUMN, VERSION_COLUMN, DELETED_COLUMN].map(q);
-  const names = [...next.schema.columns.map((c) => q(c.name)), ...meta].join(', ');
+  const names = [
+    ...next.schema.columns.map((c) => q(c.name)),
+    ...presenceOf(next).map((name) => q(presenceColumn(name))),
+    ...meta,
+  ].join(', ');
   return [
     { sql: `DROP TABLE IF EXISTS ${qualified(context, temporary)}${onCluster(context)}` },
     ...createStorageSql(next, { ...context, cluster: context.cluster }, temporary).map((sql) => ({ sql })),
     {
-      sql: `INSERT INTO ${qualified(context, temporary)} (${names}) SELECT ${[...select, ...meta].join(', ')} FROM ${qualified(context, current.storage)}`,
+      sql: `INSERT INTO ${qualified(context, temporary)} (${names}) SELECT ${[...select, ...flags, ...meta].join(', ')} FROM ${qualified(context, current.storage)}`,
       params,
     },
     {

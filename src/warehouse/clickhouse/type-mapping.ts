@@ -57,7 +57,7 @@ export interface ClickHouseColumnType {
   decode(field: unknown): Value;
   /**
    * Whether `Nullable(sql)` exists. ClickHouse has no Nullable(Array(…)): an array column holds
-   * no NULL, so a caller keeps a NULL array apart (e.g. a flag column) and stores `[]` for it.
+   * no NULL, so a caller keeps a NULL array apart (tables.ts: a presence flag) and stores `[]` for it.
    */
   readonly nullable: boolean;
   /** Present when `encode` can refuse a value: the String column that holds every value. */

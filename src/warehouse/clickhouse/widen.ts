@@ -38,7 +38,10 @@ import {
   columnType,
   type Ddl,
   type DdlContext,
+  hasPresence,
+  identity,
   onCluster,
+  presenceColumn,
   qualified,
   rebuildName,
   rebuildStorage,
@@ -132,18 +135,23 @@ export async function wideningDdl(
     const convert = new Map([[column, from.widening.convertSql(q(column))]]);
     return rebuildStorage(table, widened, new Map(), context, convert);
   }
+  // an array's presence flag (tables.ts) says which stored [] are NULL; the String holds NULL itself
+  const flag = hasPresence(table, column) ? presenceColumn(column) : null;
+  const dropFlag = flag !== null && held.has(flag) ? [alter(`DROP COLUMN IF EXISTS ${q(flag)}`)] : [];
   if (held.get(column) === target) {
-    return held.has(temporary) ? [alter(`DROP COLUMN IF EXISTS ${q(temporary)}`)] : [];
+    return [...(held.has(temporary) ? [alter(`DROP COLUMN IF EXISTS ${q(temporary)}`)] : []), ...dropFlag];
   }
   if (!held.has(column) && held.get(temporary) === target) {
-    return [alter(`RENAME COLUMN ${q(temporary)} TO ${q(column)}`)];
+    return [alter(`RENAME COLUMN ${q(temporary)} TO ${q(column)}`), ...dropFlag];
   }
   const value = from.widening.convertSql(`assumeNotNull(${q(column)})`);
+  const isNull = flag === null ? `isNull(${q(column)})` : `${q(flag)} = 0`;
   return [
     alter(`DROP COLUMN IF EXISTS ${q(temporary)}`),
-    alter(`ADD COLUMN ${q(temporary)} ${target} AFTER ${q(column)}`),
-    alter(`UPDATE ${q(temporary)} = if(isNull(${q(column)}), NULL, ${value}) WHERE 1`),
+    alter(`ADD COLUMN ${q(temporary)} ${target}${identity(schemaColumn)} AFTER ${q(column)}`),
+    alter(`UPDATE ${q(temporary)} = if(${isNull}, NULL, ${value}) WHERE 1`),
     alter(`DROP COLUMN ${q(column)}`),
     alter(`RENAME COLUMN ${q(temporary)} TO ${q(column)}`),
+    ...(flag === null ? [] : [alter(`DROP COLUMN IF EXISTS ${q(flag)}`)]),
   ];
 }

@@ -44,7 +44,7 @@ describe('ClickHouse DDL on a cluster (text only: not runnable on chdb)', () => 
     );
     expect(table.target).toBe('_tributary_dist_orders');
     expect(createViewSql(table, context)).toBe(
-      "CREATE OR REPLACE VIEW `ana\\`lytics`.`orders` ON CLUSTER `main cluster` AS SELECT `id`, `total`, `country`, `_tributary_lsn`, `_tributary_synced_at` FROM `ana\\`lytics`.`_tributary_dist_orders` FINAL WHERE `_tributary_deleted` = 0 AND `_tributary_version` > (SELECT max(version) FROM `ana\\`lytics`.`_tributary_truncations` WHERE view = 'orders')",
+      "CREATE OR REPLACE VIEW `ana\\`lytics`.`orders` ON CLUSTER `main cluster` AS SELECT _tributary_s.`id` AS `id`, _tributary_s.`total` AS `total`, _tributary_s.`country` AS `country`, _tributary_s.`_tributary_lsn` AS `_tributary_lsn`, _tributary_s.`_tributary_synced_at` AS `_tributary_synced_at` FROM `ana\\`lytics`.`_tributary_dist_orders` AS _tributary_s FINAL WHERE _tributary_s.`_tributary_deleted` = 0 AND _tributary_s.`_tributary_version` > (SELECT max(version) FROM `ana\\`lytics`.`_tributary_truncations` WHERE view = 'orders')",
     );
   });
 

@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ColumnSchema } from '../../../src/core/change-event.js';
+import type { TableRef } from '../../../src/core/table-ref.js';
 import { Decimal } from '../../../src/core/values.js';
 import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhouse-warehouse.js';
 import { freshClickHouse, type TestClickHouse } from '../../helpers/clickhouse.js';
@@ -116,6 +117,67 @@ describe('ClickHouse schema changes mid-stream', () => {
       [1, 'a', null, '10'],
       [2, 'b', 'n', '20'],
     ]);
+  });
+
+  it('swaps two columns exactly once however a crash cut the renames (flags with them)', async () => {
+    const v1 = [
+      at(col('id', 23, true), 1),
+      at(col('a', 25), 2),
+      at(col('b', 25), 3),
+      at(col('tags', 1009), 4),
+    ];
+    // a ↔ b swapped, tags → labels
+    const v2 = [
+      at(col('id', 23, true), 1),
+      at(col('b', 25), 2),
+      at(col('a', 25), 3),
+      at(col('labels', 1009), 4),
+    ];
+    const start = (table: TableRef, lsn: bigint) =>
+      wh.apply([
+        schemaItem(v1, 'v1', table),
+        ...txn(
+          lsn,
+          ins({ id: 1, a: 'A1', b: 'B1', tags: null }, table),
+          ins({ id: 2, a: 'A2', b: 'B2', tags: [] }, table),
+        ),
+      ]);
+    const swap = (table: TableRef, lsn: bigint) => [
+      schemaItem(v2, 'v2', table),
+      ...txn(lsn, ins({ id: 3, b: 'A3', a: 'B3', labels: ['x'] }, table)),
+    ];
+    const swapped = async (table: TableRef) =>
+      expect(await rows(`SELECT id, b, a, labels FROM ${table.name} ORDER BY id`)).toEqual([
+        [1, 'A1', 'B1', null],
+        [2, 'A2', 'B2', []],
+        [3, 'A3', 'B3', ['x']],
+      ]);
+    const restart = async (options = {}) => {
+      await wh.close();
+      wh = await ClickHouseWarehouse.open(ch.url, options);
+    };
+    // 1. every rename done, the shape not recorded yet: applied again, nothing is renamed twice
+    const whole = { schema: 'public', name: 'whole' };
+    await start(whole, 10n);
+    await restart({
+      failpoint: (point: string) => {
+        if (point === 'before-schema-record') throw new Error('crash');
+      },
+    });
+    await expect(wh.apply(swap(whole, 20n))).rejects.toThrow('crash');
+    await restart();
+    expect(await wh.apply(swap(whole, 20n))).toEqual(committed(20n));
+    await swapped(whole);
+    // 2. cut half-way: a (and tags with its flag) at temporary names, b not moved yet
+    const half = { schema: 'public', name: 'half' };
+    await start(half, 30n);
+    await ch.rows('ALTER TABLE `_tributary_rows_half` RENAME COLUMN `a` TO `_tributary_rename_0`');
+    await ch.rows(
+      'ALTER TABLE `_tributary_rows_half` RENAME COLUMN `tags` TO `_tributary_rename_2`, RENAME COLUMN `_tributary_set_tags` TO `_tributary_set__tributary_rename_2`',
+    );
+    await restart();
+    expect(await wh.apply(swap(half, 40n))).toEqual(committed(40n));
+    await swapped(half);
   });
 
   it('finishes a key rebuild interrupted after the tables were swapped, before the shape was recorded', async () => {

@@ -8,7 +8,7 @@
  * a copy read at C even when the copy is inserted later.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TableSchema } from '../../../src/core/change-event.js';
+import type { Row, TableSchema } from '../../../src/core/change-event.js';
 import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhouse-warehouse.js';
 import { snapshotVersion } from '../../../src/warehouse/clickhouse/layout.js';
 import { bootstrapSnapshots, ClickHouseSnapshots } from '../../../src/warehouse/clickhouse/snapshot-store.js';
@@ -35,6 +35,16 @@ describe('the stream into ClickHouse during a snapshot job', () => {
     await ch.drop();
   });
   const view = async () => (await wh.query('SELECT id, v, doc FROM items ORDER BY id')).rows;
+  /** Rows of `job` read at `lsn`: a whole chunk 0, or a re-read of `reread` (parked keys). */
+  const copied = (job: string, lsn: bigint, rows: Row[], reread?: Row[]) =>
+    snapshots.applySnapshotRows({
+      job,
+      schema,
+      snapshotLsn: lsn,
+      snapshotTime: new Date(),
+      rows,
+      ...(reread ? { chunk: null, last: false, reread } : { chunk: 0, last: true }),
+    });
 
   it('parks a partial update of a row not copied yet; versions settle copy against stream', async () => {
     await wh.apply([item, ...txn(10n, ins({ id: 1, v: 'a', doc: 'd1' }))]);
@@ -106,33 +116,16 @@ describe('the stream into ClickHouse during a snapshot job', () => {
     expect((await snapshots.parkedKeys(job.id, 10)).map((k) => k.id)).toEqual([2, 5]);
     // the chunk read at 5 (before every update) holds 5: its stored row is newer, so it is
     // repaired — the copy's doc in the placeholder, the stream's v kept
-    await snapshots.applySnapshotRows({
-      job: job.id,
-      schema,
-      snapshotLsn: 5n,
-      snapshotTime: new Date(),
-      rows: [{ id: 5, v: 'e', doc: 'E' }],
-      chunk: 0,
-      last: true,
-    });
+    await copied(job.id, 5n, [{ id: 5, v: 'e', doc: 'E' }]);
     // the re-read of 2 at 25: the stream has already applied 30, carried from the partial row;
     // the copy fills the newer row too (a second round is not needed)
     const reread = await snapshots.parkedKeys(job.id, 10);
     expect(reread.map((k) => k.id)).toEqual([2]);
-    const once = {
-      job: job.id,
-      schema,
-      snapshotLsn: 25n,
-      snapshotTime: new Date(),
-      rows: [
-        { id: 2, v: 'b2', doc: 'B' },
-        { id: 3, v: 'c2', doc: 'C-old' },
-      ],
-      chunk: null,
-      last: false,
-      reread,
-    };
-    await snapshots.applySnapshotRows(once);
+    const rows = [
+      { id: 2, v: 'b2', doc: 'B' },
+      { id: 3, v: 'c2', doc: 'C-old' },
+    ];
+    await copied(job.id, 25n, rows, reread);
     const expected = [
       [1, 'a', 'd1'],
       [2, 'b3', 'B'],
@@ -142,7 +135,7 @@ describe('the stream into ClickHouse during a snapshot job', () => {
     expect(await view()).toEqual(expected);
     expect(await snapshots.parkedKeys(job.id, 10)).toEqual([]);
     // the same re-read again (a crash before the runner recorded it) changes nothing
-    await snapshots.applySnapshotRows({ ...once, reread: [{ id: 2 }] });
+    await copied(job.id, 25n, rows, [{ id: 2 }]);
     expect(await view()).toEqual(expected);
     // a later partial update carries the filled value, without parking
     await wh.apply(txn(40n, upd({ id: 2, v: 'b4' }, ['doc'])));
@@ -183,18 +176,10 @@ describe('the stream into ClickHouse during a snapshot job', () => {
       [{ chunk: 0, fromPage: 0, toPage: null }],
       null,
     );
-    await snapshots.applySnapshotRows({
-      job: again.id,
-      schema,
-      snapshotLsn: 35n,
-      snapshotTime: new Date(),
-      rows: [
-        { id: 6, v: 'f2', doc: 'F-old' },
-        { id: 7, v: 'g', doc: 'G' },
-      ],
-      chunk: 0,
-      last: true,
-    });
+    await copied(again.id, 35n, [
+      { id: 6, v: 'f2', doc: 'F-old' },
+      { id: 7, v: 'g', doc: 'G' },
+    ]);
     expect(await view()).toEqual([
       [6, 'f3', 'F-new'],
       [7, 'g', 'G'],

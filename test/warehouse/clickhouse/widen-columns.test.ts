@@ -231,6 +231,30 @@ describe('ClickHouse: a column widened when a value its type cannot hold arrives
     ]);
   });
 
+  it("a column added with a default its type cannot hold (DEFAULT 'infinity') is added widened", async () => {
+    const wh = await instance();
+    const id = at(col('id', 23, true), 1);
+    await wh.apply([schemaItem([id, at(col('n', 23), 2)], 'items-1'), ...txnOf(10n, { id: 1, n: 1 })]);
+    const until = { ...at(col('valid_until', 1184), 3), missingValue: new PgTimestampTz(INFINITY_MICROS) };
+    await wh.apply([
+      schemaItem([id, at(col('n', 23), 2), until], 'items-2'),
+      ...txnOf(20n, { id: 2, n: 2, valid_until: new PgTimestampTz(micros(2030, 1, 1)) }),
+    ]);
+    expect(await storageType('valid_until')).toBe('Nullable(String)');
+    expect(await texts('valid_until')).toEqual([
+      [1, 'infinity'],
+      [2, '2030-01-01 00:00:00.000000'],
+    ]);
+    // recorded widened: a restarted warehouse keeps writing the text
+    const restarted = await instance();
+    await restarted.apply(txnOf(30n, { id: 3, n: 3, valid_until: new PgTimestampTz(INFINITY_MICROS) }));
+    expect((await texts('valid_until')).map(([, t]) => t)).toEqual([
+      'infinity',
+      '2030-01-01 00:00:00.000000',
+      'infinity',
+    ]);
+  });
+
   it('a widened column retyped at the source to a type that refuses its texts: the change stops, naming the column', async () => {
     const wh = await instance();
     const id = at(col('id', 23, true), 1);
