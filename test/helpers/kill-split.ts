@@ -120,13 +120,22 @@ export async function killFeedUnderLoad(
     const expected = await cluster().sql<{ id: string; n: number; note: string }>(
       'SELECT id::text AS id, n, note FROM items ORDER BY items.id',
     );
+    // the loader may still be catching up on a loaded machine: wait while the warehouse moves,
+    // fail once it has not changed for 90 s (or after 10 minutes in all)
+    const target = JSON.stringify(expected);
+    let seen = '';
+    let movedAt = Date.now();
     await waitFor(
-      'the warehouse to equal the source',
+      'the warehouse to equal the source (it stopped changing for 90 s)',
       async () => {
         const copy = await queryWarehouse(warehouse, ROWS).catch(() => null);
-        return (copy !== null && JSON.stringify(copy) === JSON.stringify(expected)) || undefined;
+        const text = copy === null ? seen : JSON.stringify(copy);
+        if (text === target) return true;
+        if (text !== seen) [seen, movedAt] = [text, Date.now()];
+        if (Date.now() - movedAt > 90_000) throw new Error('the warehouse stopped changing for 90 s');
+        return undefined;
       },
-      90_000,
+      600_000,
     ).catch(async (error: unknown) => {
       // show what the processes said, and the difference
       for (const [name, p] of [
