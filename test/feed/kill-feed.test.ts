@@ -11,7 +11,7 @@ import { useNatsServer } from '../harness/use-nats-server.js';
 import { killFeedUnderLoad } from '../helpers/kill-split.js';
 import { ITEMS_DDL } from '../helpers/workload.js';
 
-const ROUNDS = 3;
+const ROUNDS = 2;
 
 describe('the pipeline over JetStream, killed under a write load', () => {
   const nats = useNatsServer();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PostgresCluster } from '../harness/postgres.js';
-import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
+import { EACH_MAJOR_IN_LONG, useCluster } from '../harness/use-cluster.js';
 import { waitFor } from '../helpers/events.js';
 import { sourceRows, startPipeline } from './in-process-pipeline.js';
 
@@ -38,7 +38,7 @@ async function write(cluster: PostgresCluster, signal: AbortSignal): Promise<num
   return n;
 }
 
-describe.each(EACH_MAJOR)('online backfill under concurrent updates and deletes (%s)', (_label, binaries) => {
+describe.each(EACH_MAJOR_IN_LONG)('online backfill under concurrent updates and deletes (%s)', (_label, binaries) => {
   const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
 
   it('ends with the warehouse equal to the source', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PostgresCluster } from '../harness/postgres.js';
-import { EACH_MAJOR, useCluster } from '../harness/use-cluster.js';
+import { EACH_MAJOR_IN_LONG, useCluster } from '../harness/use-cluster.js';
 import { sourceRows, startPipeline } from './in-process-pipeline.js';
 
 const SETUP = `
@@ -53,7 +53,7 @@ async function writeWhileCopying(cluster: PostgresCluster, signal: AbortSignal):
   return n;
 }
 
-describe.each(EACH_MAJOR)('initial snapshot under a concurrent write load (%s)', (_label, binaries) => {
+describe.each(EACH_MAJOR_IN_LONG)('initial snapshot under a concurrent write load (%s)', (_label, binaries) => {
   const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
 
   it('ends with the warehouse equal to the source', async () => {
