@@ -38,92 +38,95 @@ async function write(cluster: PostgresCluster, signal: AbortSignal): Promise<num
   return n;
 }
 
-describe.each(EACH_MAJOR_IN_LONG)('online backfill under concurrent updates and deletes (%s)', (_label, binaries) => {
-  const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
+describe.each(EACH_MAJOR_IN_LONG)(
+  'online backfill under concurrent updates and deletes (%s)',
+  (_label, binaries) => {
+    const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
 
-  it('ends with the warehouse equal to the source', async () => {
-    // streaming only: the warehouse starts without the table's rows, which the backfill brings
-    const pipeline = await startPipeline(cluster(), {
-      slot: 'bf',
-      snapshot: { mode: 'never', chunkRows: 1000, batchRows: 500, workers: 2 },
-    });
-    const warehouse = pipeline.warehouse;
-    const live = pipeline.runner();
-    const writing = new AbortController();
-    let writer: Promise<number> = Promise.resolve(0);
-    try {
-      const job = await live.request({ schema: 'public', name: 'items' }, null, 'test');
-      writer = write(cluster(), writing.signal);
-      writer.catch(() => {}); // awaited below
-      await waitFor(
-        'the backfill',
-        async () => {
-          const state = (await warehouse.snapshotJobs()).find((j) => j.id === job.id)?.state;
-          if (state === 'failed') throw new Error('the backfill failed');
-          return state === 'done' || undefined;
-        },
-        180_000,
-      );
-      writing.abort();
-      expect(await writer).toBeGreaterThan(10);
-      await pipeline.caughtUp();
-      const sql = "SELECT id, n, md5(coalesce(doc, '')) FROM items ORDER BY id";
-      const copy = (await warehouse.query(sql)).rows.map((r) =>
-        r.map((v) => (v === null ? null : String(v))),
-      );
-      expect(copy).toEqual(await sourceRows(cluster(), sql));
-
-      // a partial backfill: rows the warehouse lost in a range come back, nothing else is read
-      const before = (await warehouse.snapshotJobs()).length;
-      const partial = await live.request({ schema: 'public', name: 'items' }, 'id <= 100', 'range');
-      await waitFor(
-        'the partial backfill',
-        async () => {
-          const found = (await warehouse.snapshotJobs()).find((j) => j.id === partial.id);
-          return found?.state === 'done' ? found : undefined;
-        },
-        120_000,
-      );
-      const jobs = await warehouse.snapshotJobs();
-      expect(jobs).toHaveLength(before + 1);
-      const done = jobs.find((j) => j.id === partial.id);
-      const [inRange] = await sourceRows(cluster(), 'SELECT count(*) FROM items WHERE id <= 100');
-      expect(done?.rowsDone).toBe(Number(inRange?.[0]));
-      await expect(
-        live.request({ schema: 'public', name: 'items' }, 'no_such_column > 1', null),
-      ).rejects.toThrow(/predicate does not work/);
-      await expect(live.request({ schema: 'public', name: 'nope' }, null, null)).rejects.toThrow(
-        /not replicated/,
-      );
-    } finally {
-      writing.abort();
-      await writer.catch(() => 0);
-      await pipeline.stop();
-    }
-  }, 360_000); // a loaded machine: the backfill may take its whole 180 s, the partial one 120 s
-
-  // TRUNCATE waits for the backfill's reads (they hold ACCESS SHARE) and is not MVCC-safe (an
-  // older snapshot sees the table empty), so it lands after them; the warehouse still ends equal
-  it('ends equal to the source when the table is truncated and refilled during a backfill', async () => {
-    const pipeline = await startPipeline(cluster(), {
-      slot: 'bftrunc',
-      snapshot: { mode: 'never', chunkRows: 500, batchRows: 200, workers: 1 },
-    });
-    try {
-      const job = await pipeline.runner().request({ schema: 'public', name: 'items' }, null, 'truncate');
-      // once the job reads at its snapshot, the table is emptied and refilled with other rows
-      await waitFor('the backfill to start reading', async () => {
-        const found = (await pipeline.warehouse.snapshotJobs()).find((j) => j.id === job.id);
-        return (found?.state === 'running' && found.rowsDone > 0) || undefined;
+    it('ends with the warehouse equal to the source', async () => {
+      // streaming only: the warehouse starts without the table's rows, which the backfill brings
+      const pipeline = await startPipeline(cluster(), {
+        slot: 'bf',
+        snapshot: { mode: 'never', chunkRows: 1000, batchRows: 500, workers: 2 },
       });
-      await cluster().sql('TRUNCATE items');
-      await cluster().sql(`INSERT INTO items VALUES (1, 100, 'after'), (${ROWS + 1}, 101, 'after')`);
-      await pipeline.jobsDone(1);
-      await pipeline.caughtUp();
-      const sql = "SELECT id, n, md5(coalesce(doc, '')) FROM items ORDER BY id";
-      expect(await pipeline.rows(sql)).toEqual(await sourceRows(cluster(), sql));
-    } finally {
-      await pipeline.stop();
-    }
-  });
-});
+      const warehouse = pipeline.warehouse;
+      const live = pipeline.runner();
+      const writing = new AbortController();
+      let writer: Promise<number> = Promise.resolve(0);
+      try {
+        const job = await live.request({ schema: 'public', name: 'items' }, null, 'test');
+        writer = write(cluster(), writing.signal);
+        writer.catch(() => {}); // awaited below
+        await waitFor(
+          'the backfill',
+          async () => {
+            const state = (await warehouse.snapshotJobs()).find((j) => j.id === job.id)?.state;
+            if (state === 'failed') throw new Error('the backfill failed');
+            return state === 'done' || undefined;
+          },
+          180_000,
+        );
+        writing.abort();
+        expect(await writer).toBeGreaterThan(10);
+        await pipeline.caughtUp();
+        const sql = "SELECT id, n, md5(coalesce(doc, '')) FROM items ORDER BY id";
+        const copy = (await warehouse.query(sql)).rows.map((r) =>
+          r.map((v) => (v === null ? null : String(v))),
+        );
+        expect(copy).toEqual(await sourceRows(cluster(), sql));
+
+        // a partial backfill: rows the warehouse lost in a range come back, nothing else is read
+        const before = (await warehouse.snapshotJobs()).length;
+        const partial = await live.request({ schema: 'public', name: 'items' }, 'id <= 100', 'range');
+        await waitFor(
+          'the partial backfill',
+          async () => {
+            const found = (await warehouse.snapshotJobs()).find((j) => j.id === partial.id);
+            return found?.state === 'done' ? found : undefined;
+          },
+          120_000,
+        );
+        const jobs = await warehouse.snapshotJobs();
+        expect(jobs).toHaveLength(before + 1);
+        const done = jobs.find((j) => j.id === partial.id);
+        const [inRange] = await sourceRows(cluster(), 'SELECT count(*) FROM items WHERE id <= 100');
+        expect(done?.rowsDone).toBe(Number(inRange?.[0]));
+        await expect(
+          live.request({ schema: 'public', name: 'items' }, 'no_such_column > 1', null),
+        ).rejects.toThrow(/predicate does not work/);
+        await expect(live.request({ schema: 'public', name: 'nope' }, null, null)).rejects.toThrow(
+          /not replicated/,
+        );
+      } finally {
+        writing.abort();
+        await writer.catch(() => 0);
+        await pipeline.stop();
+      }
+    }, 360_000); // a loaded machine: the backfill may take its whole 180 s, the partial one 120 s
+
+    // TRUNCATE waits for the backfill's reads (they hold ACCESS SHARE) and is not MVCC-safe (an
+    // older snapshot sees the table empty), so it lands after them; the warehouse still ends equal
+    it('ends equal to the source when the table is truncated and refilled during a backfill', async () => {
+      const pipeline = await startPipeline(cluster(), {
+        slot: 'bftrunc',
+        snapshot: { mode: 'never', chunkRows: 500, batchRows: 200, workers: 1 },
+      });
+      try {
+        const job = await pipeline.runner().request({ schema: 'public', name: 'items' }, null, 'truncate');
+        // once the job reads at its snapshot, the table is emptied and refilled with other rows
+        await waitFor('the backfill to start reading', async () => {
+          const found = (await pipeline.warehouse.snapshotJobs()).find((j) => j.id === job.id);
+          return (found?.state === 'running' && found.rowsDone > 0) || undefined;
+        });
+        await cluster().sql('TRUNCATE items');
+        await cluster().sql(`INSERT INTO items VALUES (1, 100, 'after'), (${ROWS + 1}, 101, 'after')`);
+        await pipeline.jobsDone(1);
+        await pipeline.caughtUp();
+        const sql = "SELECT id, n, md5(coalesce(doc, '')) FROM items ORDER BY id";
+        expect(await pipeline.rows(sql)).toEqual(await sourceRows(cluster(), sql));
+      } finally {
+        await pipeline.stop();
+      }
+    });
+  },
+);

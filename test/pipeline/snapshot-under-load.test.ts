@@ -53,57 +53,60 @@ async function writeWhileCopying(cluster: PostgresCluster, signal: AbortSignal):
   return n;
 }
 
-describe.each(EACH_MAJOR_IN_LONG)('initial snapshot under a concurrent write load (%s)', (_label, binaries) => {
-  const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
+describe.each(EACH_MAJOR_IN_LONG)(
+  'initial snapshot under a concurrent write load (%s)',
+  (_label, binaries) => {
+    const cluster = useCluster({ binaries, setup: (c) => c.sql(SETUP) });
 
-  it('ends with the warehouse equal to the source', async () => {
-    const writing = new AbortController();
-    const writer = writeWhileCopying(cluster(), writing.signal);
-    writer.catch(() => {}); // awaited below
-    // small chunks and batches: many chunks, read by two workers, between the stream's batches
-    const pipeline = await startPipeline(cluster(), {
-      slot: 'snap',
-      snapshot: { chunkRows: 1500, batchRows: 1000, workers: 2 },
-    });
-    const warehouse = pipeline.warehouse;
-    try {
-      await pipeline.jobsDone(3);
-      // the small chunk size made several chunks per table, every one of them read
-      const chunks = await warehouse.query(
-        'SELECT j.table_name, count(*), bool_and(c.done) FROM _tributary.snapshot_chunks c JOIN _tributary.snapshot_jobs j ON j.id = c.job_id GROUP BY 1 ORDER BY 1',
-      );
-      for (const [table, count, done] of chunks.rows) {
-        expect(Number(count), String(table)).toBeGreaterThan(1);
-        expect(done, String(table)).toBe(true);
-      }
-      expect(chunks.rows).toHaveLength(3);
-      await new Promise((r) => setTimeout(r, 500));
-      writing.abort();
-      const writes = await writer;
-      expect(writes).toBeGreaterThan(10);
-      await pipeline.caughtUp();
-      const compare = async (sql: string, sourceSql = sql) => {
-        const copy = (await warehouse.query(sql)).rows.map((r) =>
-          r.map((v) => (v === null ? null : String(v))),
+    it('ends with the warehouse equal to the source', async () => {
+      const writing = new AbortController();
+      const writer = writeWhileCopying(cluster(), writing.signal);
+      writer.catch(() => {}); // awaited below
+      // small chunks and batches: many chunks, read by two workers, between the stream's batches
+      const pipeline = await startPipeline(cluster(), {
+        slot: 'snap',
+        snapshot: { chunkRows: 1500, batchRows: 1000, workers: 2 },
+      });
+      const warehouse = pipeline.warehouse;
+      try {
+        await pipeline.jobsDone(3);
+        // the small chunk size made several chunks per table, every one of them read
+        const chunks = await warehouse.query(
+          'SELECT j.table_name, count(*), bool_and(c.done) FROM _tributary.snapshot_chunks c JOIN _tributary.snapshot_jobs j ON j.id = c.job_id GROUP BY 1 ORDER BY 1',
         );
-        expect(copy).toEqual(await sourceRows(cluster(), sourceSql));
-      };
-      await compare(
-        "SELECT id, owner, balance::text, md5(coalesce(doc, '')), array_to_string(tags, ',') FROM accounts ORDER BY id",
-      );
-      await compare('SELECT kind, amount, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2');
-      await compare(
-        'SELECT id, region, v FROM regional ORDER BY id',
-        'SELECT id, region, v FROM regional WHERE id % 2 = 0 ORDER BY id',
-      );
-      const columns = await warehouse.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = 'regional' AND column_name NOT LIKE '_tributary%' ORDER BY ordinal_position",
-      );
-      expect(columns.rows.map((r) => r[0])).toEqual(['id', 'region', 'v']);
-    } finally {
-      writing.abort();
-      await writer.catch(() => 0);
-      await pipeline.stop();
-    }
-  });
-});
+        for (const [table, count, done] of chunks.rows) {
+          expect(Number(count), String(table)).toBeGreaterThan(1);
+          expect(done, String(table)).toBe(true);
+        }
+        expect(chunks.rows).toHaveLength(3);
+        await new Promise((r) => setTimeout(r, 500));
+        writing.abort();
+        const writes = await writer;
+        expect(writes).toBeGreaterThan(10);
+        await pipeline.caughtUp();
+        const compare = async (sql: string, sourceSql = sql) => {
+          const copy = (await warehouse.query(sql)).rows.map((r) =>
+            r.map((v) => (v === null ? null : String(v))),
+          );
+          expect(copy).toEqual(await sourceRows(cluster(), sourceSql));
+        };
+        await compare(
+          "SELECT id, owner, balance::text, md5(coalesce(doc, '')), array_to_string(tags, ',') FROM accounts ORDER BY id",
+        );
+        await compare('SELECT kind, amount, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2');
+        await compare(
+          'SELECT id, region, v FROM regional ORDER BY id',
+          'SELECT id, region, v FROM regional WHERE id % 2 = 0 ORDER BY id',
+        );
+        const columns = await warehouse.query(
+          "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = 'regional' AND column_name NOT LIKE '_tributary%' ORDER BY ordinal_position",
+        );
+        expect(columns.rows.map((r) => r[0])).toEqual(['id', 'region', 'v']);
+      } finally {
+        writing.abort();
+        await writer.catch(() => 0);
+        await pipeline.stop();
+      }
+    });
+  },
+);
