@@ -25,6 +25,17 @@
  *   (another attnum) is kept as `<name>~<n>`, and the new one starts empty as at the source.
  * - `_tributary_batch` numbers the writing transactions in commit order (a sequence, so gaps are
  *   possible): exports take what is new since the last batch they wrote.
+ *
+ * Storage. `_tributary_raw."<name>"` is a view over two tables that hold the same row-image
+ * columns: `_tributary_raw_rows."<name>"`, one row per change with all its metadata, and
+ * `_tributary_raw_copies."<name>"`, the rows snapshots and backfills copied, with only their
+ * batch and LSN; what a copy's rows share (commit time, ingestion time, source, schema version)
+ * is one row of `_tributary.raw_copies`. A snapshot copies every row of a table once into the
+ * table and once into the raw zone, and in DuckDB each stored column costs about as much as any
+ * other, constant or not (bench/snapshot): 11 metadata columns per copied row would cost more
+ * than the row itself. Every ALTER goes to both tables, and the view is made again after it. A
+ * warehouse written before this layout (the raw table itself in `_tributary_raw`) is moved to
+ * it the first time the writer opens the table (`migrateLegacy`).
  */
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { DuckDBTimestampTZValue, listValue, UTINYINT, VARCHAR } from '@duckdb/node-api';
@@ -44,6 +55,12 @@ import {
 import type { ColumnWriter } from '../warehouse/duckdb/value-writer.js';
 
 export const RAW_SCHEMA = '_tributary_raw';
+/** The changes' raw rows, all metadata stored (and rows seeded or compacted by retention). */
+const ROWS_SCHEMA = '_tributary_raw_rows';
+/** The rows snapshots copied, with their batch and LSN; the rest of their metadata in `_tributary.raw_copies`. */
+const COPIES_SCHEMA = '_tributary_raw_copies';
+/** One row per (raw table, batch, LSN) of copied rows: what they share. */
+const COPIES_META = '_tributary.raw_copies';
 
 /** The metadata columns of every raw table, in order, before the row image's columns. */
 export const RAW_META = [
@@ -66,8 +83,14 @@ const META_NAMES = new Set<string>(RAW_META.map(([name]) => name));
 export interface RawTable {
   readonly table: TableRef;
   readonly name: string;
-  /** `"_tributary_raw"."<name>"`. */
+  /** `"_tributary_raw"."<name>"`: what readers read (a view over `rows` and `copies`). */
   readonly sql: string;
+  /** The table that holds the changes' rows: `"_tributary_raw_rows"."<name>"`. */
+  readonly rows: string;
+  /** The table that holds copied rows: `"_tributary_raw_copies"."<name>"`. */
+  readonly copies: string;
+  /** Written before the view: the rows are in `sql` itself, until `migrateLegacy` (read-only opens read it so). */
+  readonly legacy: boolean;
   /** Every column after the metadata: current, dropped and renamed-away ones. */
   readonly columns: readonly { readonly name: string; readonly type: string }[];
   /** The DuckDB types of all columns, metadata first, for the appender. */
@@ -106,6 +129,12 @@ export async function bootstrapRaw(db: Db): Promise<void> {
       raw_name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, seeded_rows UBIGINT NOT NULL, horizon TIMESTAMPTZ)`,
   );
   await db.run('CREATE SEQUENCE IF NOT EXISTS _tributary.raw_batch START 1');
+  await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(ROWS_SCHEMA)}`);
+  await db.run(`CREATE SCHEMA IF NOT EXISTS ${q(COPIES_SCHEMA)}`);
+  await db.run(
+    `CREATE TABLE IF NOT EXISTS ${COPIES_META} (raw_name VARCHAR NOT NULL, batch UBIGINT NOT NULL, lsn UBIGINT NOT NULL,
+      commit_time TIMESTAMPTZ NOT NULL, ingested_at TIMESTAMPTZ NOT NULL, source VARCHAR, schema_version VARCHAR NOT NULL)`,
+  );
 }
 
 /** Whether the database has a raw zone (a read-only open of an older file may not). */
@@ -170,13 +199,13 @@ export async function syncRawTable(db: Db, table: TableState, existing: RawTable
         { hint: 'rename the column on the source, or run without the raw zone (--no-raw)' },
       );
     }
-    const sql = rawSql(name);
-    const columns = [
-      ...RAW_META.map(([n, t]) => `${q(n)} ${t}`),
-      ...current.map((c) => `${q(c.name)} ${c.type}`),
-    ];
-    await db.run(`CREATE TABLE ${sql} (${columns.join(', ')})`);
-    const seeded = await seed(db, table, sql);
+    const image = current.map((c) => `${q(c.name)} ${c.type}`);
+    await db.run(
+      `CREATE TABLE ${rowsSql(name)} (${[...RAW_META.map(([n, t]) => `${q(n)} ${t}`), ...image].join(', ')})`,
+    );
+    await db.run(`CREATE TABLE ${copiesSql(name)} (${[...COPY_META, ...image].join(', ')})`);
+    await createView(db, name);
+    const seeded = await seed(db, table, rowsSql(name));
     await db.run('INSERT INTO _tributary.raw_tables VALUES ($1, $2, $3, now(), $4::UBIGINT, NULL)', [
       ref.schema,
       ref.name,
@@ -185,21 +214,76 @@ export async function syncRawTable(db: Db, table: TableState, existing: RawTable
     ]);
     return describeRaw(db, table, name);
   }
-  const sql = rawSql(name);
-  const stored = existing ?? (await describeRaw(db, table, name));
+  let stored = existing ?? (await describeRaw(db, table, name));
+  if (stored.legacy) stored = await migrateLegacy(db, stored, table);
   const types = new Map(stored.columns.map((c) => [c.name, c.type]));
   let changed = existing === null;
   for (const column of current) {
     const type = types.get(column.name);
     if (type === undefined) {
-      await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(column.name)} ${column.type}`);
+      for (const sql of [stored.rows, stored.copies])
+        await db.run(`ALTER TABLE ${sql} ADD COLUMN ${q(column.name)} ${column.type}`);
       changed = true;
     } else if (type !== column.type) {
-      await retypeRaw(db, sql, column.name, type, column.type, types);
+      await retypeRaw(db, stored, column.name, type, column.type, types);
       changed = true;
     }
   }
-  return changed ? describeRaw(db, table, name) : { ...stored, syncedWith: table };
+  if (!changed) return { ...stored, syncedWith: table };
+  await createView(db, name);
+  return describeRaw(db, table, name);
+}
+
+/** The metadata columns a copied row stores (the rest is its `_tributary.raw_copies` row). */
+const COPY_META = ['_tributary_batch UBIGINT NOT NULL', '_tributary_lsn UBIGINT NOT NULL'];
+
+/**
+ * (Re)creates the view `_tributary_raw."<name>"` over the two tables, after their columns
+ * changed: the changes' rows as stored, then the copied rows with their shared metadata.
+ */
+async function createView(db: Db, name: string): Promise<void> {
+  const rows = await db.read(`SELECT * FROM ${rowsSql(name)} LIMIT 0`);
+  const image = rows
+    .columnNames()
+    .slice(RAW_META.length)
+    .map((c) => `c.${q(c)}`);
+  // the copied rows' metadata, in RAW_META's order
+  const copied = [
+    "'snapshot'",
+    'c._tributary_lsn',
+    '-1::BIGINT',
+    'NULL::UBIGINT',
+    'm.commit_time',
+    'm.ingested_at',
+    'm.source',
+    'm.schema_version',
+    '[]::VARCHAR[]',
+    'NULL::JSON',
+    'c._tributary_batch',
+  ];
+  await db.run(
+    `CREATE OR REPLACE VIEW ${rawSql(name)} AS
+      SELECT * FROM ${rowsSql(name)}
+      UNION ALL
+      SELECT ${[...copied, ...image].join(', ')} FROM ${copiesSql(name)} AS c
+        JOIN ${COPIES_META} AS m ON m.raw_name = '${name.replaceAll("'", "''")}' AND m.batch = c._tributary_batch AND m.lsn = c._tributary_lsn`,
+  );
+}
+
+/**
+ * Moves a raw table written before the view (`RawTable.legacy`) to the two tables and the view:
+ * its rows, metadata and all, become the changes' rows (in the caller's transaction).
+ */
+async function migrateLegacy(db: Db, legacy: RawTable, table: TableState): Promise<RawTable> {
+  const image = legacy.columns.map((c) => `${q(c.name)} ${c.type}`);
+  await db.run(
+    `CREATE TABLE ${legacy.rows} (${[...RAW_META.map(([n, t]) => `${q(n)} ${t}`), ...image].join(', ')})`,
+  );
+  await db.run(`INSERT INTO ${legacy.rows} SELECT * FROM ${legacy.sql}`);
+  await db.run(`CREATE TABLE ${legacy.copies} (${[...COPY_META, ...image].join(', ')})`);
+  await db.run(`DROP TABLE ${legacy.sql}`);
+  await createView(db, legacy.name);
+  return describeRaw(db, table, legacy.name);
 }
 
 /** `table`'s raw table as it is, or null when it has none (reads only: for read-only opens). */
@@ -215,13 +299,28 @@ function rawSql(name: string): string {
   return `${q(RAW_SCHEMA)}.${q(name)}`;
 }
 
+function rowsSql(name: string): string {
+  return `${q(ROWS_SCHEMA)}.${q(name)}`;
+}
+
+function copiesSql(name: string): string {
+  return `${q(COPIES_SCHEMA)}.${q(name)}`;
+}
+
 async function describeRaw(db: Db, table: TableState, name: string): Promise<RawTable> {
   const result = await db.read(`SELECT * FROM ${rawSql(name)} LIMIT 0`);
   const names = result.columnNames().slice(RAW_META.length);
+  const kind = await db.rows(
+    'SELECT table_type FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2',
+    [RAW_SCHEMA, name],
+  );
   return {
     table: table.schema.table,
     name,
     sql: rawSql(name),
+    rows: rowsSql(name),
+    copies: copiesSql(name),
+    legacy: String(kind[0]?.[0]) !== 'VIEW',
     columns: await columnTypes(db, rawSql(name), names),
     types: result.columnTypes(),
     syncedWith: table,
@@ -280,15 +379,21 @@ async function columnTypes(
  */
 export async function followRenames(
   db: Db,
-  raw: RawTable,
+  table: TableState,
+  found: RawTable,
   renames: ReadonlyMap<string, string>,
   aside: readonly string[],
 ): Promise<void> {
+  const raw = found.legacy ? await migrateLegacy(db, found, table) : found;
   const names = new Set(raw.columns.map((c) => c.name));
+  const rename = async (from: string, to: string) => {
+    for (const sql of [raw.rows, raw.copies])
+      await db.run(`ALTER TABLE ${sql} RENAME COLUMN ${q(from)} TO ${q(to)}`);
+  };
   const moveAside = async (column: string) => {
     let n = 1;
     while (names.has(`${column}~${n}`)) n++;
-    await db.run(`ALTER TABLE ${raw.sql} RENAME COLUMN ${q(column)} TO ${q(`${column}~${n}`)}`);
+    await rename(column, `${column}~${n}`);
     names.delete(column);
     names.add(`${column}~${n}`);
   };
@@ -296,34 +401,38 @@ export async function followRenames(
   const steps = [...renames].filter(([from]) => names.has(from));
   // a column of the target's name left from before (dropped at the source, kept here) steps aside
   for (const [, to] of steps) if (names.has(to) && !renames.has(to)) await moveAside(to);
-  for (const [i, [from]] of steps.entries())
-    await db.run(`ALTER TABLE ${raw.sql} RENAME COLUMN ${q(from)} TO ${q(`_tributary_rename_${i}`)}`);
-  for (const [i, [, to]] of steps.entries())
-    await db.run(`ALTER TABLE ${raw.sql} RENAME COLUMN ${q(`_tributary_rename_${i}`)} TO ${q(to)}`);
+  for (const [i, [from]] of steps.entries()) await rename(from, `_tributary_rename_${i}`);
+  for (const [i, [, to]] of steps.entries()) await rename(`_tributary_rename_${i}`, to);
+  await createView(db, raw.name);
 }
 
 /** A column retyped on the source: converted in place when exact, else kept aside as `<name>@<n>`. */
 async function retypeRaw(
   db: Db,
-  sql: string,
+  raw: RawTable,
   column: string,
   from: string,
   to: string,
   types: ReadonlyMap<string, string>,
 ): Promise<void> {
   const col = q(column);
+  const tables = [raw.rows, raw.copies];
   // to JSON (a LIST widened, widen.ts) never in place: DuckDB cannot replay such an ALTER from
   // its WAL after a crash, and its cast would not write the JSON form the table holds
   if (to !== 'JSON') {
-    if ((await inexactValues(db, sql, col, from, to)) === 0) {
-      await alterColumnType(db, sql, col, from, to);
+    let inexact = 0;
+    for (const sql of tables) inexact += await inexactValues(db, sql, col, from, to);
+    if (inexact === 0) {
+      for (const sql of tables) await alterColumnType(db, sql, col, from, to);
       return;
     }
   }
   let n = 1;
   while (types.has(`${column}@${n}`)) n++;
-  await db.run(`ALTER TABLE ${sql} RENAME COLUMN ${col} TO ${q(`${column}@${n}`)}`);
-  await db.run(`ALTER TABLE ${sql} ADD COLUMN ${col} ${to}`);
+  for (const sql of tables) {
+    await db.run(`ALTER TABLE ${sql} RENAME COLUMN ${col} TO ${q(`${column}@${n}`)}`);
+    await db.run(`ALTER TABLE ${sql} ADD COLUMN ${col} ${to}`);
+  }
 }
 
 /**
@@ -476,7 +585,7 @@ export async function stageChanges(
   return {
     insert: async () => {
       await db.run(
-        `INSERT INTO ${raw.sql} (${[...RAW_META.map(([n]) => q(n)), ...image.map((c) => q(c.name))].join(', ')})
+        `INSERT INTO ${raw.rows} (${[...RAW_META.map(([n]) => q(n)), ...image.map((c) => q(c.name))].join(', ')})
           SELECT [${OPS.map((o) => `'${o}'`).join(', ')}][_op], _lsn, _ordinal, _xid, _commit_time,
             $1::TIMESTAMPTZ, $2, ${oneVersion ? '$3' : 'coalesce(_version, $3)'}, _unchanged, _before, $4::UBIGINT
             ${image.map((_, i) => `, ${q(`c${i}`)}`).join('')}
@@ -516,8 +625,8 @@ export interface SnapshotOrigin {
 
 /**
  * Appends rows a snapshot wrote, selected by `select` (a `SELECT <table's columns> FROM …`
- * query whose columns are the table's current columns, in order), as `snapshot` rows. Returns
- * how many.
+ * query whose columns are the table's current columns, in order), as `snapshot` rows: to the
+ * copied rows, with what they share recorded once. Returns how many.
  */
 export async function appendSnapshotRows(
   db: Db,
@@ -529,15 +638,40 @@ export async function appendSnapshotRows(
   batch: RawBatch,
 ): Promise<number> {
   if (await isEmpty(db, select, params)) return 0; // see isEmpty
+  const shared = [origin.time.toISOString(), batch.source, origin.version];
+  const known = await db.rows(
+    `SELECT commit_time = $4::TIMESTAMPTZ AND source IS NOT DISTINCT FROM $5 AND schema_version = $6
+      FROM ${COPIES_META} WHERE raw_name = $1 AND batch = $2::UBIGINT AND lsn = $3::UBIGINT`,
+    [raw.name, batch.batch, origin.lsn, ...shared],
+  );
+  if (known.length === 0) {
+    await db.run(
+      `INSERT INTO ${COPIES_META} VALUES ($1, $2::UBIGINT, $3::UBIGINT, $4::TIMESTAMPTZ, now(), $5, $6)`,
+      [raw.name, batch.batch, origin.lsn, ...shared],
+    );
+  } else if (known[0]?.[0] !== true) {
+    throw new TributaryError(
+      'INTERNAL',
+      `${displayName(table.schema.table)}: two snapshot writes at ${origin.lsn} in raw batch ${batch.batch} differ in time or schema version`,
+    );
+  }
   const columns = table.schema.columns.map((c) => q(c.name));
   const n = params.length;
   const result = await db.read(
-    `INSERT INTO ${raw.sql} (${[...RAW_META.map(([name]) => q(name)), ...columns].join(', ')})
-       SELECT 'snapshot', $${n + 1}::UBIGINT, -1, NULL, $${n + 2}::TIMESTAMPTZ, now(), $${n + 3},
-         $${n + 4}, []::VARCHAR[], NULL, $${n + 5}::UBIGINT, * FROM (${select})`,
-    [...params, origin.lsn, origin.time.toISOString(), batch.source, origin.version, batch.batch],
+    `INSERT INTO ${raw.copies} (_tributary_batch, _tributary_lsn, ${columns.join(', ')})
+       SELECT $${n + 1}::UBIGINT, $${n + 2}::UBIGINT, * FROM (${select})`,
+    [...params, batch.batch, origin.lsn],
   );
   return Number(result.rowsChanged);
+}
+
+/** Removes the shared metadata of copied rows none of which is left (retention pruned them). */
+export async function forgetCopies(db: Db, raw: RawTable): Promise<void> {
+  await db.run(
+    `DELETE FROM ${COPIES_META} AS m WHERE m.raw_name = $1
+      AND NOT EXISTS (SELECT 1 FROM ${raw.copies} AS c WHERE c._tributary_batch = m.batch AND c._tributary_lsn = m.lsn)`,
+    [raw.name],
+  );
 }
 
 /**
@@ -546,9 +680,29 @@ export async function appendSnapshotRows(
  */
 export interface SnapshotRaw {
   record(select: string, params: DuckDBValue[]): Promise<number>;
-  /** The raw table, and the batch the rows are recorded in (the rows of `record` are those with it). */
-  readonly sql: string;
-  readonly batch: bigint;
+  /**
+   * What `record` recorded in this transaction, as a `SELECT` of the table's columns in order,
+   * its parameters numbered from `$<first>`.
+   */
+  recorded(first: number): { sql: string; params: DuckDBValue[] };
+}
+
+/** The `SnapshotRaw` of a snapshot write of `table` at `origin`, in `batch`. */
+export function snapshotRaw(
+  db: Db,
+  raw: RawTable,
+  table: TableState,
+  origin: SnapshotOrigin,
+  batch: RawBatch,
+): SnapshotRaw {
+  return {
+    record: (select, params) => appendSnapshotRows(db, raw, table, select, params, origin, batch),
+    recorded: (first) => ({
+      sql: `SELECT ${table.schema.columns.map((c) => q(c.name)).join(', ')} FROM ${raw.copies}
+        WHERE _tributary_batch = $${first}::UBIGINT AND _tributary_lsn = $${first + 1}::UBIGINT`,
+      params: [batch.batch, origin.lsn],
+    }),
+  };
 }
 
 /**
@@ -564,7 +718,7 @@ export async function appendReset(
   batch: RawBatch,
 ): Promise<void> {
   await db.run(
-    `INSERT INTO ${raw.sql} (${RAW_META.map(([name]) => q(name)).join(', ')})
+    `INSERT INTO ${raw.rows} (${RAW_META.map(([name]) => q(name)).join(', ')})
        SELECT 'truncate', $1::UBIGINT, -2, NULL, coalesce(max(_tributary_commit_time), now()), now(), $2, $3,
          []::VARCHAR[], NULL, $4::UBIGINT FROM ${raw.sql}`,
     [lsn, batch.source ?? 'snapshot restart', version, batch.batch],

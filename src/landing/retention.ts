@@ -17,8 +17,10 @@ import { displayName, quoteIdentifier as q } from '../core/table-ref.js';
 import type { Db } from '../warehouse/duckdb/db.js';
 import { LSN_COLUMN, type TableState } from '../warehouse/duckdb/tables.js';
 import { HISTORY_SCHEMA } from './history.js';
-import { RAW_META, type RawBatch, type RawTable } from './raw-zone.js';
+import { forgetCopies, RAW_META, type RawBatch, type RawTable } from './raw-zone.js';
 import { POSITION, replaySql } from './replay.js';
+
+const COPY_POSITION = '((_tributary_lsn::HUGEINT << 64) + 1)';
 
 export interface Pruned {
   readonly removed: number;
@@ -56,7 +58,7 @@ export async function pruneRaw(
   if (table.hasPrimaryKey) {
     const history = `${q(HISTORY_SCHEMA)}.${q(raw.name)}`;
     const result = await db.read(
-      `INSERT INTO ${raw.sql} (${meta}, ${columns.join(', ')})
+      `INSERT INTO ${raw.rows} (${meta}, ${columns.join(', ')})
         SELECT 'snapshot', _tributary_lsn, _tributary_ordinal, _tributary_xid, _tributary_valid_from, now(), 'retention',
           _tributary_schema_version, []::VARCHAR[], NULL, $2::UBIGINT, ${columns.join(', ')}
         FROM ${history}
@@ -69,7 +71,7 @@ export async function pruneRaw(
   } else {
     const point = { kind: 'position', position: formatPosition({ commitLsn: lsn, ordinal }) } as const;
     const result = await db.read(
-      `INSERT INTO ${raw.sql} (${meta}, ${table.schema.columns.map((c) => q(c.name)).join(', ')})
+      `INSERT INTO ${raw.rows} (${meta}, ${table.schema.columns.map((c) => q(c.name)).join(', ')})
         SELECT 'snapshot', $3::UBIGINT, $4::BIGINT, NULL, $5::TIMESTAMPTZ, now(), 'retention', $6, []::VARCHAR[], NULL,
           $2::UBIGINT, * EXCLUDE (${q(LSN_COLUMN)})
         FROM (${replaySql(raw, table, point, q(catalog))})`,
@@ -77,16 +79,22 @@ export async function pruneRaw(
     );
     compacted = Number(result.rowsChanged);
   }
-  const removed = await db.read(
-    `DELETE FROM ${raw.sql} WHERE ${POSITION} <= $1::HUGEINT AND _tributary_batch < $2::UBIGINT`,
-    [pstar.toString(), batch.batch],
-  );
+  // a copied row's position is (its LSN, -1)
+  let removed = 0;
+  for (const sql of [raw.rows, raw.copies]) {
+    const deleted = await db.read(
+      `DELETE FROM ${sql} WHERE ${sql === raw.rows ? POSITION : COPY_POSITION} <= $1::HUGEINT AND _tributary_batch < $2::UBIGINT`,
+      [pstar.toString(), batch.batch],
+    );
+    removed += Number(deleted.rowsChanged);
+  }
+  await forgetCopies(db, raw);
   await db.run(
     `UPDATE _tributary.raw_tables SET horizon = greatest(coalesce(horizon, $3::TIMESTAMPTZ), $3::TIMESTAMPTZ)
       WHERE table_schema = $1 AND table_name = $2`,
     [table.schema.table.schema, table.schema.table.name, at],
   );
-  return { removed: Number(removed.rowsChanged), compacted };
+  return { removed, compacted };
 }
 
 /** Refuses a time before `table`'s horizon: the raw zone no longer knows what was true then. */

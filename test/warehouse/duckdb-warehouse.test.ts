@@ -140,6 +140,27 @@ describe('DuckDBWarehouse', () => {
     );
   });
 
+  it('retypes a column after the rows whose values would not convert were deleted', async () => {
+    // the usual clean-up before `ALTER COLUMN code TYPE integer USING code::integer` at the
+    // source: DuckDB's ALTER also converts rows deleted since its storage was last rewritten
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('code', 25)], 'a'),
+      change('insert', 1n, 0, { row: { id: 1, code: '12' } }),
+      change('insert', 1n, 1, { row: { id: 2, code: 'n/a' } }),
+      commit(1n),
+    ]);
+    await wh.apply([change('delete', 2n, 0, { pk: { id: 2 } }), commit(2n)]);
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('code', 23)], 'b'),
+      change('insert', 3n, 0, { row: { id: 3, code: 7 } }),
+      commit(3n),
+    ]);
+    expect(await rows('SELECT id, code FROM items ORDER BY id')).toEqual([
+      [1, 12],
+      [3, 7],
+    ]);
+  });
+
   it('widens DECIMAL to VARCHAR on NaN, and keeps it widened when the source retypes the column', async () => {
     const numeric = (p: number, sc: number) => (p << 16) + sc + 4;
     await wh.apply([

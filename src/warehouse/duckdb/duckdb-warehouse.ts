@@ -32,7 +32,6 @@ import { type ExportedTable, exportRaw } from '../../landing/export.js';
 import { bootstrapHistory, createHistoryView } from '../../landing/history.js';
 import {
   appendReset,
-  appendSnapshotRows,
   bootstrapRaw,
   followRenames,
   loadRawTable,
@@ -42,6 +41,7 @@ import {
   rawTableNames,
   type SnapshotOrigin,
   type SnapshotRaw,
+  snapshotRaw,
   stageChanges,
   syncRawTable,
 } from '../../landing/raw-zone.js';
@@ -694,7 +694,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     const id = tableId(current.schema.table);
     const raw = this.#raw.get(id) ?? (await loadRawTable(this.#db, current));
     if (!raw) return;
-    await followRenames(this.#db, raw, renames, aside);
+    await followRenames(this.#db, current, raw, renames, aside);
     this.#raw.delete(id);
   }
 
@@ -723,12 +723,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
   async #snapshotRaw(table: TableState, origin: SnapshotOrigin): Promise<SnapshotRaw | null> {
     if (!this.#rawZone) return null;
     const raw = await this.#rawOf(table);
-    const batch = await this.#batch();
-    return {
-      sql: raw.sql,
-      batch: batch.batch,
-      record: (select, params) => appendSnapshotRows(this.#db, raw, table, select, params, origin, batch),
-    };
+    return snapshotRaw(this.#db, raw, table, origin, await this.#batch());
   }
 
   /** Runs `body` in a transaction; on failure rolls back and reloads the in-memory state. */

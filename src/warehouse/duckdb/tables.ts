@@ -252,10 +252,19 @@ export async function inexactValues(
 }
 
 /**
- * Changes a column's type, converting what it holds. DECIMAL → VARCHAR keeps Postgres' text:
- * DuckDB's cast prints a DECIMAL(p,p)'s 0.5 as `.5`, Postgres `0.5`, so the 0 is put back — by
- * an UPDATE after the ALTER, not `ALTER … USING`: a file killed before its checkpoint could not
- * be opened again (DuckDB fails replaying such an ALTER from its WAL; kill-run-hostile-values).
+ * Changes a column's type, converting what it holds; the caller has checked that every stored
+ * value converts exactly (`inexactValues`). DECIMAL → VARCHAR keeps Postgres' text: DuckDB's
+ * cast prints a DECIMAL(p,p)'s 0.5 as `.5`, Postgres `0.5`, so the 0 is put back — by an UPDATE
+ * after the ALTER, not a formatting `ALTER … USING`: a file killed before its checkpoint could
+ * not be opened again (DuckDB fails replaying such an ALTER from its WAL; kill-run-hostile-values).
+ *
+ * The conversion is `USING TRY_CAST`: DuckDB's ALTER also converts the rows deleted since the
+ * storage was last rewritten, which `inexactValues` does not see, and a value only they hold
+ * would fail a plain cast — rows with bad text deleted at the source just before the column is
+ * retyped, the usual clean-up before such an ALTER, stopped the pipeline. TRY_CAST gives those
+ * rows NULL and the live ones, checked exact, the cast's value; DuckDB replays it from its WAL
+ * (checked after kill -9 for every kind of retype but to JSON, which stays a plain ALTER: DuckDB
+ * cannot replay a JSON cast).
  */
 export async function alterColumnType(
   db: Db,
@@ -264,7 +273,8 @@ export async function alterColumnType(
   from: string,
   to: string,
 ): Promise<void> {
-  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}`);
+  const using = to === 'JSON' ? '' : ` USING TRY_CAST(${col} AS ${to})`;
+  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}${using}`);
   await restoreDecimalText(db, sql, col, from, to);
 }
 
