@@ -38,13 +38,14 @@
  * it the first time the writer opens the table (`migrateLegacy`).
  */
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import { DuckDBTimestampTZValue, listValue, UTINYINT, VARCHAR } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, INTEGER, listValue, UTINYINT, VARCHAR } from '@duckdb/node-api';
 import type { ChangeEvent, Row } from '../core/change-event.js';
 import { TributaryError } from '../core/errors.js';
 import { rowToJson } from '../core/event-json.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../core/table-ref.js';
 import type { PgTimestampTz } from '../core/values.js';
 import type { Db } from '../warehouse/duckdb/db.js';
+import type { StagedImages } from '../warehouse/duckdb/merge.js';
 import {
   alterColumnType,
   inexactValues,
@@ -471,6 +472,8 @@ const RAW_STAGE = '_tributary_raw_stage';
 export interface StagedChanges {
   insert(): Promise<void>;
   drop(): Promise<void>;
+  /** The staged rows, for the merge to take instead of staging them again (merge.ts). */
+  readonly images: StagedImages;
 }
 
 /**
@@ -500,6 +503,7 @@ export async function stageChanges(
   const oneVersion = events.every((e) => e.schemaVersion === version);
   const images = events.map(imageOf);
   const varying: [string, string][] = [
+    ['i', 'INTEGER'],
     ['op', 'UTINYINT'],
     ['lsn', 'UBIGINT'],
     ['ordinal', 'BIGINT'],
@@ -518,6 +522,7 @@ export async function stageChanges(
   try {
     const metaTypes = raw.types.slice(0, RAW_META.length);
     const types: DuckDBType[] = [
+      INTEGER,
       UTINYINT,
       metaTypes[1] as DuckDBType,
       metaTypes[2] as DuckDBType,
@@ -549,28 +554,30 @@ export async function stageChanges(
         }
         switch (c) {
           case 0:
-            return OP_CODE[event.op];
+            return r;
           case 1:
-            return event.position.commitLsn;
+            return OP_CODE[event.op];
           case 2:
-            return BigInt(event.position.ordinal);
+            return event.position.commitLsn;
           case 3:
+            return BigInt(event.position.ordinal);
+          case 4:
             if (event.xid !== lastXid) {
               lastXid = event.xid;
               lastXidValue = BigInt(event.xid);
             }
             return lastXidValue;
-          case 4:
+          case 5:
             if (event.commitTime !== lastTime) {
               lastTime = event.commitTime;
               lastTimeValue = new DuckDBTimestampTZValue(event.commitTime.micros);
             }
             return lastTimeValue;
-          case 5:
+          case 6:
             return event.unchanged.length === 0
               ? NO_COLUMNS
               : listValue(event.unchanged.filter((u) => !(event.row && Object.hasOwn(event.row, u))));
-          case 6:
+          case 7:
             return event.op === 'update' && event.before ? JSON.stringify(rowToJson(event.before)) : null;
           default:
             return event.schemaVersion;
@@ -582,7 +589,23 @@ export async function stageChanges(
     throw error;
   }
   const stage = `temp.main.${q(RAW_STAGE)}`;
+  const indexes = new Map<Row, number>();
+  for (const [r, event] of events.entries())
+    if ((event.op === 'insert' || event.op === 'update') && event.row) indexes.set(event.row, r);
+  const stagedColumn = new Map(image.map((c, i) => [c.name, { name: q(`c${i}`), type: c.duck }]));
   return {
+    images: {
+      sql: stage,
+      index: q('_i'),
+      lsn: q('_lsn'),
+      indexOf: (row) => indexes.get(row),
+      columnOf: (column, type) => {
+        const found = stagedColumn.get(column);
+        return found && found.type.toString() === type.toString() && found.type.alias === type.alias
+          ? found.name
+          : undefined;
+      },
+    },
     insert: async () => {
       await db.run(
         `INSERT INTO ${raw.rows} (${[...RAW_META.map(([n]) => q(n)), ...image.map((c) => q(c.name))].join(', ')})

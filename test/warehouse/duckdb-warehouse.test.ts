@@ -140,6 +140,33 @@ describe('DuckDBWarehouse', () => {
     );
   });
 
+  it('merges rows taken from the raw stage beside rows merged from two changes of a key', async () => {
+    // upserts whose row an event carried come from the raw zone's stage in SQL; a key changed
+    // twice in the batch (its row merged in JavaScript) is appended: both in one group
+    await wh.apply([
+      schemaItem([col('id', 23, true), col('v', 25), col('big', 25)], 'a'),
+      change('insert', 1n, 0, { row: { id: 1, v: 'a', big: 'B1' } }),
+      change('insert', 1n, 1, { row: { id: 2, v: 'b', big: 'B2' } }),
+      change('insert', 1n, 2, { row: { id: 3, v: 'c', big: 'B3' } }),
+      commit(1n),
+    ]);
+    await wh.apply([
+      change('update', 2n, 0, { row: { id: 1, v: 'a2' }, unchanged: ['big'] }),
+      change('update', 2n, 1, { row: { id: 2, v: 'b2' }, unchanged: ['big'] }),
+      change('update', 2n, 2, { row: { id: 2, v: 'b3' }, unchanged: ['big'] }),
+      change('insert', 2n, 3, { row: { id: 4, v: 'd', big: 'B4' } }),
+      change('update', 2n, 4, { row: { id: 3, v: 'c2', big: 'N3' } }),
+      change('update', 2n, 5, { row: { id: 3, v: 'c3' }, unchanged: ['big'] }),
+      commit(2n),
+    ]);
+    expect(await rows('SELECT id, v, big, _tributary_lsn FROM items ORDER BY id')).toEqual([
+      [1, 'a2', 'B1', '2'],
+      [2, 'b3', 'B2', '2'],
+      [3, 'c3', 'N3', '2'],
+      [4, 'd', 'B4', '2'],
+    ]);
+  });
+
   it('retypes a column after the rows whose values would not convert were deleted', async () => {
     // the usual clean-up before `ALTER COLUMN code TYPE integer USING code::integer` at the
     // source: DuckDB's ALTER also converts rows deleted since its storage was last rewritten

@@ -434,7 +434,7 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
         const staged = raw ? await stageChanges(this.#db, raw, table, events, await this.#batch()) : null;
         try {
           if (table.hasPrimaryKey)
-            await mergeTable(this.#db, table, foldTable(events, table.keyColumns), marks);
+            await mergeTable(this.#db, table, foldTable(events, table.keyColumns), marks, staged?.images);
           else await mergeCounts(this.#db, table, foldCounts(events, table.keyColumns));
           if (staged) await staged.insert();
         } finally {

@@ -8,7 +8,8 @@
  * columns are completed from the old key's stored row first (before the deletes remove it). A
  * table without a primary key is a multiset, merged by merge-counts.ts instead.
  */
-import { UBIGINT } from '@duckdb/node-api';
+import { type DuckDBType, INTEGER, UBIGINT } from '@duckdb/node-api';
+import type { Row } from '../../core/change-event.js';
 import { TributaryError } from '../../core/errors.js';
 import { displayName, quoteIdentifier as q } from '../../core/table-ref.js';
 import { describeKey, type FoldedTable, type NetDelete, type NetUpsert } from '../fold.js';
@@ -18,6 +19,25 @@ import { LSN_COLUMN, SYNCED_COLUMN, type TableState } from './tables.js';
 import type { ColumnWriter } from './value-writer.js';
 
 const STAGE = '_tributary_stage';
+
+/**
+ * The batch's events already staged in DuckDB (the raw zone's stage, raw-zone.ts stageChanges):
+ * an upsert whose row is an event's row as it came is taken from there in SQL instead of being
+ * converted and appended from JavaScript a second time (the main thread's largest cost with the
+ * raw zone on: bench/landing).
+ */
+export interface StagedImages {
+  /** The staged table (`temp.main."…"`). */
+  readonly sql: string;
+  /** The stage's column holding each row's index (INTEGER). */
+  readonly index: string;
+  /** The stage's column holding each row's commit LSN (UBIGINT). */
+  readonly lsn: string;
+  /** Where `row` (the very object an event carried) is staged, or undefined. */
+  indexOf(row: Row): number | undefined;
+  /** The stage's column holding `column` with DuckDB type `type`, or undefined. */
+  columnOf(column: string, type: DuckDBType): string | undefined;
+}
 export const STAGE_SQL = `temp.main.${q(STAGE)}`;
 export const STAGE_TARGET = { schema: 'main', table: STAGE, catalog: 'temp' } as const;
 
@@ -32,6 +52,7 @@ export async function mergeTable(
   table: TableState,
   folded: FoldedTable,
   marks: MarksTable | null = null,
+  staged: StagedImages | null = null,
 ): Promise<void> {
   if (folded.truncated) {
     await db.run(`DELETE FROM ${table.sql}`);
@@ -63,7 +84,7 @@ export async function mergeTable(
     await applyDeletes(db, table, deletes);
     if (marks) await markDeletes(db, table, marks, deletes);
   }
-  for (const list of groups.values()) await applyUpserts(db, table, list, marks);
+  for (const list of groups.values()) await applyUpserts(db, table, list, marks, staged);
 }
 
 const keyMatch = (table: TableState, stage: string): string =>
@@ -107,12 +128,13 @@ async function applyUpserts(
   table: TableState,
   rows: readonly NetUpsert[],
   marks: MarksTable | null,
+  staged: StagedImages | null,
 ): Promise<void> {
   const unchanged = new Set(rows[0]?.unchanged ?? []);
   const columns = table.schema.columns.map((c) => c.name);
   const all = [...columns, LSN_COLUMN];
   await withStage(db, all.map(q).join(', '), table, async () => {
-    await fill(db, table, rows);
+    await fill(db, table, rows, staged);
     if (unchanged.size === 0) {
       await upsertWhole(db, table, STAGE_SQL);
       if (marks) await resolveWhole(db, table, marks);
@@ -205,18 +227,56 @@ async function upsertWhole(db: Db, table: TableState, source: string): Promise<v
   );
 }
 
-/** Appends the upserts' rows (every source column, then the commit LSN) to the staging table. */
-async function fill(db: Db, table: TableState, rows: readonly NetUpsert[]): Promise<void> {
+/**
+ * Fills the staging table with the upserts' rows (every source column, then the commit LSN):
+ * those whose row an event carried as it is from `staged`, in SQL; the others (rows merged from
+ * two changes of a key, or every row without `staged`) converted and appended from JavaScript.
+ */
+async function fill(
+  db: Db,
+  table: TableState,
+  rows: readonly NetUpsert[],
+  staged: StagedImages | null,
+): Promise<void> {
   const names = table.schema.columns.map((c) => c.name);
   const writers = table.writers;
+  const sources = staged ? names.map((n, i) => staged.columnOf(n, (writers[i] as ColumnWriter).type)) : [];
+  let picked: number[] = [];
+  let rest = rows;
+  if (staged && sources.every((s) => s !== undefined)) {
+    const left: NetUpsert[] = [];
+    for (const upsert of rows) {
+      const index = staged.indexOf(upsert.row);
+      if (index === undefined) left.push(upsert);
+      else picked.push(index);
+    }
+    rest = left;
+  } else picked = [];
   const lsnColumn = names.length;
-  await db.appendRows(STAGE_TARGET, [...writers.map((w) => w.type), UBIGINT], rows.length, (r, c) => {
-    const upsert = rows[r] as NetUpsert;
-    if (c === lsnColumn) return upsert.position.commitLsn;
-    const value = upsert.row[names[c] as string] ?? null;
-    return value === null ? null : (writers[c] as ColumnWriter).toDuck(value);
-  });
+  if (rest.length > 0) {
+    await db.appendRows(STAGE_TARGET, [...writers.map((w) => w.type), UBIGINT], rest.length, (r, c) => {
+      const upsert = rest[r] as NetUpsert;
+      if (c === lsnColumn) return upsert.position.commitLsn;
+      const value = upsert.row[names[c] as string] ?? null;
+      return value === null ? null : (writers[c] as ColumnWriter).toDuck(value);
+    });
+  }
+  if (picked.length === 0 || !staged) return;
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${q(PICK)} (i INTEGER)`);
+  try {
+    await db.appendRows(PICK_TARGET, [INTEGER], picked.length, (r) => picked[r] as number);
+    await db.run(
+      `INSERT INTO ${STAGE_SQL} (${[...names, LSN_COLUMN].map(q).join(', ')})
+        SELECT ${[...(sources as string[]), staged.lsn].map((c) => `s.${c}`).join(', ')}
+        FROM ${staged.sql} AS s SEMI JOIN temp.main.${q(PICK)} AS p ON s.${staged.index} = p.i ORDER BY s.${staged.index}`,
+    );
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS temp.main.${q(PICK)}`);
+  }
 }
+
+const PICK = '_tributary_pick';
+const PICK_TARGET = { schema: 'main', table: PICK, catalog: 'temp' } as const;
 
 /** Partial rows need their stored row: one that is missing must not get nulls silently. */
 async function ensureStored(db: Db, table: TableState, unchanged: readonly string[]): Promise<void> {
