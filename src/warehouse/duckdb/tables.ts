@@ -263,8 +263,9 @@ export async function inexactValues(
  * would fail a plain cast — rows with bad text deleted at the source just before the column is
  * retyped, the usual clean-up before such an ALTER, stopped the pipeline. TRY_CAST gives those
  * rows NULL and the live ones, checked exact, the cast's value; DuckDB replays it from its WAL
- * (checked after kill -9 for every kind of retype but to JSON, which stays a plain ALTER: DuckDB
- * cannot replay a JSON cast).
+ * (checked after kill -9 for every kind of retype but to JSON, which stays a plain ALTER here:
+ * DuckDB cannot replay a JSON cast; `retype` rebuilds a table instead for that, the raw zone
+ * keeps such a column aside, and widen.ts fills a new column).
  */
 export async function alterColumnType(
   db: Db,
@@ -298,17 +299,20 @@ async function retype(db: Db, schema: TableSchema, column: string, from: string,
       { hint: `drop ${sql} in the warehouse and backfill the table` },
     );
   }
-  if (hasPrimaryKey(schema) && schema.key.includes(column)) {
+  // a key column, or to JSON (see alterColumnType): the table is rebuilt
+  if ((hasPrimaryKey(schema) && schema.key.includes(column)) || to === 'JSON') {
     await rebuildWithType(db, schema, column, to);
     await restoreDecimalText(db, sql, col, from, to);
   } else await alterColumnType(db, sql, col, from, to);
 }
 
 /**
- * A key column's new type: DuckDB refuses ALTER COLUMN TYPE on a PRIMARY KEY column (a common
- * migration at the source: `ALTER TABLE t ALTER id TYPE bigint`), so the table is copied into a
- * new one with the column cast, its key and NOT NULLs added back, and put in the old one's place
- * — inside the caller's transaction, so a failure leaves the old table as it was.
+ * A column's new type by copying the table: for a key column, as DuckDB refuses ALTER COLUMN TYPE
+ * on a PRIMARY KEY column (a common migration at the source: `ALTER TABLE t ALTER id TYPE
+ * bigint`), and for a column retyped to JSON (alterColumnType). The table is copied into a new
+ * one with the column cast — only its live rows: none that was deleted is converted — its key
+ * and NOT NULLs added back, and put in the old one's place, inside the caller's transaction, so a
+ * failure leaves the old table as it was. DuckDB's WAL keeps the copied rows, not the cast.
  */
 async function rebuildWithType(db: Db, schema: TableSchema, column: string, to: string): Promise<void> {
   const sql = tableSql(schema.table);
@@ -320,7 +324,8 @@ async function rebuildWithType(db: Db, schema: TableSchema, column: string, to: 
   );
   for (const c of [LSN_COLUMN, SYNCED_COLUMN])
     await db.run(`ALTER TABLE ${temporary} ALTER COLUMN ${q(c)} SET NOT NULL`);
-  await db.run(`ALTER TABLE ${temporary} ADD PRIMARY KEY (${schema.key.map(q).join(', ')})`);
+  if (hasPrimaryKey(schema))
+    await db.run(`ALTER TABLE ${temporary} ADD PRIMARY KEY (${schema.key.map(q).join(', ')})`);
   await db.run(`DROP TABLE ${sql}`);
   await db.run(`ALTER TABLE ${temporary} RENAME TO ${q(schema.table.name)}`);
 }
