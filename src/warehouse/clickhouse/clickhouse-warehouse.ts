@@ -75,7 +75,7 @@ import {
 } from './connect.js';
 import { planRepairs, repairToken } from './fill-parks.js';
 import { LaneBook } from './lane-book.js';
-import { viewName } from './layout.js';
+import { DELETED_COLUMN, VERSION_COLUMN, viewName } from './layout.js';
 import {
   type Parking,
   type ParkState,
@@ -106,11 +106,13 @@ import {
   type DdlContext,
   type Evolution,
   evolution,
+  onCluster,
   qualified,
   quoteString,
   type Retype,
   rebuildName,
   sortingKey,
+  TRUNCATIONS_TABLE,
 } from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
 import { carriedWidenings, widenableColumn, widenedTable, wideningDdl } from './widen.js';
@@ -473,24 +475,41 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
   /**
    * Refuses a retype that would change a stored value (a narrower decimal, text that is no
    * number): ClickHouse would fail the conversion as a mutation that stays queued, or change
-   * the value. Checked by a round trip through the new type, as the DuckDB warehouse does.
+   * the value. Checked by a round trip through the new type, as the DuckDB warehouse does, on
+   * the rows a reader sees. The others — versions a later change superseded, a deleted row's
+   * versions, rows below a truncation — stay in the storage until ClickHouse merges them, and
+   * MODIFY COLUMN converts them too: one holding a value that does not convert (the source
+   * deleted or updated the bad values, then retyped the column: the usual clean-up) is first set
+   * to one that does, by a mutation (a sorting-key column cannot be: refused as before).
    */
   async #checkConverts(table: ChTable, { column, from, to }: Retype): Promise<void> {
-    const result = await this.#client.query({
-      query: `SELECT count() AS _tributary_inexact FROM ${qualified(this.#context, table.storage)}
-        WHERE ${quoteName(column)} IS NOT NULL AND ${inexactSql(quoteName(column), from, to)}`,
-      format: 'JSONEachRow',
-    });
-    const inexact = Number((await result.json<{ _tributary_inexact: string }>())[0]?._tributary_inexact ?? 0);
-    if (inexact > 0) {
-      throw new TributaryError(
+    const storage = qualified(this.#context, table.storage);
+    const col = quoteName(column);
+    const inexact = `${col} IS NOT NULL AND ${inexactSql(col, from, to)}`;
+    const count = async (query: string): Promise<number> => {
+      const result = await this.#client.query({ query, format: 'JSONEachRow' });
+      return Number((await result.json<{ n: string }>())[0]?.n ?? 0);
+    };
+    const refuse = (n: number): TributaryError =>
+      new TributaryError(
         'SINK',
-        `${displayName(table.schema.table)}.${column}: its type changed from ${from} to ${to}, but ${inexact} stored value(s) do not convert exactly`,
+        `${displayName(table.schema.table)}.${column}: its type changed from ${from} to ${to}, but ${n} stored value(s) do not convert exactly`,
         {
           hint: `drop the view ${table.view} and the table ${table.storage} in ClickHouse and backfill the table`,
         },
       );
-    }
+    const watermark = `(SELECT max(version) FROM ${qualified(this.#context, TRUNCATIONS_TABLE)} WHERE view = ${quoteString(table.view)})`;
+    const live = await count(
+      `SELECT count() AS n FROM ${storage} AS _tributary_s FINAL
+        WHERE _tributary_s.${quoteName(DELETED_COLUMN)} = 0 AND _tributary_s.${quoteName(VERSION_COLUMN)} > ${watermark} AND ${inexact}`,
+    );
+    if (live > 0) throw refuse(live);
+    const hidden = await count(`SELECT count() AS n FROM ${storage} WHERE ${inexact}`);
+    if (hidden === 0) return;
+    if (sortingKey(table).some((k) => k.name === column)) throw refuse(hidden);
+    await this.#run({
+      sql: `ALTER TABLE ${storage}${onCluster(this.#context)} UPDATE ${col} = CAST(defaultValueOfTypeName(${quoteString(to)}) AS ${from}) WHERE ${inexact}`,
+    });
   }
 
   async #storageColumns(table: ChTable): Promise<{ name: string; comment: string }[]> {
