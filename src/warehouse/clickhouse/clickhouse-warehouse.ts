@@ -488,7 +488,8 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     const inexact = `${col} IS NOT NULL AND ${inexactSql(col, from, to)}`;
     const count = async (query: string): Promise<number> => {
       const result = await this.#client.query({ query, format: 'JSONEachRow' });
-      return Number((await result.json<{ n: string }>())[0]?.n ?? 0);
+      // (an alias is visible in ClickHouse's WHERE: one no column has)
+      return Number((await result.json<{ _tributary_inexact: string }>())[0]?._tributary_inexact ?? 0);
     };
     const refuse = (n: number): TributaryError =>
       new TributaryError(
@@ -500,11 +501,11 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
       );
     const watermark = `(SELECT max(version) FROM ${qualified(this.#context, TRUNCATIONS_TABLE)} WHERE view = ${quoteString(table.view)})`;
     const live = await count(
-      `SELECT count() AS n FROM ${storage} AS _tributary_s FINAL
+      `SELECT count() AS _tributary_inexact FROM ${storage} AS _tributary_s FINAL
         WHERE _tributary_s.${quoteName(DELETED_COLUMN)} = 0 AND _tributary_s.${quoteName(VERSION_COLUMN)} > ${watermark} AND ${inexact}`,
     );
     if (live > 0) throw refuse(live);
-    const hidden = await count(`SELECT count() AS n FROM ${storage} WHERE ${inexact}`);
+    const hidden = await count(`SELECT count() AS _tributary_inexact FROM ${storage} WHERE ${inexact}`);
     if (hidden === 0) return;
     if (sortingKey(table).some((k) => k.name === column)) throw refuse(hidden);
     await this.#run({
