@@ -200,11 +200,7 @@ export async function syncRawTable(db: Db, table: TableState, existing: RawTable
         { hint: 'rename the column on the source, or run without the raw zone (--no-raw)' },
       );
     }
-    const image = current.map((c) => `${q(c.name)} ${c.type}`);
-    await db.run(
-      `CREATE TABLE ${rowsSql(name)} (${[...RAW_META.map(([n, t]) => `${q(n)} ${t}`), ...image].join(', ')})`,
-    );
-    await db.run(`CREATE TABLE ${copiesSql(name)} (${[...COPY_META, ...image].join(', ')})`);
+    await createStorage(db, name, current);
     await createView(db, name);
     const seeded = await seed(db, table, rowsSql(name));
     await db.run('INSERT INTO _tributary.raw_tables VALUES ($1, $2, $3, now(), $4::UBIGINT, NULL)', [
@@ -238,6 +234,19 @@ export async function syncRawTable(db: Db, table: TableState, existing: RawTable
 /** The metadata columns a copied row stores (the rest is its `_tributary.raw_copies` row). */
 const COPY_META = ['_tributary_batch UBIGINT NOT NULL', '_tributary_lsn UBIGINT NOT NULL'];
 
+/** Creates the two tables of raw table `name`, with row-image columns `image` (name, type). */
+async function createStorage(
+  db: Db,
+  name: string,
+  image: readonly { readonly name: string; readonly type: string }[],
+): Promise<void> {
+  const columns = image.map((c) => `${q(c.name)} ${c.type}`);
+  await db.run(
+    `CREATE TABLE ${rowsSql(name)} (${[...RAW_META.map(([n, t]) => `${q(n)} ${t}`), ...columns].join(', ')})`,
+  );
+  await db.run(`CREATE TABLE ${copiesSql(name)} (${[...COPY_META, ...columns].join(', ')})`);
+}
+
 /**
  * (Re)creates the view `_tributary_raw."<name>"` over the two tables, after their columns
  * changed: the changes' rows as stored, then the copied rows with their shared metadata.
@@ -248,20 +257,21 @@ async function createView(db: Db, name: string): Promise<void> {
     .columnNames()
     .slice(RAW_META.length)
     .map((c) => `c.${q(c)}`);
-  // the copied rows' metadata, in RAW_META's order
-  const copied = [
-    "'snapshot'",
-    'c._tributary_lsn',
-    '-1::BIGINT',
-    'NULL::UBIGINT',
-    'm.commit_time',
-    'm.ingested_at',
-    'm.source',
-    'm.schema_version',
-    '[]::VARCHAR[]',
-    'NULL::JSON',
-    'c._tributary_batch',
-  ];
+  // the copied rows' metadata, by name; the UNION matches columns by position: RAW_META's order
+  const meta: Readonly<Record<(typeof RAW_META)[number][0], string>> = {
+    _tributary_op: "'snapshot'",
+    _tributary_lsn: 'c._tributary_lsn',
+    _tributary_ordinal: '-1::BIGINT',
+    _tributary_xid: 'NULL::UBIGINT',
+    _tributary_commit_time: 'm.commit_time',
+    _tributary_ingested_at: 'm.ingested_at',
+    _tributary_source: 'm.source',
+    _tributary_schema_version: 'm.schema_version',
+    _tributary_unchanged: '[]::VARCHAR[]',
+    _tributary_before: 'NULL::JSON',
+    _tributary_batch: 'c._tributary_batch',
+  };
+  const copied = RAW_META.map(([n]) => meta[n]);
   await db.run(
     `CREATE OR REPLACE VIEW ${rawSql(name)} AS
       SELECT * FROM ${rowsSql(name)}
@@ -276,12 +286,8 @@ async function createView(db: Db, name: string): Promise<void> {
  * its rows, metadata and all, become the changes' rows (in the caller's transaction).
  */
 async function migrateLegacy(db: Db, legacy: RawTable, table: TableState): Promise<RawTable> {
-  const image = legacy.columns.map((c) => `${q(c.name)} ${c.type}`);
-  await db.run(
-    `CREATE TABLE ${legacy.rows} (${[...RAW_META.map(([n, t]) => `${q(n)} ${t}`), ...image].join(', ')})`,
-  );
+  await createStorage(db, legacy.name, legacy.columns);
   await db.run(`INSERT INTO ${legacy.rows} SELECT * FROM ${legacy.sql}`);
-  await db.run(`CREATE TABLE ${legacy.copies} (${[...COPY_META, ...image].join(', ')})`);
   await db.run(`DROP TABLE ${legacy.sql}`);
   await createView(db, legacy.name);
   return describeRaw(db, table, legacy.name);

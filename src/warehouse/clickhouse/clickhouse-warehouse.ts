@@ -75,7 +75,7 @@ import {
 } from './connect.js';
 import { planRepairs, repairToken } from './fill-parks.js';
 import { LaneBook } from './lane-book.js';
-import { DELETED_COLUMN, VERSION_COLUMN, viewName } from './layout.js';
+import { viewName } from './layout.js';
 import {
   type Parking,
   type ParkState,
@@ -106,13 +106,13 @@ import {
   type DdlContext,
   type Evolution,
   evolution,
+  liveRows,
   onCluster,
   qualified,
   quoteString,
   type Retype,
   rebuildName,
   sortingKey,
-  TRUNCATIONS_TABLE,
 } from './tables.js';
 import type { TypeLookup } from './type-mapping.js';
 import { carriedWidenings, widenableColumn, widenedTable, wideningDdl } from './widen.js';
@@ -499,10 +499,9 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
           hint: `drop the view ${table.view} and the table ${table.storage} in ClickHouse and backfill the table`,
         },
       );
-    const watermark = `(SELECT max(version) FROM ${qualified(this.#context, TRUNCATIONS_TABLE)} WHERE view = ${quoteString(table.view)})`;
     const live = await count(
       `SELECT count() AS _tributary_inexact FROM ${storage} AS _tributary_s FINAL
-        WHERE _tributary_s.${quoteName(DELETED_COLUMN)} = 0 AND _tributary_s.${quoteName(VERSION_COLUMN)} > ${watermark} AND ${inexact}`,
+        WHERE ${liveRows(table, this.#context, '_tributary_s')} AND ${inexact}`,
     );
     if (live > 0) throw refuse(live);
     const hidden = await count(`SELECT count() AS _tributary_inexact FROM ${storage} WHERE ${inexact}`);

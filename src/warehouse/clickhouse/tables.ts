@@ -278,8 +278,16 @@ export function createViewSql(table: ChTable, context: DdlContext): string {
     ),
     ...[LSN_COLUMN, SYNCED_AT_COLUMN].map((name) => `${s}.${q(name)} AS ${q(name)}`),
   ];
+  return `CREATE OR REPLACE VIEW ${qualified(context, table.view)}${onCluster(context)} AS SELECT ${columns.join(', ')} FROM ${qualified(context, table.target)} AS ${s} FINAL WHERE ${liveRows(table, context, s)}`;
+}
+
+/**
+ * The rows of `table` a reader sees, as a condition on its storage read `FINAL` as `alias`: not
+ * deleted, above the table's truncation watermark.
+ */
+export function liveRows(table: ChTable, context: DdlContext, alias: string): string {
   const watermark = `(SELECT max(version) FROM ${qualified(context, TRUNCATIONS_TABLE)} WHERE view = ${quoteString(table.view)})`;
-  return `CREATE OR REPLACE VIEW ${qualified(context, table.view)}${onCluster(context)} AS SELECT ${columns.join(', ')} FROM ${qualified(context, table.target)} AS ${s} FINAL WHERE ${s}.${q(DELETED_COLUMN)} = 0 AND ${s}.${q(VERSION_COLUMN)} > ${watermark}`;
+  return `${alias}.${q(DELETED_COLUMN)} = 0 AND ${alias}.${q(VERSION_COLUMN)} > ${watermark}`;
 }
 
 /** One DDL statement, with the query parameters it binds. */

@@ -241,7 +241,7 @@ async function fill(
   const names = table.schema.columns.map((c) => c.name);
   const writers = table.writers;
   const sources = staged ? names.map((n, i) => staged.columnOf(n, (writers[i] as ColumnWriter).type)) : [];
-  let picked: number[] = [];
+  const picked: number[] = [];
   let rest = rows;
   if (staged && sources.every((s) => s !== undefined)) {
     const left: NetUpsert[] = [];
@@ -251,7 +251,7 @@ async function fill(
       else picked.push(index);
     }
     rest = left;
-  } else picked = [];
+  }
   const lsnColumn = names.length;
   if (rest.length > 0) {
     await db.appendRows(STAGE_TARGET, [...writers.map((w) => w.type), UBIGINT], rest.length, (r, c) => {

@@ -263,9 +263,9 @@ export async function inexactValues(
  * would fail a plain cast — rows with bad text deleted at the source just before the column is
  * retyped, the usual clean-up before such an ALTER, stopped the pipeline. TRY_CAST gives those
  * rows NULL and the live ones, checked exact, the cast's value; DuckDB replays it from its WAL
- * (checked after kill -9 for every kind of retype but to JSON, which stays a plain ALTER here:
- * DuckDB cannot replay a JSON cast; `retype` rebuilds a table instead for that, the raw zone
- * keeps such a column aside, and widen.ts fills a new column).
+ * (checked after kill -9 for every kind of retype but to JSON: DuckDB cannot replay a JSON
+ * cast, so none comes here — `retype` rebuilds a table instead, the raw zone keeps such a
+ * column aside, and widen.ts fills a new column).
  */
 export async function alterColumnType(
   db: Db,
@@ -274,8 +274,8 @@ export async function alterColumnType(
   from: string,
   to: string,
 ): Promise<void> {
-  const using = to === 'JSON' ? '' : ` USING TRY_CAST(${col} AS ${to})`;
-  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to}${using}`);
+  if (to === 'JSON') throw new TributaryError('INTERNAL', `${sql}.${col}: a retype to JSON goes another way`);
+  await db.run(`ALTER TABLE ${sql} ALTER COLUMN ${col} TYPE ${to} USING TRY_CAST(${col} AS ${to})`);
   await restoreDecimalText(db, sql, col, from, to);
 }
 
