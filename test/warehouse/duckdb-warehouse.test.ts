@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../src/core/change-event.js';
 import { Decimal } from '../../src/core/values.js';
@@ -330,6 +331,43 @@ describe('DuckDBWarehouse', () => {
       [1, 'NaN', '[1,null]'],
       [2, '2.00', '[[1,2],[3,4]]'],
     ]);
+  });
+
+  it("writes a new file in DuckDB 1.3's storage format, and keeps an older file's format", async () => {
+    const storageVersion = async (path: string) => {
+      const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+      try {
+        const connection = await instance.connect();
+        const reader = await connection.runAndReadAll(
+          'SELECT tags::VARCHAR FROM duckdb_databases() WHERE database_name = current_database()',
+        );
+        connection.closeSync();
+        return String(reader.getRows()[0]?.[0]);
+      } finally {
+        instance.closeSync();
+      }
+    };
+    await wh.apply([
+      schemaItem(V1, 'v1'),
+      change('insert', 10n, 0, { row: { id: 1, v: 'a', big: 'B' } }),
+      commit(10n),
+    ]);
+    await wh.close();
+    expect(await storageVersion(join(dir, 'w.duckdb'))).toContain('storage_version=v1.3.0');
+    // a file an earlier build created (DuckDB's default format) is written on in its own format
+    const older = join(dir, 'older.duckdb');
+    const instance = await DuckDBInstance.create(older);
+    instance.closeSync();
+    wh = await DuckDBWarehouse.open(older);
+    await wh.apply([
+      schemaItem(V1, 'v1'),
+      change('insert', 10n, 0, { row: { id: 1, v: 'a', big: 'B' } }),
+      commit(10n),
+    ]);
+    await wh.close();
+    expect(await storageVersion(older)).toContain('storage_version=v1.0.0');
+    wh = await DuckDBWarehouse.open(older);
+    expect(await rows()).toEqual([[1, 'a', 'B']]);
   });
 
   it('maps public to main and other schemas to their own name, names kept as they are', async () => {

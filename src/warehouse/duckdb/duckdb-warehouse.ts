@@ -126,6 +126,17 @@ import { widenColumn, widenedType } from './widen.js';
  */
 const CHECKPOINT_THRESHOLD = '256MB';
 
+/**
+ * The storage format a new warehouse file is written in: DuckDB 1.3's, whose string compression
+ * (DICT_FSST, one method where the default format analyses dictionary and FSST apart) stores the
+ * same rows with about a fifth less CPU and a tenth less space (bench/snapshot; measured alone:
+ * 2M rows of its table into the table and the raw zone, 6.3–7.9 instead of 8.4–10.4 CPU-s).
+ * DuckDB older than 1.3 cannot open such a file. A file written by an earlier build keeps the
+ * format it was created in (DuckDB reads it from the file's header; this setting applies to new
+ * files only).
+ */
+const STORAGE_VERSION = 'v1.3.0';
+
 /** A table a replay rebuilt: where it went and how many rows it holds. */
 export interface ReplayedTable {
   readonly table: TableRef;
@@ -205,7 +216,9 @@ export class DuckDBWarehouse implements Warehouse, SnapshotStore, LaneStore {
     try {
       instance = await DuckDBInstance.create(
         path,
-        options.readOnly ? { access_mode: 'READ_ONLY' } : { checkpoint_threshold: CHECKPOINT_THRESHOLD },
+        options.readOnly
+          ? { access_mode: 'READ_ONLY' }
+          : { checkpoint_threshold: CHECKPOINT_THRESHOLD, storage_compatibility_version: STORAGE_VERSION },
       );
     } catch (error) {
       throw new TributaryError(
