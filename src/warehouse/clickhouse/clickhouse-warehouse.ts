@@ -146,11 +146,13 @@ export interface StreamSnapshotHooks {
 
 /**
  * Where a batch can be stopped by a failpoint: after a table's rows, before the checkpoint, after
- * an ALTER's DDL, after a widening's DDL and view (before it is recorded).
+ * a retype's hidden versions were made convertible (before its DDL), after an ALTER's DDL, after
+ * a widening's DDL and view (before it is recorded).
  */
 export type Failpoint =
   | 'after-table-rows'
   | 'before-checkpoint'
+  | 'after-hidden-versions-converted'
   | 'before-schema-record'
   | 'before-widening-record';
 
@@ -510,6 +512,7 @@ export class ClickHouseWarehouse implements Warehouse, LaneStore, SnapshotStore,
     await this.#run({
       sql: `ALTER TABLE ${storage}${onCluster(this.#context)} UPDATE ${col} = CAST(defaultValueOfTypeName(${quoteString(to)}) AS ${from}) WHERE ${inexact}`,
     });
+    await this.#failpoint('after-hidden-versions-converted');
   }
 
   async #storageColumns(table: ChTable): Promise<{ name: string; comment: string }[]> {

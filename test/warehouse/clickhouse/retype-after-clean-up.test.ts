@@ -7,6 +7,7 @@
  * is still refused.
  */
 import { describe, expect, it } from 'vitest';
+import { ClickHouseWarehouse } from '../../../src/warehouse/clickhouse/clickhouse-warehouse.js';
 import { useClickHouseWarehouse } from '../../helpers/clickhouse-warehouse.js';
 import { change, col, commit, fullChange, keylessSchemaItem, schemaItem } from '../items.js';
 
@@ -43,6 +44,46 @@ describe('ClickHouse retype after the source cleaned the column', () => {
       [3, 0],
       [4, 7],
     ]);
+  });
+
+  it('retypes on redelivery after a crash between converting the hidden versions and the DDL', async () => {
+    await load();
+    await t
+      .wh()
+      .apply([
+        change('delete', 2n, 0, { pk: { id: 2 } }),
+        change('update', 2n, 1, { row: { id: 3, code: '0' } }),
+        commit(2n),
+      ]);
+    const retype = [schemaItem(INT, 'b'), change('insert', 3n, 0, { row: { id: 4, code: 7 } }), commit(3n)];
+    const crashing = await ClickHouseWarehouse.open(t.ch().url, {
+      failpoint: (point) => {
+        if (point === 'after-hidden-versions-converted') throw new Error(`crash at ${point}`);
+      },
+    });
+    try {
+      await expect(crashing.apply(retype)).rejects.toThrow(/crash at after-hidden-versions-converted/);
+    } finally {
+      await crashing.close();
+    }
+    // what a reader sees did not change: the batch did not land
+    expect(await t.rows('SELECT id, code FROM items ORDER BY id')).toEqual([
+      [1, '12'],
+      [3, '0'],
+    ]);
+    // the restarted loader (a new instance) gets the batch again: nothing left to convert, it retypes
+    const restarted = await ClickHouseWarehouse.open(t.ch().url);
+    try {
+      await restarted.apply(retype);
+      expect((await restarted.query('SELECT id, code FROM items ORDER BY id')).rows).toEqual([
+        [1, 12],
+        [3, 0],
+        [4, 7],
+      ]);
+      expect(await restarted.checkpoint()).toEqual({ commitLsn: 3n, ordinal: Number.MAX_SAFE_INTEGER });
+    } finally {
+      await restarted.close();
+    }
   });
 
   it('still refuses a retype that a live value does not survive', async () => {
