@@ -107,9 +107,11 @@ export async function jobStatus(
     );
   }
   if (!(await hasStateTable(warehouse, 'snapshot_jobs'))) return [];
+  // times in ISO 8601, UTC, as the ClickHouse warehouse gives them (not in the session's zone)
+  const iso = (column: string) => `strftime(${column} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')`;
   const result = await warehouse.query(
-    `SELECT id, table_schema, table_name, predicate, reason, state, requested_at::VARCHAR, started_at::VARCHAR,
-            finished_at::VARCHAR, rows_done::BIGINT, rows_estimated::BIGINT, attempt, error
+    `SELECT id, table_schema, table_name, predicate, reason, state, ${iso('requested_at')}, ${iso('started_at')},
+            ${iso('finished_at')}, rows_done::BIGINT, rows_estimated::BIGINT, attempt, error
        FROM _tributary.snapshot_jobs ORDER BY requested_at, id`,
   );
   return result.rows.map((r) => {

@@ -199,7 +199,8 @@ checks:
       expect(jobs.at(-1)).toMatchObject({
         rows: 3,
         attempts: expect.any(Number),
-        requestedAt: expect.any(String),
+        requestedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
+        finishedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
       });
 
       // no token configured: the data stays in
