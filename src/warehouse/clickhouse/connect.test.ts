@@ -101,7 +101,8 @@ describe('chdb', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-chdb-moment-'));
     const target = parseClickHouseUrl(`chdb://${dir}?database=default`);
     const connect = fileURLToPath(new URL('./connect.ts', import.meta.url));
-    // another process opens it, answers one query, holds it 3 s (the test's own engine is not up yet)
+    // another process opens it, answers one query, holds it 1.5 s (the test's own engine is not up
+    // yet); the retry's 10 s leave the rest for its close and exit on a loaded machine
     const holder = spawn(
       process.execPath,
       [
@@ -113,7 +114,7 @@ describe('chdb', () => {
          const c = await connectClickHouse(parseClickHouseUrl(${JSON.stringify(`chdb://${dir}?database=default`)}));
          await c.client.query({ query: 'SELECT 1' }).then((r) => r.text());
          console.log('holding');
-         await new Promise((r) => setTimeout(r, 3000));
+         await new Promise((r) => setTimeout(r, 1500));
          await c.close();
          process.exit(0);`,
       ],
@@ -123,7 +124,7 @@ describe('chdb', () => {
       holder.stdout.on('data', (d: Buffer) => d.toString().includes('holding') && resolve());
       holder.on('exit', (code) => reject(new Error(`the holder exited (${code}) before holding`)));
     });
-    // still held (for 3 s): without the retry this open is refused at once
+    // still held (for 1.5 s): without the retry this open is refused at once
     const connection = await connectClickHouse(target);
     try {
       await checkReachable(connection, false);

@@ -198,7 +198,7 @@ async function openChdb(
   module: ChdbConnectionModule,
   path: string,
   database: string,
-  graceMs = 6_000,
+  graceMs = 10_000,
 ): Promise<ChdbConnection> {
   const until = Date.now() + graceMs;
   for (;;) {
