@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { PostgresCluster } from '../harness/postgres.js';
-import { runCli, startCli } from './cli.js';
+import { runArgs, runCli, startCli } from './cli.js';
 import { waitFor } from './events.js';
 import { queryWarehouse, waitForWarehouse } from './warehouse.js';
 import { writeItems } from './workload.js';
@@ -18,6 +18,38 @@ export interface KillRunOptions {
   readonly warehouse?: string;
   /** Whether the warehouse keeps a raw zone to check too (DuckDB: yes). */
   readonly rawZone?: boolean;
+}
+
+/**
+ * `tributary run` on `warehouse`: applies `before` at the source, waits until the run applied it,
+ * kills the run with SIGKILL (DuckDB's file not checkpointed since: the restart replays its WAL),
+ * restarts it, applies `after`, waits again, and stops it with SIGTERM (exit 0 expected).
+ */
+export async function killRightAfter(
+  cluster: PostgresCluster,
+  warehouse: string,
+  before: string,
+  after: string,
+): Promise<void> {
+  const args = runArgs(cluster.url(), warehouse);
+  const first = startCli(args);
+  await waitFor('the slot', () => /replication slot/.test(first.stderr()) || undefined);
+  await waitForWarehouse(cluster, { warehouse });
+  await cluster.sql(before);
+  await waitForWarehouse(cluster, { warehouse });
+  first.child.kill('SIGKILL');
+  expect((await first.exited).signal).toBe('SIGKILL');
+
+  const second = startCli(args);
+  try {
+    await waitFor('the restart', () => /replication slot/.test(second.stderr()) || undefined);
+    await cluster.sql(after);
+    await waitForWarehouse(cluster, { warehouse });
+  } finally {
+    second.child.kill('SIGTERM');
+  }
+  const stopped = await second.exited;
+  expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
 }
 
 export async function killRunUnderLoad(

@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { runArgs, startCli } from '../helpers/cli.js';
-import { waitFor } from '../helpers/events.js';
-import { queryWarehouse, waitForWarehouse } from '../helpers/warehouse.js';
+import { killRightAfter } from '../helpers/kill-run.js';
+import { queryWarehouse } from '../helpers/warehouse.js';
 
 describe('a text column retyped to jsonb at the source mid-stream', () => {
   const cluster = useCluster({
@@ -25,32 +24,19 @@ describe('a text column retyped to jsonb at the source mid-stream', () => {
 
   it('rebuilds the table as JSON, survives kill -9 right after, and keeps applying changes', async () => {
     const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-json-retype-')), 'w.duckdb');
-    const args = runArgs(cluster().url(), warehouse);
-    const first = startCli(args);
-    await waitFor('the slot', () => /replication slot/.test(first.stderr()) || undefined);
-    await waitForWarehouse(cluster(), { warehouse });
-    // the usual clean-up, then the retype; a change on either side of it in the same stream
-    await cluster().sql(`UPDATE docs SET body = '{"a": 2}' WHERE id = 1;
-                         DELETE FROM docs WHERE id IN (2, 5);
-                         ALTER TABLE docs ALTER COLUMN body TYPE jsonb USING body::jsonb;
-                         INSERT INTO docs VALUES (10, '{"b": [true, null], "a": "x"}');
-                         UPDATE docs SET body = '{"c": 3}' WHERE id = 3;`);
-    await waitForWarehouse(cluster(), { warehouse });
-    first.child.kill('SIGKILL');
-    expect((await first.exited).signal).toBe('SIGKILL');
-
-    const second = startCli(args);
-    try {
-      await waitFor('the restart', () => /replication slot/.test(second.stderr()) || undefined);
-      await cluster().sql(`UPDATE docs SET body = '"s"' WHERE id = 1;
-                           DELETE FROM docs WHERE id = 10;
-                           INSERT INTO docs VALUES (11, '[]');`);
-      await waitForWarehouse(cluster(), { warehouse });
-    } finally {
-      second.child.kill('SIGTERM');
-    }
-    const stopped = await second.exited;
-    expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
+    await killRightAfter(
+      cluster(),
+      warehouse,
+      // the usual clean-up, then the retype; a change on either side of it in the same stream
+      `UPDATE docs SET body = '{"a": 2}' WHERE id = 1;
+       DELETE FROM docs WHERE id IN (2, 5);
+       ALTER TABLE docs ALTER COLUMN body TYPE jsonb USING body::jsonb;
+       INSERT INTO docs VALUES (10, '{"b": [true, null], "a": "x"}');
+       UPDATE docs SET body = '{"c": 3}' WHERE id = 3;`,
+      `UPDATE docs SET body = '"s"' WHERE id = 1;
+       DELETE FROM docs WHERE id = 10;
+       INSERT INTO docs VALUES (11, '[]');`,
+    );
     const source = await cluster().sql<{ id: number; body: string | null }>(
       'SELECT id, body::text AS body FROM docs ORDER BY id',
     );

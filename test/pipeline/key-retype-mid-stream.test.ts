@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
-import { runArgs, startCli } from '../helpers/cli.js';
-import { waitFor } from '../helpers/events.js';
-import { queryWarehouse, waitForWarehouse } from '../helpers/warehouse.js';
+import { killRightAfter } from '../helpers/kill-run.js';
+import { queryWarehouse } from '../helpers/warehouse.js';
 
 describe('a key column retyped at the source mid-stream', () => {
   const cluster = useCluster({
@@ -25,29 +24,16 @@ describe('a key column retyped at the source mid-stream', () => {
 
   it('rebuilds the table with the wider key, survives kill -9 right after, and keeps folding by it', async () => {
     const warehouse = join(mkdtempSync(join(tmpdir(), 'tributary-key-retype-')), 'w.duckdb');
-    const args = runArgs(cluster().url(), warehouse);
-    const first = startCli(args);
-    await waitFor('the slot', () => /replication slot/.test(first.stderr()) || undefined);
-    await waitForWarehouse(cluster(), { warehouse });
-    await cluster().sql(`UPDATE counters SET n = n + 10 WHERE id = 1;
-                         ALTER TABLE counters ALTER COLUMN id TYPE bigint;
-                         INSERT INTO counters VALUES (5000000000, 1);
-                         UPDATE counters SET n = 99 WHERE id = 2;`);
-    await waitForWarehouse(cluster(), { warehouse });
-    first.child.kill('SIGKILL');
-    expect((await first.exited).signal).toBe('SIGKILL');
-
-    const second = startCli(args);
-    try {
-      await waitFor('the restart', () => /replication slot/.test(second.stderr()) || undefined);
-      await cluster().sql(`DELETE FROM counters WHERE id = 3;
-                           UPDATE counters SET n = 7 WHERE id = 5000000000;`);
-      await waitForWarehouse(cluster(), { warehouse });
-    } finally {
-      second.child.kill('SIGTERM');
-    }
-    const stopped = await second.exited;
-    expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
+    await killRightAfter(
+      cluster(),
+      warehouse,
+      `UPDATE counters SET n = n + 10 WHERE id = 1;
+       ALTER TABLE counters ALTER COLUMN id TYPE bigint;
+       INSERT INTO counters VALUES (5000000000, 1);
+       UPDATE counters SET n = 99 WHERE id = 2;`,
+      `DELETE FROM counters WHERE id = 3;
+       UPDATE counters SET n = 7 WHERE id = 5000000000;`,
+    );
     const source = await cluster().sql<{ id: string; n: number }>(
       'SELECT id::text AS id, n FROM counters ORDER BY id',
     );

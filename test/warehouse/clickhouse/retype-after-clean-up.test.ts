@@ -27,15 +27,19 @@ describe('ClickHouse retype after the source cleaned the column', () => {
         commit(1n),
       ]);
 
-  it('retypes text to integer after the rows that were not numbers were deleted or updated', async () => {
-    await load();
-    await t
+  /** The source's clean-up: the row that was no number deleted, the other updated to one. */
+  const cleanUp = () =>
+    t
       .wh()
       .apply([
         change('delete', 2n, 0, { pk: { id: 2 } }),
         change('update', 2n, 1, { row: { id: 3, code: '0' } }),
         commit(2n),
       ]);
+
+  it('retypes text to integer after the rows that were not numbers were deleted or updated', async () => {
+    await load();
+    await cleanUp();
     await t
       .wh()
       .apply([schemaItem(INT, 'b'), change('insert', 3n, 0, { row: { id: 4, code: 7 } }), commit(3n)]);
@@ -48,13 +52,7 @@ describe('ClickHouse retype after the source cleaned the column', () => {
 
   it('retypes on redelivery after a crash between converting the hidden versions and the DDL', async () => {
     await load();
-    await t
-      .wh()
-      .apply([
-        change('delete', 2n, 0, { pk: { id: 2 } }),
-        change('update', 2n, 1, { row: { id: 3, code: '0' } }),
-        commit(2n),
-      ]);
+    await cleanUp();
     const retype = [schemaItem(INT, 'b'), change('insert', 3n, 0, { row: { id: 4, code: 7 } }), commit(3n)];
     const crashing = await ClickHouseWarehouse.open(t.ch().url, {
       failpoint: (point) => {
