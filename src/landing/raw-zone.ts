@@ -470,6 +470,14 @@ const OPS = ['insert', 'update', 'delete', 'truncate'] as const;
 const OP_CODE: Readonly<Record<ChangeEvent['op'], number>> = { insert: 1, update: 2, delete: 3, truncate: 4 };
 
 const RAW_STAGE = '_tributary_raw_stage';
+const INT32_MAX = 2 ** 31 - 1;
+
+/** A metadata column of the raw stage: its value for each change (the change, its index). */
+interface StagedMeta {
+  readonly name: string;
+  readonly type: DuckDBType;
+  readonly value: (event: ChangeEvent, index: number) => DuckDBValue;
+}
 
 /**
  * One table's changes of a batch, staged for the raw zone (`stageChanges`): `insert` appends
@@ -506,51 +514,80 @@ export async function stageChanges(
       : [];
   });
   const version = events[0]?.schemaVersion;
-  const oneVersion = events.every((e) => e.schemaVersion === version);
   const images = events.map(imageOf);
-  const varying: [string, string][] = [
-    ['i', 'INTEGER'],
-    ['op', 'UTINYINT'],
-    ['lsn', 'UBIGINT'],
-    ['ordinal', 'BIGINT'],
-    ['xid', 'UBIGINT'],
-    ['commit_time', 'TIMESTAMPTZ'],
-    ['unchanged', 'VARCHAR[]'],
-    ['before', 'VARCHAR'],
-    ...(oneVersion ? [] : ([['version', 'VARCHAR']] as [string, string][])),
+  // a transaction's changes share their commit time and xid: converted once each
+  let lastTime: PgTimestampTz | null = null;
+  let lastTimeValue: DuckDBValue = null;
+  let lastXid = -1;
+  let lastXidValue = 0n;
+  const metaTypes = raw.types.slice(0, RAW_META.length);
+  // the varying metadata; a column no change of the batch needs (no old image, no unchanged
+  // column, one schema version: the common batch) is not staged, its value is given in SQL
+  const varying: StagedMeta[] = [
+    { name: '_i', type: INTEGER, value: (_, r) => r },
+    { name: '_op', type: UTINYINT, value: (e) => OP_CODE[e.op] },
+    { name: '_lsn', type: metaTypes[1] as DuckDBType, value: (e) => e.position.commitLsn },
+    events.every((e) => e.position.ordinal <= INT32_MAX)
+      ? { name: '_ordinal', type: INTEGER, value: (e) => e.position.ordinal }
+      : { name: '_ordinal', type: metaTypes[2] as DuckDBType, value: (e) => BigInt(e.position.ordinal) },
+    {
+      name: '_xid',
+      type: metaTypes[3] as DuckDBType,
+      value: (e) => {
+        if (e.xid !== lastXid) {
+          lastXid = e.xid;
+          lastXidValue = BigInt(e.xid);
+        }
+        return lastXidValue;
+      },
+    },
+    {
+      name: '_commit_time',
+      type: metaTypes[4] as DuckDBType,
+      value: (e) => {
+        if (e.commitTime !== lastTime) {
+          lastTime = e.commitTime;
+          lastTimeValue = new DuckDBTimestampTZValue(e.commitTime.micros);
+        }
+        return lastTimeValue;
+      },
+    },
   ];
+  const unchanged = events.some((e) => e.unchanged.length > 0);
+  if (unchanged) {
+    varying.push({
+      name: '_unchanged',
+      type: metaTypes[8] as DuckDBType,
+      value: (e) =>
+        e.unchanged.length === 0
+          ? NO_COLUMNS
+          : listValue(e.unchanged.filter((u) => !(e.row && Object.hasOwn(e.row, u)))),
+    });
+  }
+  const before = events.some((e) => e.op === 'update' && e.before);
+  if (before) {
+    varying.push({
+      name: '_before',
+      type: VARCHAR,
+      value: (e) => (e.op === 'update' && e.before ? JSON.stringify(rowToJson(e.before)) : null),
+    });
+  }
+  const oneVersion = events.every((e) => e.schemaVersion === version);
+  if (!oneVersion) varying.push({ name: '_version', type: VARCHAR, value: (e) => e.schemaVersion });
   await db.run(
     `CREATE OR REPLACE TEMP TABLE ${q(RAW_STAGE)} (${[
-      ...varying.map(([n, t]) => `${q(`_${n}`)} ${t}`),
+      ...varying.map((m) => `${q(m.name)} ${m.type.toString()}`),
       ...image.map((c, i) => `${q(`c${i}`)} ${c.type}`),
     ].join(', ')})`,
   );
   try {
-    const metaTypes = raw.types.slice(0, RAW_META.length);
-    const types: DuckDBType[] = [
-      INTEGER,
-      UTINYINT,
-      metaTypes[1] as DuckDBType,
-      metaTypes[2] as DuckDBType,
-      metaTypes[3] as DuckDBType,
-      metaTypes[4] as DuckDBType,
-      metaTypes[8] as DuckDBType,
-      VARCHAR,
-      ...(oneVersion ? [] : [VARCHAR]),
-      ...image.map((c) => c.duck),
-    ];
+    const types: DuckDBType[] = [...varying.map((m) => m.type), ...image.map((c) => c.duck)];
     const first = varying.length;
-    // a transaction's changes share their commit time and xid: converted once each
-    let lastTime: PgTimestampTz | null = null;
-    let lastTimeValue: DuckDBValue = null;
-    let lastXid = -1;
-    let lastXidValue = 0n;
     await db.appendRows(
       { schema: 'main', table: RAW_STAGE, catalog: 'temp' },
       types,
       events.length,
       (r, c) => {
-        const event = events[r] as ChangeEvent;
         if (c >= first) {
           const row = images[r];
           const column = image[c - first];
@@ -558,36 +595,7 @@ export async function stageChanges(
           const value = row[column.name];
           return value === undefined || value === null ? null : column.writer.toDuck(value);
         }
-        switch (c) {
-          case 0:
-            return r;
-          case 1:
-            return OP_CODE[event.op];
-          case 2:
-            return event.position.commitLsn;
-          case 3:
-            return BigInt(event.position.ordinal);
-          case 4:
-            if (event.xid !== lastXid) {
-              lastXid = event.xid;
-              lastXidValue = BigInt(event.xid);
-            }
-            return lastXidValue;
-          case 5:
-            if (event.commitTime !== lastTime) {
-              lastTime = event.commitTime;
-              lastTimeValue = new DuckDBTimestampTZValue(event.commitTime.micros);
-            }
-            return lastTimeValue;
-          case 6:
-            return event.unchanged.length === 0
-              ? NO_COLUMNS
-              : listValue(event.unchanged.filter((u) => !(event.row && Object.hasOwn(event.row, u))));
-          case 7:
-            return event.op === 'update' && event.before ? JSON.stringify(rowToJson(event.before)) : null;
-          default:
-            return event.schemaVersion;
-        }
+        return (varying[c] as StagedMeta).value(events[r] as ChangeEvent, r);
       },
     );
   } catch (error) {
@@ -616,7 +624,8 @@ export async function stageChanges(
       await db.run(
         `INSERT INTO ${raw.rows} (${[...RAW_META.map(([n]) => q(n)), ...image.map((c) => q(c.name))].join(', ')})
           SELECT [${OPS.map((o) => `'${o}'`).join(', ')}][_op], _lsn, _ordinal, _xid, _commit_time,
-            $1::TIMESTAMPTZ, $2, ${oneVersion ? '$3' : 'coalesce(_version, $3)'}, _unchanged, _before, $4::UBIGINT
+            $1::TIMESTAMPTZ, $2, ${oneVersion ? '$3' : 'coalesce(_version, $3)'},
+            ${unchanged ? '_unchanged' : '[]::VARCHAR[]'}, ${before ? '_before' : 'NULL'}, $4::UBIGINT
             ${image.map((_, i) => `, ${q(`c${i}`)}`).join('')}
           FROM ${stage}`,
         [

@@ -56,6 +56,40 @@ describe('raw landing zone', () => {
     ]);
   });
 
+  it('keeps the metadata a batch does not stage (no old image, no unchanged column) and ordinals past 32 bits', async () => {
+    // batch 1 has neither old images nor unchanged columns: those are given in SQL, not staged;
+    // batch 2 has both, beside changes without, and an ordinal no INTEGER holds
+    const late = 2 ** 31 + 5;
+    await wh.apply([
+      schemaItem(V1, 'v1'),
+      change('insert', 10n, 0, { row: { id: 1, v: 'a', big: 'A' }, time: T0 }),
+      change('insert', 10n, 1, { row: { id: 2, v: 'b', big: 'B' }, time: T0 }),
+      commit(10n),
+    ]);
+    await wh.apply([
+      change('update', 20n, 0, { row: { id: 1, v: 'a2' }, unchanged: ['big'], time: T0 + SEC }),
+      change('update', 20n, late, { row: { id: 3, v: 'b', big: 'B' }, before: { id: 2 }, time: T0 + SEC }),
+      change('update', 20n, late + 1, { row: { id: 1, v: 'a3', big: 'A3' }, time: T0 + SEC }),
+      commit(20n),
+    ]);
+    expect(
+      await rows(
+        `SELECT _tributary_op, _tributary_lsn, _tributary_ordinal, _tributary_unchanged, _tributary_before::VARCHAR, id, v, big
+           FROM _tributary_raw.items ORDER BY _tributary_lsn, _tributary_ordinal`,
+      ),
+    ).toEqual([
+      ['insert', '10', '0', [], null, 1, 'a', 'A'],
+      ['insert', '10', '1', [], null, 2, 'b', 'B'],
+      ['update', '20', '0', ['big'], null, 1, 'a2', null],
+      ['update', '20', String(late), [], '{"id":2}', 3, 'b', 'B'],
+      ['update', '20', String(late + 1), [], null, 1, 'a3', 'A3'],
+    ]);
+    expect(await rows('SELECT id, v, big FROM items ORDER BY id')).toEqual([
+      [1, 'a3', 'A3'],
+      [3, 'b', 'B'],
+    ]);
+  });
+
   it('gives a row updated three times in one batch, then deleted, four versions and a delete marker', async () => {
     await wh.apply([
       schemaItem(V1, 'v1'),

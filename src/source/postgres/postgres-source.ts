@@ -85,6 +85,18 @@ export interface PostgresSourceOptions {
 export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 const DATA_TAGS = new Set([0x52, 0x59, 0x49, 0x55, 0x44, 0x54, 0x4d]); // R Y I U D T M
 
+/**
+ * The longest the stream decodes queued frames without giving the event loop a turn. Frames
+ * already received are decoded in one synchronous run otherwise (the feed's write resolves at
+ * once while it has room), up to the whole receive queue, and the loader's DuckDB statements,
+ * whose completions wait for a turn, stall behind it: the loader and the decoding took turns
+ * instead of overlapping (bench/landing: the source sat blocked on a full feed for most of the
+ * drain while the loader waited to be called back).
+ */
+const YIELD_AFTER_MS = 4;
+/** How many frames between two looks at the clock. */
+const YIELD_CHECK_FRAMES = 64;
+
 type QueuedFrame = { readonly walEnd: Lsn; readonly payload: Buffer | null };
 
 export interface SourceStatus {
@@ -482,6 +494,8 @@ export class PostgresSource {
       }
     };
 
+    let sinceYield = 0;
+    let sliceStart = performance.now();
     try {
       for (;;) {
         if (failure) throw failure;
@@ -503,6 +517,14 @@ export class PostgresSource {
             queue.splice(0, head);
             head = 0;
           }
+          if (++sinceYield >= YIELD_CHECK_FRAMES) {
+            sinceYield = 0;
+            if (performance.now() - sliceStart >= YIELD_AFTER_MS) {
+              // let the loader's I/O completions run (see YIELD_AFTER_MS)
+              await new Promise<void>((resolve) => setImmediate(resolve));
+              sliceStart = performance.now();
+            }
+          }
           continue;
         }
         // caught up with what arrived: hand over what we have, then wait for more
@@ -516,6 +538,7 @@ export class PostgresSource {
           wake = resolve;
           if (failure || signal.aborted || ended || head < queue.length) notify();
         });
+        sliceStart = performance.now();
       }
       connection.pause();
       await this.#drain(target, batch);

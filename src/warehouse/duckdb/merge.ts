@@ -133,8 +133,15 @@ async function applyUpserts(
   const unchanged = new Set(rows[0]?.unchanged ?? []);
   const columns = table.schema.columns.map((c) => c.name);
   const all = [...columns, LSN_COLUMN];
+  const found = staged ? pickStaged(table, rows, staged) : null;
+  if (unchanged.size === 0 && !marks && found && found.rest.length === 0) {
+    // whole rows, every one an event's row as it came (the common group): upserted from the
+    // raw zone's stage itself, with no staging table between
+    await withPicks(db, found.picked, (pick) => upsertWhole(db, table, `(${pick}) AS s`));
+    return;
+  }
   await withStage(db, all.map(q).join(', '), table, async () => {
-    await fill(db, table, rows, staged);
+    await fill(db, table, rows, found);
     if (unchanged.size === 0) {
       await upsertWhole(db, table, STAGE_SQL);
       if (marks) await resolveWhole(db, table, marks);
@@ -229,29 +236,18 @@ async function upsertWhole(db: Db, table: TableState, source: string): Promise<v
 
 /**
  * Fills the staging table with the upserts' rows (every source column, then the commit LSN):
- * those whose row an event carried as it is from `staged`, in SQL; the others (rows merged from
- * two changes of a key, or every row without `staged`) converted and appended from JavaScript.
+ * those `found` staged as they came (`pickStaged`) in SQL; the others (rows merged from two
+ * changes of a key, or every row without a stage) converted and appended from JavaScript.
  */
 async function fill(
   db: Db,
   table: TableState,
   rows: readonly NetUpsert[],
-  staged: StagedImages | null,
+  found: { picked: Picked; rest: readonly NetUpsert[] } | null,
 ): Promise<void> {
   const names = table.schema.columns.map((c) => c.name);
   const writers = table.writers;
-  const sources = staged ? names.map((n, i) => staged.columnOf(n, (writers[i] as ColumnWriter).type)) : [];
-  const picked: number[] = [];
-  let rest = rows;
-  if (staged && sources.every((s) => s !== undefined)) {
-    const left: NetUpsert[] = [];
-    for (const upsert of rows) {
-      const index = staged.indexOf(upsert.row);
-      if (index === undefined) left.push(upsert);
-      else picked.push(index);
-    }
-    rest = left;
-  }
+  const rest = found ? found.rest : rows;
   const lsnColumn = names.length;
   if (rest.length > 0) {
     await db.appendRows(STAGE_TARGET, [...writers.map((w) => w.type), UBIGINT], rest.length, (r, c) => {
@@ -261,13 +257,59 @@ async function fill(
       return value === null ? null : (writers[c] as ColumnWriter).toDuck(value);
     });
   }
-  if (picked.length === 0 || !staged) return;
+  if (!found || found.picked.rows.length === 0) return;
+  await withPicks(db, found.picked, async (pick) => {
+    await db.run(`INSERT INTO ${STAGE_SQL} (${[...names, LSN_COLUMN].map(q).join(', ')}) ${pick}`);
+  });
+}
+
+/** Upserts whose rows are staged (`picked`), as a query of the table's columns and the LSN. */
+interface Picked {
+  readonly staged: StagedImages;
+  /** The staged rows' indexes. */
+  readonly rows: readonly number[];
+  /** Each of the table's columns in the stage, with the column's name. */
+  readonly sources: readonly { readonly source: string; readonly name: string }[];
+}
+
+/**
+ * Which of `rows` are staged as they came (`picked`) and which are not (`rest`: a key's row
+ * merged from two changes); null when the stage lacks a column of the table's type.
+ */
+function pickStaged(
+  table: TableState,
+  rows: readonly NetUpsert[],
+  staged: StagedImages,
+): { picked: Picked; rest: NetUpsert[] } | null {
+  const sources: { source: string; name: string }[] = [];
+  for (const [i, column] of table.schema.columns.entries()) {
+    const source = staged.columnOf(column.name, (table.writers[i] as ColumnWriter).type);
+    if (source === undefined) return null;
+    sources.push({ source, name: column.name });
+  }
+  const picked: number[] = [];
+  const rest: NetUpsert[] = [];
+  for (const upsert of rows) {
+    const index = staged.indexOf(upsert.row);
+    if (index === undefined) rest.push(upsert);
+    else picked.push(index);
+  }
+  return { picked: { staged, rows: picked, sources }, rest };
+}
+
+/**
+ * Runs `body` with the query selecting the picked rows from the stage, in their order (the
+ * table's columns by name, then the LSN): rows reaching a keyed table in hash order made the
+ * upsert slower than appending them from JavaScript.
+ */
+async function withPicks(db: Db, picked: Picked, body: (pick: string) => Promise<void>): Promise<void> {
+  const { staged } = picked;
   await db.run(`CREATE OR REPLACE TEMP TABLE ${q(PICK)} (i INTEGER)`);
   try {
-    await db.appendRows(PICK_TARGET, [INTEGER], picked.length, (r) => picked[r] as number);
-    await db.run(
-      `INSERT INTO ${STAGE_SQL} (${[...names, LSN_COLUMN].map(q).join(', ')})
-        SELECT ${[...(sources as string[]), staged.lsn].map((c) => `s.${c}`).join(', ')}
+    await db.appendRows(PICK_TARGET, [INTEGER], picked.rows.length, (r) => picked.rows[r] as number);
+    const columns = picked.sources.map(({ source, name }) => `s.${source} AS ${q(name)}`);
+    await body(
+      `SELECT ${columns.join(', ')}, s.${staged.lsn} AS ${q(LSN_COLUMN)}
         FROM ${staged.sql} AS s SEMI JOIN temp.main.${q(PICK)} AS p ON s.${staged.index} = p.i ORDER BY s.${staged.index}`,
     );
   } finally {
