@@ -49,6 +49,7 @@ export async function materialize(
     let rows: number | null = null;
     if (kind === 'view') {
       await db.run(`CREATE OR REPLACE VIEW ${target} AS\n${modelBody(model.sql)}\n`);
+      await db.run(`COMMENT ON VIEW ${target} IS '${MODEL_TABLE_COMMENT}'`);
     } else {
       await db.run(`CREATE OR REPLACE TABLE ${target} AS\n${modelBody(model.sql)}\n`);
       await db.run(`COMMENT ON TABLE ${target} IS '${MODEL_TABLE_COMMENT}'`);
@@ -83,6 +84,42 @@ export async function materialize(
     };
     if (recordFailure()) await recordModelRun(db, run);
     return run;
+  }
+}
+
+/**
+ * Drops what models no longer in the project left in the models schema, so analysts do not read
+ * a relation nothing refreshes any more: the tables and views a refresh made (they carry the
+ * model comment; a view made before views were commented is not recognised). Anything else in
+ * the schema (a relation an analyst made there, even under a removed model's name) stays. Models
+ * are built from the warehouse's tables, so a dropped one is rebuilt in full if it comes back.
+ * One transaction; returns the names dropped.
+ */
+export async function dropRemovedModels(
+  db: Db,
+  schema: string,
+  keep: readonly string[],
+): Promise<string[]> {
+  // DuckDB's names are case-insensitive: a model `orders` keeps the relation `Orders`
+  const kept = new Set(keep.map((name) => name.toLowerCase()));
+  await db.run('BEGIN TRANSACTION');
+  try {
+    const rows = await db.rows(
+      `SELECT table_name, table_type FROM information_schema.tables
+        WHERE table_catalog = current_database() AND table_schema = $1 AND TABLE_COMMENT = $2`,
+      [schema, MODEL_TABLE_COMMENT],
+    );
+    const dropped: string[] = [];
+    for (const [name, type] of rows) {
+      if (kept.has(String(name).toLowerCase())) continue;
+      await db.run(`DROP ${type === 'VIEW' ? 'VIEW' : 'TABLE'} ${q(schema)}.${q(String(name))}`);
+      dropped.push(String(name));
+    }
+    await db.run('COMMIT');
+    return dropped;
+  } catch (error) {
+    await db.run('ROLLBACK').catch(() => {});
+    throw error;
   }
 }
 

@@ -11,6 +11,8 @@
  *   snapshot or backfill write counts as a change to every table (`snapshotWrote()`).
  *   Triggers coalesce: what arrives while a round runs waits for the one next round, so a burst
  *   of batches causes one refresh after it, not one per batch.
+ * - At start, what models no longer in the project left in the models schema is dropped
+ *   (`dropRemovedModels`: only relations Tributary built).
  * - A model whose relations or upstream models do not exist yet (a first run still copying)
  *   waits, and is tried again.
  * - A model that fails is recorded and logged; the models that read it are skipped for that
@@ -27,7 +29,7 @@ import { newestCommitMicros, type StreamItem } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { Db } from '../warehouse/duckdb/db.js';
 import { duckSchemaOf } from '../warehouse/duckdb/tables.js';
-import { materialize, prepareModelConnection, recordSkipped } from './materialize.js';
+import { dropRemovedModels, materialize, prepareModelConnection, recordSkipped } from './materialize.js';
 import { downstreamOf, type Model, type ModelPlan } from './model-graph.js';
 import { bootstrapModelRuns, type ModelRun, type Trigger } from './model-runs.js';
 
@@ -81,6 +83,9 @@ export class ModelRefresher {
     try {
       await prepareModelConnection(db, options.plan.schema);
       await bootstrapModelRuns(db);
+      const names = options.plan.models.map((m) => m.name);
+      for (const model of await dropRemovedModels(db, options.plan.schema, names))
+        options.log.info({ model }, 'model dropped: no longer in the project');
     } catch (error) {
       connection.closeSync();
       throw error;

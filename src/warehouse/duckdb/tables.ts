@@ -32,8 +32,9 @@ export interface TableState {
 }
 
 /**
- * The comment a model's table carries (src/models/materialize.ts): a model may select a
- * table's `_tributary_synced_at` along with its rows, and is still no current-state table.
+ * The comment a model's table or view carries (src/models/materialize.ts): a model may select a
+ * table's `_tributary_synced_at` along with its rows, and is still no current-state table; and
+ * a model removed from the project is dropped by it, never a relation an analyst made.
  */
 export const MODEL_TABLE_COMMENT = 'tributary model';
 
