@@ -95,11 +95,7 @@ export async function materialize(
  * are built from the warehouse's tables, so a dropped one is rebuilt in full if it comes back.
  * One transaction; returns the names dropped.
  */
-export async function dropRemovedModels(
-  db: Db,
-  schema: string,
-  keep: readonly string[],
-): Promise<string[]> {
+export async function dropRemovedModels(db: Db, schema: string, keep: readonly string[]): Promise<string[]> {
   // DuckDB's names are case-insensitive: a model `orders` keeps the relation `Orders`
   const kept = new Set(keep.map((name) => name.toLowerCase()));
   await db.run('BEGIN TRANSACTION');

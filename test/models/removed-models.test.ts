@@ -60,7 +60,10 @@ describe('models: a removed model', () => {
     rmSync(join(files.models, 'big_orders.sql'));
     rmSync(join(files.models, 'order_count.sql'));
     // total no longer reads big_orders: the dropped table takes nothing with it
-    writeFileSync(join(files.models, 'total.sql'), '-- materialized: table\nSELECT sum(amount) AS s FROM orders');
+    writeFileSync(
+      join(files.models, 'total.sql'),
+      '-- materialized: table\nSELECT sum(amount) AS s FROM orders',
+    );
     writeFileSync(join(files.models, 'ids.sql'), '-- materialized: view\nSELECT id FROM orders');
 
     const second = await runCli(args);
