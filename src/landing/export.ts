@@ -102,11 +102,49 @@ export async function exportRaw(
   }
 }
 
+/**
+ * Parquet's INTERVAL keeps milliseconds and no sign (DuckDB refuses a negative one: an export
+ * with `interval '-1 day'` failed), and DuckDB's text of an interval does not always read back
+ * (`2562047788:00:54.775807`): an interval is written as its three fields, each with its sign.
+ */
+const intervalFields = (v: string) =>
+  `{'months': (datepart('year', ${v}) * 12 + datepart('month', ${v}))::INTEGER, 'days': datepart('day', ${v})::INTEGER, 'micros': datepart('hour', ${v}) * 3600000000 + datepart('minute', ${v}) * 60000000 + datepart('microseconds', ${v})}`;
+
+/** Parquet's TIME keeps no offset (DuckDB writes a TIMETZ converted to UTC): written as text. */
+const timeTzText = (v: string) => `CAST(${v} AS VARCHAR)`;
+
+const EXACT: Readonly<Record<string, (v: string) => string>> = {
+  INTERVAL: intervalFields,
+  'TIME WITH TIME ZONE': timeTzText,
+};
+
+/** The raw table's columns as written to Parquet: each as it is, or exactly (`EXACT`), lists too. */
+async function exportColumns(db: Db, table: string): Promise<string> {
+  const rows = await db.rows(
+    `SELECT column_name, data_type FROM information_schema.columns
+      WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2
+      ORDER BY ordinal_position`,
+    [RAW_SCHEMA, table],
+  );
+  return rows
+    .map(([name, type]) => {
+      const column = q(String(name));
+      const text = String(type);
+      const scalar = EXACT[text];
+      if (scalar) return `${scalar(column)} AS ${column}`;
+      const element = text.endsWith('[]') ? EXACT[text.slice(0, -2)] : undefined;
+      if (element) return `list_transform(${column}, x -> ${element('x')}) AS ${column}`;
+      return column;
+    })
+    .join(', ');
+}
+
 async function writeRange(db: Db, dir: string, table: string, from: bigint, to: bigint): Promise<number> {
   const target = join(dir, `table=${partitionValue(table)}`);
   mkdirSync(target, { recursive: true });
+  const columns = await exportColumns(db, table);
   const result = await db.read(
-    `COPY (SELECT *, strftime(timezone('UTC', _tributary_commit_time), '%Y-%m-%d') AS commit_date
+    `COPY (SELECT ${columns}, strftime(timezone('UTC', _tributary_commit_time), '%Y-%m-%d') AS commit_date
         FROM ${q(RAW_SCHEMA)}.${q(table)} WHERE _tributary_batch > $1::UBIGINT AND _tributary_batch <= $2::UBIGINT
         ORDER BY _tributary_batch, _tributary_lsn, _tributary_ordinal)
       TO '${target.replaceAll("'", "''")}'
