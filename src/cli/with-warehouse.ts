@@ -15,6 +15,7 @@ import { findRunning } from '../server/control-client.js';
 import type { ControlFile } from '../server/control-server.js';
 import { describeTarget } from '../source/postgres/setup/connection-config.js';
 import type { TypeRegistry } from '../source/postgres/values/type-registry.js';
+import { isClickHouseUrl, redact } from '../warehouse/clickhouse/connect.js';
 import { DuckDBWarehouse, type DuckDBWarehouseOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 
 export interface WithWarehouseOptions {
@@ -30,6 +31,7 @@ export async function withWarehouse<T>(
   local: (warehouse: DuckDBWarehouse) => Promise<T>,
   options: WithWarehouseOptions = {},
 ): Promise<T> {
+  refuseClickHouse(path);
   const deadline = Date.now() + (options.lockWaitMs ?? 10_000);
   for (;;) {
     const running = findRunning(path);
@@ -60,6 +62,18 @@ export async function withWarehouse<T>(
 }
 
 /**
+ * The commands that reach the warehouse here need DuckDB (those that also serve ClickHouse
+ * branch off before): a ClickHouse URL gets told so, not "no warehouse at chdb:///…" or, with a
+ * run holding it, "this process does not replay".
+ */
+function refuseClickHouse(path: string): void {
+  if (!isClickHouseUrl(path)) return;
+  throw new TributaryError('USAGE', `this command needs a DuckDB warehouse, and ${redact(path)} is ClickHouse`, {
+    hint: 'not on ClickHouse yet: the raw landing zone (history, --as-of, replay, export raw), models, data checks and verify (docs/clickhouse.md)',
+  });
+}
+
+/**
  * Through the running `tributary run` that holds the file when there is one; otherwise `alone()`,
  * which opens the file itself (for writing: it runs part of the pipeline).
  */
@@ -68,6 +82,7 @@ export function runningOr<T>(
   remote: (running: ControlFile) => Promise<T>,
   alone: () => Promise<T>,
 ): Promise<T> {
+  refuseClickHouse(path);
   const running = findRunning(path);
   if (running) return remote(running);
   if (!existsSync(path)) {

@@ -77,6 +77,19 @@ describe('a ClickHouse warehouse given wrongly', () => {
       /raw landing zone/,
     );
     expectExit2(await runCli(['query', '--warehouse', warehouse, '--as-of', '0/1', 'SELECT 1']), /--as-of/);
+    // the commands that work on DuckDB only say so (they said "no warehouse at chdb:///…")
+    const server = `clickhouse://ana:${SECRET}@127.0.0.1:8123/analytics`;
+    for (const command of [
+      ['replay'],
+      ['export', 'raw', '--to', models],
+      ['models', 'list'],
+      ['models', 'run'],
+      ['check'],
+      ['verify', '--source', cluster().url()],
+    ]) {
+      for (const target of [warehouse, server])
+        expectExit2(await runCli([...command, '--warehouse', target]), /needs a DuckDB warehouse/);
+    }
     expect(await slots()).toBe('0');
   });
 
@@ -105,6 +118,9 @@ describe('a ClickHouse warehouse given wrongly', () => {
         'second',
       ]);
       expectExit2(second, /is held by another process \(pid \d+\)/);
+      // asked of the running process, they said "this process does not replay" (exit 1)
+      expectExit2(await runCli(['replay', '--warehouse', warehouse]), /needs a DuckDB warehouse/);
+      expectExit2(await runCli(['check', '--warehouse', warehouse]), /needs a DuckDB warehouse/);
     } finally {
       first.child.kill('SIGTERM');
       expect((await first.exited).code).toBe(0);
