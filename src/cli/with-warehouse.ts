@@ -68,9 +68,13 @@ export async function withWarehouse<T>(
  */
 function refuseClickHouse(path: string): void {
   if (!isClickHouseUrl(path)) return;
-  throw new TributaryError('USAGE', `this command needs a DuckDB warehouse, and ${redact(path)} is ClickHouse`, {
-    hint: 'not on ClickHouse yet: the raw landing zone (history, --as-of, replay, export raw), models, data checks and verify (docs/clickhouse.md)',
-  });
+  throw new TributaryError(
+    'USAGE',
+    `this command needs a DuckDB warehouse, and ${redact(path)} is ClickHouse`,
+    {
+      hint: 'not on ClickHouse yet: the raw landing zone (history, --as-of, replay, export raw), models, data checks and verify (docs/clickhouse.md)',
+    },
+  );
 }
 
 /**
