@@ -179,10 +179,10 @@ export class ChangeAssembler {
       tableName: displayName(schema.table),
       keySet: new Set(schema.key),
     });
-    if (this.#emittedVersions.get(message.relationOid) !== schema.version && !this.#skipping) {
-      this.#emittedVersions.set(message.relationOid, schema.version);
-      this.#emit({ kind: 'schema', schema });
-    }
+    // its schema item goes out before the relation's first change (#relationFor), not here:
+    // pgoutput describes a partition as well as its root (publish_via_partition_root), though
+    // every change of it comes as the root's, and the partition's schema item made an empty
+    // table of it in the warehouse (which verify then compared, and refused)
   }
 
   #relationFor(oid: number): CachedRelation {
@@ -190,7 +190,8 @@ export class ChangeAssembler {
     if (!relation)
       throw new TributaryError('PROTOCOL', `change for relation ${oid} before its Relation message`);
     if (this.#emittedVersions.get(oid) !== relation.schema.version) {
-      // a transaction skipped after a reconnect carried the Relation; emit it before first use
+      // the first change since its Relation message (or since a transaction skipped after a
+      // reconnect carried it): the schema item goes just before it
       this.#emittedVersions.set(oid, relation.schema.version);
       this.#emit({ kind: 'schema', schema: relation.schema });
     }
