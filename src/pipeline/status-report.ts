@@ -44,7 +44,8 @@ export async function tableRows(warehouse: Warehouse): Promise<(TableStatus & { 
   const out: (TableStatus & { ref: TableRef })[] = [];
   for (const [schema, name] of tables.rows as [string, string][]) {
     const result = await warehouse.query(
-      `SELECT count(*)::BIGINT, max(_tributary_synced_at)::VARCHAR FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}`,
+      `SELECT count(*)::BIGINT, strftime(timezone('UTC', max(_tributary_synced_at)), '%Y-%m-%dT%H:%M:%S.%fZ')
+         FROM ${quoteIdentifier(schema)}.${quoteIdentifier(name)}`,
     );
     const [rows, last] = (result.rows[0] ?? [0, null]) as [string | number, string | null];
     const ref = { schema: schema === 'main' ? 'public' : schema, name };

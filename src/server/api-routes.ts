@@ -35,7 +35,7 @@ export function tablesBody(
   }
   return {
     tables: tables.map((t) => {
-      const lastMs = t.lastChange === null ? null : duckTimeMs(t.lastChange);
+      const lastMs = t.lastChange === null ? null : timeMs(t.lastChange);
       const table = displayName(t.ref);
       return {
         table,
@@ -107,13 +107,17 @@ function integer(text: string | null, name: string, min: number, max: number): n
 }
 
 /**
- * Milliseconds of a TIMESTAMPTZ as DuckDB writes it as text (`2026-03-01 10:00:00.123456+00`,
- * `...+05:30`), or null when it is not one.
+ * Milliseconds of a time as the warehouses give it: ISO 8601 in UTC (`2026-03-01T10:00:00.123456Z`,
+ * what `status` reads from either warehouse) or DuckDB's TIMESTAMPTZ text
+ * (`2026-03-01 10:00:00.123456+00`, `...+05:30`); null when it is neither.
  */
-export function duckTimeMs(text: string): number | null {
-  const match = /^(\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d)(?::?(\d\d))?$/.exec(text.trim());
+export function timeMs(text: string): number | null {
+  const match = /^(\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?(?:(Z)|([+-]\d\d)(?::?(\d\d))?)$/.exec(
+    text.trim(),
+  );
   if (!match) return null;
   const fraction = (match[3] ?? '').slice(0, 4);
-  const ms = Date.parse(`${match[1]}T${match[2]}${fraction}${match[4]}:${match[5] ?? '00'}`);
+  const zone = match[4] ? 'Z' : `${match[5]}:${match[6] ?? '00'}`;
+  const ms = Date.parse(`${match[1]}T${match[2]}${fraction}${zone}`);
   return Number.isNaN(ms) ? null : ms;
 }

@@ -2,15 +2,19 @@
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/core/errors.js';
 import { Telemetry } from '../../src/pipeline/telemetry.js';
-import { duckTimeMs, eventsBody, lagBody, tablesBody } from '../../src/server/api-routes.js';
+import { eventsBody, lagBody, tablesBody, timeMs } from '../../src/server/api-routes.js';
 import { change } from '../warehouse/items.js';
 
 describe('the API routes', () => {
-  it('reads DuckDB TIMESTAMPTZ text in any zone offset', () => {
-    expect(duckTimeMs('2026-03-01 10:00:00.123456+00')).toBe(Date.parse('2026-03-01T10:00:00.123Z'));
-    expect(duckTimeMs('2026-03-01 15:30:00+05:30')).toBe(Date.parse('2026-03-01T10:00:00Z'));
-    expect(duckTimeMs('2026-03-01 02:00:00-08')).toBe(Date.parse('2026-03-01T10:00:00Z'));
-    expect(duckTimeMs('yesterday')).toBeNull();
+  it('reads ISO 8601 in UTC (both warehouses) and DuckDB TIMESTAMPTZ text in any zone offset', () => {
+    // ClickHouse's status gave ISO, which was read as no time: its tables showed no last change
+    expect(timeMs('2026-03-01T10:00:00.123456Z')).toBe(Date.parse('2026-03-01T10:00:00.123Z'));
+    expect(timeMs('2026-03-01T10:00:00Z')).toBe(Date.parse('2026-03-01T10:00:00Z'));
+    expect(timeMs('2026-03-01 10:00:00.123456+00')).toBe(Date.parse('2026-03-01T10:00:00.123Z'));
+    expect(timeMs('2026-03-01 15:30:00+05:30')).toBe(Date.parse('2026-03-01T10:00:00Z'));
+    expect(timeMs('2026-03-01 02:00:00-08')).toBe(Date.parse('2026-03-01T10:00:00Z'));
+    expect(timeMs('yesterday')).toBeNull();
+    expect(timeMs('2026-03-01T10:00:00')).toBeNull();
   });
 
   it('counts applied changes per table, zeros for a table this process did not touch', () => {

@@ -230,7 +230,9 @@ async function verifyStandalone(flags: VerifyFlags, request: VerifyRequest): Pro
   const warehouse = await openForSlot(flags.warehouse, config, types, flags.raw);
   const stop = new AbortController();
   try {
-    if ((await warehouse.checkpoint()) === null) {
+    // a first copy with no change streamed since leaves no checkpoint, and is what verify checks
+    const copied = (await warehouse.snapshotJobs()).some((job) => job.state === 'done');
+    if ((await warehouse.checkpoint()) === null && !copied) {
       throw new TributaryError('USAGE', `the warehouse ${flags.warehouse} was never loaded`, {
         hint: 'run tributary run first; verify compares what it copied',
       });
