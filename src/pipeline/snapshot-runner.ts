@@ -51,6 +51,7 @@ import { isConnectionFailure } from '../source/postgres/postgres-source.js';
 import { connectClient } from '../source/postgres/setup/connect.js';
 import type { SourceConfig } from '../source/postgres/setup/connection-config.js';
 import { publishedTables } from '../source/postgres/setup/publication-catalog.js';
+import { predicateProblem } from '../source/postgres/snapshot/predicate.js';
 import {
   type ExportedSnapshot,
   exportSnapshot,
@@ -650,19 +651,38 @@ export function planChunks(pages: number, rowsEstimate: number | null, chunkRows
   return plan;
 }
 
-/** Plans the predicate (EXPLAIN: nothing runs); inside a savepoint when `client` is in a transaction. */
+/**
+ * Checks the predicate is one condition (predicate.ts: no `;`, no comment, its parentheses its
+ * own), then has Postgres plan it (EXPLAIN: nothing runs) with the extended protocol (one
+ * statement only) in a read-only transaction — its own, or a savepoint of `client`'s.
+ */
 async function checkPredicate(
   client: pg.ClientBase,
   table: SnapshotTable,
   predicate: string,
   inTransaction: boolean,
 ): Promise<void> {
+  const problem = predicateProblem(predicate);
+  if (problem) {
+    throw new TributaryError(
+      'USAGE',
+      `the backfill predicate ${JSON.stringify(predicate)} is refused: ${problem}`,
+      {
+        hint: "give --where one condition over the table's columns, in PostgreSQL syntax",
+      },
+    );
+  }
   try {
-    if (inTransaction) await client.query('SAVEPOINT tributary_check');
-    await client.query(`EXPLAIN ${table.select} ${table.filtered ? 'AND' : 'WHERE'} (${predicate})`);
-    if (inTransaction) await client.query('RELEASE SAVEPOINT tributary_check');
+    await client.query(inTransaction ? 'SAVEPOINT tributary_check' : 'BEGIN READ ONLY');
+    // queryMode is pg's (8.11+), not yet in its type definitions
+    const explain = {
+      text: `EXPLAIN ${table.select} ${table.filtered ? 'AND' : 'WHERE'} (${predicate})`,
+      queryMode: 'extended',
+    } as pg.QueryConfig;
+    await client.query(explain);
+    await client.query(inTransaction ? 'RELEASE SAVEPOINT tributary_check' : 'ROLLBACK');
   } catch (error) {
-    if (inTransaction) await client.query('ROLLBACK TO SAVEPOINT tributary_check').catch(() => {});
+    await client.query(inTransaction ? 'ROLLBACK TO SAVEPOINT tributary_check' : 'ROLLBACK').catch(() => {});
     throw new TributaryError(
       'USAGE',
       `the backfill predicate does not work on ${displayName(table.table)}: ${(error as Error).message}`,

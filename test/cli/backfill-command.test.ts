@@ -7,6 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findRunning, remoteBackfill } from '../../src/server/control-client.js';
+import type { ControlFile } from '../../src/server/control-server.js';
 import { newestBinaries } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -56,6 +58,31 @@ describe('tributary backfill', () => {
       ]);
       expect(badPredicate.code).toBe(2);
       expect(badPredicate.stderr).toMatch(/predicate does not work on public\.orders.*nope/);
+      // a --where that would run statements of its own (it dropped the table) or widen the query
+      for (const hostile of [
+        '1=1); DROP TABLE orders; --',
+        '1=1; DROP TABLE orders',
+        "country = E'\\'' ; DROP TABLE orders; SELECT '",
+        'true) UNION (SELECT 1, 2, 3',
+      ]) {
+        const refused = await runCli(['backfill', 'orders', '--where', hostile, '--warehouse', warehouse]);
+        expect(refused.code, hostile).toBe(2);
+        expect(refused.stderr).toMatch(/--where is refused/);
+        // the running process refuses it too, whoever asks
+        const control = findRunning(warehouse);
+        expect(control).not.toBeNull();
+        await expect(
+          remoteBackfill(control as ControlFile, {
+            table: 'public.orders',
+            predicate: hostile,
+            reason: null,
+          }),
+        ).rejects.toThrow(/predicate .* is refused/);
+      }
+      const [{ n }] = (await cluster().sql<{ n: string }>('SELECT count(*)::text AS n FROM orders')) as [
+        { n: string },
+      ];
+      expect(n).toBe('500');
       const unknown = await runCli(['backfill', 'public.missing', '--warehouse', warehouse]);
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toMatch(/public\.missing is not replicated by this pipeline/);

@@ -14,6 +14,7 @@ import type { JobStatus } from '../../pipeline/status-report.js';
 import { findRunning, remoteBackfill, remoteStatus } from '../../server/control-client.js';
 import type { ControlFile } from '../../server/control-server.js';
 import { parseTableList } from '../../source/postgres/setup/tables.js';
+import { predicateProblem } from '../../source/postgres/snapshot/predicate.js';
 import { ClickHouseWarehouse } from '../../warehouse/clickhouse/clickhouse-warehouse.js';
 import { isClickHouseUrl } from '../../warehouse/clickhouse/connect.js';
 import type { SnapshotStore } from '../../warehouse/snapshot.js';
@@ -52,6 +53,12 @@ export function backfillCommand(): Command {
       if (!table || tables.length !== 1)
         throw new TributaryError('USAGE', 'name exactly one table to backfill');
       const predicate = flags.where?.trim() || null;
+      const problem = predicate === null ? null : predicateProblem(predicate);
+      if (problem) {
+        throw new TributaryError('USAGE', `--where is refused: ${problem}`, {
+          hint: "give --where one condition over the table's columns, in PostgreSQL syntax",
+        });
+      }
       const reason = flags.reason?.trim() || null;
       const request = { table: displayName(table), predicate, reason };
       const record = async (warehouse: SnapshotStore) => ({

@@ -14,6 +14,8 @@ export const SESSION_SETTINGS: Readonly<Record<string, string>> = Object.freeze(
   // money's text follows the locale; C makes it the same on every server
   lc_monetary: 'C',
   client_encoding: 'UTF8',
+  // the default since 9.1; a backfill's predicate is read as this setting reads it (predicate.ts)
+  standard_conforming_strings: 'on',
 });
 
 /** The same settings as a libpq `options` string (`-c name=value ...`). */
