@@ -592,12 +592,15 @@ function sourcePool(
       const worker = await acquire();
       const start = performance.now();
       try {
+        // the extended protocol runs one statement only: a ledger's SQL (from the config file)
+        // cannot end the read-only transaction and go on with statements of its own
         const result = await worker.client.query({
           text: sql,
           values: [...values],
           rowMode: 'array',
           types: { getTypeParser: () => (text: string) => text },
-        });
+          queryMode: 'extended',
+        } as pg.QueryConfig);
         return result.rows as (string | null)[][];
       } catch (error) {
         if (/conflict with recovery/i.test((error as Error).message)) {
