@@ -1,8 +1,9 @@
 /**
  * `tributary verify` right after a first run that only copied: no change was streamed, so the
- * warehouse has no checkpoint yet, and verify said "the warehouse was never loaded".
+ * warehouse has no checkpoint yet, and verify said "the warehouse was never loaded". And a
+ * ledger from the config file runs as one statement on the source.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,5 +37,28 @@ describe('verify after a first copy with nothing streamed', () => {
     const verified = await runCli(['verify', '--source', cluster().url(), '--warehouse', warehouse]);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toMatch(/public\.items\s+match\s+500 rows/);
+
+    // a ledger's SQL runs as one statement: it cannot end the read-only transaction and go on
+    const config = join(dir, 'evil.yml');
+    writeFileSync(
+      config,
+      `ledgers:\n  - name: evil\n    sql: SELECT count(*) AS n FROM items; COMMIT; DROP TABLE items\n`,
+    );
+    const evil = await runCli([
+      'verify',
+      '--source',
+      cluster().url(),
+      '--warehouse',
+      warehouse,
+      '--config',
+      config,
+      '--ledgers-only',
+    ]);
+    expect(evil.code).not.toBe(0);
+    expect(evil.stderr).toMatch(/ledger evil: the source refused its query: cannot insert multiple commands/);
+    const [{ n }] = (await cluster().sql<{ n: string }>('SELECT count(*)::text AS n FROM items')) as [
+      { n: string },
+    ];
+    expect(n).toBe('500');
   });
 });
