@@ -176,6 +176,24 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       });
     });
 
+    it("a column named like Tributary's own (_tributary_…) is refused with the rename to apply", async () => {
+      await cluster.createDatabase(
+        'reserved',
+        'CREATE TABLE ok (id int PRIMARY KEY)',
+        'CREATE TABLE "Clash" (id int PRIMARY KEY, "_tributary_lsn" text, _tributary_x int, tributary_y int)',
+      );
+      await withClient(cluster.connect('reserved'), async (client) => {
+        const error = await failure(preflight(client, request('ok, "Clash"')));
+        expect(error.code).toBe('TABLE_NOT_REPLICABLE');
+        expect(error.message).toContain('public."Clash"."_tributary_lsn", public."Clash"."_tributary_x"');
+        expect(error.message).not.toContain('tributary_y');
+        expect(error.hint).toContain(
+          'ALTER TABLE "public"."Clash" RENAME COLUMN "_tributary_lsn" TO "tributary_lsn";',
+        );
+        expect((await preflight(client, request('ok'))).tables).toEqual([{ schema: 'public', name: 'ok' }]);
+      });
+    });
+
     it('a role that cannot SELECT a table (or its schema) is told what to GRANT', async () => {
       await cluster.createDatabase(
         'grants',

@@ -111,6 +111,9 @@ export async function resolveTables(client: pg.Client, wanted: readonly TableRef
       { hint: `as a superuser run: ALTER ROLE ${quoteIdentifier(role)} BYPASSRLS;` },
     );
 
+  const reserved = await reservedColumns(client, wanted);
+  if (reserved.length > 0) throw reservedColumnsError(reserved);
+
   const isWanted = (schema: string | null, name: string | null) =>
     wanted.some((t) => t.schema === schema && t.name === name);
   const covered = found.filter(
@@ -155,5 +158,47 @@ async function notFoundError(
       ? `table ${names} does not exist in database ${JSON.stringify(database)}`
       : `${missing.length} tables do not exist in database ${JSON.stringify(database)}: ${names}`,
     { hint: `fix --tables:\n${hints.join('\n')}` },
+  );
+}
+
+/**
+ * Tributary's own columns in the warehouse start with `_tributary_` (`_tributary_lsn`,
+ * `_tributary_synced_at`, the raw zone's metadata): a source column of that name would collide
+ * with one (DuckDB refused the table: "Column with name _tributary_lsn already exists").
+ */
+export const RESERVED_COLUMN_PREFIX = '_tributary_';
+
+async function reservedColumns(
+  client: pg.Client,
+  tables: readonly TableRef[],
+): Promise<{ table: TableRef; column: string }[]> {
+  const { rows } = await client.query<{ schema: string; name: string; column: string }>(
+    `SELECT w.schema, w.name, a.attname AS column
+       FROM unnest($1::text[], $2::text[]) AS w(schema, name)
+       JOIN pg_namespace n ON n.nspname = w.schema
+       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.name
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE starts_with(a.attname, $3)
+      ORDER BY w.schema, w.name, a.attnum`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name), RESERVED_COLUMN_PREFIX],
+  );
+  return rows.map((r) => ({ table: { schema: r.schema, name: r.name }, column: r.column }));
+}
+
+/** The error for source columns named like Tributary's own (at setup, or met mid-stream). */
+export function reservedColumnsError(found: readonly { table: TableRef; column: string }[]): TributaryError {
+  const list = found.map((f) => `${displayName(f.table)}.${quoteIdentifier(f.column)}`).join(', ');
+  return new TributaryError(
+    'TABLE_NOT_REPLICABLE',
+    `cannot replicate ${list}: column names starting with ${RESERVED_COLUMN_PREFIX} are Tributary's own in the warehouse`,
+    {
+      hint: found
+        .map(
+          (f) =>
+            `ALTER TABLE ${tableListSql([f.table])} RENAME COLUMN ${quoteIdentifier(f.column)} TO ${quoteIdentifier(f.column.slice(1))};`,
+        )
+        .concat('(or leave the table out of --tables)')
+        .join('\n'),
+    },
   );
 }
