@@ -194,6 +194,27 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       });
     });
 
+    it("a table in a schema the warehouse keeps for itself (_tributary…, main) is refused, and left out of 'all'", async () => {
+      await cluster.createDatabase(
+        'schemas',
+        'CREATE TABLE t (id int PRIMARY KEY)',
+        'CREATE SCHEMA _tributary',
+        'CREATE TABLE _tributary.checkpoint (id int PRIMARY KEY)',
+        'CREATE SCHEMA main',
+        'CREATE TABLE main.t (id int PRIMARY KEY)',
+      );
+      await withClient(cluster.connect('schemas'), async (client) => {
+        const error = await failure(preflight(client, request('t, _tributary.checkpoint, main.t')));
+        expect(error.code).toBe('TABLE_NOT_REPLICABLE');
+        expect(error.message).toContain('cannot replicate _tributary.checkpoint, main.t');
+        const all = await preflight(client, request('all'));
+        expect(all.tables).toEqual([{ schema: 'public', name: 't' }]);
+        expect(all.warnings.join('\n')).toContain(
+          "the warehouse's own (_tributary…, main): _tributary.checkpoint, main.t",
+        );
+      });
+    });
+
     it('a role that cannot SELECT a table (or its schema) is told what to GRANT', async () => {
       await cluster.createDatabase(
         'grants',

@@ -111,6 +111,16 @@ export async function resolveTables(client: pg.Client, wanted: readonly TableRef
       { hint: `as a superuser run: ALTER ROLE ${quoteIdentifier(role)} BYPASSRLS;` },
     );
 
+  const clashing = wanted.filter((t) => reservedSchema(t.schema));
+  if (clashing.length > 0) {
+    throw new TributaryError(
+      'TABLE_NOT_REPLICABLE',
+      `cannot replicate ${clashing.map(displayName).join(', ')}: ${[...new Set(clashing.map((t) => reservedSchema(t.schema)))].join('; ')}`,
+      {
+        hint: `leave ${clashing.length === 1 ? 'it' : 'them'} out of --tables, or move ${clashing.length === 1 ? 'it' : 'them'} to another schema (ALTER TABLE … SET SCHEMA …)`,
+      },
+    );
+  }
   const reserved = await reservedColumns(client, wanted);
   if (reserved.length > 0) throw reservedColumnsError(reserved);
 
@@ -159,6 +169,18 @@ async function notFoundError(
       : `${missing.length} tables do not exist in database ${JSON.stringify(database)}: ${names}`,
     { hint: `fix --tables:\n${hints.join('\n')}` },
   );
+}
+
+/**
+ * Why a source schema cannot be replicated, or null: Tributary keeps its state in schemas named
+ * `_tributary…` (a source table `_tributary.checkpoint` met Tributary's own), and DuckDB's `main`
+ * holds the source's `public`, so a source schema `main` would share it.
+ */
+export function reservedSchema(schema: string): string | null {
+  if (schema.startsWith('_tributary'))
+    return "schemas named _tributary… hold Tributary's own state in the warehouse";
+  if (schema === 'main') return "the warehouse's schema main holds the source's public";
+  return null;
 }
 
 /**

@@ -8,11 +8,13 @@
  * ordinary or partitioned table outside the system schemas, partitions left out because their
  * root is in the set (Tributary publishes with publish_via_partition_root). Unlogged tables are
  * left out because their changes never reach the WAL; `listUnloggedTables` names them so the
- * caller can say so.
+ * caller can say so. So are tables in schemas the warehouse keeps for itself (`_tributary…`,
+ * `main`: table-checks.ts `reservedSchema`), named by `listReservedSchemaTables`.
  */
 import type pg from 'pg';
 import { TributaryError } from '../../../core/errors.js';
 import { sameTable, type TableRef } from '../../../core/table-ref.js';
+import { reservedSchema } from './table-checks.js';
 
 const MAX_IDENTIFIER_BYTES = 63;
 const UNQUOTED = /^[A-Za-z_\u0080-\u{10FFFF}][A-Za-z0-9_$\u0080-\u{10FFFF}]*/u;
@@ -97,6 +99,15 @@ const USER_RELATIONS = `
     AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
 export async function listUserTables(client: pg.Client): Promise<TableRef[]> {
+  return (await listPermanentTables(client)).filter((t) => reservedSchema(t.schema) === null);
+}
+
+/** Permanent tables in schemas the warehouse keeps for itself (`reservedSchema`): never in the default set. */
+export async function listReservedSchemaTables(client: pg.Client): Promise<TableRef[]> {
+  return (await listPermanentTables(client)).filter((t) => reservedSchema(t.schema) !== null);
+}
+
+async function listPermanentTables(client: pg.Client): Promise<TableRef[]> {
   const { rows } = await client.query<TableRef>(
     `SELECT n.nspname AS schema, c.relname AS name ${USER_RELATIONS} AND c.relpersistence = 'p'
      ORDER BY 1, 2`,
