@@ -194,7 +194,7 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
       });
     });
 
-    it("a table in a schema the warehouse keeps for itself (_tributary…, main) is refused, and left out of 'all'", async () => {
+    it("a table whose name the warehouse keeps for itself (_tributary…, main) is refused, and left out of 'all'", async () => {
       await cluster.createDatabase(
         'schemas',
         'CREATE TABLE t (id int PRIMARY KEY)',
@@ -202,11 +202,14 @@ describe.each(availableBinaries().map((b) => [b.label, b] as const))(
         'CREATE TABLE _tributary.checkpoint (id int PRIMARY KEY)',
         'CREATE SCHEMA main',
         'CREATE TABLE main.t (id int PRIMARY KEY)',
+        'CREATE TABLE _tributary_checkpoint (id int PRIMARY KEY)',
       );
       await withClient(cluster.connect('schemas'), async (client) => {
         const error = await failure(preflight(client, request('t, _tributary.checkpoint, main.t')));
         expect(error.code).toBe('TABLE_NOT_REPLICABLE');
         expect(error.message).toContain('cannot replicate _tributary.checkpoint, main.t');
+        const named = await failure(preflight(client, request('_tributary_checkpoint')));
+        expect(named.message).toContain("tables named _tributary… are Tributary's own");
         const all = await preflight(client, request('all'));
         expect(all.tables).toEqual([{ schema: 'public', name: 't' }]);
         expect(all.warnings.join('\n')).toContain(

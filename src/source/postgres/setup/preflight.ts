@@ -26,7 +26,7 @@ import {
 import { checkSlotUsable, inspectSlot, type SlotInfo } from './slot.js';
 import { slotNameIsValid } from './slot-name.js';
 import { resolveTables } from './table-checks.js';
-import { listReservedSchemaTables, listUnloggedTables, listUserTables } from './tables.js';
+import { listReservedNameTables, listUnloggedTables, listUserTables } from './tables.js';
 
 export interface PreflightRequest {
   readonly slotName: string;
@@ -81,10 +81,10 @@ export async function preflight(client: pg.Client, request: PreflightRequest): P
       warnings.push(
         `not replicated, because UNLOGGED tables never reach the WAL: ${unlogged.map(displayName).join(', ')}`,
       );
-    const reserved = await listReservedSchemaTables(client);
+    const reserved = await listReservedNameTables(client);
     if (reserved.length > 0)
       warnings.push(
-        `not replicated, because their schemas are the warehouse's own (_tributary…, main): ${reserved.map(displayName).join(', ')}`,
+        `not replicated, because their names are the warehouse's own (_tributary…, main): ${reserved.map(displayName).join(', ')}`,
       );
     if (wanted.length === 0) warnings.push(`database ${JSON.stringify(facts.database)} has no tables yet`);
   }

@@ -111,11 +111,11 @@ export async function resolveTables(client: pg.Client, wanted: readonly TableRef
       { hint: `as a superuser run: ALTER ROLE ${quoteIdentifier(role)} BYPASSRLS;` },
     );
 
-  const clashing = wanted.filter((t) => reservedSchema(t.schema));
+  const clashing = wanted.filter((t) => reservedName(t));
   if (clashing.length > 0) {
     throw new TributaryError(
       'TABLE_NOT_REPLICABLE',
-      `cannot replicate ${clashing.map(displayName).join(', ')}: ${[...new Set(clashing.map((t) => reservedSchema(t.schema)))].join('; ')}`,
+      `cannot replicate ${clashing.map(displayName).join(', ')}: ${[...new Set(clashing.map((t) => reservedName(t)))].join('; ')}`,
       {
         hint: `leave ${clashing.length === 1 ? 'it' : 'them'} out of --tables, or move ${clashing.length === 1 ? 'it' : 'them'} to another schema (ALTER TABLE … SET SCHEMA …)`,
       },
@@ -172,14 +172,17 @@ async function notFoundError(
 }
 
 /**
- * Why a source schema cannot be replicated, or null: Tributary keeps its state in schemas named
- * `_tributary…` (a source table `_tributary.checkpoint` met Tributary's own), and DuckDB's `main`
- * holds the source's `public`, so a source schema `main` would share it.
+ * Why a source table cannot be replicated under its name, or null: Tributary keeps its state in
+ * schemas named `_tributary…` (a source table `_tributary.checkpoint` met Tributary's own) and,
+ * on ClickHouse, in tables named `_tributary_…` of the one database; DuckDB's `main` holds the
+ * source's `public`, so a source schema `main` would share it.
  */
-export function reservedSchema(schema: string): string | null {
-  if (schema.startsWith('_tributary'))
+export function reservedName(table: TableRef): string | null {
+  if (table.schema.startsWith('_tributary'))
     return "schemas named _tributary… hold Tributary's own state in the warehouse";
-  if (schema === 'main') return "the warehouse's schema main holds the source's public";
+  if (table.schema === 'main') return "the warehouse's schema main holds the source's public";
+  if (table.name.startsWith('_tributary'))
+    return "tables named _tributary… are Tributary's own state in a ClickHouse warehouse";
   return null;
 }
 

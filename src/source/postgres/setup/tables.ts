@@ -9,12 +9,13 @@
  * root is in the set (Tributary publishes with publish_via_partition_root). Unlogged tables are
  * left out because their changes never reach the WAL; `listUnloggedTables` names them so the
  * caller can say so. So are tables in schemas the warehouse keeps for itself (`_tributary…`,
- * `main`: table-checks.ts `reservedSchema`), named by `listReservedSchemaTables`.
+ * `main`, and tables named `_tributary…`: table-checks.ts `reservedName`), named by
+ * `listReservedNameTables`.
  */
 import type pg from 'pg';
 import { TributaryError } from '../../../core/errors.js';
 import { sameTable, type TableRef } from '../../../core/table-ref.js';
-import { reservedSchema } from './table-checks.js';
+import { reservedName } from './table-checks.js';
 
 const MAX_IDENTIFIER_BYTES = 63;
 const UNQUOTED = /^[A-Za-z_\u0080-\u{10FFFF}][A-Za-z0-9_$\u0080-\u{10FFFF}]*/u;
@@ -99,12 +100,12 @@ const USER_RELATIONS = `
     AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
 export async function listUserTables(client: pg.Client): Promise<TableRef[]> {
-  return (await listPermanentTables(client)).filter((t) => reservedSchema(t.schema) === null);
+  return (await listPermanentTables(client)).filter((t) => reservedName(t) === null);
 }
 
-/** Permanent tables in schemas the warehouse keeps for itself (`reservedSchema`): never in the default set. */
-export async function listReservedSchemaTables(client: pg.Client): Promise<TableRef[]> {
-  return (await listPermanentTables(client)).filter((t) => reservedSchema(t.schema) !== null);
+/** Permanent tables whose names the warehouse keeps for itself (`reservedName`): never in the default set. */
+export async function listReservedNameTables(client: pg.Client): Promise<TableRef[]> {
+  return (await listPermanentTables(client)).filter((t) => reservedName(t) !== null);
 }
 
 async function listPermanentTables(client: pg.Client): Promise<TableRef[]> {
