@@ -13,6 +13,7 @@ import { TributaryError } from '../../../core/errors.js';
 import { displayName, quoteIdentifier as q, type TableRef } from '../../../core/table-ref.js';
 import type { Value } from '../../../core/values.js';
 import type { ReplicaIdentity } from '../pgoutput/messages.js';
+import { RESERVED_COLUMN_PREFIX, reservedColumnsError } from '../setup/table-checks.js';
 import { relationSchema } from '../stream/relation-schema.js';
 import type { ColumnDecoder } from '../stream/row-builder.js';
 import { loadTypeInfo } from '../values/type-catalog.js';
@@ -72,8 +73,12 @@ export async function describeForSnapshot(
     [oid],
   );
   const published = await publicationEntry(client, publication, table);
-  const columns = attributes.rows.filter((a) =>
-    published.columns ? published.columns.includes(a.name) : a.generated === '',
+  // a `_tributary_…` column added since setup is left out, as the stream leaves it out
+  // (change-assembler.ts); one in the key cannot be
+  const reserved = attributes.rows.filter((a) => a.name.startsWith(RESERVED_COLUMN_PREFIX));
+  const columns = attributes.rows.filter(
+    (a) =>
+      (published.columns ? published.columns.includes(a.name) : a.generated === '') && !reserved.includes(a),
   );
   const identityColumns = await replicaIdentityColumns(client, oid, relation.replident);
   const primaryKey = await client.query<{ name: string }>(
@@ -83,6 +88,10 @@ export async function describeForSnapshot(
       WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.n`,
     [oid],
   );
+  const reservedKey = reserved.filter(
+    (a) => identityColumns.includes(a.name) || primaryKey.rows.some((k) => k.name === a.name),
+  );
+  if (reservedKey.length > 0) throw reservedColumnsError(reservedKey.map((a) => ({ table, column: a.name })));
   const unknown = types.unknownOids(columns.map((c) => Number(c.type_oid)));
   if (unknown.length > 0) types.registerAll(await loadTypeInfo(client, unknown));
   const decoders = columns.map((c) => types.decoderFor(Number(c.type_oid)));

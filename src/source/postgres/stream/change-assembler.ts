@@ -23,8 +23,9 @@ import type { Lsn } from '../../../core/lsn.js';
 import { comparePositions, type Position } from '../../../core/position.js';
 import { displayName } from '../../../core/table-ref.js';
 import { PgTimestampTz } from '../../../core/values.js';
-import type { PgoutputMessage } from '../pgoutput/messages.js';
+import type { PgoutputMessage, TupleData } from '../pgoutput/messages.js';
 import type { FlushTracker } from '../replication/flush-tracker.js';
+import { RESERVED_COLUMN_PREFIX, reservedColumnsError } from '../setup/table-checks.js';
 import type { RelationMessage } from './relation-schema.js';
 import { type ColumnDecoder, decodeTuple, keyOf, type RowShape } from './row-builder.js';
 
@@ -44,6 +45,8 @@ export interface RelationResolver {
 interface CachedRelation extends RowShape {
   readonly schema: TableSchema;
   readonly keySet: ReadonlySet<string>;
+  /** The tuple's fields to decode, when some are left out (`_tributary_…` columns); else null. */
+  readonly kept: readonly number[] | null;
 }
 
 interface OpenTransaction {
@@ -171,6 +174,21 @@ export class ChangeAssembler {
   }
 
   async #relation(message: RelationMessage): Promise<void> {
+    // a column named like Tributary's own, added while running (setup refuses one that exists
+    // then), is left out rather than stop the stream for good: the historic Relation keeps it
+    // even after a rename. The snapshot leaves it out too (snapshot-table.ts).
+    const reserved = message.columns.filter((c) => c.name.startsWith(RESERVED_COLUMN_PREFIX));
+    let kept: number[] | null = null;
+    if (reserved.length > 0) {
+      const table = { schema: message.schema, name: message.name };
+      if (reserved.some((c) => c.isKey))
+        throw reservedColumnsError(reserved.map((c) => ({ table, column: c.name })));
+      kept = message.columns.flatMap((c, i) => (c.name.startsWith(RESERVED_COLUMN_PREFIX) ? [] : [i]));
+      message = {
+        ...message,
+        columns: kept.map((i) => message.columns[i] as RelationMessage['columns'][number]),
+      };
+    }
     const { schema, decoders } = await this.#resolver.resolve(message);
     this.#relations.set(message.relationOid, {
       schema,
@@ -178,6 +196,7 @@ export class ChangeAssembler {
       names: schema.columns.map((c) => c.name),
       tableName: displayName(schema.table),
       keySet: new Set(schema.key),
+      kept,
     });
     // its schema item goes out before the relation's first change (#relationFor), not here:
     // pgoutput describes a partition as well as its root (publish_via_partition_root), though
@@ -219,15 +238,15 @@ export class ChangeAssembler {
     if (message.tag === 'delete') {
       before = decodeTuple(
         relation,
-        message.oldTuple,
+        fields(relation, message.oldTuple),
         message.oldKind === 'K' ? relation.keySet : undefined,
       ).row;
     } else {
-      const decoded = decodeTuple(relation, message.newTuple);
+      const decoded = decodeTuple(relation, fields(relation, message.newTuple));
       if (message.tag === 'update' && message.oldTuple) {
         const old = decodeTuple(
           relation,
-          message.oldTuple,
+          fields(relation, message.oldTuple),
           message.oldKind === 'K' ? relation.keySet : undefined,
         ).row;
         before = old;
@@ -319,4 +338,9 @@ export class ChangeAssembler {
     if (!this.#txn) throw new TributaryError('PROTOCOL', `${what} outside a transaction`);
     return this.#txn;
   }
+}
+
+/** The fields of `tuple` the relation decodes (all, unless some columns are left out). */
+function fields(relation: CachedRelation, tuple: TupleData): TupleData {
+  return relation.kept ? relation.kept.map((i) => tuple[i] as TupleData[number]) : tuple;
 }
