@@ -1,4 +1,5 @@
 /** Helpers for end-to-end tests of `tributary run`. */
+import { DuckDBInstance } from '@duckdb/node-api';
 import { parseLsn } from '../../src/core/lsn.js';
 import type { PostgresCluster } from '../harness/postgres.js';
 import { runCli } from './cli.js';
@@ -72,4 +73,16 @@ export async function queryWarehouse(warehouse: string, sql: string): Promise<Re
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Runs `statements` on the DuckDB file at `path` directly (creating it), as a test's own setup or damage. */
+export async function onDuckDBFile(path: string, statements: readonly string[]): Promise<void> {
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  try {
+    for (const sql of statements) await connection.run(sql);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
 }

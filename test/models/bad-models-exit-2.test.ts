@@ -8,23 +8,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { onDuckDBFile } from '../helpers/warehouse.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tributary-models-bad-'));
 const warehouse = join(root, 'w.duckdb');
-
-async function makeWarehouse(path: string, statements: readonly string[]): Promise<void> {
-  const instance = await DuckDBInstance.create(path);
-  const connection = await instance.connect();
-  try {
-    for (const sql of statements) await connection.run(sql);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 function modelsDir(name: string, files: Record<string, string>): string {
   const dir = join(root, name);
@@ -35,7 +24,7 @@ function modelsDir(name: string, files: Record<string, string>): string {
 }
 
 beforeAll(async () => {
-  await makeWarehouse(warehouse, [
+  await onDuckDBFile(warehouse, [
     'CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER, _tributary_lsn UBIGINT, _tributary_synced_at TIMESTAMPTZ)',
   ]);
 });
@@ -83,7 +72,7 @@ describe('tributary models: bad models exit 2 naming the file', () => {
     expect(main.stderr).toMatch(/"main" cannot be the models schema/);
 
     const clashing = join(root, 'clash.duckdb');
-    await makeWarehouse(clashing, [
+    await onDuckDBFile(clashing, [
       'CREATE SCHEMA models',
       'CREATE TABLE models.orders (id INTEGER, _tributary_synced_at TIMESTAMPTZ)',
     ]);

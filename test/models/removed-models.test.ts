@@ -5,22 +5,10 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { queryWarehouse } from '../helpers/warehouse.js';
+import { onDuckDBFile, queryWarehouse } from '../helpers/warehouse.js';
 import { modelFiles } from './helpers.js';
-
-async function withFile(path: string, statements: readonly string[]): Promise<void> {
-  const instance = await DuckDBInstance.create(path);
-  const connection = await instance.connect();
-  try {
-    for (const sql of statements) await connection.run(sql);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 async function relations(warehouse: string): Promise<string[]> {
   const rows = await queryWarehouse(
@@ -39,7 +27,7 @@ describe('models: a removed model', () => {
   afterAll(() => rmSync(files.dir, { recursive: true, force: true }));
 
   it('has its table or view dropped at the next start; what an analyst made there stays', async () => {
-    await withFile(files.warehouse, [
+    await onDuckDBFile(files.warehouse, [
       'CREATE TABLE orders (id INTEGER PRIMARY KEY, amount INTEGER)',
       'INSERT INTO orders VALUES (1, 5), (2, 20), (3, 30)',
     ]);
@@ -53,7 +41,7 @@ describe('models: a removed model', () => {
     ]);
 
     // an analyst's own table and view in the models schema
-    await withFile(files.warehouse, [
+    await onDuckDBFile(files.warehouse, [
       'CREATE TABLE models.scratch AS SELECT 1 AS x',
       'CREATE VIEW models.my_view AS SELECT * FROM orders',
     ]);
@@ -78,7 +66,7 @@ describe('models: a removed model', () => {
     expect(await queryWarehouse(files.warehouse, 'SELECT s FROM models.total')).toEqual([{ s: '55' }]);
 
     // an analyst's view under a removed model's name stays: only what a refresh made goes
-    await withFile(files.warehouse, ['CREATE VIEW models.order_count AS SELECT 42 AS n']);
+    await onDuckDBFile(files.warehouse, ['CREATE VIEW models.order_count AS SELECT 42 AS n']);
     const third = await runCli(args);
     expect(third.code, third.stderr).toBe(0);
     expect(third.stderr).not.toContain('model dropped');

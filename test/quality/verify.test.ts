@@ -9,28 +9,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/quality/verify/verify.js';
 import { newestBinaries, type PostgresCluster } from '../harness/postgres.js';
 import { useCluster } from '../harness/use-cluster.js';
 import { runArgs, runCli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/events.js';
-import { waitForWarehouse } from '../helpers/warehouse.js';
+import { onDuckDBFile, waitForWarehouse } from '../helpers/warehouse.js';
 import { writeItems } from '../helpers/workload.js';
 
 const ROWS = 1_000_000;
-
-async function onFile(path: string, ...statements: string[]): Promise<void> {
-  const instance = await DuckDBInstance.create(path);
-  try {
-    const connection = await instance.connect();
-    for (const sql of statements) await connection.run(sql);
-    connection.closeSync();
-  } finally {
-    instance.closeSync();
-  }
-}
 
 /**
  * Waits until `run` copied the tables and streams: a message written once the slot exists is
@@ -106,15 +94,14 @@ describe('tributary verify', () => {
       `INSERT INTO ledger VALUES (${ROWS + 50}, 1, 1.00, 'late', TIMESTAMPTZ '2026-06-01 00:00:00+00')`,
     );
     // the damage, in the warehouse only
-    await onFile(
-      warehouse,
+    await onDuckDBFile(warehouse, [
       `UPDATE ledger SET amount = amount + 0.01 WHERE id = 10`,
       `UPDATE ledger SET memo = 'tampered' WHERE id = 500000`,
       `UPDATE ledger SET booked = booked + INTERVAL 1 MICROSECOND WHERE id = 999999`,
       `DELETE FROM ledger WHERE id = 250000`,
       `INSERT INTO ledger (id, account, amount, memo, booked, _tributary_lsn, _tributary_synced_at)
          VALUES (2000000, 1, 1.00, 'invented', TIMESTAMPTZ '2026-01-01 00:00:00+00', 0, now())`,
-    );
+    ]);
 
     // and a ledger: each account's balance, to the cent
     const config = join(dir, 'tributary.yml');
@@ -277,11 +264,10 @@ describe('tributary verify', () => {
       run.child.kill('SIGTERM');
     }
     expect((await run.exited).code, run.stderr()).toBe(0);
-    await onFile(
-      warehouse,
+    await onDuckDBFile(warehouse, [
       `UPDATE visits SET pages = pages + 100 WHERE who = 'visitor 7' AND "at" = (SELECT min("at") FROM visits WHERE who = 'visitor 7')`,
       `DELETE FROM readings WHERE rowid = (SELECT min(rowid) FROM readings)`,
-    );
+    ]);
     const result = await runCli([
       'verify',
       '--source',
