@@ -59,6 +59,7 @@ describe('a _tributary_… column added while running', () => {
       const verified = await runCli(['verify', '--warehouse', warehouse]);
       expect(verified.code, verified.stdout + verified.stderr).toBe(0);
       expect(run.child.exitCode).toBeNull();
+      expect(run.stderr()).toMatch(/"columns":\["_tributary_lsn"\].*left out of the warehouse/);
     } finally {
       run.child.kill('SIGTERM');
       expect((await run.exited).code).toBe(0);

@@ -283,7 +283,14 @@ export class PostgresSource {
       resolver,
       this.#tracker,
       (item) => batch.push(item),
-      { heartbeatPrefix: HEARTBEAT_PREFIX },
+      {
+        heartbeatPrefix: HEARTBEAT_PREFIX,
+        onLeftOut: (table, columns) =>
+          this.#log.warn(
+            { table, columns },
+            "columns named like Tributary's own (_tributary_…) are left out of the warehouse: rename them at the source",
+          ),
+      },
       o.resumeAfter ?? null,
     );
     const heartbeat = o.heartbeatIntervalMs

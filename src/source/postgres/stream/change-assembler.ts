@@ -61,6 +61,8 @@ interface OpenTransaction {
 export interface AssemblerOptions {
   /** Non-transactional messages with this prefix only move the acknowledged position. */
   readonly heartbeatPrefix: string;
+  /** Told, at a Relation message, of the `_tributary_…` columns left out of it. */
+  readonly onLeftOut?: (table: string, columns: readonly string[]) => void;
 }
 
 export class ChangeAssembler {
@@ -184,6 +186,10 @@ export class ChangeAssembler {
       if (reserved.some((c) => c.isKey))
         throw reservedColumnsError(reserved.map((c) => ({ table, column: c.name })));
       kept = message.columns.flatMap((c, i) => (c.name.startsWith(RESERVED_COLUMN_PREFIX) ? [] : [i]));
+      this.#options.onLeftOut?.(
+        displayName(table),
+        reserved.map((c) => c.name),
+      );
       message = {
         ...message,
         columns: kept.map((i) => message.columns[i] as RelationMessage['columns'][number]),
